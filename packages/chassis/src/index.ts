@@ -1,0 +1,7 @@
+export {
+  CatalogTypesAsTextClient,
+  createPrismaAdapter,
+  type DatabaseSettings,
+  OfflinePrismaPg,
+  poolConfig,
+} from './prisma';

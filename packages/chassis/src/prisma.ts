@@ -1,0 +1,122 @@
+import { randomUUID } from 'node:crypto';
+import { PrismaPg } from '@prisma/adapter-pg';
+import type { SqlDriverAdapter, SqlMigrationAwareDriverAdapterFactory } from '@prisma/driver-adapter-utils';
+import pg from 'pg';
+
+/** Discrete connection settings for one service database (never a URL: see createPrismaAdapter). */
+export interface DatabaseSettings {
+  host: string;
+  port: number;
+  user: string;
+  password: string;
+  database: string;
+  /** Upper bound of the pool; Prisma and the outbox relay share it. */
+  maxConnections?: number;
+}
+
+// PostgreSQL catalog types that the Wasm schema engine reads during introspection but
+// @prisma/adapter-pg refuses to deserialize (prisma/orm#27403): name, "char", regproc,
+// regclass and their arrays. Their text form is all the engine needs.
+const TEXT = 25;
+const TEXT_ARRAY = 1009;
+const RELABEL: ReadonlyMap<number, number> = new Map([
+  [19, TEXT], // name
+  [18, TEXT], // "char"
+  [24, TEXT], // regproc
+  [2205, TEXT], // regclass
+  [1003, TEXT_ARRAY], // name[]
+  [1002, TEXT_ARRAY], // "char"[]
+]);
+// pg's TypeId enum lists no array types; 1009 (text[]) has a built-in parser all the same.
+const parseTextArray = pg.types.getTypeParser(TEXT_ARRAY as Parameters<typeof pg.types.getTypeParser>[0]) as (
+  value: string,
+) => string[];
+
+function relabelResult(result: unknown): unknown {
+  if (Array.isArray(result)) return result.map(relabelResult);
+  const res = result as pg.QueryResult<unknown[]> | undefined;
+  if (!res || !Array.isArray(res.fields)) return result;
+  res.fields.forEach((field, column) => {
+    const target = RELABEL.get(field.dataTypeID);
+    if (target === undefined) return;
+    field.dataTypeID = target;
+    if (target !== TEXT_ARRAY) return;
+    for (const row of res.rows) {
+      if (Array.isArray(row) && typeof row[column] === 'string') row[column] = parseTextArray(row[column] as string);
+    }
+  });
+  return result;
+}
+
+/**
+ * A pg.Client that reports catalog-only column types as text, so the Wasm schema engine's
+ * introspection works through adapter-pg. Application tables never use these types.
+ */
+export class CatalogTypesAsTextClient extends pg.Client {
+  // biome-ignore lint/suspicious/noExplicitAny: pg's query() has a dozen overloads; this wraps them all.
+  override query(...args: any[]): any {
+    const last = args[args.length - 1];
+    if (typeof last === 'function') {
+      args[args.length - 1] = (err: Error | null, res: unknown) => last(err, err ? res : relabelResult(res));
+      // biome-ignore lint/suspicious/noExplicitAny: forwarding the caller's overload unchanged.
+      return (super.query as any)(...args);
+    }
+    // biome-ignore lint/suspicious/noExplicitAny: forwarding the caller's overload unchanged.
+    const out = (super.query as any)(...args);
+    return out && typeof out.then === 'function' ? out.then(relabelResult) : out;
+  }
+}
+
+/** The pg pool settings for a database, with the relabelling client. */
+export function poolConfig(db: DatabaseSettings): pg.PoolConfig {
+  return {
+    host: db.host,
+    port: db.port,
+    user: db.user,
+    password: db.password,
+    database: db.database,
+    max: db.maxConnections ?? 10,
+    Client: CatalogTypesAsTextClient,
+  };
+}
+
+/**
+ * adapter-pg with a shadow database that is dropped only after its pool is closed, and
+ * `WITH (FORCE)`: upstream drops it while its own pool still holds connections.
+ */
+export class OfflinePrismaPg implements SqlMigrationAwareDriverAdapterFactory {
+  private readonly inner: PrismaPg;
+  readonly provider = 'postgres' as const;
+  readonly adapterName: string;
+
+  constructor(private readonly settings: DatabaseSettings) {
+    this.inner = new PrismaPg(poolConfig(settings));
+    this.adapterName = this.inner.adapterName;
+  }
+
+  connect(): Promise<SqlDriverAdapter> {
+    return this.inner.connect();
+  }
+
+  async connectToShadowDb(): Promise<SqlDriverAdapter> {
+    const admin = await this.connect();
+    const database = `prisma_shadow_${randomUUID().replaceAll('-', '')}`;
+    await admin.executeScript(`CREATE DATABASE "${database}"`);
+    const shadow = await new OfflinePrismaPg({ ...this.settings, database, maxConnections: 2 }).connect();
+    const closeShadowPool = shadow.dispose.bind(shadow);
+    shadow.dispose = async () => {
+      await closeShadowPool();
+      try {
+        await admin.executeScript(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`);
+      } finally {
+        await admin.dispose();
+      }
+    };
+    return shadow;
+  }
+}
+
+/** The Prisma driver adapter for a service database, used by the client and by the CLI alike. */
+export function createPrismaAdapter(db: DatabaseSettings): OfflinePrismaPg {
+  return new OfflinePrismaPg(db);
+}

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# The one command that runs every check and test (README, `make check`, .ci/run):
+# install dependencies, start the real infrastructure, build, lint, check generated code,
+# run every test; then stop whatever this run started, even when something failed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+t0=$SECONDS
+step() { printf '\n==> %s\n' "$*"; }
+
+started_file=$(mktemp)
+cleanup() {
+  local rc=$?
+  if [[ -s "$started_file" ]]; then
+    step "stopping what this run started: $(tr '\n' ' ' <"$started_file")"
+    # shellcheck disable=SC2046
+    bash infra/local/infra.sh down $(cat "$started_file") || true
+  fi
+  rm -f "$started_file"
+  echo "check: finished in $((SECONDS - t0))s with exit code $rc"
+  exit "$rc"
+}
+trap cleanup EXIT
+
+step "dependencies (npm ci)"
+bash scripts/install.sh
+
+step "infrastructure (infra/local)"
+SHOPLAB_STARTED_FILE="$started_file" bash infra/local/infra.sh up
+
+step "build (prisma generate, tsc -b)"
+npm run --silent build
+
+step "lint and format (biome)"
+npm run --silent lint
+
+step "generated code is fresh (buf + ts-proto)"
+bash scripts/proto.sh --check
+
+step "tests"
+bash scripts/test.sh
