@@ -1,3 +1,9 @@
+export * from './chaos';
+export * from './config';
+export * from './errors';
+export * from './lifecycle';
+export * from './logging';
+export * from './metrics';
 export {
   CatalogTypesAsTextClient,
   createPrismaAdapter,

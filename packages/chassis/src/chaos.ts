@@ -1,0 +1,155 @@
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import { ShopError } from './errors';
+import type { ServiceMetrics } from './metrics';
+
+/** Where a fault applies: an HTTP route, a gRPC method, a consumed topic, the outbox relay, an outbound call. */
+export const FAULT_KINDS = ['http', 'grpc', 'consumer', 'relay', 'client'] as const;
+export type FaultKind = (typeof FAULT_KINDS)[number];
+
+export const faultSpecSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('latency'), ms: z.number().int().min(1).max(120_000) }),
+  z.object({ type: z.literal('error'), rate: z.number().gt(0).max(1) }),
+  z.object({ type: z.literal('fail') }),
+  z.object({ type: z.literal('hang') }),
+]);
+export type FaultSpec = z.infer<typeof faultSpecSchema>;
+
+/** A fault rule as accepted at PUT /admin/chaos. */
+export const faultRuleInputSchema = z.object({
+  kind: z.enum(FAULT_KINDS),
+  /** Route (`GET /products/:id`), gRPC method (`catalog.v1.CatalogService/ReserveStock`), topic, or `*`. */
+  target: z.string().min(1).max(200).default('*'),
+  fault: faultSpecSchema,
+  /** How long the rule lives; faults always expire so a forgotten exercise heals itself. */
+  durationSeconds: z
+    .number()
+    .int()
+    .min(1)
+    .max(24 * 3600)
+    .default(300),
+});
+export type FaultRuleInput = z.input<typeof faultRuleInputSchema>;
+
+export interface FaultRule {
+  id: string;
+  kind: FaultKind;
+  target: string;
+  fault: FaultSpec;
+  createdAt: string;
+  expiresAt: string;
+}
+
+function matches(pattern: string, name: string): boolean {
+  if (pattern === '*' || pattern === name) return true;
+  if (!pattern.includes('*')) return false;
+  const re = new RegExp(`^${pattern.split('*').map(escapeRegExp).join('.*')}$`);
+  return re.test(name);
+}
+
+function escapeRegExp(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/**
+ * The fault injector every layer consults: `await chaos.apply('grpc', method)` before doing
+ * the real work. Latency waits, `error` fails a share of calls, `fail` fails all of them,
+ * `hang` blocks until the rule is cleared or expires (the caller's deadline fires first).
+ */
+export class FaultInjector {
+  private rules: FaultRule[] = [];
+  private readonly waiters = new Map<string, Set<() => void>>();
+
+  constructor(
+    private readonly metrics?: Pick<ServiceMetrics, 'chaosInjections'>,
+    private readonly now: () => number = Date.now,
+    private readonly random: () => number = Math.random,
+  ) {}
+
+  add(input: FaultRuleInput): FaultRule {
+    const parsed = faultRuleInputSchema.parse(input);
+    const created = this.now();
+    const rule: FaultRule = {
+      id: randomUUID(),
+      kind: parsed.kind,
+      target: parsed.target,
+      fault: parsed.fault,
+      createdAt: new Date(created).toISOString(),
+      expiresAt: new Date(created + parsed.durationSeconds * 1000).toISOString(),
+    };
+    this.rules.push(rule);
+    return rule;
+  }
+
+  list(): FaultRule[] {
+    this.expire();
+    return [...this.rules];
+  }
+
+  /** Removes one rule, or every rule when no id is given; releases calls it holds. */
+  clear(id?: string): number {
+    const removed = id ? this.rules.filter((r) => r.id === id) : this.rules;
+    this.rules = id ? this.rules.filter((r) => r.id !== id) : [];
+    for (const r of removed) this.release(r.id);
+    return removed.length;
+  }
+
+  /** Applies every active rule for (kind, name). Throws ShopError SHOP_CHAOS_INJECTED on an injected failure. */
+  async apply(kind: FaultKind, name: string): Promise<void> {
+    this.expire();
+    for (const rule of this.rules) {
+      if (rule.kind !== kind || !matches(rule.target, name)) continue;
+      const { fault } = rule;
+      switch (fault.type) {
+        case 'latency':
+          this.count(kind, name, 'latency');
+          await new Promise((resolve) => setTimeout(resolve, fault.ms));
+          break;
+        case 'error':
+          if (this.random() < fault.rate) {
+            this.count(kind, name, 'error');
+            throw new ShopError('SHOP_CHAOS_INJECTED', `injected error on ${kind} ${name}`, { faultId: rule.id });
+          }
+          break;
+        case 'fail':
+          this.count(kind, name, 'fail');
+          throw new ShopError('SHOP_CHAOS_INJECTED', `injected failure on ${kind} ${name}`, { faultId: rule.id });
+        case 'hang':
+          this.count(kind, name, 'hang');
+          await this.hang(rule);
+          break;
+      }
+    }
+  }
+
+  private hang(rule: FaultRule): Promise<void> {
+    return new Promise((resolve) => {
+      const set = this.waiters.get(rule.id) ?? new Set();
+      this.waiters.set(rule.id, set);
+      const timer = setTimeout(() => this.release(rule.id), Math.max(0, Date.parse(rule.expiresAt) - this.now()));
+      timer.unref();
+      set.add(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
+  private release(id: string): void {
+    const set = this.waiters.get(id);
+    this.waiters.delete(id);
+    for (const wake of set ?? []) wake();
+  }
+
+  private expire(): void {
+    const now = this.now();
+    const expired = this.rules.filter((r) => Date.parse(r.expiresAt) <= now);
+    if (expired.length === 0) return;
+    this.rules = this.rules.filter((r) => Date.parse(r.expiresAt) > now);
+    for (const r of expired) this.release(r.id);
+  }
+
+  private count(kind: FaultKind, target: string, fault: string): void {
+    this.metrics?.chaosInjections.inc({ kind, target, fault });
+  }
+}
