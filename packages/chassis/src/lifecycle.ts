@@ -95,3 +95,14 @@ function withDeadline<T>(work: Promise<T>, ms: number, what: string): Promise<T>
   });
   return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
 }
+
+/**
+ * Flushes and stops the OpenTelemetry SDK that `--require @shoplab/chassis/telemetry` started
+ * (found through its global handle, so this module never starts one). No-op without it.
+ */
+export async function flushTelemetry(): Promise<void> {
+  const g = globalThis as { [key: symbol]: { shutdown(): Promise<void> } | null | undefined };
+  const sdk = g[Symbol.for('shoplab.telemetry')];
+  if (sdk) await sdk.shutdown();
+  g[Symbol.for('shoplab.telemetry')] = null;
+}

@@ -1,0 +1,260 @@
+import { randomUUID, timingSafeEqual } from 'node:crypto';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import { trace } from '@opentelemetry/api';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
+import {
+  hasZodFastifySchemaValidationErrors,
+  jsonSchemaTransform,
+  serializerCompiler,
+  validatorCompiler,
+  type ZodTypeProvider,
+} from 'fastify-type-provider-zod';
+import type { Logger } from 'pino';
+import { z } from 'zod';
+import { type FaultInjector, faultRuleInputSchema } from './chaos';
+import { type ErrorCode, problemOf, ShopError } from './errors';
+import type { ServiceMetrics } from './metrics';
+
+/** A readiness check: resolves when the dependency answers, throws otherwise. */
+export type ReadinessCheck = () => Promise<unknown>;
+
+export interface HttpAppOptions {
+  service: string;
+  version: string;
+  description?: string;
+  logger: Logger;
+  metrics: ServiceMetrics;
+  chaos: FaultInjector;
+  adminToken: string;
+  bodyLimitBytes?: number;
+  /** Dependencies `/readyz` checks, by name (`db`, `kafka`, `catalog`…). */
+  readiness?: Record<string, ReadinessCheck>;
+  readinessTimeoutMs?: number;
+  /** Reports true once shutdown began: `/readyz` answers 503 so load balancers and Consul stop sending traffic. */
+  isShuttingDown?: () => boolean;
+  /** Circuit breakers listed at `/admin/breakers`. */
+  breakers?: { list(): unknown[] };
+  /** Serve Swagger UI at `/docs` (the spec is always at `/openapi.json`). */
+  swaggerUi?: boolean;
+}
+
+export type HttpApp = FastifyInstance<
+  import('node:http').Server,
+  import('node:http').IncomingMessage,
+  import('node:http').ServerResponse,
+  Logger,
+  ZodTypeProvider
+>;
+
+const OPERATIONAL_ROUTES = new Set(['/healthz', '/readyz', '/metrics', '/openapi.json']);
+
+/** The content type of every error body (RFC 9457). */
+export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
+
+/** Sends a problem+json reply for a ShopError. */
+export function sendProblem(reply: FastifyReply, err: ShopError): FastifyReply {
+  return reply.code(err.httpStatus).type(PROBLEM_CONTENT_TYPE).send(problemOf(err, reply.request.url));
+}
+
+function fastifyErrorToShopError(err: FastifyError): ShopError | undefined {
+  const byFastifyCode: Record<string, ErrorCode> = {
+    FST_ERR_CTP_BODY_TOO_LARGE: 'SHOP_PAYLOAD_TOO_LARGE',
+    FST_ERR_CTP_INVALID_MEDIA_TYPE: 'SHOP_UNSUPPORTED_MEDIA_TYPE',
+    FST_ERR_CTP_EMPTY_JSON_BODY: 'SHOP_BAD_REQUEST',
+    FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'SHOP_BAD_REQUEST',
+  };
+  const code = err.code ? byFastifyCode[err.code] : undefined;
+  if (code) return new ShopError(code, err.message);
+  // JSON that does not parse, and other client errors fastify raises itself.
+  if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) {
+    if (err.statusCode === 413) return new ShopError('SHOP_PAYLOAD_TOO_LARGE', err.message);
+    if (err.statusCode === 415) return new ShopError('SHOP_UNSUPPORTED_MEDIA_TYPE', err.message);
+    if (err.statusCode === 429) return new ShopError('SHOP_RATE_LIMITED', err.message);
+    return new ShopError('SHOP_BAD_REQUEST', err.message);
+  }
+  return undefined;
+}
+
+/** Problem+json for every error: ShopErrors as they are, validation with the failing fields, the rest as 500. */
+const problemPlugin = fp(async (app: FastifyInstance) => {
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    if (error instanceof ShopError) return sendProblem(reply, error);
+    if (hasZodFastifySchemaValidationErrors(error)) {
+      const errors = error.validation.map((v) => ({
+        field: `${error.validationContext ?? 'body'}${v.instancePath.replaceAll('/', '.')}`,
+        message: v.message,
+      }));
+      const detail = errors.map((e) => `${e.field}: ${e.message}`).join('; ');
+      return sendProblem(reply, new ShopError('SHOP_VALIDATION_FAILED', detail, { errors }));
+    }
+    const mapped = fastifyErrorToShopError(error);
+    if (mapped) return sendProblem(reply, mapped);
+    request.log.error({ err: error }, 'unhandled error');
+    return sendProblem(reply, new ShopError('SHOP_INTERNAL', 'An unexpected error occurred'));
+  });
+  app.setNotFoundHandler((request, reply) =>
+    sendProblem(reply, new ShopError('SHOP_ROUTE_NOT_FOUND', `No route ${request.method} ${request.url}`)),
+  );
+});
+
+/** RED metrics per route, request ids and trace ids on every response, chaos on business routes. */
+const observabilityPlugin = fp(
+  async (app: FastifyInstance, opts: { metrics: ServiceMetrics; chaos: FaultInjector }) => {
+    app.addHook('onRequest', async (request, reply) => {
+      reply.header('x-request-id', request.id);
+      const span = trace.getActiveSpan();
+      if (span) reply.header('x-trace-id', span.spanContext().traceId);
+    });
+    app.addHook('preHandler', async (request) => {
+      const route = request.routeOptions.url ?? request.url;
+      if (OPERATIONAL_ROUTES.has(route) || route.startsWith('/admin/') || route.startsWith('/docs')) return;
+      await opts.chaos.apply('http', `${request.method} ${route}`);
+    });
+    app.addHook('onResponse', async (request, reply) => {
+      opts.metrics.httpRequestDuration.observe(
+        {
+          method: request.method,
+          route: request.routeOptions.url ?? 'unmatched',
+          status_code: String(reply.statusCode),
+        },
+        reply.elapsedTime / 1000,
+      );
+    });
+  },
+);
+
+function bearerToken(request: FastifyRequest): string | undefined {
+  const header = request.headers.authorization;
+  if (!header?.startsWith('Bearer ')) return undefined;
+  return header.slice('Bearer '.length).trim();
+}
+
+function sameSecret(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+/** A preHandler that lets only callers with the admin token through. */
+export function requireAdminToken(adminToken: string) {
+  return async (request: FastifyRequest) => {
+    const token = bearerToken(request);
+    if (!token) throw new ShopError('SHOP_UNAUTHENTICATED', 'An admin token is required (Authorization: Bearer …)');
+    if (!sameSecret(token, adminToken)) throw new ShopError('SHOP_FORBIDDEN', 'The admin token is not valid');
+  };
+}
+
+/** `/admin/chaos` (fault injection) and `/admin/breakers`, behind the admin token. */
+const adminPlugin = async (
+  app: FastifyInstance,
+  opts: { adminToken: string; chaos: FaultInjector; breakers?: { list(): unknown[] } },
+) => {
+  const typed = app.withTypeProvider<ZodTypeProvider>();
+  typed.addHook('preHandler', requireAdminToken(opts.adminToken));
+  const security = [{ adminToken: [] }];
+  typed.get('/admin/chaos', { schema: { tags: ['admin'], security, summary: 'Active fault rules' } }, async () => ({
+    items: opts.chaos.list(),
+  }));
+  typed.put(
+    '/admin/chaos',
+    { schema: { tags: ['admin'], security, summary: 'Add a fault rule', body: faultRuleInputSchema } },
+    async (request, reply) => reply.code(201).send(opts.chaos.add(request.body)),
+  );
+  typed.delete('/admin/chaos', { schema: { tags: ['admin'], security, summary: 'Clear every fault' } }, async () => ({
+    cleared: opts.chaos.clear(),
+  }));
+  typed.delete(
+    '/admin/chaos/:id',
+    { schema: { tags: ['admin'], security, summary: 'Clear one fault', params: z.object({ id: z.uuid() }) } },
+    async (request) => {
+      const cleared = opts.chaos.clear(request.params.id);
+      if (cleared === 0) throw new ShopError('SHOP_NOT_FOUND', `No fault rule ${request.params.id}`);
+      return { cleared };
+    },
+  );
+  typed.get('/admin/breakers', { schema: { tags: ['admin'], security, summary: 'Circuit breakers' } }, async () => ({
+    items: opts.breakers?.list() ?? [],
+  }));
+};
+
+async function runChecks(checks: Record<string, ReadinessCheck>, timeoutMs: number) {
+  const entries = await Promise.all(
+    Object.entries(checks).map(async ([name, check]) => {
+      let timer: NodeJS.Timeout | undefined;
+      try {
+        await Promise.race([
+          check(),
+          new Promise((_, reject) => {
+            timer = setTimeout(() => reject(new Error(`no answer in ${timeoutMs} ms`)), timeoutMs);
+          }),
+        ]);
+        return [name, 'ok'] as const;
+      } catch (err) {
+        return [name, `error: ${err instanceof Error ? err.message : String(err)}`] as const;
+      } finally {
+        clearTimeout(timer);
+      }
+    }),
+  );
+  return Object.fromEntries(entries);
+}
+
+/**
+ * The fastify app every service starts from: OpenAPI from zod route schemas, problem+json
+ * errors from the one error table, request ids, body limit, RED metrics, chaos,
+ * `/healthz`, `/readyz`, `/metrics` and the admin routes. It does not listen: `main.ts` does,
+ * tests use `app.inject()`.
+ */
+export async function createHttpApp(options: HttpAppOptions): Promise<HttpApp> {
+  const app = Fastify({
+    loggerInstance: options.logger,
+    bodyLimit: options.bodyLimitBytes ?? 64 * 1024,
+    requestIdHeader: 'x-request-id',
+    genReqId: () => randomUUID(),
+    disableRequestLogging: false,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+  }).withTypeProvider<ZodTypeProvider>();
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: { title: `ShopLab ${options.service}`, version: options.version, description: options.description },
+      components: {
+        securitySchemes: {
+          adminToken: { type: 'http', scheme: 'bearer', description: 'ADMIN_TOKEN' },
+          bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
+        },
+      },
+    },
+    transform: jsonSchemaTransform,
+  });
+  if (options.swaggerUi) await app.register(swaggerUi, { routePrefix: '/docs' });
+  await app.register(problemPlugin);
+  await app.register(observabilityPlugin, { metrics: options.metrics, chaos: options.chaos });
+
+  const hide = { hide: true } as const;
+  app.get('/openapi.json', { schema: hide }, async () => app.swagger());
+  app.get('/healthz', { schema: { tags: ['operations'], summary: 'The process is alive' } }, async () => ({
+    status: 'ok',
+  }));
+  app.get('/readyz', { schema: { tags: ['operations'], summary: 'Dependencies answer' } }, async (_request, reply) => {
+    if (options.isShuttingDown?.()) return reply.code(503).send({ status: 'shutting_down', checks: {} });
+    const checks = await runChecks(options.readiness ?? {}, options.readinessTimeoutMs ?? 2_000);
+    const ready = Object.values(checks).every((v) => v === 'ok');
+    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not_ready', checks });
+  });
+  app.get('/metrics', { schema: { tags: ['operations'], summary: 'Prometheus metrics' } }, async (_request, reply) =>
+    reply.type(options.metrics.registry.contentType).send(await options.metrics.registry.metrics()),
+  );
+  await app.register(adminPlugin, {
+    adminToken: options.adminToken,
+    chaos: options.chaos,
+    ...(options.breakers ? { breakers: options.breakers } : {}),
+  });
+  return app as unknown as HttpApp;
+}
