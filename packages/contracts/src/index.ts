@@ -1,4 +1,8 @@
 // Generated gRPC contracts, one namespace per proto package (see proto/ and `make proto`).
+export * as cartV1 from './gen/cart/v1/cart';
 export * as catalogV1 from './gen/catalog/v1/catalog';
 export * as commonV1 from './gen/common/v1/money';
 export * as healthV1 from './gen/grpc/health/v1/health';
+export * as orderV1 from './gen/order/v1/order';
+export * as paymentV1 from './gen/payment/v1/payment';
+export * as userV1 from './gen/user/v1/user';
