@@ -56,6 +56,10 @@ export function startTelemetry(env: Record<string, string | undefined> = process
   }[settings.OTEL_LOG_LEVEL];
   diag.setLogger(new DiagConsoleLogger(), level);
 
+  // Metrics are prom-client's (scraped by Prometheus) and logs are pino's (stdout):
+  // the SDK exports traces only.
+  process.env.OTEL_METRICS_EXPORTER ??= 'none';
+  process.env.OTEL_LOGS_EXPORTER ??= 'none';
   const sdk = new NodeSDK({
     resource: resourceFromAttributes({
       'service.name': settings.SERVICE_NAME,
