@@ -1,13 +1,13 @@
 export * from './chaos';
 export * from './config';
+export * from './discovery';
 export * from './errors';
+export * from './grpc-client';
+export * from './grpc-server';
+export * from './http';
 export * from './lifecycle';
 export * from './logging';
 export * from './metrics';
-export {
-  CatalogTypesAsTextClient,
-  createPrismaAdapter,
-  type DatabaseSettings,
-  OfflinePrismaPg,
-  poolConfig,
-} from './prisma';
+export { CatalogTypesAsTextClient, createPrismaAdapter, type DatabaseSettings, OfflinePrismaPg, poolConfig } from './prisma';
+export * from './resilience';
+export * from './service';

@@ -1,0 +1,2 @@
+// Test support for services built on the chassis. Not for production code.
+export * from './consul-double';
