@@ -1,3 +1,4 @@
+export * from './auth';
 export * from './chaos';
 export * from './config';
 export * from './discovery';
@@ -7,7 +8,15 @@ export * from './grpc-server';
 export * from './http';
 export * from './lifecycle';
 export * from './logging';
+export * from './messaging';
 export * from './metrics';
-export { CatalogTypesAsTextClient, createPrismaAdapter, type DatabaseSettings, OfflinePrismaPg, poolConfig } from './prisma';
+export * from './outbox';
+export {
+  CatalogTypesAsTextClient,
+  createPrismaAdapter,
+  type DatabaseSettings,
+  OfflinePrismaPg,
+  poolConfig,
+} from './prisma';
 export * from './resilience';
 export * from './service';

@@ -1,2 +1,3 @@
 // Test support for services built on the chassis. Not for production code.
 export * from './consul-double';
+export * from './database';
