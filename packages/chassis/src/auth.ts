@@ -53,7 +53,7 @@ export function createTokenVerifier(secret: string) {
   };
 }
 
-/** A preHandler that requires `Authorization: Bearer <user JWT>` and sets `request.user`. */
+/** An onRequest hook (runs before body validation) that requires `Authorization: Bearer <user JWT>` and sets `request.user`. */
 export function requireUser(verify: (token: string) => AuthenticatedUser) {
   return async (request: FastifyRequest) => {
     const header = request.headers.authorization;

@@ -809,3 +809,28 @@ export function createConsumer(options: PgConsumerOptions | RunnerConsumerOption
     },
   };
 }
+
+/**
+ * Creates the topics a service produces or consumes if they are missing (with their `.dlq`
+ * twins when asked), so a consumer never starts against a topic that does not exist yet.
+ */
+export async function ensureTopics(
+  kafka: Kafka,
+  topics: readonly string[],
+  options: { numPartitions?: number; withDlq?: boolean } = {},
+): Promise<void> {
+  const wanted = [...new Set(options.withDlq ? topics.flatMap((t) => [t, `${t}.dlq`]) : topics)];
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const existing = new Set(await admin.listTopics());
+    const missing = wanted.filter((t) => !existing.has(t));
+    if (missing.length === 0) return;
+    await admin.createTopics({
+      topics: missing.map((topic) => ({ topic, numPartitions: options.numPartitions ?? 3 })),
+      waitForLeaders: true,
+    });
+  } finally {
+    await admin.disconnect();
+  }
+}
