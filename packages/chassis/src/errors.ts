@@ -51,8 +51,18 @@ export const ERROR_CODES = {
     grpc: GrpcStatus.FAILED_PRECONDITION,
     title: 'The order is not in a state that allows this',
   },
+  SHOP_RESERVATION_INVALID_STATE: {
+    http: 409,
+    grpc: GrpcStatus.FAILED_PRECONDITION,
+    title: 'The stock reservation is not in a state that allows this',
+  },
   SHOP_OUT_OF_STOCK: { http: 409, grpc: GrpcStatus.FAILED_PRECONDITION, title: 'Not enough stock' },
   SHOP_CART_EMPTY: { http: 409, grpc: GrpcStatus.FAILED_PRECONDITION, title: 'The cart is empty' },
+  SHOP_PRODUCT_UNAVAILABLE: {
+    http: 409,
+    grpc: GrpcStatus.FAILED_PRECONDITION,
+    title: 'A product is no longer sold',
+  },
   SHOP_PAYMENT_DECLINED: { http: 402, grpc: GrpcStatus.FAILED_PRECONDITION, title: 'The card was declined' },
   SHOP_INSUFFICIENT_FUNDS: { http: 402, grpc: GrpcStatus.FAILED_PRECONDITION, title: 'Insufficient funds' },
   SHOP_INVALID_CARD: { http: 400, grpc: GrpcStatus.INVALID_ARGUMENT, title: 'The card number is not valid' },

@@ -20,6 +20,7 @@ export const REDACT_PATHS = [
   'ADMIN_TOKEN',
   'JWT_SECRET',
   'DB_PASSWORD',
+  'CARD_ENCRYPTION_KEY',
   'card',
   '*.card',
   'cardNumber',

@@ -1,0 +1,62 @@
+// Browsing over REST: GET /v1/products, /v1/products/:id, /v1/categories.
+import type { HttpApp } from '@shoplab/chassis';
+import { z } from 'zod';
+import type { BrowseCatalog } from '../../application/browse-catalog';
+import { MAX_PAGE_SIZE } from '../../domain/product';
+
+export const productSchema = z.object({
+  id: z.string(),
+  sku: z.string(),
+  name: z.string(),
+  description: z.string(),
+  category: z.string(),
+  price: z.object({ amount: z.number().int(), currency: z.string() }),
+  available: z.number().int(),
+  imageUrl: z.string(),
+});
+
+const listQuery = z.object({
+  category: z.string().trim().max(50).optional(),
+  q: z.string().trim().max(100).optional(),
+  limit: z.coerce.number().int().min(1).max(MAX_PAGE_SIZE).default(20),
+  cursor: z.string().max(500).optional(),
+});
+
+export function registerProductRoutes(app: HttpApp, deps: { browse: BrowseCatalog }): void {
+  const tags = ['products'];
+  app.get(
+    '/v1/products',
+    {
+      schema: {
+        tags,
+        summary: 'A page of products, filtered by category and a search text, ordered by id',
+        querystring: listQuery,
+        response: { 200: z.object({ items: z.array(productSchema), nextCursor: z.string().nullable() }) },
+      },
+    },
+    async (request) => deps.browse.list(request.query),
+  );
+  app.get(
+    '/v1/products/:id',
+    {
+      schema: {
+        tags,
+        summary: 'One product with its available stock',
+        params: z.object({ id: z.string().min(1).max(200) }),
+        response: { 200: productSchema },
+      },
+    },
+    async (request) => deps.browse.get(request.params.id),
+  );
+  app.get(
+    '/v1/categories',
+    {
+      schema: {
+        tags,
+        summary: 'Categories with their product counts',
+        response: { 200: z.object({ items: z.array(z.object({ name: z.string(), count: z.number().int() })) }) },
+      },
+    },
+    async () => ({ items: await deps.browse.categories() }),
+  );
+}

@@ -1,0 +1,60 @@
+// buildApp: the catalog's HTTP and gRPC servers over its use cases. No listening here:
+// main.ts starts them, tests inject requests and call through real gRPC clients.
+import { createGrpcServer, createHttpApp, type GrpcServer, type HttpApp, type ServiceKit } from '@shoplab/chassis';
+import { catalogV1 } from '@shoplab/contracts';
+import { catalogHandlers } from './api/grpc/catalog.handler';
+import { registerAdminRoutes } from './api/http/admin.routes';
+import { registerProductRoutes } from './api/http/product.routes';
+import { BrowseCatalog } from './application/browse-catalog';
+import { StockReservations } from './application/stock-reservations';
+import type { CatalogConfig } from './config';
+import type { CatalogPrisma } from './infrastructure/database';
+import { PrismaProductReader } from './infrastructure/product.repository';
+import { PrismaStockStore } from './infrastructure/stock.store';
+import { PrismaStockAuditReader } from './infrastructure/stock-audit.repository';
+
+export interface AppDeps {
+  kit: ServiceKit<CatalogConfig>;
+  prisma: CatalogPrisma;
+  /** Readiness checks besides the database (`kafka` in main.ts). */
+  readiness?: Record<string, () => Promise<unknown>>;
+}
+
+export interface CatalogApp {
+  http: HttpApp;
+  grpc: GrpcServer;
+  stock: StockReservations;
+  browse: BrowseCatalog;
+}
+
+export async function buildApp(deps: AppDeps): Promise<CatalogApp> {
+  const { kit, prisma } = deps;
+  const { config } = kit;
+
+  const browse = new BrowseCatalog(new PrismaProductReader(prisma));
+  const stock = new StockReservations(
+    new PrismaStockStore(prisma, { maxWaitMs: config.STOCK_TX_MAX_WAIT_MS, timeoutMs: config.STOCK_TX_TIMEOUT_MS }),
+    (operation, outcome) =>
+      kit.logger[outcome === 'failed' ? 'warn' : 'debug']({ operation, outcome }, 'stock command'),
+  );
+  const audit = new PrismaStockAuditReader(prisma);
+
+  const http = await createHttpApp({
+    ...kit.httpOptions(),
+    description: 'Products, prices and stock reservations',
+    readiness: { db: () => prisma.$queryRawUnsafe('SELECT 1'), ...deps.readiness },
+  });
+  registerProductRoutes(http, { browse });
+  registerAdminRoutes(http, { audit, adminToken: config.ADMIN_TOKEN });
+
+  const grpc = createGrpcServer({
+    serviceName: config.SERVICE_NAME,
+    logger: kit.logger,
+    metrics: kit.metrics,
+    chaos: kit.chaos,
+    host: config.GRPC_HOST,
+    port: config.GRPC_PORT,
+  });
+  grpc.addService(catalogV1.CatalogServiceService, catalogHandlers({ browse, stock }));
+  return { http, grpc, stock, browse };
+}

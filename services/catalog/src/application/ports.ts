@@ -1,0 +1,65 @@
+// What the use cases need from storage; src/infrastructure implements these with Prisma.
+import type { IdempotencyRecord } from '../domain/idempotency';
+import type { CategorySummary, Product } from '../domain/product';
+import type { Reservation, ReservationStatus, StockBucket, StockLevel, StockLine } from '../domain/stock';
+
+export interface ProductQuery {
+  category?: string;
+  /** Case-insensitive substring of the name or the description. */
+  text?: string;
+  /** Only ids after this one. */
+  afterId?: string;
+  limit: number;
+}
+
+/** Product reads (no locks). */
+export interface ProductReader {
+  /** Products matching the query, ordered by id. */
+  list(query: ProductQuery): Promise<Product[]>;
+  get(id: string): Promise<Product | undefined>;
+  getMany(ids: readonly string[]): Promise<Product[]>;
+  categories(): Promise<CategorySummary[]>;
+}
+
+/** A domain event a stock transaction emits (written to the outbox in the same transaction). */
+export interface StockEvent {
+  type: 'stock_reserved' | 'stock_committed' | 'stock_released' | 'stock_restocked';
+  reservationId: string;
+  lines: StockLine[];
+}
+
+/** The statements of one stock transaction; every method runs inside it. */
+export interface StockTransaction {
+  /** Serialises every transaction using `key` until this one ends. */
+  lockIdempotencyKey(key: string): Promise<void>;
+  findIdempotencyRecord(key: string): Promise<IdempotencyRecord | undefined>;
+  /** False when the key was recorded meanwhile (the caller must roll back). */
+  saveIdempotencyRecord(record: IdempotencyRecord): Promise<boolean>;
+  /** Creates the reservation (no lines); false when the id already exists. */
+  createReservation(id: string, status: ReservationStatus): Promise<boolean>;
+  /** The reservation and its lines, its row locked until the transaction ends. */
+  lockReservation(id: string): Promise<Reservation | undefined>;
+  addReservationLines(id: string, lines: readonly StockLine[]): Promise<void>;
+  setReservationStatus(id: string, status: ReservationStatus): Promise<void>;
+  /** Stock rows of these products, locked in product-id order. */
+  lockStock(productIds: readonly string[]): Promise<Map<string, StockLevel>>;
+  /** Moves `quantity` units of a product between buckets; throws if `from` holds fewer. */
+  moveStock(productId: string, move: readonly [StockBucket, StockBucket], quantity: number): Promise<void>;
+  emit(event: StockEvent): Promise<void>;
+}
+
+export interface StockStore {
+  /** Runs `work` in one database transaction: commits when it resolves, rolls back when it throws. */
+  transaction<T>(work: (tx: StockTransaction) => Promise<T>): Promise<T>;
+}
+
+export interface StockReport {
+  products: StockLevel[];
+  reservationsByStatus: Record<ReservationStatus, number>;
+}
+
+/** Reads for the audit. */
+export interface StockAuditReader {
+  report(): Promise<StockReport>;
+  reservation(id: string): Promise<(Reservation & { createdAt: Date; updatedAt: Date }) | undefined>;
+}

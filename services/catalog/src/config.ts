@@ -1,0 +1,25 @@
+import { baseConfigSchema, databaseConfigSchema, grpcConfigSchema, kafkaConfigSchema } from '@shoplab/chassis';
+import { z } from 'zod';
+
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+export const configSchema = baseConfigSchema
+  .extend(databaseConfigSchema.shape)
+  .extend(grpcConfigSchema.shape)
+  .extend(kafkaConfigSchema.shape)
+  .extend({
+    SERVICE_NAME: z.string().default('catalog'),
+    HTTP_PORT: baseConfigSchema.shape.HTTP_PORT.default(8082),
+    GRPC_PORT: grpcConfigSchema.shape.GRPC_PORT.default(9082),
+    DB_NAME: databaseConfigSchema.shape.DB_NAME.default('shoplab_catalog'),
+    /** Insert the demo products (src/infrastructure/seed-data.ts) that are missing, at start. */
+    SEED_CATALOG: bool.default(true),
+    /** How long a stock command may wait for a database connection before it fails as UNAVAILABLE. */
+    STOCK_TX_MAX_WAIT_MS: z.coerce.number().int().positive().default(10_000),
+    /** Upper bound of one stock transaction. */
+    STOCK_TX_TIMEOUT_MS: z.coerce.number().int().positive().default(15_000),
+  });
+
+export type CatalogConfig = z.infer<typeof configSchema>;

@@ -1,0 +1,54 @@
+// Products as the catalog shows them, and the opaque page cursor. No I/O.
+import { ShopError } from '@shoplab/chassis/errors';
+
+export interface Money {
+  /** Integer minor units (cents). */
+  amount: number;
+  currency: string;
+}
+
+export interface Product {
+  id: string;
+  sku: string;
+  name: string;
+  description: string;
+  category: string;
+  price: Money;
+  /** Units that can still be reserved. */
+  available: number;
+  imageUrl: string;
+}
+
+export interface CategorySummary {
+  name: string;
+  count: number;
+}
+
+export const DEFAULT_PAGE_SIZE = 20;
+export const MAX_PAGE_SIZE = 100;
+
+/** A page of products ordered by id; `nextCursor` is null on the last page. */
+export interface ProductPage {
+  items: Product[];
+  nextCursor: string | null;
+}
+
+/** The cursor names the last id of the previous page; base64url so clients treat it as opaque. */
+export function encodeCursor(lastId: string): string {
+  return Buffer.from(JSON.stringify({ after: lastId }), 'utf8').toString('base64url');
+}
+
+/** The id a page starts after; a cursor that was not made by encodeCursor is a client mistake. */
+export function decodeCursor(cursor: string): string {
+  const invalid = () => new ShopError('SHOP_VALIDATION_FAILED', 'The cursor is not valid', { field: 'cursor' });
+  if (!/^[A-Za-z0-9_-]+$/.test(cursor)) throw invalid();
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    throw invalid();
+  }
+  const after = (parsed as { after?: unknown } | null)?.after;
+  if (typeof after !== 'string' || after.length === 0 || after.length > 200) throw invalid();
+  return after;
+}

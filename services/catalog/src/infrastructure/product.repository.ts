@@ -1,0 +1,70 @@
+// Product reads with Prisma. `available` comes from the product's stock row.
+import type { ProductQuery, ProductReader } from '../application/ports';
+import type { CategorySummary, Product } from '../domain/product';
+import type { Prisma } from '../generated/prisma/client';
+import { type CatalogPrisma, mapDatabaseError } from './database';
+
+const withStock = { stock: { select: { available: true } } } as const;
+type ProductRow = Prisma.ProductGetPayload<{ include: typeof withStock }>;
+
+function toProduct(row: ProductRow): Product {
+  return {
+    id: row.id,
+    sku: row.sku,
+    name: row.name,
+    description: row.description,
+    category: row.category,
+    price: { amount: row.priceAmount, currency: row.currency },
+    available: row.stock?.available ?? 0,
+    imageUrl: row.imageUrl,
+  };
+}
+
+export class PrismaProductReader implements ProductReader {
+  constructor(private readonly prisma: CatalogPrisma) {}
+
+  async list(query: ProductQuery): Promise<Product[]> {
+    // Prisma passes `contains` to ILIKE as it is: escape the wildcards so they match literally.
+    const text = query.text?.replace(/[\\%_]/g, (c) => `\\${c}`);
+    const where: Prisma.ProductWhereInput = {
+      ...(query.category ? { category: query.category } : {}),
+      ...(query.afterId ? { id: { gt: query.afterId } } : {}),
+      ...(text
+        ? {
+            OR: [
+              { name: { contains: text, mode: 'insensitive' } },
+              { description: { contains: text, mode: 'insensitive' } },
+            ],
+          }
+        : {}),
+    };
+    const rows = await this.prisma.product
+      .findMany({ where, include: withStock, orderBy: { id: 'asc' }, take: query.limit })
+      .catch(rethrow);
+    return rows.map(toProduct);
+  }
+
+  async get(id: string): Promise<Product | undefined> {
+    const row = await this.prisma.product.findUnique({ where: { id }, include: withStock }).catch(rethrow);
+    return row ? toProduct(row) : undefined;
+  }
+
+  async getMany(ids: readonly string[]): Promise<Product[]> {
+    if (ids.length === 0) return [];
+    const rows = await this.prisma.product
+      .findMany({ where: { id: { in: [...ids] } }, include: withStock, orderBy: { id: 'asc' } })
+      .catch(rethrow);
+    return rows.map(toProduct);
+  }
+
+  async categories(): Promise<CategorySummary[]> {
+    const groups = await this.prisma.product
+      .groupBy({ by: ['category'], _count: { _all: true }, orderBy: { category: 'asc' } })
+      .catch(rethrow);
+    return groups.map((g) => ({ name: g.category, count: g._count._all }));
+  }
+}
+
+function rethrow(err: unknown): never {
+  throw mapDatabaseError(err);
+}

@@ -1,0 +1,30 @@
+import { type HttpApp, requireAdminToken } from '@shoplab/chassis';
+import { z } from 'zod';
+import type { OrderQueries } from '../../application/order-queries';
+import { moneySchema } from './order.schemas';
+
+export function registerAdminRoutes(app: HttpApp, deps: { queries: OrderQueries; adminToken: string }): void {
+  app.get(
+    '/v1/admin/orders/summary',
+    {
+      onRequest: requireAdminToken(deps.adminToken),
+      schema: {
+        tags: ['admin'],
+        summary: 'Orders by status and the sum of confirmed totals (for the audit)',
+        security: [{ adminToken: [] }],
+        response: {
+          200: z.object({
+            byStatus: z.object({ PENDING: z.number(), CONFIRMED: z.number(), CANCELLED: z.number() }),
+            confirmedTotals: z.array(moneySchema).describe('one entry per currency'),
+            paymentInstructionsHeld: z
+              .number()
+              .describe(
+                'sealed cards still held (orders not yet authorized and not ended); 0 when every saga has ended',
+              ),
+          }),
+        },
+      },
+    },
+    async () => deps.queries.summary(),
+  );
+}

@@ -1,0 +1,56 @@
+// The JSON shapes of the order service's REST API (OpenAPI is generated from them).
+import { z } from 'zod';
+import { ORDER_STATUSES } from '../../domain/order';
+
+export const moneySchema = z.object({
+  amount: z.number().int().describe('integer minor units (cents)'),
+  currency: z.string().length(3),
+});
+
+export const postalAddressSchema = z.object({
+  line1: z.string().trim().min(1).max(200),
+  line2: z.string().trim().max(200).optional(),
+  city: z.string().trim().min(1).max(100),
+  postalCode: z.string().trim().min(1).max(20),
+  country: z
+    .string()
+    .regex(/^[A-Z]{2}$/, 'an ISO 3166-1 alpha-2 code, e.g. US')
+    .describe('ISO 3166-1 alpha-2'),
+});
+
+export const shippingAddressSchema = z.union([
+  postalAddressSchema,
+  z.object({ addressId: z.string().min(1).max(100).describe('one of the caller’s saved addresses') }),
+]);
+
+export const orderLineSchema = z.object({
+  productId: z.string(),
+  name: z.string(),
+  quantity: z.number().int(),
+  unitPrice: moneySchema,
+  lineTotal: moneySchema,
+});
+
+export const timelineEntrySchema = z.object({
+  step: z.string(),
+  attempt: z.number().int(),
+  outcome: z.string(),
+  error: z.string().optional(),
+  traceId: z.string().optional(),
+  startedAt: z.string(),
+  finishedAt: z.string().optional(),
+});
+
+export const orderSchema = z.object({
+  id: z.uuid(),
+  userId: z.string(),
+  status: z.enum(ORDER_STATUSES),
+  lines: z.array(orderLineSchema),
+  total: moneySchema,
+  shippingAddress: shippingAddressSchema.optional(),
+  cancelReason: z.string().optional(),
+  paymentId: z.string().optional(),
+  timeline: z.array(timelineEntrySchema).describe('the checkout saga’s steps, attempts, errors and trace ids'),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+});

@@ -1,0 +1,32 @@
+// Reading orders: the caller's own only; someone else's order is NOT_FOUND (not FORBIDDEN),
+// so ids cannot be probed.
+import { ShopError } from '@shoplab/chassis';
+import { decodeCursor, encodeCursor, isOrderId, pageSize } from '../domain/cursor';
+import type { OrderView } from '../domain/order';
+import type { OrderRepository, OrderSummary } from './ports';
+
+export interface OrderPage {
+  orders: OrderView[];
+  nextCursor?: string;
+}
+
+export class OrderQueries {
+  constructor(private readonly orders: OrderRepository) {}
+
+  async get(userId: string, orderId: string): Promise<OrderView> {
+    const order = isOrderId(orderId) ? await this.orders.get(userId, orderId.toLowerCase()) : undefined;
+    if (!order) throw new ShopError('SHOP_NOT_FOUND', `No order ${orderId}`, { orderId });
+    return order;
+  }
+
+  async list(userId: string, options: { limit?: number; cursor?: string }): Promise<OrderPage> {
+    const limit = pageSize(options.limit);
+    const after = options.cursor ? decodeCursor(options.cursor) : undefined;
+    const page = await this.orders.list(userId, limit, after);
+    return { orders: page.orders, ...(page.next ? { nextCursor: encodeCursor(page.next) } : {}) };
+  }
+
+  summary(): Promise<OrderSummary> {
+    return this.orders.summary();
+  }
+}

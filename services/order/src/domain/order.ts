@@ -1,0 +1,122 @@
+// Orders as the service stores and shows them, and the pricing rule of checkout.
+// Plain TypeScript: no I/O.
+import { ShopError } from '@shoplab/chassis/errors';
+import { type Money, money } from './money';
+
+export const ORDER_STATUSES = ['PENDING', 'CONFIRMED', 'CANCELLED'] as const;
+export type OrderStatus = (typeof ORDER_STATUSES)[number];
+
+/**
+ * The checkout saga's steps (ARCHITECTURE.md §3), by number; `saga_instances.current_step`
+ * holds the number, `saga_steps.step` the name. A new saga starts at step 1.
+ */
+export const SAGA_STEPS = {
+  1: 'VALIDATE_USER',
+  2: 'RESERVE_STOCK',
+  3: 'AUTHORIZE_PAYMENT',
+  4: 'COMMIT_STOCK',
+  5: 'CAPTURE_PAYMENT',
+  6: 'CONFIRM_ORDER',
+} as const;
+export const FIRST_SAGA_STEP = 1;
+
+export interface OrderLine {
+  productId: string;
+  /** The product's name at checkout. */
+  name: string;
+  quantity: number;
+  unitPrice: Money;
+  lineTotal: Money;
+}
+
+/** One attempt of a saga step (or of its compensation): the order's timeline. */
+export interface TimelineEntry {
+  step: string;
+  attempt: number;
+  outcome: string;
+  error?: string;
+  traceId?: string;
+  startedAt: string;
+  finishedAt?: string;
+}
+
+/** `{line1, line2?, city, postalCode, country}` given at checkout, or a saved address of the user. */
+export type ShippingAddress =
+  | { line1: string; line2?: string; city: string; postalCode: string; country: string }
+  | { addressId: string };
+
+export interface OrderView {
+  id: string;
+  userId: string;
+  status: OrderStatus;
+  lines: OrderLine[];
+  total: Money;
+  shippingAddress?: ShippingAddress;
+  cancelReason?: string;
+  paymentId?: string;
+  timeline: TimelineEntry[];
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** A line of the buyer's cart, as the cart service reports it. */
+export interface CartLine {
+  productId: string;
+  quantity: number;
+}
+
+/** What checkout needs of a product: the catalog's current name and price (authoritative). */
+export interface PricedProduct {
+  id: string;
+  name: string;
+  price: Money;
+}
+
+export interface PricedCart {
+  lines: OrderLine[];
+  total: Money;
+}
+
+/**
+ * Prices a cart at the catalog's current prices. Refuses an empty cart (SHOP_CART_EMPTY), a
+ * product the catalog no longer has (SHOP_PRODUCT_UNAVAILABLE with `missingProductIds`) and a cart
+ * that mixes currencies. Lines of one product are merged, in first-seen order.
+ */
+export function priceCart(cartLines: readonly CartLine[], products: ReadonlyMap<string, PricedProduct>): PricedCart {
+  const quantities = new Map<string, number>();
+  for (const line of cartLines) {
+    if (!Number.isInteger(line.quantity) || line.quantity < 1) continue;
+    quantities.set(line.productId, (quantities.get(line.productId) ?? 0) + line.quantity);
+  }
+  if (quantities.size === 0)
+    throw new ShopError('SHOP_CART_EMPTY', 'The cart is empty: add products before checking out');
+
+  const missingProductIds = [...quantities.keys()].filter((id) => !products.has(id));
+  if (missingProductIds.length > 0) {
+    throw new ShopError(
+      'SHOP_PRODUCT_UNAVAILABLE',
+      `The catalog no longer sells ${missingProductIds.join(', ')}: remove ${missingProductIds.length === 1 ? 'it' : 'them'} from the cart`,
+      { missingProductIds },
+    );
+  }
+
+  const lines: OrderLine[] = [];
+  for (const [productId, quantity] of quantities) {
+    const product = products.get(productId)!;
+    const lineTotal = product.price.amount * quantity;
+    lines.push({
+      productId,
+      name: product.name,
+      quantity,
+      unitPrice: money(product.price.amount, product.price.currency),
+      lineTotal: money(lineTotal, product.price.currency),
+    });
+  }
+  const currencies = [...new Set(lines.map((l) => l.unitPrice.currency))];
+  if (currencies.length > 1) {
+    throw new ShopError('SHOP_BAD_REQUEST', `The cart mixes currencies (${currencies.join(', ')})`, { currencies });
+  }
+  const amount = lines.reduce((sum, l) => sum + l.lineTotal.amount, 0);
+  if (!Number.isSafeInteger(amount)) throw new ShopError('SHOP_BAD_REQUEST', 'The order total is too large');
+  return { lines, total: money(amount, currencies[0]!) };
+}

@@ -1,0 +1,75 @@
+// The order service process: config → kit → database, Kafka, downstream clients → buildApp →
+// startService (listen, register, and the shutdown order of STYLE.md §11).
+import {
+  ConfigError,
+  createProducer,
+  createServiceKit,
+  type DatabaseSettings,
+  kafkaLogCreator,
+  loadConfig,
+  OutboxRelay,
+  poolConfig,
+  startService,
+} from '@shoplab/chassis';
+import { Kafka } from 'kafkajs';
+import pg from 'pg';
+import { buildApp } from './app';
+import { configSchema } from './config';
+import { createCartClient } from './infrastructure/cart.client';
+import { createCatalogClient } from './infrastructure/catalog.client';
+import { createPrismaClient } from './infrastructure/database';
+
+async function main(): Promise<void> {
+  const config = loadConfig(configSchema);
+  const kit = createServiceKit(config);
+  const db: DatabaseSettings = {
+    host: config.DB_HOST,
+    port: config.DB_PORT,
+    user: config.DB_USER,
+    password: config.DB_PASSWORD,
+    database: config.DB_NAME,
+    maxConnections: config.DB_POOL_MAX,
+  };
+  const prisma = createPrismaClient(db);
+  // The relay's own small pool: one connection per cycle (its LISTEN connection is separate).
+  const relayPool = new pg.Pool({ ...poolConfig(db), max: 2 });
+  const kafka = new Kafka({
+    clientId: config.KAFKA_CLIENT_ID ?? kit.instanceId,
+    brokers: config.KAFKA_BROKERS,
+    logCreator: kafkaLogCreator(kit.logger),
+  });
+  const producer = createProducer(kafka, { logger: kit.logger });
+  const relay = new OutboxRelay({
+    pool: relayPool,
+    producer,
+    logger: kit.logger,
+    metrics: kit.metrics,
+    chaos: kit.chaos,
+  });
+  const cart = createCartClient(kit, config.CART_DEADLINE_MS);
+  const catalog = createCatalogClient(kit, config.CATALOG_DEADLINE_MS);
+
+  const { http, grpc } = await buildApp({ kit, prisma, cart, catalog });
+  await startService(kit, {
+    http,
+    grpc,
+    intake: [{ name: 'outbox-relay', start: () => relay.start(), stop: () => relay.stop() }],
+    pools: [
+      {
+        name: 'grpc-clients',
+        close: () => {
+          cart.close();
+          catalog.close();
+        },
+      },
+      { name: 'kafka-producer', close: () => producer.disconnect() },
+      { name: 'prisma', close: () => prisma.$disconnect() },
+      { name: 'relay-pool', close: () => relayPool.end() },
+    ],
+  });
+}
+
+main().catch((err: unknown) => {
+  console.error(err instanceof ConfigError ? err.message : err);
+  process.exit(1);
+});

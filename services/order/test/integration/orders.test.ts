@@ -1,0 +1,180 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import {
+  BreakerRegistry,
+  createGrpcClient,
+  createLogger,
+  createMetrics,
+  type GrpcClient,
+  ShopError,
+  StaticRegistry,
+} from '@shoplab/chassis';
+import { orderV1 } from '@shoplab/contracts';
+import { type Harness, newUserId, startHarness, VISA } from '../support/harness';
+
+let h: Harness;
+let orderClient: GrpcClient<typeof orderV1.OrderServiceService>;
+const breakers = new BreakerRegistry();
+
+before(async () => {
+  h = await startHarness();
+  h.catalog.products.set('p-mug', { name: 'A Mug', price: 1200 });
+  orderClient = createGrpcClient(
+    orderV1.OrderServiceClient,
+    {
+      caller: 'gateway',
+      target: 'order',
+      registry: new StaticRegistry({ order: [`127.0.0.1:${h.grpcPort}`] }),
+      deadlineMs: 3_000,
+    },
+    { metrics: createMetrics('gateway'), breakers, logger: createLogger({ service: 'gateway', level: 'silent' }) },
+  );
+});
+
+after(async () => {
+  orderClient.close();
+  breakers.close();
+  await h.close();
+});
+
+let n = 0;
+/** Places an order of `quantity` mugs for `userId` and returns its id. */
+async function placeOrder(userId: string, quantity = 1): Promise<string> {
+  h.cart.set(userId, [{ productId: 'p-mug', quantity }]);
+  const res = await h.app.http.inject({
+    method: 'POST',
+    url: '/v1/checkout',
+    headers: { authorization: `Bearer ${h.tokenFor(userId)}`, 'idempotency-key': `orders-test-${++n}-${userId}` },
+    payload: { card: VISA },
+  });
+  assert.equal(res.statusCode, 202, res.body);
+  return res.json().orderId;
+}
+
+function get(userId: string, url: string) {
+  return h.app.http.inject({ method: 'GET', url, headers: { authorization: `Bearer ${h.tokenFor(userId)}` } });
+}
+
+test('a user reads their order with lines, total and an empty timeline', async () => {
+  const userId = newUserId();
+  const orderId = await placeOrder(userId, 2);
+
+  const res = await get(userId, `/v1/orders/${orderId}`);
+
+  assert.equal(res.statusCode, 200, res.body);
+  const order = res.json();
+  assert.equal(order.id, orderId);
+  assert.equal(order.userId, userId);
+  assert.equal(order.status, 'PENDING');
+  assert.deepEqual(order.lines, [
+    {
+      productId: 'p-mug',
+      name: 'A Mug',
+      quantity: 2,
+      unitPrice: { amount: 1200, currency: 'USD' },
+      lineTotal: { amount: 2400, currency: 'USD' },
+    },
+  ]);
+  assert.deepEqual(order.total, { amount: 2400, currency: 'USD' });
+  assert.deepEqual(order.timeline, []);
+  assert.equal(order.cancelReason, undefined);
+  assert.ok(Date.parse(order.createdAt) <= Date.parse(order.updatedAt));
+});
+
+test('a user cannot read another user’s order: 404', async () => {
+  const owner = newUserId();
+  const orderId = await placeOrder(owner);
+
+  const res = await get(newUserId(), `/v1/orders/${orderId}`);
+
+  assert.equal(res.statusCode, 404);
+  assert.equal(res.json().code, 'SHOP_NOT_FOUND');
+});
+
+test('an unknown or malformed order id is 404', async () => {
+  const userId = newUserId();
+  for (const id of ['0b8c8a7e-7f43-4a43-9a0a-3f1f0e0e0e0e', 'not-a-uuid']) {
+    const res = await get(userId, `/v1/orders/${id}`);
+    assert.equal(res.statusCode, 404, res.body);
+    assert.equal(res.json().code, 'SHOP_NOT_FOUND');
+  }
+});
+
+test('a user’s orders are listed newest first, page by page, and only theirs', async () => {
+  const userId = newUserId();
+  const placed: string[] = [];
+  for (let i = 1; i <= 5; i++) placed.push(await placeOrder(userId, i));
+  await placeOrder(newUserId());
+
+  const seen: string[] = [];
+  let cursor: string | null = null;
+  let pages = 0;
+  do {
+    const url: string = `/v1/orders?limit=2${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`;
+    const res = await get(userId, url);
+    assert.equal(res.statusCode, 200, res.body);
+    const page = res.json() as { items: { id: string; userId: string }[]; nextCursor: string | null };
+    assert.ok(page.items.length <= 2);
+    for (const item of page.items) assert.equal(item.userId, userId);
+    seen.push(...page.items.map((o) => o.id));
+    cursor = page.nextCursor;
+    pages++;
+  } while (cursor && pages < 10);
+
+  assert.equal(pages, 3);
+  assert.deepEqual(seen, [...placed].reverse());
+});
+
+test('a bad cursor or limit is 400 SHOP_VALIDATION_FAILED', async () => {
+  const userId = newUserId();
+  for (const url of ['/v1/orders?cursor=bogus', '/v1/orders?limit=0', '/v1/orders?limit=101']) {
+    const res = await get(userId, url);
+    assert.equal(res.statusCode, 400, `${url}: ${res.body}`);
+    assert.equal(res.json().code, 'SHOP_VALIDATION_FAILED');
+  }
+});
+
+test('gRPC GetOrder returns the caller’s order and NOT_FOUND for anyone else', async () => {
+  const userId = newUserId();
+  const orderId = await placeOrder(userId, 3);
+
+  const { order } = await orderClient.call('getOrder', { id: orderId, userId });
+
+  assert.equal(order?.id, orderId);
+  assert.equal(order?.status, orderV1.OrderStatus.ORDER_STATUS_PENDING);
+  assert.deepEqual(order?.total, { amount: 3600, currency: 'USD' });
+  assert.equal(order?.lines[0]?.quantity, 3);
+  assert.equal(order?.cancelReason, '');
+
+  await assert.rejects(
+    orderClient.call('getOrder', { id: orderId, userId: newUserId() }),
+    (err: unknown) => err instanceof ShopError && err.code === 'SHOP_NOT_FOUND',
+  );
+  await assert.rejects(
+    orderClient.call('getOrder', { id: orderId, userId: '' }),
+    (err: unknown) => err instanceof ShopError && err.code === 'SHOP_VALIDATION_FAILED',
+  );
+});
+
+test('gRPC ListOrders pages through the caller’s orders newest first', async () => {
+  const userId = newUserId();
+  const placed = [await placeOrder(userId), await placeOrder(userId), await placeOrder(userId)];
+
+  const first = await orderClient.call('listOrders', { userId, limit: 2, cursor: '' });
+  const second = await orderClient.call('listOrders', { userId, limit: 2, cursor: first.nextCursor });
+
+  assert.deepEqual(
+    first.orders.map((o) => o.id),
+    [placed[2], placed[1]],
+  );
+  assert.notEqual(first.nextCursor, '');
+  assert.deepEqual(
+    second.orders.map((o) => o.id),
+    [placed[0]],
+  );
+  assert.equal(second.nextCursor, '');
+  await assert.rejects(
+    orderClient.call('listOrders', { userId, limit: 0, cursor: 'bogus' }),
+    (err: unknown) => err instanceof ShopError && err.code === 'SHOP_VALIDATION_FAILED',
+  );
+});

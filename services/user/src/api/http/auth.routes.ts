@@ -1,0 +1,45 @@
+import { type HttpApp, ShopError } from '@shoplab/chassis';
+import { z } from 'zod';
+import type { Users } from '../../application/users';
+import { loginBody, registerBody, userJson, userSchema } from './schemas';
+
+/** `POST /v1/auth/register` and `POST /v1/auth/login`. */
+export function registerAuthRoutes(app: HttpApp, users: Users): void {
+  app.post(
+    '/v1/auth/register',
+    {
+      schema: {
+        tags: ['auth'],
+        summary: 'Create an account; answers with the user and a token',
+        body: registerBody,
+        response: { 201: z.object({ user: userSchema, token: z.string() }) },
+      },
+    },
+    async (request, reply) => {
+      const { user, token } = await users.register(request.body);
+      return reply.code(201).send({ user: userJson(user), token });
+    },
+  );
+
+  app.post(
+    '/v1/auth/login',
+    {
+      schema: {
+        tags: ['auth'],
+        summary: 'Exchange email and password for a token (repeated failures are slowed down, then refused)',
+        body: loginBody,
+        response: { 200: z.object({ token: z.string() }) },
+      },
+    },
+    async (request, reply) => {
+      try {
+        return await users.login(request.body);
+      } catch (err) {
+        if (err instanceof ShopError && err.code === 'SHOP_RATE_LIMITED') {
+          reply.header('retry-after', String(err.details?.retryAfterSeconds ?? 1));
+        }
+        throw err;
+      }
+    },
+  );
+}

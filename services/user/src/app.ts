@@ -1,0 +1,73 @@
+import {
+  createGrpcServer,
+  createHttpApp,
+  createTokenSigner,
+  createTokenVerifier,
+  type GrpcServer,
+  type HttpApp,
+  type ServiceKit,
+} from '@shoplab/chassis';
+import { userV1 } from '@shoplab/contracts';
+import { userServiceHandlers } from './api/grpc/user.handler';
+import { registerAuthRoutes } from './api/http/auth.routes';
+import { registerUserRoutes } from './api/http/users.routes';
+import type { PasswordHasher } from './application/ports';
+import { createDummyHash, Users } from './application/users';
+import { loginThrottleSettings, type UserConfig } from './config';
+import type { PrismaClient } from './infrastructure/database';
+import { PrismaLoginAttemptStore } from './infrastructure/login-attempts.repository';
+import { ScryptPasswordHasher } from './infrastructure/password-hasher';
+import { PrismaUserRepository } from './infrastructure/user.repository';
+
+export interface AppDeps {
+  kit: ServiceKit<UserConfig>;
+  prisma: PrismaClient;
+  hasher?: PasswordHasher;
+  /** Test seams for the login slowdown: the clock and the wait. */
+  now?: () => Date;
+  wait?: (ms: number) => Promise<unknown>;
+}
+
+export interface UserApp {
+  http: HttpApp;
+  grpc: GrpcServer;
+  users: Users;
+}
+
+/** The user service without listening: REST on `http`, user.v1.UserService on `grpc`. */
+export async function buildApp(deps: AppDeps): Promise<UserApp> {
+  const { kit, prisma } = deps;
+  const { config } = kit;
+  const hasher = deps.hasher ?? new ScryptPasswordHasher();
+  const users = new Users({
+    users: new PrismaUserRepository(prisma),
+    attempts: new PrismaLoginAttemptStore(prisma),
+    hasher,
+    signToken: createTokenSigner(config.JWT_SECRET, config.JWT_TTL_SECONDS),
+    throttle: loginThrottleSettings(config),
+    dummyHash: await createDummyHash(hasher),
+    ...(deps.now ? { now: deps.now } : {}),
+    ...(deps.wait ? { wait: deps.wait } : {}),
+  });
+
+  // Kafka is deliberately not a readiness check: registration and login keep working while
+  // Kafka is down, their events wait in the outbox (shop_outbox_backlog shows them).
+  const http = await createHttpApp({
+    ...kit.httpOptions(),
+    description: 'Users, passwords, addresses and tokens',
+    readiness: { db: () => prisma.$queryRaw`SELECT 1` },
+  });
+  registerAuthRoutes(http, users);
+  registerUserRoutes(http, users, createTokenVerifier(config.JWT_SECRET));
+
+  const grpc = createGrpcServer({
+    serviceName: config.SERVICE_NAME,
+    logger: kit.logger,
+    metrics: kit.metrics,
+    chaos: kit.chaos,
+    host: config.GRPC_HOST,
+    port: config.GRPC_PORT,
+  });
+  grpc.addService(userV1.UserServiceService, userServiceHandlers(users));
+  return { http, grpc, users };
+}

@@ -1,0 +1,62 @@
+// What the use cases need from the outside world; src/infrastructure implements it.
+import type { DomainEvent } from '@shoplab/chassis';
+import type { Address, NormalizedAddress } from '../domain/address';
+import type { AttemptDecision, LoginThrottleSettings } from '../domain/login-throttle';
+import type { UserProfile } from '../domain/user';
+
+export interface PasswordHasher {
+  hash(password: string): Promise<string>;
+  /** False for a wrong password or a malformed stored hash; never throws for those. */
+  verify(password: string, stored: string): Promise<boolean>;
+}
+
+export interface NewUser {
+  id: string;
+  email: string;
+  name: string;
+  passwordHash: string;
+}
+
+export interface StoredCredentials {
+  id: string;
+  email: string;
+  name: string;
+  passwordHash: string;
+}
+
+export interface UserWithAddresses extends UserProfile {
+  addresses: Address[];
+}
+
+export interface UserRepository {
+  /** Inserts the user and writes `event` to the outbox in one transaction; SHOP_ALREADY_EXISTS if the email is taken. */
+  create(user: NewUser, event: DomainEvent): Promise<UserProfile>;
+  findCredentials(email: string): Promise<StoredCredentials | undefined>;
+  find(id: string): Promise<UserWithAddresses | undefined>;
+  exists(id: string): Promise<boolean>;
+  listAddresses(userId: string): Promise<Address[]>;
+  findAddress(userId: string, addressId: string): Promise<Address | undefined>;
+  /**
+   * Adds an address under a lock on the user (so "at most one default" holds under concurrency),
+   * clearing the other default when this one is the default, and writes the event built from the
+   * stored address in the same transaction. Undefined when the user does not exist.
+   */
+  addAddress(
+    userId: string,
+    address: NormalizedAddress & { id: string },
+    requestedDefault: boolean | undefined,
+    event: (stored: Address) => DomainEvent,
+  ): Promise<Address | undefined>;
+  /** True when the user's address was deleted; false when the user has no such address. */
+  deleteAddress(userId: string, addressId: string): Promise<boolean>;
+}
+
+export interface LoginAttemptStore {
+  /**
+   * Assesses an attempt for `email` under a row lock and, unless it is refused, counts it as a
+   * failure until `succeeded` says otherwise.
+   */
+  begin(email: string, now: Date, settings: LoginThrottleSettings): Promise<AttemptDecision>;
+  /** Forgets the email's failures. */
+  succeeded(email: string): Promise<void>;
+}

@@ -1,0 +1,58 @@
+import {
+  baseConfigSchema,
+  databaseConfigSchema,
+  grpcConfigSchema,
+  kafkaConfigSchema,
+  loadConfig,
+} from '@shoplab/chassis';
+import { z } from 'zod';
+import { DEFAULT_LOGIN_THROTTLE, type LoginThrottleSettings } from './domain/login-throttle';
+
+const positiveInt = z.coerce.number().int().positive();
+
+export const configSchema = baseConfigSchema
+  .extend(databaseConfigSchema.shape)
+  .extend(grpcConfigSchema.shape)
+  .extend(kafkaConfigSchema.shape)
+  .extend({
+    SERVICE_NAME: z.string().default('user'),
+    HTTP_PORT: baseConfigSchema.shape.HTTP_PORT.default(8081),
+    GRPC_PORT: grpcConfigSchema.shape.GRPC_PORT.default(9081),
+    DB_NAME: databaseConfigSchema.shape.DB_NAME.default('shoplab_user'),
+    /** HS256 key of the user tokens; every service that verifies tokens holds the same one. */
+    JWT_SECRET: z.string().min(32, 'at least 32 characters'),
+    /** Lifetime of an issued token. */
+    JWT_TTL_SECONDS: positiveInt.default(3600),
+    /** Failed logins (per email, within the window) before further attempts are slowed down. */
+    LOGIN_SLOWDOWN_AFTER: positiveInt.default(DEFAULT_LOGIN_THROTTLE.slowdownAfter),
+    /** Wait of the first slowed-down attempt; doubles per further failure. */
+    LOGIN_SLOWDOWN_BASE_MS: positiveInt.default(DEFAULT_LOGIN_THROTTLE.baseDelayMs),
+    /** Upper bound of the wait. */
+    LOGIN_SLOWDOWN_MAX_MS: positiveInt.default(DEFAULT_LOGIN_THROTTLE.maxDelayMs),
+    /** Failed logins (per email, within the window) at which attempts get 429 until the window passes. */
+    LOGIN_BLOCK_AFTER: positiveInt.default(DEFAULT_LOGIN_THROTTLE.blockAfter),
+    /** Failures are forgotten this long after the last one. */
+    LOGIN_WINDOW_SECONDS: positiveInt.default(DEFAULT_LOGIN_THROTTLE.windowMs / 1000),
+    /** Outbox relay polling fallback (NOTIFY wakes it at once). */
+    OUTBOX_POLL_INTERVAL_MS: positiveInt.default(1000),
+  })
+  .refine((c) => c.LOGIN_BLOCK_AFTER > c.LOGIN_SLOWDOWN_AFTER, {
+    message: 'LOGIN_BLOCK_AFTER must be greater than LOGIN_SLOWDOWN_AFTER',
+    path: ['LOGIN_BLOCK_AFTER'],
+  });
+
+export type UserConfig = z.infer<typeof configSchema>;
+
+export function loadUserConfig(env: Record<string, string | undefined> = process.env): UserConfig {
+  return loadConfig(configSchema, env);
+}
+
+export function loginThrottleSettings(config: UserConfig): LoginThrottleSettings {
+  return {
+    slowdownAfter: config.LOGIN_SLOWDOWN_AFTER,
+    baseDelayMs: config.LOGIN_SLOWDOWN_BASE_MS,
+    maxDelayMs: config.LOGIN_SLOWDOWN_MAX_MS,
+    blockAfter: config.LOGIN_BLOCK_AFTER,
+    windowMs: config.LOGIN_WINDOW_SECONDS * 1000,
+  };
+}
