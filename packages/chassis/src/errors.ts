@@ -65,6 +65,16 @@ export const ERROR_CODES = {
   },
   SHOP_PAYMENT_DECLINED: { http: 402, grpc: GrpcStatus.FAILED_PRECONDITION, title: 'The card was declined' },
   SHOP_INSUFFICIENT_FUNDS: { http: 402, grpc: GrpcStatus.FAILED_PRECONDITION, title: 'Insufficient funds' },
+  SHOP_PAYMENT_INVALID_STATE: {
+    http: 409,
+    grpc: GrpcStatus.FAILED_PRECONDITION,
+    title: 'The payment is not in a state that allows this',
+  },
+  SHOP_REFUND_EXCEEDS_CAPTURE: {
+    http: 409,
+    grpc: GrpcStatus.FAILED_PRECONDITION,
+    title: 'The refund exceeds what is left to refund',
+  },
   SHOP_INVALID_CARD: { http: 400, grpc: GrpcStatus.INVALID_ARGUMENT, title: 'The card number is not valid' },
   SHOP_PAYLOAD_TOO_LARGE: { http: 413, grpc: GrpcStatus.RESOURCE_EXHAUSTED, title: 'The request body is too large' },
   SHOP_UNSUPPORTED_MEDIA_TYPE: {

@@ -1,0 +1,50 @@
+// buildApp: the payment service's HTTP app and gRPC server, without listening.
+import { createGrpcServer, createHttpApp, type GrpcServer, type HttpApp, type ServiceKit } from '@shoplab/chassis';
+import { paymentV1 } from '@shoplab/contracts';
+import { paymentHandlers } from './api/grpc/payment.handler';
+import { registerAdminRoutes } from './api/http/admin.routes';
+import { PaymentService } from './application/payments';
+import type { PaymentConfig } from './config';
+import type { PrismaClient } from './generated/prisma/client';
+import { PrismaPaymentStore } from './infrastructure/payment.store';
+
+export interface AppDeps {
+  kit: ServiceKit<PaymentConfig>;
+  prisma: PrismaClient;
+  /** Topic the outbox rows are written for (default `payment.events`). */
+  eventsTopic?: string;
+}
+
+export interface PaymentApp {
+  http: HttpApp;
+  grpc: GrpcServer;
+  payments: PaymentService;
+}
+
+export async function buildApp(deps: AppDeps): Promise<PaymentApp> {
+  const { kit, prisma } = deps;
+  const { config } = kit;
+  const payments = new PaymentService({
+    store: new PrismaPaymentStore(prisma, deps.eventsTopic),
+    latencyMs: config.PAYMENT_LATENCY_MS,
+  });
+
+  const http = await createHttpApp({
+    ...kit.httpOptions(),
+    description: 'Simulated card processor: authorizations, captures, voids, refunds and their ledger',
+    // Kafka is not a readiness dependency: the outbox keeps events until it is back.
+    readiness: { db: () => prisma.$queryRaw`SELECT 1` },
+  });
+  registerAdminRoutes(http, { payments, adminToken: config.ADMIN_TOKEN });
+
+  const grpc = createGrpcServer({
+    serviceName: config.SERVICE_NAME,
+    logger: kit.logger,
+    metrics: kit.metrics,
+    chaos: kit.chaos,
+    host: config.GRPC_HOST,
+    port: config.GRPC_PORT,
+  });
+  grpc.addService(paymentV1.PaymentServiceService, paymentHandlers(payments));
+  return { http, grpc, payments };
+}

@@ -1,0 +1,289 @@
+// The payment use cases. Every command follows one recipe:
+//   validate → replay a stored outcome for a known key → (processor latency) → ONE transaction:
+//   claim the key, lock the payment, apply the rule, append the ledger, write the event,
+//   store the outcome → commit → answer (a recorded decline is thrown only after its commit).
+// Money therefore moves once per key however often a command is retried or raced.
+import { createHash, randomUUID } from 'node:crypto';
+import { createEvent, eventType, sleep } from '@shoplab/chassis';
+import { ShopError } from '@shoplab/chassis/errors';
+import { type CardInput, checkCard, normalizeCardNumber } from '../domain/card';
+import {
+  checkMoney,
+  type Money,
+  type PaymentRecord,
+  type PaymentView,
+  planCapture,
+  planRefund,
+  planVoid,
+  viewOf,
+} from '../domain/payment';
+import type { CommandOutcome, PaymentStore, PaymentTx } from './ports';
+
+export interface PaymentServiceOptions {
+  store: PaymentStore;
+  /** Simulated processor latency for Authorize and Capture. */
+  latencyMs: number;
+  now?: () => Date;
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+}
+
+export interface CommandContext {
+  /** Aborted when the caller gave up: a command that has not started its transaction stops. */
+  signal?: AbortSignal;
+}
+
+export interface AuthorizeCommand {
+  idempotencyKey: string;
+  orderId: string;
+  amount: Money | undefined;
+  card: CardInput | undefined;
+}
+
+const MAX_KEY_LENGTH = 200;
+const MAX_ID_LENGTH = 100;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+function required(value: string, field: string, max = MAX_ID_LENGTH): string {
+  const v = value.trim();
+  if (!v) throw new ShopError('SHOP_VALIDATION_FAILED', `${field} is required`, { field });
+  if (v.length > max) throw new ShopError('SHOP_VALIDATION_FAILED', `${field} is longer than ${max}`, { field });
+  return v;
+}
+
+function notFound(paymentId: string): ShopError {
+  return new ShopError('SHOP_NOT_FOUND', `No payment ${paymentId}`, { paymentId });
+}
+
+/** A payment id that cannot exist (not a uuid) is simply not found. */
+function checkPaymentId(value: string): string {
+  const id = required(value, 'paymentId');
+  if (!UUID.test(id)) throw notFound(id);
+  return id.toLowerCase();
+}
+
+function fingerprintOf(parts: unknown[]): string {
+  return createHash('sha256').update(JSON.stringify(parts)).digest('hex');
+}
+
+function paymentEvent(kind: string, p: PaymentRecord, amount: Money, extra: Record<string, unknown> = {}) {
+  return createEvent({
+    service: 'payment',
+    type: eventType('payment', kind),
+    subject: p.id,
+    data: {
+      paymentId: p.id,
+      orderId: p.orderId,
+      status: p.status,
+      amount,
+      captured: { amount: p.capturedAmount, currency: p.currency },
+      refunded: { amount: p.refundedAmount, currency: p.currency },
+      ...extra,
+    },
+  });
+}
+
+/** The answer of a command, from its (possibly replayed) outcome. */
+function answer(outcome: CommandOutcome): PaymentView {
+  if ('error' in outcome) throw new ShopError(outcome.error.code, outcome.error.message, outcome.error.details);
+  return outcome.payment;
+}
+
+export class PaymentService {
+  private readonly store: PaymentStore;
+  private readonly now: () => Date;
+  private readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
+
+  constructor(private readonly options: PaymentServiceOptions) {
+    this.store = options.store;
+    this.now = options.now ?? (() => new Date());
+    this.sleep = options.sleep ?? sleep;
+  }
+
+  async authorize(cmd: AuthorizeCommand, ctx: CommandContext = {}): Promise<PaymentView> {
+    const key = required(cmd.idempotencyKey, 'idempotencyKey', MAX_KEY_LENGTH);
+    const orderId = required(cmd.orderId, 'orderId');
+    const money = checkMoney(cmd.amount, 'amount');
+    if (!cmd.card) throw new ShopError('SHOP_INVALID_CARD', 'card is required', { field: 'card' });
+    // The fingerprint identifies the request without the card number: its last four digits and expiry.
+    const last4 = normalizeCardNumber(cmd.card.number)?.slice(-4) ?? '';
+    const fingerprint = fingerprintOf(['authorize', orderId, money, last4, cmd.card.expMonth, cmd.card.expYear]);
+    const replay = await this.replay(key, 'authorize', fingerprint);
+    if (replay) return answer(replay);
+
+    const card = checkCard(cmd.card, this.now());
+    await this.processorLatency(ctx);
+    const outcome = await this.command(key, 'authorize', fingerprint, async (tx) => {
+      const live = await tx.lockLivePayment(orderId);
+      if (live) {
+        throw new ShopError('SHOP_ALREADY_EXISTS', `Order ${orderId} already has a ${live.status} payment`, {
+          orderId,
+          paymentId: live.id,
+          status: live.status,
+        });
+      }
+      const declined = card.decision.outcome === 'declined' ? card.decision : undefined;
+      const payment = await tx.insertPayment({
+        id: randomUUID(),
+        orderId,
+        status: declined ? 'DECLINED' : 'AUTHORIZED',
+        money,
+        cardLast4: card.last4,
+        declineReason: declined?.reason ?? null,
+      });
+      await tx.appendLedger(payment.id, declined ? 'DECLINE' : 'AUTHORIZE', money);
+      if (!declined) {
+        await tx.writeEvents([paymentEvent('authorized', payment, money, { cardLast4: card.last4 })]);
+        return { payment: viewOf(payment) };
+      }
+      await tx.writeEvents([paymentEvent('declined', payment, money, { reason: declined.reason })]);
+      return {
+        payment: viewOf(payment),
+        error: {
+          code: declined.code,
+          message:
+            declined.code === 'SHOP_INSUFFICIENT_FUNDS' ? 'The card has insufficient funds' : 'The card was declined',
+          details: { paymentId: payment.id, orderId, reason: declined.reason },
+        },
+      };
+    });
+    return answer(outcome);
+  }
+
+  async capture(cmd: { idempotencyKey: string; paymentId: string }, ctx: CommandContext = {}): Promise<PaymentView> {
+    const key = required(cmd.idempotencyKey, 'idempotencyKey', MAX_KEY_LENGTH);
+    const paymentId = checkPaymentId(cmd.paymentId);
+    const fingerprint = fingerprintOf(['capture', paymentId]);
+    const replay = await this.replay(key, 'capture', fingerprint);
+    if (replay) return answer(replay);
+
+    await this.processorLatency(ctx);
+    return answer(
+      await this.command(key, 'capture', fingerprint, async (tx) => {
+        const p = await this.locked(tx, paymentId);
+        if (planCapture(p) === 'already-captured') return { payment: viewOf(p) };
+        const captured = await tx.updatePayment(p.id, { status: 'CAPTURED', capturedAmount: p.amount });
+        const money = { amount: p.amount, currency: p.currency };
+        await tx.appendLedger(p.id, 'CAPTURE', money);
+        await tx.writeEvents([paymentEvent('captured', captured, money)]);
+        return { payment: viewOf(captured) };
+      }),
+    );
+  }
+
+  async void(cmd: { idempotencyKey: string; paymentId: string }): Promise<PaymentView> {
+    const key = required(cmd.idempotencyKey, 'idempotencyKey', MAX_KEY_LENGTH);
+    const paymentId = checkPaymentId(cmd.paymentId);
+    const fingerprint = fingerprintOf(['void', paymentId]);
+    const replay = await this.replay(key, 'void', fingerprint);
+    if (replay) return answer(replay);
+
+    return answer(
+      await this.command(key, 'void', fingerprint, async (tx) => {
+        const p = await this.locked(tx, paymentId);
+        if (planVoid(p) === 'nothing-to-void') return { payment: viewOf(p) };
+        const voided = await tx.updatePayment(p.id, { status: 'VOIDED' });
+        const money = { amount: p.amount, currency: p.currency };
+        await tx.appendLedger(p.id, 'VOID', money);
+        await tx.writeEvents([paymentEvent('voided', voided, money)]);
+        return { payment: viewOf(voided) };
+      }),
+    );
+  }
+
+  async refund(cmd: { idempotencyKey: string; paymentId: string; amount: Money | undefined }): Promise<PaymentView> {
+    const key = required(cmd.idempotencyKey, 'idempotencyKey', MAX_KEY_LENGTH);
+    const paymentId = checkPaymentId(cmd.paymentId);
+    const money = checkMoney(cmd.amount, 'amount');
+    const fingerprint = fingerprintOf(['refund', paymentId, money]);
+    const replay = await this.replay(key, 'refund', fingerprint);
+    if (replay) return answer(replay);
+
+    return answer(
+      await this.command(key, 'refund', fingerprint, async (tx) => {
+        const p = await this.locked(tx, paymentId);
+        const { refundedAmount } = planRefund(p, money);
+        const refunded = await tx.updatePayment(p.id, { status: 'REFUNDED', refundedAmount });
+        await tx.appendLedger(p.id, 'REFUND', money);
+        await tx.writeEvents([paymentEvent('refunded', refunded, money)]);
+        return { payment: viewOf(refunded) };
+      }),
+    );
+  }
+
+  /** By payment id, or by order id (the order's live payment, else its latest attempt). */
+  async get(query: { paymentId: string; orderId: string }): Promise<PaymentView> {
+    if (query.paymentId.trim()) {
+      const id = checkPaymentId(query.paymentId);
+      const p = await this.store.findPayment(id);
+      if (!p) throw notFound(id);
+      return viewOf(p);
+    }
+    if (!query.orderId.trim()) {
+      throw new ShopError('SHOP_VALIDATION_FAILED', 'Give a paymentId or an orderId', { field: 'paymentId' });
+    }
+    const orderId = required(query.orderId, 'orderId');
+    const p = await this.store.findPaymentForOrder(orderId);
+    if (!p) throw new ShopError('SHOP_NOT_FOUND', `No payment for order ${orderId}`, { orderId });
+    return viewOf(p);
+  }
+
+  summary() {
+    return this.store.summary();
+  }
+
+  private async replay(key: string, operation: string, fingerprint: string): Promise<CommandOutcome | undefined> {
+    const stored = await this.store.findKey(key);
+    if (!stored) return undefined;
+    return this.checkedOutcome(stored.operation, stored.fingerprint, stored.outcome, key, operation, fingerprint);
+  }
+
+  private checkedOutcome(
+    storedOperation: string,
+    storedFingerprint: string,
+    outcome: CommandOutcome | null,
+    key: string,
+    operation: string,
+    fingerprint: string,
+  ): CommandOutcome {
+    if (storedOperation !== operation || storedFingerprint !== fingerprint || !outcome) {
+      throw new ShopError(
+        'SHOP_IDEMPOTENCY_KEY_REUSED',
+        `The idempotency key ${key} was already used for a different ${storedOperation} request`,
+        { idempotencyKey: key },
+      );
+    }
+    return outcome;
+  }
+
+  /** Runs one command in a transaction under its idempotency key. */
+  private command(
+    key: string,
+    operation: string,
+    fingerprint: string,
+    work: (tx: PaymentTx) => Promise<CommandOutcome>,
+  ): Promise<CommandOutcome> {
+    return this.store.transaction(async (tx) => {
+      const claim = await tx.claimKey(key, operation, fingerprint);
+      // A concurrent twin committed first: answer with its outcome.
+      if (claim !== 'claimed') {
+        return this.checkedOutcome(claim.operation, claim.fingerprint, claim.outcome, key, operation, fingerprint);
+      }
+      const outcome = await work(tx);
+      await tx.saveOutcome(key, outcome);
+      return outcome;
+    });
+  }
+
+  private async locked(tx: PaymentTx, paymentId: string): Promise<PaymentRecord> {
+    const p = await tx.lockPayment(paymentId);
+    if (!p) throw notFound(paymentId);
+    return p;
+  }
+
+  private async processorLatency(ctx: CommandContext): Promise<void> {
+    if (this.options.latencyMs > 0) await this.sleep(this.options.latencyMs, ctx.signal);
+    if (ctx.signal?.aborted) {
+      throw new ShopError('SHOP_TIMEOUT', 'The caller gave up before the processor answered; nothing was done');
+    }
+  }
+}

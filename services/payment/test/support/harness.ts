@@ -1,0 +1,96 @@
+// A payment service on a scratch database, with a real gRPC client pointed at it.
+import { join } from 'node:path';
+import {
+  BreakerRegistry,
+  createGrpcClient,
+  createLogger,
+  createMetrics,
+  createPrismaAdapter,
+  createServiceKit,
+  type GrpcClient,
+  loadConfig,
+  StaticRegistry,
+} from '@shoplab/chassis';
+import { createScratchDatabase, type ScratchDatabase } from '@shoplab/chassis/testing';
+import { paymentV1 } from '@shoplab/contracts';
+import pg from 'pg';
+import { buildApp, type PaymentApp } from '../../src/app';
+import { configSchema } from '../../src/config';
+import { PrismaClient } from '../../src/generated/prisma/client';
+
+export const ADMIN_TOKEN = 'test-admin-token-0123456789';
+export const migrationsDir = join(__dirname, '../../../prisma/migrations');
+
+export type PaymentClient = GrpcClient<typeof paymentV1.PaymentServiceService>;
+
+export interface RunningPayment {
+  app: PaymentApp;
+  client: PaymentClient;
+  close(): Promise<void>;
+}
+
+export async function scratchDatabase(): Promise<{ db: ScratchDatabase; prisma: PrismaClient; pool: pg.Pool }> {
+  const db = await createScratchDatabase({ prefix: 'payment_test', migrationsDir });
+  const prisma = new PrismaClient({ adapter: createPrismaAdapter(db.settings) });
+  const pool = new pg.Pool({ ...db.settings, max: 4 });
+  return { db, prisma, pool };
+}
+
+/** Builds and starts the gRPC side of the service (HTTP is used through inject()). */
+export async function startPayment(
+  prisma: PrismaClient,
+  options: { latencyMs?: number; eventsTopic?: string; deadlineMs?: number } = {},
+): Promise<RunningPayment> {
+  const config = loadConfig(configSchema, {
+    ADMIN_TOKEN,
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    HTTP_PORT: '0',
+    GRPC_PORT: '0',
+    PAYMENT_LATENCY_MS: String(options.latencyMs ?? 0),
+    OTEL_SDK_DISABLED: 'true',
+  });
+  const kit = createServiceKit(config, { registry: new StaticRegistry() });
+  const app = await buildApp({ kit, prisma, ...(options.eventsTopic ? { eventsTopic: options.eventsTopic } : {}) });
+  const port = await app.grpc.start();
+  const breakers = new BreakerRegistry();
+  const client = createGrpcClient(
+    paymentV1.PaymentServiceClient,
+    {
+      caller: 'order',
+      target: 'payment',
+      registry: new StaticRegistry({ payment: [`127.0.0.1:${port}`] }),
+      deadlineMs: options.deadlineMs ?? 5_000,
+    },
+    { metrics: createMetrics('order'), breakers, logger: createLogger({ service: 'order', level: 'silent' }) },
+  );
+  return {
+    app,
+    client,
+    close: async () => {
+      client.close();
+      breakers.close();
+      await app.grpc.shutdown(1_000);
+      await app.http.close();
+    },
+  };
+}
+
+/** Polls `probe` until it returns a value (not undefined) or the time is up. */
+export async function eventually<T>(
+  what: string,
+  probe: () => Promise<T | undefined> | T | undefined,
+  timeoutMs = 15_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await probe();
+      if (value !== undefined) return value;
+    } catch (err) {
+      lastError = err;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${String(lastError)}` : ''}`);
+}
