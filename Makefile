@@ -2,6 +2,7 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 INFRA := bash infra/local/infra.sh
+SERVICES := bash infra/local/services.sh
 
 
 .PHONY: help install proto proto-check prisma build lint format test check up down status logs env clean
@@ -36,18 +37,20 @@ test: build ## run every test against the running local stack (make up first)
 check: ## THE test command: install, start infra, build, lint, check generated code, run all tests, stop what it started
 	@bash scripts/check.sh
 
-up: install ## start the local stack (PostgreSQL, Kafka, Jaeger, Prometheus) natively on 127.0.0.1
+up: build ## run the shop: infrastructure (PostgreSQL, Kafka, Jaeger, Prometheus), then every service, on 127.0.0.1
 	@$(INFRA) up
+	@$(SERVICES) up
 	@bash scripts/up-banner.sh
 
-down: ## stop what `make up` started
+down: ## stop the services, then the infrastructure (only what ShopLab started)
+	@$(SERVICES) down
 	@$(INFRA) down
 
-status: ## each component's state and address
-	@$(INFRA) status
+status: ## each component's and service's state and address
+	@$(INFRA) status; $(SERVICES) status
 
-logs: ## tail the local stack's logs (make logs C=kafka for one)
-	@$(INFRA) logs $(C)
+logs: ## tail the logs (make logs C=kafka, make logs C=order)
+	@if [ -n "$(C)" ] && [ -d services/$(C) ]; then $(SERVICES) logs $(C); else $(INFRA) logs $(C); fi
 
 env: ## print the stack's addresses as shell exports
 	@$(INFRA) env

@@ -8,14 +8,20 @@ t0=$SECONDS
 step() { printf '\n==> %s\n' "$*"; }
 
 started_file=$(mktemp)
+services_started=$(mktemp)
 cleanup() {
   local rc=$?
+  if [[ -s "$services_started" ]]; then
+    step "stopping the services this run started: $(tr '\n' ' ' <"$services_started")"
+    # shellcheck disable=SC2046
+    bash infra/local/services.sh down $(cat "$services_started") || true
+  fi
   if [[ -s "$started_file" ]]; then
     step "stopping what this run started: $(tr '\n' ' ' <"$started_file")"
     # shellcheck disable=SC2046
     bash infra/local/infra.sh down $(cat "$started_file") || true
   fi
-  rm -f "$started_file"
+  rm -f "$started_file" "$services_started"
   echo "check: finished in $((SECONDS - t0))s with exit code $rc"
   exit "$rc"
 }
@@ -38,3 +44,7 @@ bash scripts/proto.sh --check
 
 step "tests"
 bash scripts/test.sh
+
+step "the shop end to end: services up, then a shopper's path through the gateway"
+SHOPLAB_STARTED_FILE="$services_started" bash infra/local/services.sh up
+bash scripts/test.sh e2e

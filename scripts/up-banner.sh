@@ -1,11 +1,25 @@
 #!/usr/bin/env bash
-# What `make up` leaves running, and where to look.
-cat <<'TXT'
+# What `make up` leaves running, where to look, and a walk-through to paste.
+state=${SHOPLAB_STATE:-${XDG_STATE_HOME:-$HOME/.local/state}/shoplab}
+cat <<TXT
 
-ShopLab local stack is up (infrastructure only: the shop's services are not built yet).
-  PostgreSQL   postgres://shoplab:shoplab@127.0.0.1:5432/shoplab_<service>
-  Kafka        127.0.0.1:9092
-  Jaeger       http://127.0.0.1:16686   (OTLP http://127.0.0.1:4318)
-  Prometheus   http://127.0.0.1:9090
-Logs: make logs   State: make status   Stop: make down
+ShopLab is running on this machine.
+  Shop (gateway)  http://127.0.0.1:8080/api/v1     Swagger UI  http://127.0.0.1:8080/docs
+  Jaeger          http://127.0.0.1:16686            Prometheus  http://127.0.0.1:9090
+  Services        user :8081  catalog :8082  cart :8083  payment :8084  order :8085  (gRPC on 90xx)
+  Admin token     ADMIN_TOKEN in $state/secrets.env
+Logs: make logs C=<service|kafka|…>   State: make status   Stop: make down
+
+Try it (paste into a shell):
+  API=http://127.0.0.1:8080/api/v1
+  TOKEN=\$(curl -s -X POST \$API/auth/register -H 'content-type: application/json' \\
+    -d "{\"email\":\"you-\$RANDOM@example.com\",\"password\":\"a long password\",\"name\":\"You\"}" | sed -E 's/.*"token":"([^"]+)".*/\1/')
+  curl -s "\$API/products?limit=3"
+  PRODUCT=\$(curl -s "\$API/products?limit=1" | sed -E 's/.*"id":"([^"]+)".*/\1/')
+  curl -s -X POST \$API/cart/items -H "authorization: Bearer \$TOKEN" -H 'content-type: application/json' \\
+    -d "{\"productId\":\"\$PRODUCT\",\"quantity\":1}"
+  curl -s -X POST \$API/checkout -H "authorization: Bearer \$TOKEN" -H 'content-type: application/json' \\
+    -H "idempotency-key: \$(uuidgen || date +%s%N)" \\
+    -d '{"card":{"number":"4242 4242 4242 4242","expMonth":12,"expYear":2035,"cvc":"123"}}'
+  curl -s \$API/orders -H "authorization: Bearer \$TOKEN"
 TXT

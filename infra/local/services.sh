@@ -1,0 +1,175 @@
+#!/usr/bin/env bash
+# ShopLab's own services as local processes on 127.0.0.1 (after infra.sh has started the
+# infrastructure). Same conventions as infra.sh: pid files, logs, readiness waits, stop by pid.
+#
+# usage: infra/local/services.sh <up|down|status|logs|env> [service ...]
+#   services (start order): user catalog payment cart order gateway (default: all)
+#   up      apply pending Prisma migrations, start what is not running, wait for /readyz
+#   down    stop what services.sh started (SIGTERM → graceful shutdown; SIGKILL after the timeout)
+#   status  one line per service: name, state, address
+#   env     the environment a service is started with (secrets masked)
+# Environment: SHOPLAB_STARTED_FILE (as for infra.sh), SHOPLAB_READY_TIMEOUT.
+# Secrets for the local stack (ADMIN_TOKEN, JWT_SECRET, CARD_ENCRYPTION_KEY) are generated once
+# into $SHOPLAB_STATE/secrets.env (mode 600).
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
+# shellcheck source=lib.sh
+source "$HERE/lib.sh"
+
+ALL_SERVICES=(user catalog payment cart order gateway)
+declare -A HTTP_PORT=([gateway]=8080 [user]=8081 [catalog]=8082 [cart]=8083 [payment]=8084 [order]=8085)
+declare -A GRPC_PORT=([user]=9081 [catalog]=9082 [cart]=9083 [payment]=9084 [order]=9085)
+SECRETS=$SHOPLAB_STATE/secrets.env
+
+ensure_secrets() {
+  [[ -s $SECRETS ]] && return 0
+  mkdir -p "$SHOPLAB_STATE"
+  (
+    umask 077
+    {
+      echo "ADMIN_TOKEN=$(openssl rand -hex 24)"
+      echo "JWT_SECRET=$(openssl rand -hex 32)"
+      echo "CARD_ENCRYPTION_KEY=$(openssl rand -base64 32)"
+    } >"$SECRETS"
+  )
+  say services "generated local secrets in $SECRETS"
+}
+
+# The environment of one service (beyond its defaults): secrets, OTLP endpoint, log level.
+service_env() {
+  local s=$1
+  # shellcheck disable=SC1090
+  source "$SECRETS"
+  echo "SERVICE_NAME=$s"
+  echo "ADMIN_TOKEN=$ADMIN_TOKEN"
+  echo "JWT_SECRET=$JWT_SECRET"
+  echo "CARD_ENCRYPTION_KEY=$CARD_ENCRYPTION_KEY"
+  echo "NODE_ENV=development"
+  echo "OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318"
+  echo "KAFKA_BROKERS=127.0.0.1:9092"
+  echo "DB_HOST=127.0.0.1"
+  echo "DB_PORT=5432"
+}
+
+service_dir() { echo "$ROOT/services/$1"; }
+service_ready() { curl -fsS -m 2 "http://127.0.0.1:${HTTP_PORT[$1]}/readyz" >/dev/null; }
+service_address() { echo "http://127.0.0.1:${HTTP_PORT[$1]}${GRPC_PORT[$1]:+ (gRPC 127.0.0.1:${GRPC_PORT[$1]})}"; }
+
+# lib.sh identifies a process by fragments of its command line.
+for s in "${ALL_SERVICES[@]}"; do
+  eval "${s}_cmdline_marks() { printf '%s\n' 'node' 'services/$s/dist/src/main.js'; }"
+  eval "${s}_stop() { stop_pid $s TERM KILL; }"
+  eval "${s}_ready() { service_ready $s; }"
+  eval "${s}_address() { service_address $s; }"
+done
+
+# Applies migrations that are not yet recorded in the service database's _prisma_migrations
+# (checked with psql first: `prisma migrate deploy` costs ~10 s with the Wasm engine).
+migrate() {
+  local s=$1 dir db pending=0 m
+  dir=$(service_dir "$s")
+  [[ -d $dir/prisma/migrations ]] || return 0
+  db="shoplab_$s"
+  for m in "$dir"/prisma/migrations/*/; do
+    m=$(basename "$m")
+    if [[ $(PGPASSWORD=shoplab psql -h 127.0.0.1 -U shoplab -d "$db" -Atqc \
+      "select count(*) from _prisma_migrations where migration_name = '$m' and finished_at is not null" 2>/dev/null || echo 0) != 1 ]]; then
+      pending=1
+    fi
+  done
+  ((pending)) || return 0
+  step "$s" "applying Prisma migrations to $db" \
+    env DB_NAME="$db" PRISMA_DIR="services/$s" bash "$ROOT/scripts/prisma.sh" migrate deploy
+}
+
+start_service() {
+  local s=$1 dir env_args=()
+  dir=$(service_dir "$s")
+  [[ -f $dir/dist/src/main.js ]] || die "$s" "not built: run 'make build' first ($dir/dist/src/main.js missing)"
+  case $(proc_state "$s") in
+    running)
+      already_running "$s"
+      return 0
+      ;;
+    stale) rm -f "$(pid_file "$s")" ;;
+  esac
+  require_ports_free "$s" "${HTTP_PORT[$s]}" ${GRPC_PORT[$s]:+"${GRPC_PORT[$s]}"}
+  migrate "$s"
+  mapfile -t env_args < <(service_env "$s")
+  launch "$s" env "${env_args[@]}" node --enable-source-maps \
+    --require "$ROOT/packages/chassis/dist/src/telemetry.js" "$dir/dist/src/main.js"
+  mark_started "$s"
+  wait_ready "$s" "${s}_ready"
+}
+
+# Prometheus discovers the services through this file_sd target file.
+write_prometheus_targets() {
+  local dir=$SHOPLAB_STATE/prometheus/targets s sep="" out="["
+  mkdir -p "$dir"
+  for s in "${ALL_SERVICES[@]}"; do
+    out+="$sep{\"targets\":[\"127.0.0.1:${HTTP_PORT[$s]}\"],\"labels\":{\"service\":\"$s\"}}"
+    sep=","
+  done
+  printf "%s]\n" "$out" | write_if_changed "$dir/shoplab-services.json"
+}
+
+select_services() {
+  SERVICES=()
+  if (($# == 0)); then
+    SERVICES=("${ALL_SERVICES[@]}")
+    return
+  fi
+  local a s
+  for a in "$@"; do
+    [[ -v "HTTP_PORT[$a]" ]] || die services "unknown service '$a' (known: ${ALL_SERVICES[*]})"
+  done
+  for s in "${ALL_SERVICES[@]}"; do
+    for a in "$@"; do if [[ $a == "$s" ]]; then SERVICES+=("$s"); fi; done
+  done
+}
+
+main() {
+  local cmd=${1:-} s i rc=0 t0
+  (($#)) && shift
+  select_services "$@"
+  case $cmd in
+    up)
+      t0=$(_now_us)
+      if [[ -n ${SHOPLAB_STARTED_FILE:-} ]]; then : >"$SHOPLAB_STARTED_FILE"; fi
+      ensure_secrets
+      write_prometheus_targets
+      for s in "${SERVICES[@]}"; do start_service "$s"; done
+      echo "[services] up: ${SERVICES[*]} ready in $(_elapsed "$t0"); started now: ${STARTED[*]:-(none)}"
+      ;;
+    down)
+      for ((i = ${#SERVICES[@]} - 1; i >= 0; i--)); do "${SERVICES[i]}_stop" || rc=1; done
+      return "$rc"
+      ;;
+    status)
+      for s in "${SERVICES[@]}"; do
+        local st
+        case $(proc_state "$s") in
+          running) if service_ready "$s" 2>/dev/null; then st=ready; else st="running (not ready)"; fi ;;
+          stale) st="stale pid" ;;
+          *) st="not running" ;;
+        esac
+        [[ $st == ready ]] || rc=3
+        printf '%-11s %-20s %s\n' "$s" "$st" "$(service_address "$s")"
+      done
+      return "$rc"
+      ;;
+    logs) for s in "${SERVICES[@]}"; do tail -n 50 "$(log_file "$s")" 2>/dev/null || true; done ;;
+    env)
+      ensure_secrets
+      for s in "${SERVICES[@]}"; do echo "# $s"; service_env "$s" | sed -E 's/^(ADMIN_TOKEN|JWT_SECRET|CARD_ENCRYPTION_KEY)=.*/\1=****/'; done
+      ;;
+    *)
+      sed -n '2,14p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+      exit 2
+      ;;
+  esac
+}
+
+main "$@"

@@ -1,0 +1,155 @@
+// Zod schemas of the public API: they validate requests, shape responses and are the
+// OpenAPI document (served at /openapi.json, browsable at /docs).
+import { z } from 'zod';
+
+export const moneySchema = z
+  .object({ amount: z.number().int().describe('integer minor units (cents)'), currency: z.string() })
+  .describe('Money: `{ amount: 1999, currency: "USD" }`');
+
+export const degradedSchema = z
+  .array(z.enum(['stock', 'catalog', 'products', 'payment', 'orders', 'cart']))
+  .optional()
+  .describe('Parts left out because a downstream failed; absent when the answer is complete');
+
+export const productSchema = z.object({
+  id: z.string(),
+  sku: z.string(),
+  name: z.string(),
+  description: z.string(),
+  category: z.string(),
+  price: moneySchema,
+  available: z.number().int().nullable().describe('units in stock now; null when the live stock is unknown'),
+  imageUrl: z.string().nullable(),
+});
+
+export const productPageSchema = z.object({ items: z.array(productSchema), nextCursor: z.string().nullable() });
+
+export const productDetailSchema = productSchema.extend({ degraded: degradedSchema });
+
+export const cartSchema = z.object({
+  lines: z.array(
+    z.object({
+      productId: z.string(),
+      name: z.string().nullable(),
+      quantity: z.number().int(),
+      unitPrice: moneySchema.describe('the price when the line was last changed'),
+      currentPrice: moneySchema.nullable().describe("the catalog's price now"),
+      available: z.number().int().nullable(),
+      lineTotal: moneySchema,
+    }),
+  ),
+  total: moneySchema,
+  itemCount: z.number().int(),
+  version: z.number().int(),
+  updatedAt: z.string().nullable(),
+  degraded: degradedSchema,
+});
+
+export const orderStatusSchema = z.enum(['PENDING', 'CONFIRMED', 'CANCELLED', 'UNKNOWN']);
+
+export const sagaStepSchema = z.object({
+  step: z.string(),
+  attempt: z.number().int(),
+  outcome: z.string(),
+  error: z.string().nullable(),
+  traceId: z.string().nullable(),
+  startedAt: z.string().nullable(),
+  finishedAt: z.string().nullable(),
+});
+
+const orderLineSchema = z.object({
+  productId: z.string(),
+  name: z.string(),
+  quantity: z.number().int(),
+  unitPrice: moneySchema,
+  lineTotal: moneySchema,
+});
+
+const orderFields = {
+  id: z.string(),
+  userId: z.string(),
+  status: orderStatusSchema,
+  total: moneySchema,
+  cancelReason: z.string().nullable(),
+  paymentId: z.string().nullable(),
+  timeline: z.array(sagaStepSchema),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+};
+
+export const orderSchema = z.object({ ...orderFields, lines: z.array(orderLineSchema) });
+
+export const orderPageSchema = z.object({ items: z.array(orderSchema), nextCursor: z.string().nullable() });
+
+export const paymentSchema = z.object({
+  id: z.string(),
+  status: z.enum(['AUTHORIZED', 'CAPTURED', 'VOIDED', 'REFUNDED', 'DECLINED', 'UNKNOWN']),
+  amount: moneySchema,
+  captured: moneySchema,
+  refunded: moneySchema,
+  cardLast4: z.string().nullable(),
+});
+
+export const composedOrderSchema = z.object({
+  ...orderFields,
+  lines: z.array(
+    orderLineSchema.extend({
+      product: z.object({ name: z.string(), imageUrl: z.string().nullable(), category: z.string() }).nullable(),
+    }),
+  ),
+  payment: paymentSchema.nullable().describe('null when no payment was made yet'),
+  degraded: degradedSchema,
+});
+
+export const profileSchema = z.object({
+  user: z.object({
+    id: z.string(),
+    email: z.string(),
+    name: z.string(),
+    addresses: z.array(
+      z.object({
+        id: z.string(),
+        line1: z.string(),
+        line2: z.string().nullable(),
+        city: z.string(),
+        postalCode: z.string(),
+        country: z.string(),
+        isDefault: z.boolean(),
+      }),
+    ),
+    createdAt: z.string(),
+  }),
+  recentOrders: z
+    .array(
+      z.object({
+        id: z.string(),
+        status: orderStatusSchema,
+        total: moneySchema,
+        itemCount: z.number().int(),
+        createdAt: z.string(),
+      }),
+    )
+    .nullable(),
+  cart: z.object({ itemCount: z.number().int(), version: z.number().int() }).nullable(),
+  degraded: degradedSchema,
+});
+
+export const problemSchema = z
+  .object({
+    type: z.string(),
+    title: z.string(),
+    status: z.number().int(),
+    code: z.string().describe('stable error code, e.g. SHOP_OUT_OF_STOCK'),
+    detail: z.string().optional(),
+    instance: z.string().optional(),
+  })
+  .loose()
+  .describe('RFC 9457 problem details (application/problem+json)');
+
+export const pageQuerySchema = z.object({
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+  cursor: z.string().max(500).optional(),
+});
+
+export const userBearer = [{ bearerAuth: [] }];
+export const adminBearer = [{ adminToken: [] }];

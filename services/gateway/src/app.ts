@@ -1,0 +1,73 @@
+import { createHttpApp, createTokenVerifier, type HttpApp, requireUser, type ServiceKit } from '@shoplab/chassis';
+import { adminRoutes } from './api/http/admin.routes';
+import { authRoutes } from './api/http/auth.routes';
+import { cartRoutes } from './api/http/cart.routes';
+import { checkoutRoutes } from './api/http/checkout.routes';
+import type { RouteDeps } from './api/http/context';
+import { meRoutes } from './api/http/me.routes';
+import { orderRoutes } from './api/http/orders.routes';
+import { productRoutes } from './api/http/products.routes';
+import { registerRateLimit } from './api/http/rate-limit';
+import { AdminOperations } from './application/admin';
+import { CartViews } from './application/carts';
+import { OrderViews } from './application/orders';
+import type { Downstreams } from './application/ports';
+import { ProductQueries } from './application/products';
+import type { GatewayConfig } from './config';
+import { ProductCache } from './domain/product-cache';
+
+export const API_PREFIX = '/api/v1';
+
+export interface AppDeps {
+  kit: ServiceKit<GatewayConfig>;
+  downstreams: Downstreams;
+}
+
+/** The gateway's HTTP app (no listen): the public API under /api/v1, OpenAPI, Swagger UI at /docs. */
+export async function buildApp({ kit, downstreams }: AppDeps): Promise<{ http: HttpApp }> {
+  const { config, logger } = kit;
+  const http = await createHttpApp({
+    ...kit.httpOptions(),
+    description:
+      'The public API of ShopLab. Errors are application/problem+json with a stable `code`; composed answers name missing parts in `degraded`.',
+    swaggerUi: true,
+    readiness: {
+      // The gateway degrades rather than fails when a downstream is down; it is ready once it can find them.
+      registry: () => kit.registry.instances('catalog'),
+    },
+  });
+
+  const verify = createTokenVerifier(config.JWT_SECRET);
+  const products = new ProductQueries(
+    downstreams.catalog,
+    new ProductCache(config.PRODUCT_CACHE_TTL_MS, config.PRODUCT_CACHE_MAX_ENTRIES),
+    logger,
+  );
+  const deps: RouteDeps = {
+    config,
+    downstreams,
+    verify,
+    products,
+    carts: new CartViews(downstreams.rest, products, logger),
+    orders: new OrderViews(downstreams, products, logger),
+    admin: new AdminOperations(downstreams.httpRegistry, config.ADMIN_TOKEN, kit.chaos, kit.breakers),
+  };
+
+  await http.register(
+    async (api: HttpApp) => {
+      await registerRateLimit(api, { perMinute: config.RATE_LIMIT_PER_MINUTE, verify });
+      authRoutes(api, deps);
+      productRoutes(api, deps);
+      await api.register(async (user: HttpApp) => {
+        user.addHook('preHandler', requireUser(verify));
+        cartRoutes(user, deps);
+        checkoutRoutes(user, deps);
+        orderRoutes(user, deps);
+        meRoutes(user, deps);
+      });
+      await api.register(async (admin: HttpApp) => adminRoutes(admin, deps));
+    },
+    { prefix: API_PREFIX },
+  );
+  return { http };
+}

@@ -1,0 +1,148 @@
+import { type Logger, ShopError, sleep } from '@shoplab/chassis';
+import { type OrderEvent, OrderEventTracker } from '../domain/order-events';
+import {
+  type DegradedPart,
+  type OrderLineView,
+  type OrderView,
+  orderView,
+  type PaymentView,
+  paymentView,
+  withDegraded,
+} from '../domain/views';
+import { essentialFailure, isRefusal, settle } from './degrade';
+import type { Caller, Downstreams } from './ports';
+import type { ProductQueries } from './products';
+
+export interface OrderPage {
+  items: OrderView[];
+  nextCursor: string | null;
+}
+
+export interface ComposedOrder extends Omit<OrderView, 'lines'> {
+  lines: (OrderLineView & { product: { name: string; imageUrl: string | null; category: string } | null })[];
+  payment: PaymentView | null;
+  degraded?: DegradedPart[];
+}
+
+export interface CheckoutAnswer {
+  status: number;
+  orderId: string;
+  body: Record<string, unknown>;
+  location: string;
+}
+
+/** The public URL of an order. */
+export const orderPath = (id: string) => `/api/v1/orders/${encodeURIComponent(id)}`;
+
+/** The caller's orders: reads over gRPC (always with the caller's user id), checkout over the order REST API. */
+export class OrderViews {
+  constructor(
+    private readonly downstreams: Pick<Downstreams, 'order' | 'payment' | 'rest'>,
+    private readonly products: ProductQueries,
+    private readonly logger: Logger,
+  ) {}
+
+  async list(caller: Caller, page: { limit: number; cursor?: string | undefined }): Promise<OrderPage> {
+    try {
+      const res = await this.downstreams.order.call('listOrders', {
+        userId: caller.userId,
+        limit: page.limit,
+        cursor: page.cursor ?? '',
+      });
+      return { items: res.orders.map(orderView), nextCursor: res.nextCursor || null };
+    } catch (err) {
+      throw essentialFailure(err, 'order');
+    }
+  }
+
+  /** One order of the caller's; another user's order is NOT_FOUND, as the order service answers. */
+  async fetch(caller: Caller, id: string): Promise<OrderView> {
+    try {
+      const res = await this.downstreams.order.call('getOrder', { id, userId: caller.userId });
+      if (!res.order) throw new ShopError('SHOP_NOT_FOUND', `No order ${id}`, { orderId: id });
+      return orderView(res.order);
+    } catch (err) {
+      throw essentialFailure(err, 'order');
+    }
+  }
+
+  /**
+   * The order with its lines' product details and its payment. The payment is asked for at
+   * the same time as the order; the products as soon as the order names them. Either failing
+   * leaves that part out and marks it degraded; the order failing fails the whole answer.
+   */
+  async get(caller: Caller, id: string): Promise<ComposedOrder> {
+    const paymentCall = settle(this.downstreams.payment.call('getPayment', { orderId: id, paymentId: '' }));
+    const order = await this.fetch(caller, id);
+    const [products, payment] = await Promise.all([
+      settle(this.products.byIds(order.lines.map((l) => l.productId))),
+      paymentCall,
+    ]);
+    const degraded: DegradedPart[] = [];
+    if (!products.ok) {
+      degraded.push('products');
+      this.logger.warn({ orderId: id, code: codeOf(products.error) }, 'catalog failed; order shown without products');
+    }
+    let paymentOut: PaymentView | null = null;
+    if (payment.ok) {
+      paymentOut = payment.value.payment ? paymentView(payment.value.payment) : null;
+    } else if (!(payment.error instanceof ShopError && payment.error.code === 'SHOP_NOT_FOUND')) {
+      degraded.push('payment');
+      this.logger.warn({ orderId: id, code: codeOf(payment.error) }, 'payment failed; order shown without payment');
+    }
+    const lines = order.lines.map((line) => {
+      const p = products.ok ? products.value.get(line.productId) : undefined;
+      return { ...line, product: p ? { name: p.name, imageUrl: p.imageUrl, category: p.category } : null };
+    });
+    return withDegraded({ ...order, lines, payment: paymentOut }, degraded);
+  }
+
+  /** Checks out the caller's cart through the order service; answers its 202 with gateway URLs. */
+  async checkout(caller: Caller, idempotencyKey: string, body: unknown): Promise<CheckoutAnswer> {
+    const res = await this.downstreams.rest.request<Record<string, unknown>>('order', {
+      method: 'POST',
+      path: '/v1/checkout',
+      headers: { authorization: caller.authorization, 'idempotency-key': idempotencyKey },
+      body,
+    });
+    const orderId = res.body?.orderId;
+    if (typeof orderId !== 'string' || orderId === '') {
+      throw new ShopError('SHOP_DEPENDENCY_UNAVAILABLE', 'order answered without an order id', { target: 'order' });
+    }
+    const self = orderPath(orderId);
+    return {
+      status: res.status,
+      orderId,
+      location: self,
+      body: { ...res.body, links: { self, events: `${self}/events` } },
+    };
+  }
+
+  /**
+   * The progress events of an order, starting from `first` (already fetched, so an unknown
+   * order is a 404 before any event is sent): polls every `pollMs` until the order is
+   * CONFIRMED or CANCELLED, or `signal` aborts. A failed poll is logged and retried.
+   */
+  async *follow(
+    caller: Caller,
+    first: OrderView,
+    options: { pollMs: number; signal: AbortSignal },
+  ): AsyncGenerator<OrderEvent> {
+    const tracker = new OrderEventTracker();
+    yield* tracker.next(first);
+    while (!tracker.finished && !options.signal.aborted) {
+      await sleep(options.pollMs, options.signal);
+      if (options.signal.aborted) return;
+      try {
+        yield* tracker.next(await this.fetch(caller, first.id));
+      } catch (err) {
+        if (isRefusal(err)) return;
+        this.logger.warn({ orderId: first.id, code: codeOf(err) }, 'order poll failed; trying again');
+      }
+    }
+  }
+}
+
+function codeOf(err: unknown): string {
+  return err instanceof ShopError ? err.code : String(err);
+}

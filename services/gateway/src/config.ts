@@ -1,0 +1,59 @@
+import { baseConfigSchema } from '@shoplab/chassis';
+import { z } from 'zod';
+
+/** The services the gateway calls, in the order the admin pages list them. */
+export const DOWNSTREAMS = ['user', 'catalog', 'cart', 'payment', 'order'] as const;
+export type Downstream = (typeof DOWNSTREAMS)[number];
+
+const ms = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+/** `name=host:port,…`, parsed like STATIC_SERVICES (a name may repeat for several instances). */
+const addressList = (fallback: string) => baseConfigSchema.shape.STATIC_SERVICES.unwrap().prefault(fallback);
+
+export const configSchema = baseConfigSchema.extend({
+  SERVICE_NAME: z.string().default('gateway'),
+  HTTP_PORT: baseConfigSchema.shape.HTTP_PORT.default(8080),
+  /** Verifies the users' tokens (the user service signs them with the same secret). */
+  JWT_SECRET: z.string().min(16, 'at least 16 characters'),
+  /** gRPC addresses of the downstreams in static registry mode. */
+  STATIC_SERVICES: addressList(
+    'user=127.0.0.1:9081,catalog=127.0.0.1:9082,cart=127.0.0.1:9083,payment=127.0.0.1:9084,order=127.0.0.1:9085',
+  ),
+  /**
+   * HTTP addresses of the downstreams in static mode: REST proxying (user, cart, order),
+   * `/readyz` at /admin/services and chaos forwarding (every service). Under Consul the
+   * registered instances' address and port are used instead.
+   */
+  HTTP_SERVICES: addressList(
+    'user=127.0.0.1:8081,catalog=127.0.0.1:8082,cart=127.0.0.1:8083,payment=127.0.0.1:8084,order=127.0.0.1:8085',
+  ),
+  // Time budget of one call to each downstream (gRPC retries included; REST the same budget).
+  USER_DEADLINE_MS: ms(2_000),
+  CATALOG_DEADLINE_MS: ms(800),
+  CART_DEADLINE_MS: ms(1_000),
+  PAYMENT_DEADLINE_MS: ms(800),
+  ORDER_DEADLINE_MS: ms(2_000),
+  /** Retries of idempotent (read) gRPC calls, within the deadline. */
+  GRPC_READ_RETRIES: z.coerce.number().int().min(0).max(5).default(2),
+  /** Requests per minute per client (the verified user id, else the IP). */
+  RATE_LIMIT_PER_MINUTE: z.coerce.number().int().positive().default(600),
+  /** How long product details stay usable as a fallback when the catalog does not answer. */
+  PRODUCT_CACHE_TTL_MS: ms(60_000),
+  PRODUCT_CACHE_MAX_ENTRIES: z.coerce.number().int().positive().default(1_000),
+  /** Order events stream: how often the order is polled, and the keep-alive comment interval. */
+  ORDER_EVENTS_POLL_MS: ms(500),
+  ORDER_EVENTS_HEARTBEAT_MS: ms(15_000),
+});
+
+export type GatewayConfig = z.infer<typeof configSchema>;
+
+/** The deadline configured for a downstream. */
+export function deadlineOf(config: GatewayConfig, service: Downstream): number {
+  const byService: Record<Downstream, number> = {
+    user: config.USER_DEADLINE_MS,
+    catalog: config.CATALOG_DEADLINE_MS,
+    cart: config.CART_DEADLINE_MS,
+    payment: config.PAYMENT_DEADLINE_MS,
+    order: config.ORDER_DEADLINE_MS,
+  };
+  return byService[service];
+}

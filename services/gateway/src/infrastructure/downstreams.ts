@@ -1,0 +1,62 @@
+import { type ServiceKit, type ServiceRegistry, StaticRegistry } from '@shoplab/chassis';
+import type { Downstreams } from '../application/ports';
+import { type DOWNSTREAMS, deadlineOf, type GatewayConfig } from '../config';
+import { createCartClient } from './cart.client';
+import { createCatalogClient } from './catalog.client';
+import type { DownstreamClientSettings } from './grpc-deps';
+import { RestClient } from './http-client';
+import { createOrderClient } from './order.client';
+import { createPaymentClient } from './payment.client';
+import { createUserClient } from './user.client';
+
+/** The services whose REST API the gateway proxies. */
+export const REST_TARGETS = ['user', 'cart', 'order'] as const;
+
+export interface DownstreamOptions {
+  /** Where the HTTP instances are; by default HTTP_SERVICES (static) or the kit's registry (consul). */
+  httpRegistry?: ServiceRegistry;
+  /** Breaker thresholds for every client (tests lower them). */
+  breaker?: DownstreamClientSettings['breaker'];
+}
+
+/** One client per downstream, each with its deadline, breaker and retry policy. */
+export function createDownstreams(kit: ServiceKit<GatewayConfig>, options: DownstreamOptions = {}): Downstreams {
+  const { config } = kit;
+  const deps = { metrics: kit.metrics, breakers: kit.breakers, logger: kit.logger, chaos: kit.chaos };
+  const settings = (service: (typeof DOWNSTREAMS)[number]): DownstreamClientSettings => ({
+    registry: kit.registry,
+    deps,
+    deadlineMs: deadlineOf(config, service),
+    retries: config.GRPC_READ_RETRIES,
+    ...(options.breaker ? { breaker: options.breaker } : {}),
+  });
+  // Under Consul an instance registers its HTTP port (gRPC in meta); statically the two lists differ.
+  const httpRegistry =
+    options.httpRegistry ??
+    (config.REGISTRY_MODE === 'consul' ? kit.registry : new StaticRegistry(config.HTTP_SERVICES));
+  const grpc = {
+    user: createUserClient(settings('user')),
+    catalog: createCatalogClient(settings('catalog')),
+    cart: createCartClient(settings('cart')),
+    order: createOrderClient(settings('order')),
+    payment: createPaymentClient(settings('payment')),
+  };
+  const rest = new RestClient(
+    {
+      caller: 'gateway',
+      registry: httpRegistry,
+      deadlines: Object.fromEntries(REST_TARGETS.map((t) => [t, deadlineOf(config, t)])),
+      ...(options.breaker ? { breaker: options.breaker } : {}),
+    },
+    { metrics: kit.metrics, breakers: kit.breakers, logger: kit.logger },
+  );
+  return {
+    ...grpc,
+    rest,
+    httpRegistry,
+    close: () => {
+      for (const client of Object.values(grpc)) client.close();
+      if (httpRegistry !== kit.registry) httpRegistry.close();
+    },
+  };
+}

@@ -1,0 +1,284 @@
+import assert from 'node:assert/strict';
+import type { AddressInfo } from 'node:net';
+import { after, before, beforeEach, test } from 'node:test';
+import { orderV1, paymentV1 } from '@shoplab/contracts';
+import {
+  bearer,
+  deadAddress,
+  type Gateway,
+  order,
+  product,
+  startGateway,
+  startWorld,
+  step,
+  tokenFor,
+  usd,
+  type World,
+} from './harness';
+
+let world: World;
+let gw: Gateway;
+const alice = bearer('alice');
+const card = { number: '4242424242424242', expMonth: 12, expYear: 2030, cvc: '123' };
+
+before(async () => {
+  world = await startWorld();
+  gw = await startGateway(world);
+});
+
+after(async () => {
+  await gw.close();
+  await world.close();
+});
+
+beforeEach(() => {
+  world.state.reset();
+  world.clearFaults();
+  gw.registry.set('catalog', world.grpcAddresses.catalog!);
+  gw.registry.set('payment', world.grpcAddresses.payment!);
+  world.state.products.set('p1', product('p1', { name: 'Dune', category: 'books' }));
+  world.state.orders.set(
+    'o-1',
+    order('o-1', 'alice', {
+      status: orderV1.OrderStatus.ORDER_STATUS_CONFIRMED,
+      paymentId: 'pay-1',
+      timeline: [step('reserve-stock'), step('authorize-payment')],
+    }),
+  );
+  world.state.orders.set('o-2', order('o-2', 'bob'));
+  world.state.payments.set('o-1', {
+    id: 'pay-1',
+    orderId: 'o-1',
+    status: paymentV1.PaymentStatus.PAYMENT_STATUS_CAPTURED,
+    amount: usd(3998),
+    captured: usd(3998),
+    refunded: usd(0),
+    cardLast4: '4242',
+    declineReason: '',
+    createdAt: '',
+    updatedAt: '',
+  });
+});
+
+test('the order list holds only the caller’s orders, asked for with the caller’s user id', async () => {
+  const res = await gw.app.inject({ url: '/api/v1/orders', headers: alice });
+  assert.equal(res.statusCode, 200);
+  const body = res.json();
+  assert.deepEqual(
+    body.items.map((o: { id: string }) => o.id),
+    ['o-1'],
+  );
+  assert.equal(body.items[0].status, 'CONFIRMED');
+  assert.deepEqual(body.items[0].total, usd(3998));
+  assert.equal(body.nextCursor, null);
+  assert.deepEqual(world.state.seenUserIds, ['alice']);
+});
+
+test('orders require a signed-in user', async () => {
+  for (const url of ['/api/v1/orders', '/api/v1/orders/o-1', '/api/v1/orders/o-1/events', '/api/v1/me']) {
+    const res = await gw.app.inject({ url });
+    assert.equal(res.statusCode, 401, url);
+    assert.equal(res.json().code, 'SHOP_UNAUTHENTICATED');
+  }
+});
+
+test('an order is composed with its products, timeline and payment', async () => {
+  const res = await gw.app.inject({ url: '/api/v1/orders/o-1', headers: alice });
+  assert.equal(res.statusCode, 200);
+  const o = res.json();
+  assert.equal(o.status, 'CONFIRMED');
+  assert.deepEqual(o.lines[0].product, {
+    name: 'Dune',
+    imageUrl: 'https://img.example/p1.png',
+    category: 'books',
+  });
+  assert.deepEqual(
+    o.timeline.map((s: { step: string }) => s.step),
+    ['reserve-stock', 'authorize-payment'],
+  );
+  assert.deepEqual(o.payment, {
+    id: 'pay-1',
+    status: 'CAPTURED',
+    amount: usd(3998),
+    captured: usd(3998),
+    refunded: usd(0),
+    cardLast4: '4242',
+  });
+  assert.equal(o.degraded, undefined);
+});
+
+test('a user cannot see another user’s order: 404', async () => {
+  const res = await gw.app.inject({ url: '/api/v1/orders/o-2', headers: alice });
+  assert.equal(res.statusCode, 404);
+  assert.equal(res.json().code, 'SHOP_NOT_FOUND');
+  const own = await gw.app.inject({ url: '/api/v1/orders/o-2', headers: bearer('bob') });
+  assert.equal(own.statusCode, 200);
+});
+
+test('an order without a payment yet has payment null and is not degraded', async () => {
+  world.state.payments.delete('o-1');
+  const o = (await gw.app.inject({ url: '/api/v1/orders/o-1', headers: alice })).json();
+  assert.equal(o.payment, null);
+  assert.equal(o.degraded, undefined);
+});
+
+test('with payment failing, the order is answered without its payment and marked degraded', async () => {
+  world.services.payment.chaos.add({ kind: 'grpc', target: '*', fault: { type: 'fail' } });
+  const res = await gw.app.inject({ url: '/api/v1/orders/o-1', headers: alice });
+  assert.equal(res.statusCode, 200);
+  assert.equal(res.json().payment, null);
+  assert.deepEqual(res.json().degraded, ['payment']);
+});
+
+test('with payment slower than its deadline and the catalog stopped, both are marked degraded', async () => {
+  world.services.payment.chaos.add({ kind: 'grpc', target: '*', fault: { type: 'latency', ms: 1_500 } });
+  gw.registry.set('catalog', [await deadAddress()]);
+  const res = await gw.app.inject({ url: '/api/v1/orders/o-1', headers: alice });
+  assert.equal(res.statusCode, 200);
+  const o = res.json();
+  assert.deepEqual(o.degraded, ['products', 'payment']);
+  assert.equal(o.lines[0].product, null);
+  assert.equal(o.lines[0].name, 'Product p1', 'the order line keeps the name it was bought under');
+});
+
+test('with the order service failing, the order is a 503 problem', async () => {
+  world.services.order.chaos.add({ kind: 'grpc', target: '*', fault: { type: 'fail' } });
+  const res = await gw.app.inject({ url: '/api/v1/orders/o-1', headers: alice });
+  assert.equal(res.statusCode, 503);
+  assert.equal(res.json().code, 'SHOP_DEPENDENCY_UNAVAILABLE');
+});
+
+test('checkout is proxied with the Idempotency-Key and answered 202 with the gateway’s order URL', async () => {
+  world.state.carts.set('alice', { lines: [{ productId: 'p1', quantity: 1, unitPrice: usd(1999) }], version: 1 });
+  const send = () =>
+    gw.app.inject({
+      method: 'POST',
+      url: '/api/v1/checkout',
+      headers: { ...alice, 'idempotency-key': 'checkout-key-1' },
+      payload: { card },
+    });
+  const res = await send();
+  assert.equal(res.statusCode, 202);
+  const body = res.json();
+  assert.equal(body.status, 'PENDING');
+  assert.equal(res.headers.location, `/api/v1/orders/${body.orderId}`);
+  assert.deepEqual(body.links, {
+    self: `/api/v1/orders/${body.orderId}`,
+    events: `/api/v1/orders/${body.orderId}/events`,
+  });
+  assert.equal((await send()).json().orderId, body.orderId, 'the same key gives the same order');
+});
+
+test('checkout without an Idempotency-Key, or with a malformed one, is a 400 problem', async () => {
+  const res = await gw.app.inject({ method: 'POST', url: '/api/v1/checkout', headers: alice, payload: { card } });
+  assert.equal(res.statusCode, 400);
+  assert.equal(res.json().code, 'SHOP_VALIDATION_FAILED');
+  const short = await gw.app.inject({
+    method: 'POST',
+    url: '/api/v1/checkout',
+    headers: { ...alice, 'idempotency-key': 'k1' },
+    payload: { card },
+  });
+  assert.equal(short.statusCode, 400);
+});
+
+test('the order service’s refusal of a checkout is passed through (409 SHOP_CART_EMPTY)', async () => {
+  const res = await gw.app.inject({
+    method: 'POST',
+    url: '/api/v1/checkout',
+    headers: { ...alice, 'idempotency-key': 'checkout-key-2' },
+    payload: { card },
+  });
+  assert.equal(res.statusCode, 409);
+  assert.equal(res.json().code, 'SHOP_CART_EMPTY');
+});
+
+interface SseMessage {
+  id?: string;
+  event?: string;
+  data?: unknown;
+}
+
+function parseSse(text: string): SseMessage[] {
+  return text
+    .split('\n\n')
+    .filter((block) => block.split('\n').some((line) => line.startsWith('event:')))
+    .map((block) => {
+      const msg: SseMessage = {};
+      for (const line of block.split('\n')) {
+        const [field, ...rest] = line.split(': ');
+        const value = rest.join(': ');
+        if (field === 'id') msg.id = value;
+        if (field === 'event') msg.event = value;
+        if (field === 'data') msg.data = JSON.parse(value);
+      }
+      return msg;
+    });
+}
+
+test('order events stream the saga’s steps and status, and end once the order is confirmed', async () => {
+  world.state.orders.set('o-3', order('o-3', 'alice'));
+  // Each poll moves the saga on: a step per poll, confirmed on the fourth.
+  world.state.onGetOrder = (o, call) => {
+    if (call === 2) o.timeline.push(step('reserve-stock'));
+    if (call === 3) o.timeline.push(step('authorize-payment'));
+    if (call === 4) {
+      o.timeline.push(step('capture-payment'));
+      o.status = orderV1.OrderStatus.ORDER_STATUS_CONFIRMED;
+    }
+  };
+  await gw.app.listen({ host: '127.0.0.1', port: 0 });
+  const { port } = gw.app.server.address() as AddressInfo;
+  const res = await fetch(`http://127.0.0.1:${port}/api/v1/orders/o-3/events`, {
+    headers: { authorization: `Bearer ${tokenFor('alice')}` },
+    signal: AbortSignal.timeout(5_000),
+  });
+  assert.equal(res.status, 200);
+  assert.match(res.headers.get('content-type') ?? '', /^text\/event-stream/);
+  const messages = parseSse(await res.text()); // resolves only because the stream ends
+
+  assert.deepEqual(
+    messages.map((m) => m.event),
+    ['status', 'step', 'step', 'step', 'status'],
+  );
+  assert.deepEqual(
+    messages.map((m) => m.id),
+    ['1', '2', '3', '4', '5'],
+  );
+  assert.deepEqual(messages[0]?.data, { orderId: 'o-3', status: 'PENDING', cancelReason: null });
+  assert.equal((messages[1]!.data as { step: string }).step, 'reserve-stock');
+  assert.deepEqual(messages[4]?.data, { orderId: 'o-3', status: 'CONFIRMED', cancelReason: null });
+});
+
+test('order events of another user’s order are a 404 problem, not a stream', async () => {
+  const res = await gw.app.inject({ url: '/api/v1/orders/o-2/events', headers: alice });
+  assert.equal(res.statusCode, 404);
+  assert.equal(res.json().code, 'SHOP_NOT_FOUND');
+});
+
+test('order events of a finished order end at once after its status and steps', async () => {
+  const res = await gw.app.inject({ url: '/api/v1/orders/o-1/events', headers: alice });
+  assert.equal(res.statusCode, 200);
+  assert.deepEqual(
+    parseSse(res.body).map((m) => m.event),
+    ['status', 'step', 'step'],
+  );
+});
+
+test('closing the gateway ends the order event streams still open', async () => {
+  const own = await startGateway(world, { ORDER_EVENTS_HEARTBEAT_MS: '10' });
+  await own.app.listen({ host: '127.0.0.1', port: 0 });
+  const { port } = own.app.server.address() as AddressInfo;
+  const res = await fetch(`http://127.0.0.1:${port}/api/v1/orders/o-2/events`, {
+    headers: { authorization: `Bearer ${tokenFor('bob')}` },
+    signal: AbortSignal.timeout(5_000),
+  });
+  const reader = res.body!.getReader();
+  const decoder = new TextDecoder();
+  let seen = '';
+  while (!seen.includes(': heartbeat')) seen += decoder.decode((await reader.read()).value);
+  assert.match(seen, /event: status/);
+
+  await own.close();
+  while (!(await reader.read()).done) {}
+});
