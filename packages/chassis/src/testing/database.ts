@@ -60,6 +60,18 @@ export async function createScratchDatabase(options: {
       const c = new pg.Client({ ...testDatabaseSettings('postgres') });
       await c.connect();
       try {
+        // Pools that were just closed may still be hanging up; a forced drop would kill those
+        // connections and their pool would raise the error after the test ended. So wait a
+        // little for them to go, and force only as a last resort.
+        for (let attempt = 0; attempt < 50; attempt++) {
+          try {
+            await c.query(`DROP DATABASE IF EXISTS "${name}"`);
+            return;
+          } catch (err) {
+            if ((err as { code?: string }).code !== '55006') throw err; // object_in_use
+            await new Promise((resolve) => setTimeout(resolve, 100));
+          }
+        }
         await c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
       } finally {
         await c.end();
