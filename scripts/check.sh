@@ -42,6 +42,9 @@ npm run --silent lint
 step "generated code is fresh (buf + ts-proto)"
 bash scripts/proto.sh --check
 
+step "observability config (promtool rules and tests, Grafana dashboards)"
+bash scripts/check-observability.sh
+
 step "tests"
 bash scripts/test.sh
 

@@ -1,5 +1,6 @@
-// buildApp(deps): the order service's HTTP and gRPC servers, wired to its use cases. No
-// listening here: main.ts starts them, tests call app.inject() and real gRPC clients.
+// buildApp(deps): the order service's HTTP and gRPC servers and its saga runner, wired to its
+// use cases. No listening or running here: main.ts starts them, tests call app.inject(), real
+// gRPC clients and start runners themselves.
 import {
   createGrpcServer,
   createHttpApp,
@@ -16,18 +17,26 @@ import { registerCheckoutRoutes } from './api/http/checkout.routes';
 import { registerOrderRoutes } from './api/http/orders.routes';
 import { CheckoutService } from './application/checkout';
 import { OrderQueries } from './application/order-queries';
+import type { SagaStore } from './application/ports';
+import { SagaRunner } from './application/saga-runner';
 import type { OrderConfig } from './config';
 import { AesGcmCardVault } from './infrastructure/card-vault';
 import { type CartGrpcClient, GrpcCartReader } from './infrastructure/cart.client';
-import { type CatalogGrpcClient, GrpcProductCatalog } from './infrastructure/catalog.client';
+import { type CatalogGrpcClient, GrpcProductCatalog, GrpcStockReservations } from './infrastructure/catalog.client';
 import type { PrismaClient } from './infrastructure/database';
 import { PrismaOrderRepository } from './infrastructure/order.repository';
+import { GrpcPayments, type PaymentGrpcClient } from './infrastructure/payment.client';
+import { PrismaSagaRepository } from './infrastructure/saga.repository';
+import { sagaMetrics } from './infrastructure/saga-metrics';
+import { GrpcUserDirectory, type UserGrpcClient } from './infrastructure/user.client';
 
 export interface AppDeps {
   kit: ServiceKit<OrderConfig>;
   prisma: PrismaClient;
   cart: CartGrpcClient;
   catalog: CatalogGrpcClient;
+  user: UserGrpcClient;
+  payment: PaymentGrpcClient;
   /** Injected in tests. */
   clock?: () => Date;
 }
@@ -35,19 +44,60 @@ export interface AppDeps {
 export interface App {
   http: HttpApp;
   grpc: GrpcServer;
+  /** The checkout saga's runner (an intake: main.ts starts and stops it). */
+  saga: SagaRunner;
+}
+
+/** A saga runner on the service's database and clients; buildApp makes one, tests make more. */
+export function createSagaRunner(
+  deps: Omit<AppDeps, 'cart'> & {
+    /** Tests wrap the store to simulate a crash between a command and its record. */
+    wrapStore?: (store: SagaStore) => SagaStore;
+  },
+): SagaRunner {
+  const { kit, prisma } = deps;
+  const { config } = kit;
+  const store = new PrismaSagaRepository(prisma);
+  return new SagaRunner({
+    store: deps.wrapStore ? deps.wrapStore(store) : store,
+    users: new GrpcUserDirectory(deps.user),
+    stock: new GrpcStockReservations(deps.catalog),
+    payments: new GrpcPayments(deps.payment),
+    vault: new AesGcmCardVault(config.CARD_ENCRYPTION_KEY),
+    observer: sagaMetrics(kit.metrics.registry),
+    logger: kit.logger,
+    settings: {
+      pollIntervalMs: config.SAGA_POLL_INTERVAL_MS,
+      stepDeadlineMs: config.SAGA_STEP_DEADLINE_MS,
+      retryBaseMs: config.SAGA_RETRY_BASE_MS,
+      retryMaxMs: config.SAGA_RETRY_MAX_MS,
+      leaseMs: config.SAGA_LEASE_MS,
+      concurrency: config.SAGA_CONCURRENCY,
+      callDeadlineMs: {
+        user: config.USER_DEADLINE_MS,
+        catalog: config.CATALOG_DEADLINE_MS,
+        payment: config.PAYMENT_DEADLINE_MS,
+      },
+    },
+    ...(deps.clock ? { clock: deps.clock } : {}),
+  });
 }
 
 export async function buildApp(deps: AppDeps): Promise<App> {
   const { kit, prisma } = deps;
   const { config, logger } = kit;
 
+  const saga = createSagaRunner(deps);
   const orders = new PrismaOrderRepository(prisma);
   const checkout = new CheckoutService({
     orders,
     cart: new GrpcCartReader(deps.cart, logger),
     catalog: new GrpcProductCatalog(deps.catalog, logger),
     vault: new AesGcmCardVault(config.CARD_ENCRYPTION_KEY),
-    sagaDeadlineMs: config.SAGA_DEADLINE_MS,
+    stepDeadlineMs: config.SAGA_STEP_DEADLINE_MS,
+    // Another instance's runner finds it at its next poll; this one starts at once.
+    onCreated: () => saga.wake(),
+    observer: sagaMetrics(kit.metrics.registry),
     ...(deps.clock ? { clock: deps.clock } : {}),
   });
   const queries = new OrderQueries(orders);
@@ -73,5 +123,5 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     port: config.GRPC_PORT,
   });
   grpc.addService(orderV1.OrderServiceService, orderServiceHandlers(queries));
-  return { http, grpc };
+  return { http, grpc, saga };
 }

@@ -34,8 +34,32 @@ export const configSchema = baseConfigSchema
     CART_DEADLINE_MS: deadlineMs.default(1_500),
     /** Budget of one catalog.BatchGetProducts call at checkout, retries included. */
     CATALOG_DEADLINE_MS: deadlineMs.default(1_500),
-    /** How long a saga may keep retrying transient failures before it compensates (saga_instances.deadline_at). */
-    SAGA_DEADLINE_MS: z.coerce.number().int().min(1_000).default(300_000),
+    /** Budget of one user.v1 call of the saga (GetUser, ValidateAddress). */
+    USER_DEADLINE_MS: deadlineMs.default(1_500),
+    /** Budget of one payment.v1 call of the saga (Authorize, Capture, Void, Refund, GetPayment). */
+    PAYMENT_DEADLINE_MS: deadlineMs.default(5_000),
+    /** The saga runner's polling fallback (it is also woken in-process right after checkout). */
+    SAGA_POLL_INTERVAL_MS: z.coerce.number().int().min(10).default(500),
+    /** How long one step may keep retrying transient failures before the saga compensates (from its first attempt). */
+    SAGA_STEP_DEADLINE_MS: z.coerce.number().int().min(100).default(30_000),
+    /** First retry delay of a step or compensation; doubles per attempt, with jitter. */
+    SAGA_RETRY_BASE_MS: z.coerce.number().int().min(1).default(200),
+    /** Largest retry delay (compensations retry forever at most this far apart). */
+    SAGA_RETRY_MAX_MS: z.coerce.number().int().min(1).default(10_000),
+    /** How long a runner holds a saga while one attempt runs; another runner takes it over after that. */
+    SAGA_LEASE_MS: z.coerce.number().int().min(100).default(30_000),
+    /** Sagas one runner works on at once. */
+    SAGA_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(8),
+  })
+  .refine((c) => c.SAGA_LEASE_MS > 3 * Math.max(c.USER_DEADLINE_MS, c.CATALOG_DEADLINE_MS, c.PAYMENT_DEADLINE_MS), {
+    // A runner still waiting for an answer must not lose its saga to another runner; one
+    // attempt makes up to three calls (a void that turns into a refund).
+    message: 'must be longer than three times the longest of USER_, CATALOG_ and PAYMENT_DEADLINE_MS',
+    path: ['SAGA_LEASE_MS'],
+  })
+  .refine((c) => c.SAGA_RETRY_MAX_MS >= c.SAGA_RETRY_BASE_MS, {
+    message: 'must be at least SAGA_RETRY_BASE_MS',
+    path: ['SAGA_RETRY_MAX_MS'],
   });
 
 export type OrderConfig = z.infer<typeof configSchema>;

@@ -18,6 +18,8 @@ import { configSchema } from './config';
 import { createCartClient } from './infrastructure/cart.client';
 import { createCatalogClient } from './infrastructure/catalog.client';
 import { createPrismaClient } from './infrastructure/database';
+import { createPaymentClient } from './infrastructure/payment.client';
+import { createUserClient } from './infrastructure/user.client';
 
 async function main(): Promise<void> {
   const config = loadConfig(configSchema);
@@ -48,18 +50,27 @@ async function main(): Promise<void> {
   });
   const cart = createCartClient(kit, config.CART_DEADLINE_MS);
   const catalog = createCatalogClient(kit, config.CATALOG_DEADLINE_MS);
+  const user = createUserClient(kit, config.USER_DEADLINE_MS);
+  const payment = createPaymentClient(kit, config.PAYMENT_DEADLINE_MS);
 
-  const { http, grpc } = await buildApp({ kit, prisma, cart, catalog });
+  const { http, grpc, saga } = await buildApp({ kit, prisma, cart, catalog, user, payment });
   await startService(kit, {
     http,
     grpc,
-    intake: [{ name: 'outbox-relay', start: () => relay.start(), stop: () => relay.stop() }],
+    // Stopped in this order: the runner finishes and records its in-flight attempts (their
+    // events land in the outbox), then the relay stops.
+    intake: [
+      { name: 'saga-runner', start: () => saga.start(), stop: () => saga.stop() },
+      { name: 'outbox-relay', start: () => relay.start(), stop: () => relay.stop() },
+    ],
     pools: [
       {
         name: 'grpc-clients',
         close: () => {
           cart.close();
           catalog.close();
+          user.close();
+          payment.close();
         },
       },
       { name: 'kafka-producer', close: () => producer.disconnect() },

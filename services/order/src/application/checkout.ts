@@ -1,12 +1,12 @@
-// Checkout: turns the caller's cart into a PENDING order whose saga (a later step) confirms or
+// Checkout: turns the caller's cart into a PENDING order whose saga (saga-runner.ts) confirms or
 // cancels it. One transaction writes the order, its lines, the saga row, the idempotency
 // record, the sealed card and the OrderCreated event; a retried request with the same
 // Idempotency-Key gets the same order back.
 import { randomUUID } from 'node:crypto';
-import { createEvent, eventType, ShopError } from '@shoplab/chassis';
+import { createEvent, eventType, ShopError, traceHeaders } from '@shoplab/chassis';
 import { type CheckoutRequest, canonicalJson, validateCard } from '../domain/checkout-request';
 import { type OrderStatus, priceCart } from '../domain/order';
-import type { CardVault, CartReader, CheckoutRecord, OrderRepository, ProductCatalog } from './ports';
+import type { CardVault, CartReader, CheckoutRecord, OrderRepository, ProductCatalog, SagaObserver } from './ports';
 import { DuplicateCheckoutError } from './ports';
 
 export const ORDER_CREATED = eventType('order', 'created');
@@ -23,7 +23,11 @@ export interface CheckoutDeps {
   cart: CartReader;
   catalog: ProductCatalog;
   vault: CardVault;
-  sagaDeadlineMs: number;
+  /** The first step's deadline (each step sets its own when it starts). */
+  stepDeadlineMs: number;
+  /** Called after the order committed: wakes the saga runner. */
+  onCreated?: (orderId: string) => void;
+  observer?: Pick<SagaObserver, 'orderStatus'>;
   clock?: () => Date;
 }
 
@@ -80,7 +84,12 @@ export class CheckoutService {
         cartVersion: cart.version,
         createdAt: now,
         idempotency: { key: idempotencyKey, requestHash },
-        saga: { nextAttemptAt: now, deadlineAt: new Date(now.getTime() + this.deps.sagaDeadlineMs) },
+        saga: {
+          nextAttemptAt: now,
+          deadlineAt: new Date(now.getTime() + this.deps.stepDeadlineMs),
+          // The saga's spans are children of this request's span: one trace per checkout.
+          traceContext: traceHeaders(),
+        },
         card: this.deps.vault.seal(orderId, card),
         event,
       });
@@ -91,6 +100,8 @@ export class CheckoutService {
       if (!winner) throw err;
       return replay(winner, requestHash);
     }
+    this.deps.observer?.orderStatus('PENDING');
+    this.deps.onCreated?.(orderId);
     return { orderId, status: 'PENDING', replayed: false };
   }
 }

@@ -3,7 +3,16 @@ import type { DomainEvent } from '@shoplab/chassis';
 import type { Card } from '../domain/checkout-request';
 import type { OrderCursor } from '../domain/cursor';
 import type { Money } from '../domain/money';
-import type { CartLine, OrderLine, OrderStatus, OrderView, PricedProduct, ShippingAddress } from '../domain/order';
+import type {
+  CartLine,
+  OrderLine,
+  OrderStatus,
+  OrderView,
+  PostalAddress,
+  PricedProduct,
+  ShippingAddress,
+} from '../domain/order';
+import type { AttemptOutcome, CompensationName, SagaState } from '../domain/saga';
 
 /** The buyer's cart (cart.v1.CartService/GetCart). */
 export interface CartReader {
@@ -42,7 +51,7 @@ export interface NewOrder {
   cartVersion: number;
   createdAt: Date;
   idempotency: { key: string; requestHash: string };
-  saga: { nextAttemptAt: Date; deadlineAt: Date };
+  saga: { nextAttemptAt: Date; deadlineAt: Date; traceContext?: Record<string, string> };
   card: SealedCard;
   event: DomainEvent;
 }
@@ -76,4 +85,157 @@ export interface OrderRepository {
   /** `userId`'s orders, newest first, after `cursor`; `limit + 1` rows tell whether another page exists. */
   list(userId: string, limit: number, after?: OrderCursor): Promise<{ orders: OrderView[]; next?: OrderCursor }>;
   summary(): Promise<OrderSummary>;
+}
+
+// ---------------------------------------------------------------------------------------
+// The checkout saga's participants (gRPC) and its store.
+
+/** The budget of one call; commands also carry their idempotency key. */
+export interface CallOptions {
+  deadlineMs: number;
+}
+export interface CommandOptions extends CallOptions {
+  idempotencyKey: string;
+}
+
+/** user.v1.UserService. Refusals (unknown user, invalid address) are ShopErrors with NOT_FOUND/INVALID_ARGUMENT statuses. */
+export interface UserDirectory {
+  getUser(userId: string, options: CallOptions): Promise<{ id: string; defaultAddress?: PostalAddress }>;
+  /** The address as the user service normalises it (a saved one resolved from its id). */
+  validateAddress(userId: string, address: ShippingAddress, options: CallOptions): Promise<PostalAddress>;
+}
+
+/** catalog.v1.CatalogService stock commands; the reservation id is the order id. */
+export interface StockReservations {
+  reserve(
+    reservationId: string,
+    lines: { productId: string; quantity: number }[],
+    options: CommandOptions,
+  ): Promise<void>;
+  commit(reservationId: string, options: CommandOptions): Promise<void>;
+  /**
+   * Returns reserved units (an unknown id is recorded as released: a late reserve then holds
+   * nothing). Resolves with what the reservation is afterwards: `committed` when a commit whose
+   * answer was lost had gone through, so the caller restocks instead.
+   */
+  release(reservationId: string, options: CommandOptions): Promise<'released' | 'committed' | 'restocked'>;
+  restock(reservationId: string, options: CommandOptions): Promise<void>;
+}
+
+export type PaymentStatus = 'AUTHORIZED' | 'CAPTURED' | 'VOIDED' | 'REFUNDED' | 'DECLINED' | 'UNKNOWN';
+
+export interface PaymentInfo {
+  id: string;
+  status: PaymentStatus;
+  amount: Money;
+  captured: Money;
+  refunded: Money;
+}
+
+/** payment.v1.PaymentService. Declines are ShopErrors (SHOP_PAYMENT_DECLINED, SHOP_INSUFFICIENT_FUNDS). */
+export interface Payments {
+  authorize(orderId: string, amount: Money, card: Card, options: CommandOptions): Promise<PaymentInfo>;
+  capture(paymentId: string, options: CommandOptions): Promise<PaymentInfo>;
+  void(paymentId: string, options: CommandOptions): Promise<PaymentInfo>;
+  refund(paymentId: string, amount: Money, options: CommandOptions): Promise<PaymentInfo>;
+  /** undefined when there is no such payment. */
+  get(paymentId: string, options: CallOptions): Promise<PaymentInfo | undefined>;
+  /** The order's live payment (else its latest attempt); undefined when it has none. */
+  findByOrder(orderId: string, options: CallOptions): Promise<PaymentInfo | undefined>;
+}
+
+/** A saga as a runner holds it: its state and what its steps need of the order. */
+export interface SagaSnapshot {
+  orderId: string;
+  userId: string;
+  state: SagaState;
+  currentStep: number;
+  attempts: number;
+  deadlineAt: Date;
+  /** The optimistic lock: every write checks it and bumps it. */
+  version: number;
+  compensations: CompensationName[];
+  failureReason?: string;
+  traceContext?: Record<string, string>;
+  lines: { productId: string; quantity: number }[];
+  total: Money;
+  cartVersion: number;
+  shippingAddress?: ShippingAddress;
+  paymentId?: string;
+  /** When the order was created (the saga's duration is measured from it). */
+  createdAt: Date;
+}
+
+/** The saga fields an attempt's end writes. */
+export interface SagaProgress {
+  state: SagaState;
+  currentStep: number;
+  attempts: number;
+  nextAttemptAt: Date;
+  deadlineAt: Date;
+  compensations: CompensationName[];
+  failureReason?: string;
+}
+
+/** What a successful step changes on the order, in the transaction that records it. */
+export interface StepEffects {
+  paymentId?: string;
+  shippingAddress?: PostalAddress;
+  /** Authorize succeeded: the card is no longer needed. */
+  deleteCard?: boolean;
+}
+
+export interface AttemptEnd {
+  rowId: bigint;
+  outcome: Exclude<AttemptOutcome, 'STARTED' | 'INTERRUPTED'>;
+  error?: { code: string; message: string };
+  finishedAt: Date;
+}
+
+/** The saga ends: order status, cancel reason and event, card deleted — with the last attempt. */
+export interface SagaEnd {
+  status: 'CONFIRMED' | 'CANCELLED';
+  cancelReason?: string;
+  event: DomainEvent;
+}
+
+export interface SagaStore {
+  /**
+   * Takes up to `limit` unfinished sagas that are due (`next_attempt_at <= now`), skipping
+   * those another runner is claiming (FOR UPDATE SKIP LOCKED), and leases them until `leaseUntil`.
+   */
+  claimDue(limit: number, now: Date, leaseUntil: Date): Promise<SagaSnapshot[]>;
+  /**
+   * Records an attempt before its command is sent: a STARTED timeline row and the saga's
+   * attempts, deadline and lease. Undefined if the saga's version moved (another runner has it).
+   */
+  beginAttempt(
+    saga: SagaSnapshot,
+    attempt: {
+      step: string;
+      number: number;
+      traceId?: string;
+      /** Stored as the saga's trace context when it has none yet. */
+      traceContext?: Record<string, string>;
+      startedAt: Date;
+      deadlineAt: Date;
+      leaseUntil: Date;
+    },
+  ): Promise<{ rowId: bigint; version: number; traceContext?: Record<string, string> } | undefined>;
+  /** Records the attempt's end and the saga's next state in one transaction; undefined if the version moved. */
+  finishAttempt(
+    saga: SagaSnapshot,
+    change: { attempt?: AttemptEnd; progress: SagaProgress; effects?: StepEffects; end?: SagaEnd },
+  ): Promise<number | undefined>;
+  /** Makes a leased saga due again at once (a stopping runner hands it over). */
+  release(saga: SagaSnapshot, now: Date): Promise<void>;
+  /** The sealed card, while the saga still holds it. */
+  sealedCard(orderId: string): Promise<SealedCard | undefined>;
+}
+
+/** The saga's metrics. */
+export interface SagaObserver {
+  attempt(step: string, outcome: AttemptOutcome): void;
+  ended(outcome: 'confirmed' | 'cancelled', seconds: number): void;
+  orderStatus(status: OrderStatus): void;
 }

@@ -6,18 +6,7 @@ import { type Money, money } from './money';
 export const ORDER_STATUSES = ['PENDING', 'CONFIRMED', 'CANCELLED'] as const;
 export type OrderStatus = (typeof ORDER_STATUSES)[number];
 
-/**
- * The checkout saga's steps (ARCHITECTURE.md §3), by number; `saga_instances.current_step`
- * holds the number, `saga_steps.step` the name. A new saga starts at step 1.
- */
-export const SAGA_STEPS = {
-  1: 'VALIDATE_USER',
-  2: 'RESERVE_STOCK',
-  3: 'AUTHORIZE_PAYMENT',
-  4: 'COMMIT_STOCK',
-  5: 'CAPTURE_PAYMENT',
-  6: 'CONFIRM_ORDER',
-} as const;
+/** A new saga starts at step 1 (src/domain/saga.ts names the steps). */
 export const FIRST_SAGA_STEP = 1;
 
 export interface OrderLine {
@@ -34,16 +23,24 @@ export interface TimelineEntry {
   step: string;
   attempt: number;
   outcome: string;
+  errorCode?: string;
   error?: string;
   traceId?: string;
   startedAt: string;
   finishedAt?: string;
 }
 
+/** A postal address. */
+export type PostalAddress = {
+  line1: string;
+  line2?: string;
+  city: string;
+  postalCode: string;
+  country: string;
+};
+
 /** `{line1, line2?, city, postalCode, country}` given at checkout, or a saved address of the user. */
-export type ShippingAddress =
-  | { line1: string; line2?: string; city: string; postalCode: string; country: string }
-  | { addressId: string };
+export type ShippingAddress = PostalAddress | { addressId: string };
 
 export interface OrderView {
   id: string;

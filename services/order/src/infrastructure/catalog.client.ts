@@ -1,8 +1,10 @@
-// catalog.v1.CatalogService, as checkout uses it: BatchGetProducts for the current names and
-// prices (a read, so retried). The saga's stock commands will join this file.
-import { createGrpcClient, type GrpcClient, type ServiceKit } from '@shoplab/chassis';
+// catalog.v1.CatalogService, as the order service uses it: BatchGetProducts at checkout for the
+// current names and prices (a read, so retried), and the saga's stock commands. Those carry
+// their idempotency key in the request and the `idempotency-key` header and are not retried
+// here: the saga retries them itself, each attempt on its timeline.
+import { createGrpcClient, type GrpcClient, type ServiceKit, ShopError } from '@shoplab/chassis';
 import { catalogV1 } from '@shoplab/contracts';
-import type { ProductCatalog } from '../application/ports';
+import type { CommandOptions, ProductCatalog, StockReservations } from '../application/ports';
 import type { PricedProduct } from '../domain/order';
 import { dependencyUnavailable } from './dependency-error';
 
@@ -48,4 +50,50 @@ export class GrpcProductCatalog implements ProductCatalog {
     }
     return byId;
   }
+}
+
+export class GrpcStockReservations implements StockReservations {
+  constructor(private readonly client: CatalogGrpcClient) {}
+
+  async reserve(reservationId: string, lines: { productId: string; quantity: number }[], options: CommandOptions) {
+    await this.client.call(
+      'reserveStock',
+      { idempotencyKey: options.idempotencyKey, reservationId, lines },
+      command(options),
+    );
+  }
+
+  async commit(reservationId: string, options: CommandOptions) {
+    await this.client.call('commitStock', { idempotencyKey: options.idempotencyKey, reservationId }, command(options));
+  }
+
+  async release(reservationId: string, options: CommandOptions): Promise<'released' | 'committed' | 'restocked'> {
+    try {
+      await this.client.call(
+        'releaseStock',
+        { idempotencyKey: options.idempotencyKey, reservationId },
+        command(options),
+      );
+      return 'released';
+    } catch (err) {
+      // The catalog refuses to release a reservation that is no longer RESERVED, and says what it is.
+      if (err instanceof ShopError && err.code === 'SHOP_RESERVATION_INVALID_STATE') {
+        if (err.details?.status === 'COMMITTED') return 'committed';
+        if (err.details?.status === 'RESTOCKED') return 'restocked';
+      }
+      throw err;
+    }
+  }
+
+  async restock(reservationId: string, options: CommandOptions) {
+    await this.client.call(
+      'restockCommitted',
+      { idempotencyKey: options.idempotencyKey, reservationId },
+      command(options),
+    );
+  }
+}
+
+function command(options: CommandOptions) {
+  return { deadlineMs: options.deadlineMs, idempotencyKey: options.idempotencyKey };
 }

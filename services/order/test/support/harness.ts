@@ -1,10 +1,10 @@
-// The order service under test: a scratch database with the committed migrations, fake cart
-// and catalog gRPC servers (real grpc-js servers from the chassis, found through a
-// StaticRegistry), and buildApp with its real HTTP and gRPC servers.
+// The order service under test: a scratch database with the committed migrations, fake cart,
+// catalog, user and payment gRPC servers (real grpc-js servers from the chassis, found through
+// a StaticRegistry), and buildApp with its real HTTP and gRPC servers. Saga runners are not
+// started: a test starts the app's (`app.saga`) or makes its own (`newRunner`).
 import { randomBytes, randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
 import {
-  type CallContext,
   createGrpcServer,
   createLogger,
   createMetrics,
@@ -12,16 +12,24 @@ import {
   createTokenSigner,
   type GrpcServer,
   loadConfig,
+  type ServiceKit,
   ShopError,
   StaticRegistry,
 } from '@shoplab/chassis';
 import { createScratchDatabase, type ScratchDatabase } from '@shoplab/chassis/testing';
-import { cartV1, catalogV1 } from '@shoplab/contracts';
-import { type App, buildApp } from '../../src/app';
+import { cartV1, catalogV1, paymentV1, userV1 } from '@shoplab/contracts';
+import { type App, buildApp, createSagaRunner } from '../../src/app';
+import type { SagaStore } from '../../src/application/ports';
+import type { SagaRunner } from '../../src/application/saga-runner';
 import { configSchema, type OrderConfig } from '../../src/config';
 import { createCartClient } from '../../src/infrastructure/cart.client';
 import { createCatalogClient } from '../../src/infrastructure/catalog.client';
 import { createPrismaClient, type PrismaClient } from '../../src/infrastructure/database';
+import { createPaymentClient } from '../../src/infrastructure/payment.client';
+import { createUserClient } from '../../src/infrastructure/user.client';
+import { FakeCatalog, FakePayments, FakeUsers } from './participants';
+
+export { FakeCatalog, FakePayments, FakeUsers };
 
 export const ADMIN_TOKEN = 'order-test-admin-token-0123456789';
 export const JWT_SECRET = 'order-test-jwt-secret-0123456789';
@@ -56,46 +64,6 @@ export class FakeCart {
   }
 }
 
-/** catalog.v1.CatalogService with products set by the test; only the reads checkout uses. */
-export class FakeCatalog {
-  readonly products = new Map<string, { name: string; price: number }>();
-  calls = 0;
-
-  implementation() {
-    const refuse = async (_req: unknown, ctx: CallContext): Promise<never> => {
-      throw new ShopError('SHOP_BAD_REQUEST', `the fake catalog does not implement ${ctx.method}`);
-    };
-    const product = (id: string): catalogV1.Product | undefined => {
-      const p = this.products.get(id);
-      return p
-        ? {
-            id,
-            sku: `SKU-${id}`,
-            name: p.name,
-            description: '',
-            category: 'test',
-            price: { amount: p.price, currency: 'USD' },
-            available: 100,
-            imageUrl: '',
-          }
-        : undefined;
-    };
-    return {
-      batchGetProducts: async (req: catalogV1.BatchGetProductsRequest): Promise<catalogV1.BatchGetProductsResponse> => {
-        this.calls++;
-        const products = req.ids.map(product).filter((p): p is catalogV1.Product => p !== undefined);
-        return { products, missingIds: req.ids.filter((id) => !this.products.has(id)) };
-      },
-      getProduct: refuse,
-      listProducts: refuse,
-      reserveStock: refuse,
-      commitStock: refuse,
-      releaseStock: refuse,
-      restockCommitted: refuse,
-    };
-  }
-}
-
 export interface Harness {
   app: App;
   config: OrderConfig;
@@ -104,11 +72,30 @@ export interface Harness {
   registry: StaticRegistry;
   cart: FakeCart;
   catalog: FakeCatalog;
+  users: FakeUsers;
+  payments: FakePayments;
   catalogAddress: string;
   grpcPort: number;
   tokenFor(userId: string): string;
+  /**
+   * Another saga runner on the same database, as another order instance would run it: its own
+   * kit (breakers off, so injected outages never open a circuit for the next test) and clients.
+   * Stopped by `close`.
+   */
+  newRunner(options?: { store?: (store: SagaStore) => SagaStore; config?: Partial<OrderConfig> }): SagaRunner;
   close(): Promise<void>;
 }
+
+/** Small deadlines, backoffs and polls so saga tests run in milliseconds. */
+export const FAST_SAGA_CONFIG = {
+  SAGA_POLL_INTERVAL_MS: '50',
+  SAGA_STEP_DEADLINE_MS: '1500',
+  SAGA_RETRY_BASE_MS: '10',
+  SAGA_RETRY_MAX_MS: '80',
+  SAGA_LEASE_MS: '1000',
+  USER_DEADLINE_MS: '300',
+  PAYMENT_DEADLINE_MS: '300',
+} as const;
 
 export async function startHarness(): Promise<Harness> {
   const db = await createScratchDatabase({
@@ -124,9 +111,15 @@ export async function startHarness(): Promise<Harness> {
   };
   const cart = new FakeCart();
   const catalog = new FakeCatalog();
+  const users = new FakeUsers();
+  const payments = new FakePayments();
   const cartAddress = await serve('cart', (s) => s.addService(cartV1.CartServiceService, cart.implementation()));
   const catalogAddress = await serve('catalog', (s) =>
     s.addService(catalogV1.CatalogServiceService, catalog.implementation()),
+  );
+  const userAddress = await serve('user', (s) => s.addService(userV1.UserServiceService, users.implementation()));
+  const paymentAddress = await serve('payment', (s) =>
+    s.addService(paymentV1.PaymentServiceService, payments.implementation()),
   );
 
   const config = loadConfig(configSchema, {
@@ -138,17 +131,59 @@ export async function startHarness(): Promise<Harness> {
     GRPC_PORT: '0',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     CART_DEADLINE_MS: '2000',
-    CATALOG_DEADLINE_MS: '2000',
+    CATALOG_DEADLINE_MS: '300',
+    ...FAST_SAGA_CONFIG,
   });
-  const registry = new StaticRegistry({ cart: [cartAddress], catalog: [catalogAddress] });
+  const registry = new StaticRegistry({
+    cart: [cartAddress],
+    catalog: [catalogAddress],
+    user: [userAddress],
+    payment: [paymentAddress],
+  });
   const kit = createServiceKit(config, { registry });
-  const prisma = createPrismaClient({ ...db.settings, maxConnections: 5 });
+  const prisma = createPrismaClient({ ...db.settings, maxConnections: 10 });
   const cartClient = createCartClient(kit, config.CART_DEADLINE_MS);
   const catalogClient = createCatalogClient(kit, config.CATALOG_DEADLINE_MS);
-  const app = await buildApp({ kit, prisma, cart: cartClient, catalog: catalogClient });
+  const userClient = createUserClient(kit, config.USER_DEADLINE_MS);
+  const paymentClient = createPaymentClient(kit, config.PAYMENT_DEADLINE_MS);
+  const app = await buildApp({
+    kit,
+    prisma,
+    cart: cartClient,
+    catalog: catalogClient,
+    user: userClient,
+    payment: paymentClient,
+  });
   await app.http.ready();
   const grpcPort = await app.grpc.start();
   const sign = createTokenSigner(JWT_SECRET);
+
+  const extra: { runner: SagaRunner; kit: ServiceKit; close: () => void }[] = [];
+  const newRunner: Harness['newRunner'] = (options = {}) => {
+    const runnerConfig = { ...config, ...options.config };
+    const runnerKit = createServiceKit(runnerConfig, { registry });
+    runnerKit.breakers.setEnabled(false);
+    const clients = {
+      catalog: createCatalogClient(runnerKit, runnerConfig.CATALOG_DEADLINE_MS),
+      user: createUserClient(runnerKit, runnerConfig.USER_DEADLINE_MS),
+      payment: createPaymentClient(runnerKit, runnerConfig.PAYMENT_DEADLINE_MS),
+    };
+    const runner = createSagaRunner({
+      kit: runnerKit,
+      prisma,
+      ...clients,
+      ...(options.store ? { wrapStore: options.store } : {}),
+    });
+    extra.push({
+      runner,
+      kit: runnerKit,
+      close: () => {
+        for (const client of Object.values(clients)) client.close();
+        runnerKit.breakers.close();
+      },
+    });
+    return runner;
+  };
 
   return {
     app,
@@ -158,14 +193,24 @@ export async function startHarness(): Promise<Harness> {
     registry,
     cart,
     catalog,
+    users,
+    payments,
     catalogAddress,
     grpcPort,
     tokenFor: (userId) => sign({ id: userId, email: `${userId}@example.test`, name: userId }),
+    newRunner,
     close: async () => {
+      await app.saga.stop();
+      for (const { runner, close } of extra) {
+        await runner.stop();
+        close();
+      }
       await app.http.close();
       await app.grpc.shutdown(1_000);
       cartClient.close();
       catalogClient.close();
+      userClient.close();
+      paymentClient.close();
       kit.breakers.close();
       for (const server of servers) await server.shutdown(1_000);
       await prisma.$disconnect();

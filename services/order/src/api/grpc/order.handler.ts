@@ -22,7 +22,8 @@ export function toProtoOrder(order: OrderView): orderV1.Order {
       step: entry.step,
       attempt: entry.attempt,
       outcome: entry.outcome,
-      error: entry.error ?? '',
+      // The contract has no error-code field yet: `CODE: message`.
+      error: entry.error ? (entry.errorCode ? `${entry.errorCode}: ${entry.error}` : entry.error) : '',
       traceId: entry.traceId ?? '',
       startedAt: entry.startedAt,
       finishedAt: entry.finishedAt ?? '',

@@ -34,7 +34,8 @@ export const orderLineSchema = z.object({
 export const timelineEntrySchema = z.object({
   step: z.string(),
   attempt: z.number().int(),
-  outcome: z.string(),
+  outcome: z.string().describe('STARTED, SUCCEEDED, FAILED (retried), REFUSED (business refusal), INTERRUPTED'),
+  errorCode: z.string().optional().describe('e.g. SHOP_PAYMENT_DECLINED'),
   error: z.string().optional(),
   traceId: z.string().optional(),
   startedAt: z.string(),
@@ -50,7 +51,9 @@ export const orderSchema = z.object({
   shippingAddress: shippingAddressSchema.optional(),
   cancelReason: z.string().optional(),
   paymentId: z.string().optional(),
-  timeline: z.array(timelineEntrySchema).describe('the checkout saga’s steps, attempts, errors and trace ids'),
+  timeline: z
+    .array(timelineEntrySchema)
+    .describe('the checkout saga’s steps, compensations and attempts in time order, with errors and trace ids'),
   createdAt: z.string(),
   updatedAt: z.string(),
 });

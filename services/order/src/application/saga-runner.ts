@@ -1,0 +1,557 @@
+// The saga runner: an Intake (start/stop) that finds due sagas and drives them through the
+// checkout saga (checkout-saga.ts), one recorded attempt at a time.
+//
+// - Woken in-process right after checkout, with a polling fallback; claims due sagas with
+//   FOR UPDATE SKIP LOCKED and leases them (next_attempt_at = now + SAGA_LEASE_MS), so several
+//   order instances share the work and never run one saga at the same time. A runner that dies
+//   leaves its sagas leased; another takes them over when the lease ends.
+// - Every attempt is written before its command is sent (a STARTED row) and after it returns
+//   (SUCCEEDED / FAILED / REFUSED with the saga's next state, in one transaction). Each write
+//   checks and bumps saga_instances.version: a runner that lost its saga writes nothing.
+// - A refusal compensates at once; other failures are retried with backoff and jitter until the
+//   step's deadline, then the saga compensates; compensations are retried until they succeed.
+import { isSpanContextValid, ROOT_CONTEXT, type Span, SpanStatusCode, trace } from '@opentelemetry/api';
+import { createEvent, eventType, extractTraceContext, type Logger, traceHeaders } from '@shoplab/chassis';
+import type { Card } from '../domain/checkout-request';
+import {
+  CANCEL_STEP,
+  type CompensationName,
+  classifyFailure,
+  compensationStep,
+  deadlineReason,
+  describeFailure,
+  idempotencyKey,
+  refusalReason,
+  retryDelayMs,
+  SagaRefusal,
+} from '../domain/saga';
+import {
+  CHECKOUT_SAGA,
+  COMPENSATE,
+  compensationPlan,
+  type SagaContext,
+  type SagaStepDefinition,
+} from './checkout-saga';
+import type {
+  AttemptEnd,
+  CardVault,
+  CommandOptions,
+  Payments,
+  SagaEnd,
+  SagaObserver,
+  SagaProgress,
+  SagaSnapshot,
+  SagaStore,
+  StepEffects,
+  StockReservations,
+  UserDirectory,
+} from './ports';
+
+export const ORDER_CONFIRMED = eventType('order', 'confirmed');
+export const ORDER_CANCELLED = eventType('order', 'cancelled');
+
+export interface SagaRunnerSettings {
+  pollIntervalMs: number;
+  stepDeadlineMs: number;
+  retryBaseMs: number;
+  retryMaxMs: number;
+  leaseMs: number;
+  concurrency: number;
+  /** Budget of one call to each participant. */
+  callDeadlineMs: { user: number; catalog: number; payment: number };
+}
+
+export interface SagaRunnerDeps {
+  store: SagaStore;
+  users: UserDirectory;
+  stock: StockReservations;
+  payments: Payments;
+  vault: CardVault;
+  observer: SagaObserver;
+  logger: Logger;
+  settings: SagaRunnerSettings;
+  clock?: () => Date;
+  random?: () => number;
+}
+
+type Action =
+  | { kind: 'step'; step: SagaStepDefinition }
+  | { kind: 'compensation'; name: CompensationName }
+  | { kind: 'cancel' };
+
+interface Change {
+  attempt: AttemptEnd;
+  progress: SagaProgress;
+  effects?: StepEffects;
+  end?: SagaEnd;
+  /** Go on with the next action now (the saga stays leased to this runner). */
+  continueNow: boolean;
+}
+
+const tracer = trace.getTracer('shoplab-order/saga');
+
+export class SagaRunner {
+  private readonly log: Logger;
+  private readonly clock: () => Date;
+  private readonly random: () => number;
+  private readonly settings: SagaRunnerSettings;
+  private readonly inFlight = new Set<Promise<void>>();
+  private running = false;
+  private loopDone: Promise<void> = Promise.resolve();
+  private wakePending = false;
+  private wakeWaiter: (() => void) | undefined;
+  private timer: { at: number; handle: NodeJS.Timeout } | undefined;
+
+  constructor(private readonly deps: SagaRunnerDeps) {
+    this.log = deps.logger.child({ component: 'saga-runner' });
+    this.clock = deps.clock ?? (() => new Date());
+    this.random = deps.random ?? Math.random;
+    this.settings = deps.settings;
+  }
+
+  get isRunning(): boolean {
+    return this.running;
+  }
+
+  /** Starts claiming and driving sagas in the background; returns at once. */
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.wakePending = true;
+    this.loopDone = this.loop();
+    this.log.info({ ...this.settings }, 'saga runner started');
+  }
+
+  /** Stops claiming; the attempts in flight finish and are recorded, their sagas are handed back. */
+  async stop(): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    this.wake();
+    await this.loopDone;
+    await Promise.allSettled([...this.inFlight]);
+    if (this.timer) clearTimeout(this.timer.handle);
+    this.timer = undefined;
+    this.log.info('saga runner stopped');
+  }
+
+  /** A saga became due (checkout just created one): look now rather than at the next poll. */
+  wake(): void {
+    this.wakePending = true;
+    this.wakeWaiter?.();
+  }
+
+  private async loop(): Promise<void> {
+    while (this.running) {
+      const free = this.settings.concurrency - this.inFlight.size;
+      let claimed = 0;
+      if (free > 0) {
+        try {
+          const now = this.clock();
+          const sagas = await this.deps.store.claimDue(free, now, this.leaseFrom(now));
+          claimed = sagas.length;
+          for (const saga of sagas) this.track(this.drive(saga));
+        } catch (err) {
+          this.log.error({ err }, 'claiming due sagas failed; trying again at the next poll');
+        }
+      }
+      // A full batch: more may be due.
+      if (claimed > 0 && claimed === free) continue;
+      await this.nextWake();
+    }
+  }
+
+  private track(work: Promise<void>): void {
+    this.inFlight.add(work);
+    void work.finally(() => {
+      this.inFlight.delete(work);
+      this.wake();
+    });
+  }
+
+  private nextWake(): Promise<void> {
+    if (this.wakePending || !this.running) {
+      this.wakePending = false;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, this.settings.pollIntervalMs);
+      const self = this;
+      function done() {
+        clearTimeout(timer);
+        self.wakeWaiter = undefined;
+        self.wakePending = false;
+        resolve();
+      }
+      this.wakeWaiter = done;
+    });
+  }
+
+  /** Wakes the loop when a retry falls due, so backoff does not wait for the next poll. */
+  private wakeAt(at: Date): void {
+    const ms = at.getTime();
+    if (this.timer && this.timer.at <= ms) return;
+    if (this.timer) clearTimeout(this.timer.handle);
+    const handle = setTimeout(
+      () => {
+        this.timer = undefined;
+        this.wake();
+      },
+      Math.max(0, ms - this.clock().getTime()),
+    );
+    handle.unref();
+    this.timer = { at: ms, handle };
+  }
+
+  private async drive(claimed: SagaSnapshot): Promise<void> {
+    let saga: SagaSnapshot | undefined = claimed;
+    try {
+      while (saga) {
+        if (!this.running) {
+          await this.deps.store.release(saga, this.clock());
+          return;
+        }
+        saga = await this.advance(saga);
+      }
+    } catch (err) {
+      // The database failed under us: the saga stays leased and is taken again when the lease ends.
+      this.log.error({ err, orderId: claimed.orderId }, 'saga attempt could not be recorded; retrying after its lease');
+    }
+  }
+
+  /** Runs the saga's next action once; returns the saga to go on with now, or undefined. */
+  private async advance(saga: SagaSnapshot): Promise<SagaSnapshot | undefined> {
+    const action = nextAction(saga);
+    const now = this.clock();
+    if (action.kind === 'step' && saga.attempts > 0 && !action.step.retryForever && now >= saga.deadlineAt) {
+      // The deadline passed while no runner could try again: compensate without another try.
+      return this.giveUp(saga, action.step, now);
+    }
+    const name = timelineName(action);
+    const attempt = saga.attempts + 1;
+    const parent = saga.traceContext ? extractTraceContext(saga.traceContext) : ROOT_CONTEXT;
+    const attributes = { 'order.id': saga.orderId, 'saga.step': name, 'saga.attempt': attempt };
+    return tracer.startActiveSpan(`saga ${name}`, { attributes }, parent, async (span) => {
+      try {
+        return await this.attempt(saga, action, name, attempt, span);
+      } finally {
+        span.end();
+      }
+    });
+  }
+
+  private async attempt(
+    saga: SagaSnapshot,
+    action: Action,
+    name: string,
+    attempt: number,
+    span: Span,
+  ): Promise<SagaSnapshot | undefined> {
+    const startedAt = this.clock();
+    const firstOfStep = action.kind === 'step' && saga.attempts === 0;
+    const deadlineAt = firstOfStep ? new Date(startedAt.getTime() + this.settings.stepDeadlineMs) : saga.deadlineAt;
+    const spanContext = span.spanContext();
+    const traced = isSpanContextValid(spanContext);
+    const begun = await this.deps.store.beginAttempt(saga, {
+      step: name,
+      number: attempt,
+      ...(traced ? { traceId: spanContext.traceId } : {}),
+      // A saga that came without the checkout's context (created untraced) makes its first span
+      // the parent of all the others, so it is still one trace.
+      ...(traced && !saga.traceContext ? { traceContext: traceHeaders(trace.setSpan(ROOT_CONTEXT, span)) } : {}),
+      startedAt,
+      deadlineAt,
+      leaseUntil: this.leaseFrom(startedAt),
+    });
+    if (!begun) {
+      this.log.warn({ orderId: saga.orderId, step: name }, 'another runner took this saga over');
+      return undefined;
+    }
+    const current: SagaSnapshot = {
+      ...saga,
+      ...(begun.traceContext ? { traceContext: begun.traceContext } : {}),
+      version: begun.version,
+      attempts: attempt,
+      deadlineAt,
+      state: action.kind === 'step' ? 'RUNNING' : saga.state,
+    };
+
+    let effects: StepEffects = {};
+    let failure: unknown;
+    let succeeded = false;
+    try {
+      effects = await this.run(action, current);
+      succeeded = true;
+    } catch (err) {
+      failure = err;
+    }
+    const finishedAt = this.clock();
+    const change = succeeded
+      ? this.succeeded(current, action, begun.rowId, effects, finishedAt)
+      : this.failed(current, action, begun.rowId, failure, finishedAt);
+
+    if (change.attempt.outcome !== 'SUCCEEDED') {
+      span.setStatus({ code: SpanStatusCode.ERROR, message: change.attempt.error?.code ?? 'failed' });
+      span.setAttribute('saga.outcome', change.attempt.outcome);
+      if (failure instanceof Error) span.recordException(failure);
+    }
+    const version = await this.deps.store.finishAttempt(current, change);
+    if (version === undefined) {
+      this.log.warn(
+        { orderId: saga.orderId, step: name },
+        'another runner took this saga over; its attempt is not recorded',
+      );
+      return undefined;
+    }
+    this.observe(current, name, change, finishedAt);
+
+    const next: SagaSnapshot = {
+      ...current,
+      ...change.progress,
+      version,
+      ...(effects.paymentId ? { paymentId: effects.paymentId } : {}),
+      ...(effects.shippingAddress ? { shippingAddress: effects.shippingAddress } : {}),
+    };
+    if (change.end) return undefined;
+    if (change.continueNow) return next;
+    this.wakeAt(change.progress.nextAttemptAt);
+    return undefined;
+  }
+
+  private run(action: Action, saga: SagaSnapshot): Promise<StepEffects> {
+    const ctx = this.contextFor(saga, timelineName(action), action.kind === 'step' && !action.step.retryForever);
+    switch (action.kind) {
+      case 'step':
+        return action.step.run(ctx);
+      case 'compensation':
+        return COMPENSATE[action.name](ctx).then(() => ({}));
+      case 'cancel':
+        return Promise.resolve({});
+    }
+  }
+
+  private succeeded(saga: SagaSnapshot, action: Action, rowId: bigint, effects: StepEffects, finishedAt: Date): Change {
+    const attempt: AttemptEnd = { rowId, outcome: 'SUCCEEDED', finishedAt };
+    const base = { ...progressOf(saga), attempts: 0, nextAttemptAt: this.leaseFrom(finishedAt) };
+    switch (action.kind) {
+      case 'step': {
+        if (action.step.name === 'confirm') {
+          return {
+            attempt,
+            effects,
+            progress: { ...base, state: 'CONFIRMED', nextAttemptAt: finishedAt },
+            end: { status: 'CONFIRMED', event: this.confirmedEvent(saga, finishedAt) },
+            continueNow: false,
+          };
+        }
+        return {
+          attempt,
+          effects,
+          progress: { ...base, state: 'RUNNING', currentStep: saga.currentStep + 1 },
+          continueNow: true,
+        };
+      }
+      case 'compensation':
+        return { attempt, progress: { ...base, compensations: saga.compensations.slice(1) }, continueNow: true };
+      case 'cancel': {
+        const reason = saga.failureReason ?? 'cancelled';
+        return {
+          attempt,
+          progress: { ...base, state: 'CANCELLED', nextAttemptAt: finishedAt },
+          end: { status: 'CANCELLED', cancelReason: reason, event: this.cancelledEvent(saga, reason, finishedAt) },
+          continueNow: false,
+        };
+      }
+    }
+  }
+
+  private failed(saga: SagaSnapshot, action: Action, rowId: bigint, err: unknown, finishedAt: Date): Change {
+    const kind = classifyFailure(err);
+    const attempt: AttemptEnd = {
+      rowId,
+      outcome: kind === 'refused' ? 'REFUSED' : 'FAILED',
+      error: describeFailure(err),
+      finishedAt,
+    };
+    const progress = progressOf(saga);
+    if (action.kind !== 'step') {
+      // A compensation is retried until it succeeds: a saga never stops half way.
+      const delay = retryDelayMs(saga.attempts, this.backoff(), this.random);
+      const log = kind === 'refused' ? this.log.error.bind(this.log) : this.log.warn.bind(this.log);
+      log(
+        { orderId: saga.orderId, step: timelineName(action), attempt: saga.attempts, err },
+        'compensation failed; retrying',
+      );
+      return { attempt, progress: { ...progress, nextAttemptAt: at(finishedAt, delay) }, continueNow: false };
+    }
+    const { step } = action;
+    if (kind === 'refused') {
+      return {
+        attempt,
+        progress: this.compensating(saga, step, true, refusalReason(step.name, err), finishedAt),
+        continueNow: true,
+      };
+    }
+    const delay = retryDelayMs(saga.attempts, this.backoff(), this.random);
+    const retryAt = at(finishedAt, delay);
+    if (step.retryForever || retryAt < saga.deadlineAt) {
+      return { attempt, progress: { ...progress, nextAttemptAt: retryAt }, continueNow: false };
+    }
+    this.log.warn(
+      { orderId: saga.orderId, step: step.name, attempts: saga.attempts },
+      'step deadline exceeded; compensating',
+    );
+    return {
+      attempt,
+      progress: this.compensating(saga, step, false, deadlineReason(step.name), finishedAt),
+      continueNow: true,
+    };
+  }
+
+  /** A step whose deadline passed before its next attempt: record the decision, no command sent. */
+  private async giveUp(saga: SagaSnapshot, step: SagaStepDefinition, now: Date): Promise<SagaSnapshot | undefined> {
+    const progress = this.compensating(saga, step, false, deadlineReason(step.name), now);
+    const version = await this.deps.store.finishAttempt(saga, { progress });
+    return version === undefined ? undefined : { ...saga, ...progress, version };
+  }
+
+  private compensating(
+    saga: SagaSnapshot,
+    step: SagaStepDefinition,
+    outcomeKnown: boolean,
+    reason: string,
+    now: Date,
+  ): SagaProgress {
+    return {
+      ...progressOf(saga),
+      state: 'COMPENSATING',
+      attempts: 0,
+      nextAttemptAt: this.leaseFrom(now),
+      compensations: compensationPlan(step, outcomeKnown),
+      failureReason: reason,
+    };
+  }
+
+  private contextFor(saga: SagaSnapshot, step: string, bounded: boolean): SagaContext {
+    const { callDeadlineMs } = this.settings;
+    const optionsAs = (target: keyof typeof callDeadlineMs, keyStep: string): CommandOptions => {
+      let deadlineMs = callDeadlineMs[target];
+      // A forward step's calls end by its deadline; compensations always get the full budget.
+      if (bounded) deadlineMs = Math.max(50, Math.min(deadlineMs, saga.deadlineAt.getTime() - this.clock().getTime()));
+      return { deadlineMs, idempotencyKey: idempotencyKey(saga.orderId, keyStep) };
+    };
+    return {
+      saga,
+      users: this.deps.users,
+      stock: this.deps.stock,
+      payments: this.deps.payments,
+      card: () => this.openCard(saga.orderId),
+      options: (target) => optionsAs(target, step),
+      optionsAs,
+    };
+  }
+
+  private async openCard(orderId: string): Promise<Card | undefined> {
+    const sealed = await this.deps.store.sealedCard(orderId);
+    if (!sealed) return undefined;
+    try {
+      return this.deps.vault.open(orderId, sealed);
+    } catch (err) {
+      // Another key, or tampered bytes: no retry will ever open it.
+      throw new SagaRefusal('card_unavailable', 'The order’s card cannot be opened', 'SHOP_INTERNAL', { cause: err });
+    }
+  }
+
+  private observe(saga: SagaSnapshot, step: string, change: Change, finishedAt: Date): void {
+    this.deps.observer.attempt(step, change.attempt.outcome);
+    if (!change.end) return;
+    const seconds = (finishedAt.getTime() - saga.createdAt.getTime()) / 1000;
+    this.deps.observer.ended(change.end.status === 'CONFIRMED' ? 'confirmed' : 'cancelled', seconds);
+    this.deps.observer.orderStatus(change.end.status);
+    this.log.info(
+      { orderId: saga.orderId, status: change.end.status, reason: change.end.cancelReason, seconds },
+      `order ${change.end.status.toLowerCase()}`,
+    );
+  }
+
+  private confirmedEvent(saga: SagaSnapshot, now: Date) {
+    return createEvent({
+      service: 'order',
+      type: ORDER_CONFIRMED,
+      subject: saga.orderId,
+      time: now,
+      data: {
+        orderId: saga.orderId,
+        userId: saga.userId,
+        status: 'CONFIRMED',
+        lines: saga.lines,
+        total: saga.total,
+        paymentId: saga.paymentId ?? null,
+        cartVersion: saga.cartVersion,
+        confirmedAt: now.toISOString(),
+      },
+    });
+  }
+
+  private cancelledEvent(saga: SagaSnapshot, reason: string, now: Date) {
+    return createEvent({
+      service: 'order',
+      type: ORDER_CANCELLED,
+      subject: saga.orderId,
+      time: now,
+      data: {
+        orderId: saga.orderId,
+        userId: saga.userId,
+        status: 'CANCELLED',
+        reason,
+        total: saga.total,
+        cartVersion: saga.cartVersion,
+        cancelledAt: now.toISOString(),
+      },
+    });
+  }
+
+  private backoff() {
+    return { baseMs: this.settings.retryBaseMs, maxMs: this.settings.retryMaxMs };
+  }
+
+  private leaseFrom(now: Date): Date {
+    return at(now, this.settings.leaseMs);
+  }
+}
+
+function nextAction(saga: SagaSnapshot): Action {
+  if (saga.state === 'COMPENSATING') {
+    const [name] = saga.compensations;
+    return name ? { kind: 'compensation', name } : { kind: 'cancel' };
+  }
+  const step = CHECKOUT_SAGA[saga.currentStep - 1];
+  if (!step) throw new Error(`saga of order ${saga.orderId} is at step ${saga.currentStep}, which does not exist`);
+  return { kind: 'step', step };
+}
+
+function timelineName(action: Action): string {
+  switch (action.kind) {
+    case 'step':
+      return action.step.name;
+    case 'compensation':
+      return compensationStep(action.name);
+    case 'cancel':
+      return CANCEL_STEP;
+  }
+}
+
+function progressOf(saga: SagaSnapshot): SagaProgress {
+  return {
+    state: saga.state,
+    currentStep: saga.currentStep,
+    attempts: saga.attempts,
+    nextAttemptAt: saga.deadlineAt,
+    deadlineAt: saga.deadlineAt,
+    compensations: saga.compensations,
+    ...(saga.failureReason ? { failureReason: saga.failureReason } : {}),
+  };
+}
+
+function at(from: Date, ms: number): Date {
+  return new Date(from.getTime() + ms);
+}
