@@ -69,12 +69,45 @@ test('a new shopper registers, browses, fills a cart, checks out and reads the o
   const again = await call('POST', '/checkout', { token, body: checkoutBody, headers: { 'idempotency-key': key } });
   assert.equal(again.body.orderId, orderId, 'the same Idempotency-Key gives the same order');
 
-  const order = await call('GET', `/orders/${orderId}`, { token });
+  // The saga runs behind the 202: follow the order until it is terminal.
+  let order = await call('GET', `/orders/${orderId}`, { token });
+  const deadline = Date.now() + 60_000;
+  while (order.body?.status === 'PENDING' && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    order = await call('GET', `/orders/${orderId}`, { token });
+  }
   assert.equal(order.status, 200);
   assert.equal(order.body.id, orderId);
-  assert.ok(['PENDING', 'CONFIRMED', 'CANCELLED'].includes(order.body.status));
+  assert.equal(order.body.status, 'CONFIRMED', JSON.stringify(order.body.timeline));
   assert.equal(order.body.total.amount, expectedTotal);
   assert.equal(order.body.lines.length, 2);
+  assert.equal(order.body.payment?.status, 'CAPTURED', 'the payment was captured');
+  const steps = order.body.timeline
+    .filter((s: { outcome: string }) => s.outcome === 'SUCCEEDED')
+    .map((s: { step: string }) => s.step);
+  assert.deepEqual(steps, [
+    'validate_user',
+    'reserve_stock',
+    'authorize_payment',
+    'commit_stock',
+    'capture_payment',
+    'confirm',
+  ]);
+
+  const declined = await call('POST', '/cart/items', { token, body: { productId: first.id, quantity: 1 } });
+  assert.equal(declined.status, 201);
+  const refused = await call('POST', '/checkout', {
+    token,
+    body: { card: { number: '4000 0000 0000 0002', expMonth: 12, expYear: 2035, cvc: '123' } },
+    headers: { 'idempotency-key': randomUUID() },
+  });
+  assert.equal(refused.status, 202);
+  let cancelled = await call('GET', `/orders/${refused.body.orderId}`, { token });
+  while (cancelled.body?.status === 'PENDING' && Date.now() < deadline + 60_000) {
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    cancelled = await call('GET', `/orders/${refused.body.orderId}`, { token });
+  }
+  assert.equal(cancelled.body.status, 'CANCELLED', 'a declined card cancels the order');
 
   const mine = await call('GET', '/orders', { token });
   assert.ok(mine.body.items.some((o: { id: string }) => o.id === orderId));
