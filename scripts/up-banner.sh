@@ -14,12 +14,12 @@ Try it (paste into a shell):
   API=http://127.0.0.1:8080/api/v1
   TOKEN=\$(curl -s -X POST \$API/auth/register -H 'content-type: application/json' \\
     -d "{\"email\":\"you-\$RANDOM@example.com\",\"password\":\"a long password\",\"name\":\"You\"}" | sed -E 's/.*"token":"([^"]+)".*/\1/')
-  curl -s "\$API/products?limit=3"
+  curl -s "\$API/products?limit=3"; echo
   PRODUCT=\$(curl -s "\$API/products?limit=1" | sed -E 's/.*"id":"([^"]+)".*/\1/')
   curl -s -X POST \$API/cart/items -H "authorization: Bearer \$TOKEN" -H 'content-type: application/json' \\
-    -d "{\"productId\":\"\$PRODUCT\",\"quantity\":1}"
+    -d "{\"productId\":\"\$PRODUCT\",\"quantity\":1}"; echo
   curl -s -X POST \$API/checkout -H "authorization: Bearer \$TOKEN" -H 'content-type: application/json' \\
-    -H "idempotency-key: \$(uuidgen || date +%s%N)" \\
-    -d '{"card":{"number":"4242 4242 4242 4242","expMonth":12,"expYear":2035,"cvc":"123"}}'
-  curl -s \$API/orders -H "authorization: Bearer \$TOKEN"
+    -H "idempotency-key: key-\$(date +%s%N)" \\
+    -d '{"card":{"number":"4242 4242 4242 4242","expMonth":12,"expYear":2035,"cvc":"123"}}'; echo
+  sleep 2; curl -s \$API/orders -H "authorization: Bearer \$TOKEN"; echo   # the saga has confirmed it by now
 TXT
