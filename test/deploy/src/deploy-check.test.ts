@@ -1,0 +1,157 @@
+// scripts/deploy-check.sh passes on the repository's deployment files, and each of its checks
+// fails on a copy broken in one deliberate way (so a check that silently passes everything is
+// caught). Run: bash scripts/test.sh deploy   (needs `make build`; installs its tools once).
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+
+const root = resolve(__dirname, '..', '..', '..');
+let scratch = '';
+
+function deployCheck(...args: string[]): { status: number | null; output: string } {
+  const r = spawnSync('bash', [join(root, 'scripts', 'deploy-check.sh'), ...args], {
+    cwd: root,
+    encoding: 'utf8',
+    timeout: 600_000,
+  });
+  return { status: r.status, output: `${r.stdout}${r.stderr}` };
+}
+
+/** Replaces `from` by `to` in a file, failing the test if `from` is not there exactly once. */
+function edit(file: string, from: string, to: string): void {
+  const text = readFileSync(file, 'utf8');
+  assert.equal(text.split(from).length - 1, 1, `${file} should contain exactly one ${JSON.stringify(from)}`);
+  writeFileSync(file, text.replace(from, to));
+}
+
+/** A copy of docker-compose.yml with the files it mounts, in a fresh folder. */
+function composeCopy(name: string): string {
+  const dir = join(scratch, name);
+  cpSync(join(root, 'docker-compose.yml'), join(dir, 'docker-compose.yml'));
+  for (const sub of ['compose', 'grafana', 'prometheus']) {
+    cpSync(join(root, 'infra', sub), join(dir, 'infra', sub), { recursive: true });
+  }
+  return join(dir, 'docker-compose.yml');
+}
+
+/** A copy of k8s/ in a fresh folder. */
+function k8sCopy(name: string): string {
+  const dir = join(scratch, name, 'k8s');
+  cpSync(join(root, 'k8s'), dir, { recursive: true });
+  return dir;
+}
+
+function assertFails(r: { status: number | null; output: string }, ...expected: RegExp[]): void {
+  assert.equal(r.status, 1, `deploy-check should fail, exit ${r.status}:\n${r.output}`);
+  for (const re of expected) assert.match(r.output, re);
+}
+
+describe('scripts/deploy-check.sh', () => {
+  before(() => {
+    scratch = mkdtempSync(join(tmpdir(), 'deploy-check-test-'));
+    // Installs the tools on the first run; later runs reuse them.
+    const r = deployCheck('--install-only');
+    assert.equal(r.status, 0, r.output);
+  });
+  after(() => rmSync(scratch, { recursive: true, force: true }));
+
+  test("the repository's Dockerfile, docker-compose.yml and k8s/ pass every check", () => {
+    const r = deployCheck();
+    assert.equal(r.status, 0, r.output);
+    for (const step of [
+      /ok {4}hadolint Dockerfile/,
+      /ok {4}docker-compose config -q/,
+      /ok {4}check-jsonschema vendor\.compose-spec/,
+      /ok {4}kubernetes-validate --strict k8s\/overlays\/kind/,
+      /ok {4}consistency/,
+      /all checks passed/,
+    ]) {
+      assert.match(r.output, step);
+    }
+  });
+
+  test('an unknown key in docker-compose.yml fails docker-compose config and the compose-spec schema', () => {
+    const file = composeCopy('invalid-key');
+    edit(file, '  order:\n    <<: *service\n', '  order:\n    <<: *service\n    restartt: always\n');
+    assertFails(
+      deployCheck('--compose', file, '--only', 'compose'),
+      /FAIL {2}docker-compose config -q[\s\S]*restartt/,
+      /FAIL {2}check-jsonschema vendor\.compose-spec/,
+    );
+  });
+
+  test('a Deployment without its required selector fails kubernetes-validate', () => {
+    const dir = k8sCopy('no-selector');
+    edit(
+      join(dir, 'base', 'services', 'order.yaml'),
+      '  selector:\n    matchLabels:\n      app.kubernetes.io/name: order\n  template:',
+      '  template:',
+    );
+    assertFails(
+      deployCheck('--k8s', dir, '--only', 'k8s'),
+      /FAIL {2}kubernetes-validate --strict k8s\/base[\s\S]*selector/,
+    );
+  });
+
+  test('a port that differs from the port table fails the consistency check (compose)', () => {
+    const file = composeCopy('port-compose');
+    edit(file, 'HTTP_PORT: "8085"', 'HTTP_PORT: "8095"');
+    assertFails(
+      deployCheck('--compose', file, '--only', 'consistency'),
+      /FAIL compose order: HTTP_PORT 8095, expected 8085/,
+    );
+  });
+
+  test('a port that differs from the port table fails the consistency check (k8s Service)', () => {
+    const dir = k8sCopy('port-k8s');
+    edit(
+      join(dir, 'base', 'services', 'catalog.yaml'),
+      '    - name: grpc\n      port: 9082',
+      '    - name: grpc\n      port: 9092',
+    );
+    assertFails(
+      deployCheck('--k8s', dir, '--only', 'consistency'),
+      /FAIL k8s Service catalog: port "grpc" must be 9082/,
+    );
+  });
+
+  test('an environment variable that is not in the service’s config schema fails the consistency check', () => {
+    const file = composeCopy('unknown-env');
+    edit(file, '      DB_NAME: shoplab_order\n', '      DB_NAME: shoplab_order\n      ORDER_TIMEOUT_MS: "5000"\n');
+    assertFails(
+      deployCheck('--compose', file, '--only', 'consistency'),
+      /FAIL compose order: ORDER_TIMEOUT_MS is not a setting of order/,
+    );
+  });
+
+  test('a required secret that is not provided fails the consistency check', () => {
+    const dir = k8sCopy('missing-secret');
+    edit(
+      join(dir, 'base', 'services', 'order.yaml'),
+      '            - name: CARD_ENCRYPTION_KEY\n              valueFrom:\n                secretKeyRef:\n                  name: shoplab-secrets\n                  key: CARD_ENCRYPTION_KEY\n',
+      '',
+    );
+    assertFails(
+      deployCheck('--k8s', dir, '--only', 'consistency'),
+      /FAIL k8s Deployment order: required CARD_ENCRYPTION_KEY is not provided/,
+    );
+  });
+
+  test('a topic that is not <service>.events of a publishing service fails the consistency check', () => {
+    const file = composeCopy('topic');
+    edit(file, 'SHOPLAB_TOPICS: user.events', 'SHOPLAB_TOPICS: users.events');
+    edit(
+      file,
+      '      DB_NAME: shoplab_cart\n',
+      '      DB_NAME: shoplab_cart\n      ORDER_EVENTS_TOPIC: orders.events\n',
+    );
+    assertFails(
+      deployCheck('--compose', file, '--only', 'consistency'),
+      /FAIL compose kafka-init: topic users\.events is not <service>\.events of a service/,
+      /FAIL compose cart: ORDER_EVENTS_TOPIC=orders\.events is not <service>\.events of a service that publishes events/,
+    );
+  });
+});
