@@ -18,6 +18,15 @@ export const configSchema = baseConfigSchema
     CATALOG_DEADLINE_MS: z.coerce.number().int().positive().default(800),
     /** Retries of a catalog lookup on transient errors (BatchGetProducts is idempotent). */
     CATALOG_RETRIES: z.coerce.number().int().min(0).max(5).default(2),
+    /** The order service's events: a confirmed order takes its purchase out of the buyer's cart. */
+    ORDER_EVENTS_TOPIC: z.string().min(1).default('order.events'),
+    /**
+     * Consumer group of the order-events consumer. Every instance of one deployment shares it; a
+     * second deployment on the same Kafka (a test stack) needs its own, or the two split the events.
+     */
+    ORDER_EVENTS_GROUP: z.string().min(1).default('cart-order-events'),
+    /** Attempts of one order event before it goes to `<ORDER_EVENTS_TOPIC>.dlq`. */
+    ORDER_EVENTS_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(5),
   });
 
 export type CartConfig = z.infer<typeof configSchema>;

@@ -15,6 +15,7 @@ import { buildApp } from './app';
 import { configSchema } from './config';
 import { PrismaClient } from './generated/prisma/client';
 import { createCatalogClient, GrpcProductCatalog } from './infrastructure/catalog.client';
+import { consumerIntake, createOrderEventsConsumer } from './infrastructure/order-events.consumer';
 
 async function main(): Promise<void> {
   const config = loadConfig(configSchema);
@@ -49,10 +50,27 @@ async function main(): Promise<void> {
     retries: config.CATALOG_RETRIES,
   });
   const app = await buildApp({ kit, prisma, catalog: new GrpcProductCatalog(catalogClient) });
+  // A confirmed order takes its purchase out of the buyer's cart (groupId cart-order-events).
+  const orderEvents = consumerIntake('order-events-consumer', {
+    kafka,
+    topics: [config.ORDER_EVENTS_TOPIC],
+    logger: kit.logger,
+    create: () =>
+      createOrderEventsConsumer({
+        kafka,
+        prisma,
+        kit,
+        topic: config.ORDER_EVENTS_TOPIC,
+        groupId: config.ORDER_EVENTS_GROUP,
+        maxAttempts: config.ORDER_EVENTS_MAX_ATTEMPTS,
+      }),
+  });
   await startService(kit, {
     http: app.http,
     grpc: app.grpc,
-    intake: [{ name: 'outbox-relay', start: () => relay.start(), stop: () => relay.stop() }],
+    // Stopped in this order: the consumer finishes its in-flight event (its outbox rows commit
+    // with it), then the relay stops.
+    intake: [orderEvents, { name: 'outbox-relay', start: () => relay.start(), stop: () => relay.stop() }],
     pools: [
       { name: 'catalog-client', close: () => catalogClient.close() },
       { name: 'kafka-producer', close: () => producer.disconnect() },

@@ -20,6 +20,15 @@ export const configSchema = baseConfigSchema
     STOCK_TX_MAX_WAIT_MS: z.coerce.number().int().positive().default(10_000),
     /** Upper bound of one stock transaction. */
     STOCK_TX_TIMEOUT_MS: z.coerce.number().int().positive().default(15_000),
+    /** The order service's events: confirmed orders feed the per-product sold counters. */
+    ORDER_EVENTS_TOPIC: z.string().min(1).default('order.events'),
+    /**
+     * Consumer group of the order-events consumer. Every instance of one deployment shares it; a
+     * second deployment on the same Kafka (a test stack) needs its own, or the two split the events.
+     */
+    ORDER_EVENTS_GROUP: z.string().min(1).default('catalog-order-events'),
+    /** Attempts of one order event before it goes to `<ORDER_EVENTS_TOPIC>.dlq`. */
+    ORDER_EVENTS_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(5),
   });
 
 export type CatalogConfig = z.infer<typeof configSchema>;

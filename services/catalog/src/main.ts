@@ -13,6 +13,7 @@ import pg from 'pg';
 import { buildApp } from './app';
 import { configSchema } from './config';
 import { createCatalogPrisma } from './infrastructure/database';
+import { consumerIntake, createOrderEventsConsumer } from './infrastructure/order-events.consumer';
 import { seedCatalog } from './infrastructure/seed';
 
 async function main(): Promise<void> {
@@ -49,10 +50,25 @@ async function main(): Promise<void> {
     // Connecting is cheap once connected (it resolves at once); a broker that is down shows here.
     readiness: { kafka: () => producer.connect() },
   });
+  // Confirmed orders feed the sold counters (groupId catalog-order-events).
+  const orderEvents = consumerIntake('order-events-consumer', {
+    kafka,
+    topics: [config.ORDER_EVENTS_TOPIC],
+    logger,
+    create: () =>
+      createOrderEventsConsumer({
+        kafka,
+        prisma,
+        kit,
+        topic: config.ORDER_EVENTS_TOPIC,
+        groupId: config.ORDER_EVENTS_GROUP,
+        maxAttempts: config.ORDER_EVENTS_MAX_ATTEMPTS,
+      }),
+  });
   await startService(kit, {
     http: app.http,
     grpc: app.grpc,
-    intake: [{ name: 'outbox-relay', start: () => relay.start(), stop: () => relay.stop() }],
+    intake: [orderEvents, { name: 'outbox-relay', start: () => relay.start(), stop: () => relay.stop() }],
     pools: [
       { name: 'kafka-producer', close: () => producer.disconnect() },
       { name: 'relay-pool', close: () => relayPool.end() },

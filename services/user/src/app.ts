@@ -9,6 +9,7 @@ import {
 } from '@shoplab/chassis';
 import { userV1 } from '@shoplab/contracts';
 import { userServiceHandlers } from './api/grpc/user.handler';
+import { registerAdminRoutes } from './api/http/admin.routes';
 import { registerAuthRoutes } from './api/http/auth.routes';
 import { registerUserRoutes } from './api/http/users.routes';
 import type { PasswordHasher } from './application/ports';
@@ -16,6 +17,7 @@ import { createDummyHash, Users } from './application/users';
 import { loginThrottleSettings, type UserConfig } from './config';
 import type { PrismaClient } from './infrastructure/database';
 import { PrismaLoginAttemptStore } from './infrastructure/login-attempts.repository';
+import { PrismaNotificationReader } from './infrastructure/notification.repository';
 import { ScryptPasswordHasher } from './infrastructure/password-hasher';
 import { PrismaUserRepository } from './infrastructure/user.repository';
 
@@ -42,6 +44,7 @@ export async function buildApp(deps: AppDeps): Promise<UserApp> {
   const users = new Users({
     users: new PrismaUserRepository(prisma),
     attempts: new PrismaLoginAttemptStore(prisma),
+    notifications: new PrismaNotificationReader(prisma),
     hasher,
     signToken: createTokenSigner(config.JWT_SECRET, config.JWT_TTL_SECONDS),
     throttle: loginThrottleSettings(config),
@@ -59,6 +62,7 @@ export async function buildApp(deps: AppDeps): Promise<UserApp> {
   });
   registerAuthRoutes(http, users);
   registerUserRoutes(http, users, createTokenVerifier(config.JWT_SECRET));
+  registerAdminRoutes(http, users, config.ADMIN_TOKEN);
 
   const grpc = createGrpcServer({
     serviceName: config.SERVICE_NAME,

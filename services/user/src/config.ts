@@ -35,6 +35,15 @@ export const configSchema = baseConfigSchema
     LOGIN_WINDOW_SECONDS: positiveInt.default(DEFAULT_LOGIN_THROTTLE.windowMs / 1000),
     /** Outbox relay polling fallback (NOTIFY wakes it at once). */
     OUTBOX_POLL_INTERVAL_MS: positiveInt.default(1000),
+    /** The order service's events: confirmed and cancelled orders go to the notification log. */
+    ORDER_EVENTS_TOPIC: z.string().min(1).default('order.events'),
+    /**
+     * Consumer group of the order-events consumer. Every instance of one deployment shares it; a
+     * second deployment on the same Kafka (a test stack) needs its own, or the two split the events.
+     */
+    ORDER_EVENTS_GROUP: z.string().min(1).default('user-order-events'),
+    /** Attempts of one order event before it goes to `<ORDER_EVENTS_TOPIC>.dlq`. */
+    ORDER_EVENTS_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(5),
   })
   .refine((c) => c.LOGIN_BLOCK_AFTER > c.LOGIN_SLOWDOWN_AFTER, {
     message: 'LOGIN_BLOCK_AFTER must be greater than LOGIN_SLOWDOWN_AFTER',

@@ -11,6 +11,7 @@ import { Kafka } from 'kafkajs';
 import { buildApp } from './app';
 import { loadUserConfig } from './config';
 import { createPgPool, createPrismaClient, databaseSettings } from './infrastructure/database';
+import { consumerIntake, createOrderEventsConsumer } from './infrastructure/order-events.consumer';
 
 async function main(): Promise<void> {
   const config = loadUserConfig();
@@ -35,10 +36,25 @@ async function main(): Promise<void> {
   });
 
   const { http, grpc } = await buildApp({ kit, prisma });
+  // Confirmed and cancelled orders go to the notification log (groupId user-order-events).
+  const orderEvents = consumerIntake('order-events-consumer', {
+    kafka,
+    topics: [config.ORDER_EVENTS_TOPIC],
+    logger,
+    create: () =>
+      createOrderEventsConsumer({
+        kafka,
+        prisma,
+        kit,
+        topic: config.ORDER_EVENTS_TOPIC,
+        groupId: config.ORDER_EVENTS_GROUP,
+        maxAttempts: config.ORDER_EVENTS_MAX_ATTEMPTS,
+      }),
+  });
   await startService(kit, {
     http,
     grpc,
-    intake: [{ name: 'outbox-relay', start: () => relay.start(), stop: () => relay.stop() }],
+    intake: [orderEvents, { name: 'outbox-relay', start: () => relay.start(), stop: () => relay.stop() }],
     pools: [
       { name: 'kafka-producer', close: () => producer.disconnect() },
       { name: 'pg', close: () => pool.end() },

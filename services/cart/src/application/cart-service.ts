@@ -5,8 +5,17 @@ import { ShopError } from '@shoplab/chassis/errors';
 import { type Cart, checkLineQuantity, lineOf, quantityAfterAdding } from '../domain/cart';
 import type { CartStore, CartTx, ProductCatalog } from './ports';
 
-function cartEvent(kind: string, userId: string, data: Record<string, unknown>) {
+export function cartEvent(kind: string, userId: string, data: Record<string, unknown>) {
   return createEvent({ service: 'cart', type: eventType('cart', kind), subject: userId, data: { userId, ...data } });
+}
+
+/** Bumps the version, stamps it on the events and writes them; returns the cart as committed. */
+export async function commitCartChange(tx: CartTx, events: ReturnType<typeof cartEvent>[]): Promise<Cart> {
+  await tx.bumpVersion();
+  const cart = await tx.read();
+  for (const e of events) (e.data as Record<string, unknown>).version = cart.version;
+  await tx.writeEvents(events);
+  return cart;
 }
 
 function notInCart(productId: string): ShopError {
@@ -92,12 +101,7 @@ export class CartService {
     });
   }
 
-  /** Bumps the version, stamps it on the events and writes them; returns the cart as committed. */
-  private async commit(tx: CartTx, events: ReturnType<typeof cartEvent>[]): Promise<Cart> {
-    await tx.bumpVersion();
-    const cart = await tx.read();
-    for (const e of events) (e.data as Record<string, unknown>).version = cart.version;
-    await tx.writeEvents(events);
-    return cart;
+  private commit(tx: CartTx, events: ReturnType<typeof cartEvent>[]): Promise<Cart> {
+    return commitCartChange(tx, events);
   }
 }

@@ -1,5 +1,5 @@
 import type { DomainEvent } from '@shoplab/chassis';
-import type { Cart, CartLine, ProductInfo } from '../domain/cart';
+import type { Cart, CartLine, ProductInfo, ProductQuantity } from '../domain/cart';
 
 /** The catalog as the cart sees it. */
 export interface ProductCatalog {
@@ -24,4 +24,17 @@ export interface CartStore {
   get(userId: string): Promise<Cart>;
   /** Runs `work` on the locked cart (created if missing) in one transaction. */
   change<T>(userId: string, work: (cart: Cart, tx: CartTx) => Promise<T>): Promise<T>;
+}
+
+/**
+ * The cart writes of one order event, inside the consumer's transaction (the one that also
+ * records the event id in processed_events).
+ */
+export interface OrderClearances {
+  /** Claims the order for clearing; false when its purchase was already taken out (any event id). */
+  claim(orderId: string, userId: string, eventId: string): Promise<boolean>;
+  /** Runs `work` on the user's locked cart; undefined (and nothing created) when the user has no cart. */
+  changeExisting<T>(userId: string, work: (cart: Cart, tx: CartTx) => Promise<T>): Promise<T | undefined>;
+  /** Records what the claimed order took out and the cart version it left (null: nothing changed). */
+  recordRemoved(orderId: string, removed: ProductQuantity[], cartVersion: number | null): Promise<void>;
 }

@@ -63,3 +63,40 @@ export function checkLineQuantity(quantity: number, product: ProductInfo): numbe
 export function quantityAfterAdding(cart: Cart, product: ProductInfo, quantity: number): number {
   return checkLineQuantity((lineOf(cart, product.id)?.quantity ?? 0) + quantity, product);
 }
+
+/** A product and a number of its units (what an order bought, or what left a cart). */
+export interface ProductQuantity {
+  productId: string;
+  quantity: number;
+}
+
+/** One line a purchase changes: its quantity before and after (0 = the line goes). */
+export interface LineReduction {
+  productId: string;
+  from: number;
+  to: number;
+}
+
+/**
+ * What a confirmed order takes out of its buyer's cart: per product exactly the units bought,
+ * never more than the line holds now (the buyer may have lowered or removed it since checkout),
+ * and a line left with no units goes. Lines the order did not buy — added after checkout — stay.
+ * Repeated products in `bought` are summed.
+ */
+export function takeOutPurchase(
+  cart: Cart,
+  bought: readonly ProductQuantity[],
+): { reductions: LineReduction[]; removed: ProductQuantity[] } {
+  const units = new Map<string, number>();
+  for (const { productId, quantity } of bought) units.set(productId, (units.get(productId) ?? 0) + quantity);
+  const reductions: LineReduction[] = [];
+  for (const line of cart.lines) {
+    const quantity = units.get(line.productId);
+    if (quantity === undefined || quantity <= 0) continue;
+    reductions.push({ productId: line.productId, from: line.quantity, to: Math.max(0, line.quantity - quantity) });
+  }
+  return {
+    reductions,
+    removed: reductions.map((r) => ({ productId: r.productId, quantity: r.from - r.to })),
+  };
+}

@@ -2,8 +2,8 @@
 // lines, so concurrent changes to one cart apply one after the other and versions never repeat;
 // the outbox rows are written after that lock (writeOutbox's ordering rule).
 import { type DomainEvent, writeOutbox } from '@shoplab/chassis';
-import type { CartStore, CartTx } from '../application/ports';
-import { type Cart, type CartLine, emptyCart } from '../domain/cart';
+import type { CartStore, CartTx, OrderClearances } from '../application/ports';
+import { type Cart, type CartLine, emptyCart, type ProductQuantity } from '../domain/cart';
 import type { Prisma, PrismaClient } from '../generated/prisma/client';
 
 type Db = PrismaClient | Prisma.TransactionClient;
@@ -91,5 +91,44 @@ export class PrismaCartStore implements CartStore {
       },
       { maxWait: 5_000, timeout: 10_000 },
     );
+  }
+}
+
+/**
+ * OrderClearances inside the order-events consumer's transaction. The claim (a row per order)
+ * comes before the cart lock; an HTTP change takes only the cart lock, so the two cannot deadlock.
+ */
+export class PrismaOrderClearances implements OrderClearances {
+  constructor(
+    private readonly tx: Prisma.TransactionClient,
+    /** Topic for the cart's events (default `cart.events`). */
+    private readonly topic?: string,
+  ) {}
+
+  async claim(orderId: string, userId: string, eventId: string): Promise<boolean> {
+    const claimed = await this.tx.$queryRaw<{ order_id: string }[]>`
+      INSERT INTO order_clearances (order_id, user_id, event_id, removed)
+      VALUES (${orderId}, ${userId}, ${eventId}::uuid, '[]'::jsonb)
+      ON CONFLICT (order_id) DO NOTHING
+      RETURNING order_id`;
+    return claimed.length > 0;
+  }
+
+  async changeExisting<T>(userId: string, work: (cart: Cart, tx: CartTx) => Promise<T>): Promise<T | undefined> {
+    const locked = await this.tx.$queryRaw<{ user_id: string }[]>`
+      SELECT user_id FROM carts WHERE user_id = ${userId} FOR UPDATE`;
+    if (locked.length === 0) return undefined;
+    const cartTx = new PrismaCartTx(this.tx, userId, this.topic);
+    return work(await cartTx.read(), cartTx);
+  }
+
+  async recordRemoved(orderId: string, removed: ProductQuantity[], cartVersion: number | null): Promise<void> {
+    await this.tx.orderClearance.update({
+      where: { orderId },
+      data: {
+        removed: removed.map((r) => ({ productId: r.productId, quantity: r.quantity })),
+        cartVersion: cartVersion === null ? null : BigInt(cartVersion),
+      },
+    });
   }
 }

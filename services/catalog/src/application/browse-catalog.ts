@@ -4,7 +4,9 @@ import {
   type CategorySummary,
   DEFAULT_PAGE_SIZE,
   decodeCursor,
+  decodePopularCursor,
   encodeCursor,
+  encodePopularCursor,
   MAX_PAGE_SIZE,
   type Product,
   type ProductPage,
@@ -16,7 +18,12 @@ export interface ListProductsInput {
   q?: string | undefined;
   limit?: number | undefined;
   cursor?: string | undefined;
+  /** `id` (default) or `popular`: most units sold in confirmed orders first, then by id. */
+  sort?: ProductSort | undefined;
 }
+
+export const PRODUCT_SORTS = ['id', 'popular'] as const;
+export type ProductSort = (typeof PRODUCT_SORTS)[number];
 
 export class BrowseCatalog {
   constructor(private readonly products: ProductReader) {}
@@ -27,9 +34,10 @@ export class BrowseCatalog {
     if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE_SIZE) {
       throw new ShopError('SHOP_VALIDATION_FAILED', `limit must be between 1 and ${MAX_PAGE_SIZE}`, { field: 'limit' });
     }
-    const afterId = input.cursor ? decodeCursor(input.cursor) : undefined;
     const category = input.category?.trim() || undefined;
     const text = input.q?.trim() || undefined;
+    if (input.sort === 'popular') return this.listPopular({ limit, category, text, cursor: input.cursor });
+    const afterId = input.cursor ? decodeCursor(input.cursor) : undefined;
     // One extra row tells whether another page follows.
     const rows = await this.products.list({
       limit: limit + 1,
@@ -40,6 +48,28 @@ export class BrowseCatalog {
     const items = rows.slice(0, limit);
     const last = items[items.length - 1];
     return { items, nextCursor: rows.length > limit && last ? encodeCursor(last.id) : null };
+  }
+
+  private async listPopular(input: {
+    limit: number;
+    category: string | undefined;
+    text: string | undefined;
+    cursor: string | undefined;
+  }): Promise<ProductPage> {
+    const after = input.cursor ? decodePopularCursor(input.cursor) : undefined;
+    const rows = await this.products.listPopular({
+      limit: input.limit + 1,
+      ...(input.category ? { category: input.category } : {}),
+      ...(input.text ? { text: input.text } : {}),
+      ...(after ? { after } : {}),
+    });
+    const page = rows.slice(0, input.limit);
+    const last = page[page.length - 1];
+    return {
+      items: page.map(({ unitsSold: _unitsSold, ...product }) => product),
+      nextCursor:
+        rows.length > input.limit && last ? encodePopularCursor({ id: last.id, unitsSold: last.unitsSold }) : null,
+    };
   }
 
   async get(id: string): Promise<Product> {

@@ -1,6 +1,7 @@
 // What the use cases need from storage; src/infrastructure implements these with Prisma.
 import type { IdempotencyRecord } from '../domain/idempotency';
-import type { CategorySummary, Product } from '../domain/product';
+import type { CategorySummary, PopularPosition, Product } from '../domain/product';
+import type { ProductUnits } from '../domain/sales';
 import type { Reservation, ReservationStatus, StockBucket, StockLevel, StockLine } from '../domain/stock';
 
 export interface ProductQuery {
@@ -12,10 +13,18 @@ export interface ProductQuery {
   limit: number;
 }
 
+/** A query ordered by units sold in confirmed orders (most first), then by id. */
+export interface PopularProductQuery extends Omit<ProductQuery, 'afterId'> {
+  /** Only products after this one in that order. */
+  after?: PopularPosition;
+}
+
 /** Product reads (no locks). */
 export interface ProductReader {
   /** Products matching the query, ordered by id. */
   list(query: ProductQuery): Promise<Product[]>;
+  /** Products matching the query, by units sold (most first), then by id; each with its units sold. */
+  listPopular(query: PopularProductQuery): Promise<(Product & { unitsSold: number })[]>;
   get(id: string): Promise<Product | undefined>;
   getMany(ids: readonly string[]): Promise<Product[]>;
   categories(): Promise<CategorySummary[]>;
@@ -54,7 +63,8 @@ export interface StockStore {
 }
 
 export interface StockReport {
-  products: StockLevel[];
+  /** Each product's counters and the units bought in confirmed orders (product_sales). */
+  products: (StockLevel & { confirmedUnitsSold: number })[];
   reservationsByStatus: Record<ReservationStatus, number>;
 }
 
@@ -62,4 +72,15 @@ export interface StockReport {
 export interface StockAuditReader {
   report(): Promise<StockReport>;
   reservation(id: string): Promise<(Reservation & { createdAt: Date; updatedAt: Date }) | undefined>;
+}
+
+/**
+ * The sold counters of one order event, inside the consumer's transaction (the one that also
+ * records the event id in processed_events).
+ */
+export interface SalesLedger {
+  /** Claims the order for counting; false when it was counted before (any event id). */
+  claimOrder(orderId: string, eventId: string, units: number): Promise<boolean>;
+  /** Adds each product's units and one order to its counters. */
+  addSales(sales: readonly ProductUnits[]): Promise<void>;
 }

@@ -52,3 +52,24 @@ export function decodeCursor(cursor: string): string {
   if (typeof after !== 'string' || after.length === 0 || after.length > 200) throw invalid();
   return after;
 }
+
+/** Where a page ordered by popularity (units sold, most first, then id) ended. */
+export interface PopularPosition {
+  unitsSold: number;
+  id: string;
+}
+
+/** The cursor of a popularity-ordered page: the last product's units sold and id. */
+export function encodePopularCursor(last: PopularPosition): string {
+  return Buffer.from(JSON.stringify({ after: last.id, sold: last.unitsSold }), 'utf8').toString('base64url');
+}
+
+/** The position a popularity-ordered page starts after; an id-ordered cursor is not one. */
+export function decodePopularCursor(cursor: string): PopularPosition {
+  const id = decodeCursor(cursor);
+  const sold = (JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as { sold?: unknown }).sold;
+  if (typeof sold !== 'number' || !Number.isSafeInteger(sold) || sold < 0) {
+    throw new ShopError('SHOP_VALIDATION_FAILED', 'The cursor is not valid', { field: 'cursor' });
+  }
+  return { unitsSold: sold, id };
+}

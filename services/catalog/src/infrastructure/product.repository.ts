@@ -1,7 +1,7 @@
 // Product reads with Prisma. `available` comes from the product's stock row.
-import type { ProductQuery, ProductReader } from '../application/ports';
+import type { PopularProductQuery, ProductQuery, ProductReader } from '../application/ports';
 import type { CategorySummary, Product } from '../domain/product';
-import type { Prisma } from '../generated/prisma/client';
+import { Prisma } from '../generated/prisma/client';
 import { type CatalogPrisma, mapDatabaseError } from './database';
 
 const withStock = { stock: { select: { available: true } } } as const;
@@ -25,7 +25,7 @@ export class PrismaProductReader implements ProductReader {
 
   async list(query: ProductQuery): Promise<Product[]> {
     // Prisma passes `contains` to ILIKE as it is: escape the wildcards so they match literally.
-    const text = query.text?.replace(/[\\%_]/g, (c) => `\\${c}`);
+    const text = query.text === undefined ? undefined : escapeLike(query.text);
     const where: Prisma.ProductWhereInput = {
       ...(query.category ? { category: query.category } : {}),
       ...(query.afterId ? { id: { gt: query.afterId } } : {}),
@@ -42,6 +42,31 @@ export class PrismaProductReader implements ProductReader {
       .findMany({ where, include: withStock, orderBy: { id: 'asc' }, take: query.limit })
       .catch(rethrow);
     return rows.map(toProduct);
+  }
+
+  async listPopular(query: PopularProductQuery): Promise<(Product & { unitsSold: number })[]> {
+    const sold = Prisma.sql`coalesce(s.units_sold, 0)`;
+    const conditions: Prisma.Sql[] = [Prisma.sql`TRUE`];
+    if (query.category) conditions.push(Prisma.sql`p.category = ${query.category}`);
+    if (query.text) {
+      const pattern = `%${escapeLike(query.text)}%`;
+      conditions.push(Prisma.sql`(p.name ILIKE ${pattern} OR p.description ILIKE ${pattern})`);
+    }
+    if (query.after) {
+      const { unitsSold, id } = query.after;
+      conditions.push(Prisma.sql`(${sold} < ${unitsSold} OR (${sold} = ${unitsSold} AND p.id > ${id}))`);
+    }
+    const ranked = await this.prisma.$queryRaw<{ id: string; units_sold: number }[]>`
+        SELECT p.id, ${sold}::int AS units_sold
+          FROM products p LEFT JOIN product_sales s ON s.product_id = p.id
+         WHERE ${Prisma.join(conditions, ' AND ')}
+         ORDER BY ${sold} DESC, p.id ASC
+         LIMIT ${query.limit}`.catch(rethrow);
+    const products = new Map((await this.getMany(ranked.map((r) => r.id))).map((p) => [p.id, p]));
+    return ranked.flatMap((r) => {
+      const product = products.get(r.id);
+      return product ? [{ ...product, unitsSold: r.units_sold }] : [];
+    });
   }
 
   async get(id: string): Promise<Product | undefined> {
@@ -63,6 +88,11 @@ export class PrismaProductReader implements ProductReader {
       .catch(rethrow);
     return groups.map((g) => ({ name: g.category, count: g._count._all }));
   }
+}
+
+/** Escapes LIKE's wildcards (and its escape character) so the text matches literally. */
+function escapeLike(text: string): string {
+  return text.replace(/[\\%_]/g, (c) => `\\${c}`);
 }
 
 function rethrow(err: unknown): never {

@@ -9,15 +9,18 @@ export class PrismaStockAuditReader implements StockAuditReader {
   async report(): Promise<StockReport> {
     try {
       // One snapshot for both reads, so the counters and the reservation counts agree.
-      const [stock, groups] = await this.prisma.$transaction(
-        async (tx) => [
-          await tx.stock.findMany({ orderBy: { productId: 'asc' } }),
-          await tx.$queryRawUnsafe<{ status: string; n: number }[]>(
-            'SELECT status, count(*)::int AS n FROM reservations GROUP BY status',
-          ),
-        ],
+      const [stock, groups, sales] = await this.prisma.$transaction(
+        async (tx) =>
+          [
+            await tx.stock.findMany({ orderBy: { productId: 'asc' } }),
+            await tx.$queryRawUnsafe<{ status: string; n: number }[]>(
+              'SELECT status, count(*)::int AS n FROM reservations GROUP BY status',
+            ),
+            await tx.productSales.findMany({ select: { productId: true, unitsSold: true } }),
+          ] as const,
         { isolationLevel: 'RepeatableRead' },
       );
+      const unitsSold = new Map(sales.map((s) => [s.productId, s.unitsSold]));
       const reservationsByStatus = Object.fromEntries(RESERVATION_STATUSES.map((s) => [s, 0])) as Record<
         ReservationStatus,
         number
@@ -30,6 +33,7 @@ export class PrismaStockAuditReader implements StockAuditReader {
           available: s.available,
           reserved: s.reserved,
           sold: s.sold,
+          confirmedUnitsSold: unitsSold.get(s.productId) ?? 0,
         })),
         reservationsByStatus,
       };

@@ -394,7 +394,7 @@ describe('the admin stock report', () => {
     const body = res.json();
     assert.deepEqual(
       body.products.find((x: { id: string }) => x.id === p),
-      { id: p, initial: 8, available: 4, reserved: 1, sold: 3 },
+      { id: p, initial: 8, available: 4, reserved: 1, sold: 3, confirmedUnitsSold: 0 },
     );
     assert.ok(body.products.length >= 40);
     assert.deepEqual(body.violations, []);

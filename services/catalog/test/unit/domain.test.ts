@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { ShopError } from '@shoplab/chassis/errors';
 import { fingerprintOf, replay, resolveIdempotencyKey } from '../../src/domain/idempotency';
-import { decodeCursor, encodeCursor } from '../../src/domain/product';
+import { decodeCursor, decodePopularCursor, encodeCursor, encodePopularCursor } from '../../src/domain/product';
+import { unitsPerProduct } from '../../src/domain/sales';
 import {
   assertReservable,
   decideTransition,
@@ -178,4 +179,24 @@ describe('cursors and the seed', () => {
       assert.ok(p.initialStock >= 5 && p.initialStock <= 100, p.id);
     }
   });
+});
+
+test('an order’s units per product are summed and come in product-id order', () => {
+  assert.deepEqual(
+    unitsPerProduct([
+      { productId: 'p-2', quantity: 1 },
+      { productId: 'p-1', quantity: 2 },
+      { productId: 'p-2', quantity: 3 },
+    ]),
+    [
+      { productId: 'p-1', quantity: 2 },
+      { productId: 'p-2', quantity: 4 },
+    ],
+  );
+});
+
+test('a popularity cursor carries the units sold and the id; an id-order cursor is not one', () => {
+  const cursor = encodePopularCursor({ unitsSold: 12, id: 'p-0007' });
+  assert.deepEqual(decodePopularCursor(cursor), { unitsSold: 12, id: 'p-0007' });
+  assert.throws(() => decodePopularCursor(encodeCursor('p-0007')), /cursor is not valid/);
 });

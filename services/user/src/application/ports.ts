@@ -2,6 +2,7 @@
 import type { DomainEvent } from '@shoplab/chassis';
 import type { Address, NormalizedAddress } from '../domain/address';
 import type { AttemptDecision, LoginThrottleSettings } from '../domain/login-throttle';
+import type { Notification, NotificationDraft, Recipient } from '../domain/notification';
 import type { UserProfile } from '../domain/user';
 
 export interface PasswordHasher {
@@ -29,8 +30,11 @@ export interface UserWithAddresses extends UserProfile {
 }
 
 export interface UserRepository {
-  /** Inserts the user and writes `event` to the outbox in one transaction; SHOP_ALREADY_EXISTS if the email is taken. */
-  create(user: NewUser, event: DomainEvent): Promise<UserProfile>;
+  /**
+   * Inserts the user, writes `event` to the outbox and logs the `welcome` notification in one
+   * transaction; SHOP_ALREADY_EXISTS if the email is taken.
+   */
+  create(user: NewUser, event: DomainEvent, welcome: NotificationDraft): Promise<UserProfile>;
   findCredentials(email: string): Promise<StoredCredentials | undefined>;
   find(id: string): Promise<UserWithAddresses | undefined>;
   exists(id: string): Promise<boolean>;
@@ -59,4 +63,18 @@ export interface LoginAttemptStore {
   begin(email: string, now: Date, settings: LoginThrottleSettings): Promise<AttemptDecision>;
   /** Forgets the email's failures. */
   succeeded(email: string): Promise<void>;
+}
+
+/** Reads of the notification log, newest first. */
+export interface NotificationReader {
+  forUser(userId: string, limit: number): Promise<Notification[]>;
+  all(limit: number): Promise<Notification[]>;
+}
+
+/** The notification log inside the order-events consumer's transaction. */
+export interface NotificationWriter {
+  /** The user to notify, or undefined when there is no such user. */
+  recipient(userId: string): Promise<Recipient | undefined>;
+  /** Logs it; false when the order already has a notification of this kind (any event id). */
+  add(notification: NotificationDraft): Promise<boolean>;
 }

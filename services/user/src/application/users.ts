@@ -6,14 +6,16 @@ import type { AuthenticatedUser } from '@shoplab/chassis';
 import { ShopError } from '@shoplab/chassis/errors';
 import { type Address, type AddressInput, validAddress } from '../domain/address';
 import type { LoginThrottleSettings } from '../domain/login-throttle';
+import { type Notification, welcomeNotification } from '../domain/notification';
 import { normalizeEmail, type Registration, type UserProfile, validRegistration } from '../domain/user';
 import { isUuid, requireUuid, validationError } from '../domain/validation';
 import { addressAdded, userRegistered } from './events';
-import type { LoginAttemptStore, PasswordHasher, UserRepository, UserWithAddresses } from './ports';
+import type { LoginAttemptStore, NotificationReader, PasswordHasher, UserRepository, UserWithAddresses } from './ports';
 
 export interface UsersDeps {
   users: UserRepository;
   attempts: LoginAttemptStore;
+  notifications: NotificationReader;
   hasher: PasswordHasher;
   signToken: (user: AuthenticatedUser) => string;
   throttle: LoginThrottleSettings;
@@ -55,7 +57,11 @@ export class Users {
     // Hash before the transaction: scrypt takes tens of milliseconds and must not hold a connection.
     const passwordHash = await this.deps.hasher.hash(password);
     const id = randomUUID();
-    const user = await this.deps.users.create({ id, email, name, passwordHash }, userRegistered({ id, email, name }));
+    const user = await this.deps.users.create(
+      { id, email, name, passwordHash },
+      userRegistered({ id, email, name }),
+      welcomeNotification({ id, email, name }),
+    );
     return { user, token: this.deps.signToken(user) };
   }
 
@@ -109,6 +115,17 @@ export class Users {
     if (!(await this.deps.users.deleteAddress(callerId(userId), addressId))) {
       throw new ShopError('SHOP_NOT_FOUND', `You have no address ${addressId}`, { addressId });
     }
+  }
+
+  /** The caller's notification log, newest first. */
+  async notifications(userId: string, limit: number): Promise<Notification[]> {
+    await this.me(userId);
+    return this.deps.notifications.forUser(userId, limit);
+  }
+
+  /** Everyone's notification log, newest first (admin). */
+  allNotifications(limit: number): Promise<Notification[]> {
+    return this.deps.notifications.all(limit);
   }
 
   /** gRPC GetUser. */

@@ -2,6 +2,7 @@ import { type DomainEvent, ShopError, writeOutbox } from '@shoplab/chassis';
 import type { NewUser, StoredCredentials, UserRepository, UserWithAddresses } from '../application/ports';
 import type { Address, NormalizedAddress } from '../domain/address';
 import { becomesDefault } from '../domain/address';
+import type { NotificationDraft } from '../domain/notification';
 import type { UserProfile } from '../domain/user';
 import { type Address as AddressRow, Prisma, type PrismaClient } from '../generated/prisma/client';
 
@@ -30,10 +31,11 @@ function isUniqueViolation(err: unknown): boolean {
 export class PrismaUserRepository implements UserRepository {
   constructor(private readonly prisma: PrismaClient) {}
 
-  async create(user: NewUser, event: DomainEvent): Promise<UserProfile> {
+  async create(user: NewUser, event: DomainEvent, welcome: NotificationDraft): Promise<UserProfile> {
     try {
       return await this.prisma.$transaction(async (tx) => {
         const row = await tx.user.create({ data: user });
+        await tx.notification.create({ data: welcome });
         await writeOutbox(tx, event);
         return toProfile(row);
       });

@@ -1,7 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { ShopError } from '@shoplab/chassis/errors';
-import type { LoginAttemptStore, PasswordHasher, StoredCredentials, UserRepository } from '../../src/application/ports';
+import type {
+  LoginAttemptStore,
+  NotificationReader,
+  PasswordHasher,
+  StoredCredentials,
+  UserRepository,
+} from '../../src/application/ports';
 import { Users } from '../../src/application/users';
 import { type AttemptDecision, DEFAULT_LOGIN_THROTTLE } from '../../src/domain/login-throttle';
 
@@ -35,6 +41,7 @@ function usersWith(options: { credentials?: StoredCredentials; decision?: Attemp
   const users = new Users({
     users: repository,
     attempts,
+    notifications: {} as NotificationReader,
     hasher,
     signToken: (u) => `token-for-${u.id}`,
     throttle: DEFAULT_LOGIN_THROTTLE,

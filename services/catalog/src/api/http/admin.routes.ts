@@ -10,6 +10,8 @@ const stockLevel = z.object({
   available: z.number().int(),
   reserved: z.number().int(),
   sold: z.number().int(),
+  /** Units bought in confirmed orders (from order.events); equals `sold` once the consumer has caught up. */
+  confirmedUnitsSold: z.number().int(),
 });
 const statusCounts = z.object(Object.fromEntries(RESERVATION_STATUSES.map((s) => [s, z.number().int()])));
 const line = z.object({ productId: z.string(), quantity: z.number().int() });
@@ -23,7 +25,7 @@ export function registerAdminRoutes(app: HttpApp, deps: { audit: StockAuditReade
       ...options,
       schema: {
         ...common,
-        summary: 'Stock counters per product and reservations by status',
+        summary: 'Stock counters and units sold in confirmed orders per product, and reservations by status',
         response: {
           200: z.object({
             products: z.array(stockLevel),

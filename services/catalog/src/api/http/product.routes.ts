@@ -1,7 +1,7 @@
 // Browsing over REST: GET /v1/products, /v1/products/:id, /v1/categories.
 import type { HttpApp } from '@shoplab/chassis';
 import { z } from 'zod';
-import type { BrowseCatalog } from '../../application/browse-catalog';
+import { type BrowseCatalog, PRODUCT_SORTS } from '../../application/browse-catalog';
 import { MAX_PAGE_SIZE } from '../../domain/product';
 
 export const productSchema = z.object({
@@ -20,6 +20,10 @@ const listQuery = z.object({
   q: z.string().trim().max(100).optional(),
   limit: z.coerce.number().int().min(1).max(MAX_PAGE_SIZE).default(20),
   cursor: z.string().max(500).optional(),
+  sort: z
+    .enum(PRODUCT_SORTS)
+    .default('id')
+    .describe('`id` (default) or `popular`: most units sold in confirmed orders first, then by id'),
 });
 
 export function registerProductRoutes(app: HttpApp, deps: { browse: BrowseCatalog }): void {
@@ -29,7 +33,7 @@ export function registerProductRoutes(app: HttpApp, deps: { browse: BrowseCatalo
     {
       schema: {
         tags,
-        summary: 'A page of products, filtered by category and a search text, ordered by id',
+        summary: 'A page of products, filtered by category and a search text, ordered by id or by popularity',
         querystring: listQuery,
         response: { 200: z.object({ items: z.array(productSchema), nextCursor: z.string().nullable() }) },
       },

@@ -11,6 +11,7 @@ import {
   POSTAL_CODE_PATTERN,
 } from '../../domain/address';
 import { isIsoCountryCode } from '../../domain/countries';
+import { NOTIFICATION_KINDS, type Notification } from '../../domain/notification';
 import {
   EMAIL_MAX_LENGTH,
   NAME_MAX_LENGTH,
@@ -57,6 +58,9 @@ export const addressBody = z.strictObject({
   isDefault: z.boolean().optional().describe("Make it the default address (a user's first address always is)"),
 });
 
+/** The most notifications one request lists. */
+export const MAX_NOTIFICATIONS_PAGE = 200;
+
 export const addressIdParams = z.strictObject({ id: z.guid('must be a uuid') });
 
 export const userSchema = z.object({
@@ -96,4 +100,29 @@ export function addressJson(address: Address): z.infer<typeof addressSchema> {
 
 export function profileJson(user: UserWithAddresses): z.infer<typeof profileSchema> {
   return { ...userJson(user), addresses: user.addresses.map(addressJson) };
+}
+
+export const notificationSchema = z.object({
+  id: z.uuid(),
+  userId: z.uuid(),
+  email: z.string(),
+  kind: z.enum(NOTIFICATION_KINDS),
+  subject: z.string(),
+  body: z.string(),
+  orderId: z.string().nullable(),
+  createdAt: z.iso.datetime(),
+});
+
+export const notificationsQuery = z.object({
+  limit: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(MAX_NOTIFICATIONS_PAGE)
+    .default(50)
+    .describe('Newest first, at most this many'),
+});
+
+export function notificationJson(n: Notification): z.infer<typeof notificationSchema> {
+  return { ...n, createdAt: n.createdAt.toISOString() };
 }

@@ -2,7 +2,17 @@ import { type AuthenticatedUser, type HttpApp, requireUser } from '@shoplab/chas
 import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { Users } from '../../application/users';
-import { addressBody, addressIdParams, addressJson, addressSchema, profileJson, profileSchema } from './schemas';
+import {
+  addressBody,
+  addressIdParams,
+  addressJson,
+  addressSchema,
+  notificationJson,
+  notificationSchema,
+  notificationsQuery,
+  profileJson,
+  profileSchema,
+} from './schemas';
 
 function caller(request: FastifyRequest): AuthenticatedUser {
   // requireUser ran as the preHandler; without a user the request never gets here.
@@ -66,5 +76,22 @@ export function registerUserRoutes(app: HttpApp, users: Users, verify: (token: s
       await users.deleteAddress(caller(request).id, request.params.id);
       return reply.code(204).send();
     },
+  );
+
+  app.get(
+    '/v1/users/me/notifications',
+    {
+      preHandler,
+      schema: {
+        tags: ['users'],
+        security,
+        summary: 'What the shop would have e-mailed me (welcome, order confirmed or cancelled), newest first',
+        querystring: notificationsQuery,
+        response: { 200: z.object({ items: z.array(notificationSchema) }) },
+      },
+    },
+    async (request) => ({
+      items: (await users.notifications(caller(request).id, request.query.limit)).map(notificationJson),
+    }),
   );
 }
