@@ -94,6 +94,14 @@ test('a new shopper registers, browses, fills a cart, checks out and reads the o
     'confirm',
   ]);
 
+  // The cart service consumes shop.order.confirmed.v1 and removes what was bought.
+  let after = await call('GET', '/cart', { token });
+  while (after.body?.lines?.length > 0 && Date.now() < deadline + 30_000) {
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    after = await call('GET', '/cart', { token });
+  }
+  assert.equal(after.body.lines.length, 0, 'the confirmed order emptied the cart');
+
   const declined = await call('POST', '/cart/items', { token, body: { productId: first.id, quantity: 1 } });
   assert.equal(declined.status, 201);
   const refused = await call('POST', '/checkout', {
