@@ -5,7 +5,7 @@ INFRA := bash infra/local/infra.sh
 SERVICES := bash infra/local/services.sh
 
 
-.PHONY: deploy-check compose-up compose-down kind-up kind-down
+.PHONY: audit deploy-check compose-up compose-down kind-up kind-down
 .PHONY: help install proto proto-check prisma build lint format test check up down status logs env clean
 
 help: ## list the targets
@@ -73,3 +73,6 @@ kind-up: ## run the shop on kind: cluster, images, apply, wait (needs Docker, ki
 
 kind-down: ## delete the kind cluster
 	@bash scripts/kind-down.sh
+
+audit: ## check the invariants of ARCHITECTURE.md §8 on the running shop (npx shopctl audit)
+	@node packages/shopctl/dist/src/cli.js audit

@@ -1,5 +1,13 @@
 // buildApp: the cart service's HTTP app and gRPC server, without listening.
-import { createGrpcServer, createHttpApp, type GrpcServer, type HttpApp, type ServiceKit } from '@shoplab/chassis';
+import {
+  createGrpcServer,
+  createHttpApp,
+  type GrpcServer,
+  type HttpApp,
+  prismaAuditPool,
+  registerOutboxAudit,
+  type ServiceKit,
+} from '@shoplab/chassis';
 import { cartV1 } from '@shoplab/contracts';
 import { cartHandlers } from './api/grpc/cart.handler';
 import { registerCartRoutes } from './api/http/cart.routes';
@@ -35,6 +43,7 @@ export async function buildApp(deps: AppDeps): Promise<CartApp> {
     // is a readiness dependency.
     readiness: { db: () => prisma.$queryRaw`SELECT 1` },
   });
+  registerOutboxAudit(http, { pool: prismaAuditPool(prisma), adminToken: kit.config.ADMIN_TOKEN });
   registerCartRoutes(http, { carts, jwtSecret: config.JWT_SECRET });
 
   const grpc = createGrpcServer({

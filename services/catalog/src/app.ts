@@ -1,6 +1,14 @@
 // buildApp: the catalog's HTTP and gRPC servers over its use cases. No listening here:
 // main.ts starts them, tests inject requests and call through real gRPC clients.
-import { createGrpcServer, createHttpApp, type GrpcServer, type HttpApp, type ServiceKit } from '@shoplab/chassis';
+import {
+  createGrpcServer,
+  createHttpApp,
+  type GrpcServer,
+  type HttpApp,
+  prismaAuditPool,
+  registerOutboxAudit,
+  type ServiceKit,
+} from '@shoplab/chassis';
 import { catalogV1 } from '@shoplab/contracts';
 import { catalogHandlers } from './api/grpc/catalog.handler';
 import { registerAdminRoutes } from './api/http/admin.routes';
@@ -44,6 +52,7 @@ export async function buildApp(deps: AppDeps): Promise<CatalogApp> {
     description: 'Products, prices and stock reservations',
     readiness: { db: () => prisma.$queryRawUnsafe('SELECT 1'), ...deps.readiness },
   });
+  registerOutboxAudit(http, { pool: prismaAuditPool(prisma), adminToken: kit.config.ADMIN_TOKEN });
   registerProductRoutes(http, { browse });
   registerAdminRoutes(http, { audit, adminToken: config.ADMIN_TOKEN });
 

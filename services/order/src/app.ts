@@ -7,6 +7,8 @@ import {
   createTokenVerifier,
   type GrpcServer,
   type HttpApp,
+  prismaAuditPool,
+  registerOutboxAudit,
   requireUser,
   type ServiceKit,
 } from '@shoplab/chassis';
@@ -113,6 +115,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   registerCheckoutRoutes(http, { checkout, authenticate });
   registerOrderRoutes(http, { queries, authenticate });
   registerAdminRoutes(http, { queries, adminToken: config.ADMIN_TOKEN });
+  registerOutboxAudit(http, { pool: prismaAuditPool(prisma), adminToken: config.ADMIN_TOKEN });
 
   const grpc = createGrpcServer({
     serviceName: config.SERVICE_NAME,

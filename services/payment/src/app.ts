@@ -1,5 +1,13 @@
 // buildApp: the payment service's HTTP app and gRPC server, without listening.
-import { createGrpcServer, createHttpApp, type GrpcServer, type HttpApp, type ServiceKit } from '@shoplab/chassis';
+import {
+  createGrpcServer,
+  createHttpApp,
+  type GrpcServer,
+  type HttpApp,
+  prismaAuditPool,
+  registerOutboxAudit,
+  type ServiceKit,
+} from '@shoplab/chassis';
 import { paymentV1 } from '@shoplab/contracts';
 import { paymentHandlers } from './api/grpc/payment.handler';
 import { registerAdminRoutes } from './api/http/admin.routes';
@@ -36,6 +44,7 @@ export async function buildApp(deps: AppDeps): Promise<PaymentApp> {
     readiness: { db: () => prisma.$queryRaw`SELECT 1` },
   });
   registerAdminRoutes(http, { payments, adminToken: config.ADMIN_TOKEN });
+  registerOutboxAudit(http, { pool: prismaAuditPool(prisma), adminToken: config.ADMIN_TOKEN });
 
   const grpc = createGrpcServer({
     serviceName: config.SERVICE_NAME,

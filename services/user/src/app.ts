@@ -5,6 +5,8 @@ import {
   createTokenVerifier,
   type GrpcServer,
   type HttpApp,
+  prismaAuditPool,
+  registerOutboxAudit,
   type ServiceKit,
 } from '@shoplab/chassis';
 import { userV1 } from '@shoplab/contracts';
@@ -60,6 +62,7 @@ export async function buildApp(deps: AppDeps): Promise<UserApp> {
     description: 'Users, passwords, addresses and tokens',
     readiness: { db: () => prisma.$queryRaw`SELECT 1` },
   });
+  registerOutboxAudit(http, { pool: prismaAuditPool(prisma), adminToken: kit.config.ADMIN_TOKEN });
   registerAuthRoutes(http, users);
   registerUserRoutes(http, users, createTokenVerifier(config.JWT_SECRET));
   registerAdminRoutes(http, users, config.ADMIN_TOKEN);

@@ -5,6 +5,7 @@ import {
   type Instance,
   ShopError,
 } from '@shoplab/chassis';
+import { type AuditReport, CollectError, collectAuditData, runAudit } from '@shoplab/shopctl';
 import { DOWNSTREAMS, type Downstream } from '../config';
 import { baseUrlOf, type Downstreams } from './ports';
 
@@ -116,6 +117,27 @@ export class AdminOperations {
       });
     }
     return results;
+  }
+
+  /**
+   * The audit of ARCHITECTURE.md §8 (`shopctl audit`'s checks), reading each service's admin
+   * endpoints on one of its registered HTTP instances.
+   */
+  async audit(): Promise<AuditReport> {
+    try {
+      const data = await collectAuditData({
+        adminToken: this.adminToken,
+        baseUrl: async (service) => {
+          const [instance] = await this.registry.instances(service);
+          if (!instance) throw new CollectError(`no instance of ${service} is known`);
+          return baseUrlOf(instance);
+        },
+      });
+      return runAudit(data);
+    } catch (err) {
+      if (!(err instanceof CollectError)) throw err;
+      throw new ShopError('SHOP_DEPENDENCY_UNAVAILABLE', `the audit could not collect its data: ${err.message}`);
+    }
   }
 
   private async readiness(instance: Instance): Promise<InstanceStatus> {

@@ -3,7 +3,7 @@
 import { ShopError } from '@shoplab/chassis';
 import { decodeCursor, encodeCursor, isOrderId, pageSize } from '../domain/cursor';
 import type { OrderView } from '../domain/order';
-import type { OrderRepository, OrderSummary } from './ports';
+import type { AuditedOrder, OrderRepository, OrderSummary } from './ports';
 
 export interface OrderPage {
   orders: OrderView[];
@@ -28,5 +28,9 @@ export class OrderQueries {
 
   summary(): Promise<OrderSummary> {
     return this.orders.summary();
+  }
+
+  auditList(since?: Date): Promise<AuditedOrder[]> {
+    return this.orders.auditList(since);
   }
 }

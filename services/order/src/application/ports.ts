@@ -85,6 +85,17 @@ export interface OrderRepository {
   /** `userId`'s orders, newest first, after `cursor`; `limit + 1` rows tell whether another page exists. */
   list(userId: string, limit: number, after?: OrderCursor): Promise<{ orders: OrderView[]; next?: OrderCursor }>;
   summary(): Promise<OrderSummary>;
+  /** Every order (created at or after `since`), oldest first: the audit's per-order view. */
+  auditList(since?: Date): Promise<AuditedOrder[]>;
+}
+
+/** One order as the audit (ARCHITECTURE.md §8) sees it. */
+export interface AuditedOrder {
+  id: string;
+  status: OrderStatus;
+  total: Money;
+  paymentId: string | null;
+  createdAt: Date;
 }
 
 // ---------------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 // saga row, idempotency record, sealed card and outbox event commit together or not at all.
 import { writeOutbox } from '@shoplab/chassis';
 import {
+  type AuditedOrder,
   type CheckoutRecord,
   DuplicateCheckoutError,
   type NewOrder,
@@ -142,6 +143,21 @@ export class PrismaOrderRepository implements OrderRepository {
       confirmedTotals: confirmed.map((row) => money(Number(row._sum.totalAmount ?? 0n), row.currency)),
       paymentInstructionsHeld: held,
     };
+  }
+
+  async auditList(since?: Date): Promise<AuditedOrder[]> {
+    const rows = await this.prisma.order.findMany({
+      ...(since ? { where: { createdAt: { gte: since } } } : {}),
+      select: { id: true, status: true, currency: true, totalAmount: true, paymentId: true, createdAt: true },
+      orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
+    });
+    return rows.map((row) => ({
+      id: row.id,
+      status: row.status,
+      total: money(Number(row.totalAmount), row.currency),
+      paymentId: row.paymentId,
+      createdAt: row.createdAt,
+    }));
   }
 }
 

@@ -10,7 +10,7 @@ import {
   StaticRegistry,
 } from '@shoplab/chassis';
 import { orderV1 } from '@shoplab/contracts';
-import { type Harness, newUserId, startHarness, VISA } from '../support/harness';
+import { ADMIN_TOKEN, type Harness, newUserId, startHarness, VISA } from '../support/harness';
 
 let h: Harness;
 let orderClient: GrpcClient<typeof orderV1.OrderServiceService>;
@@ -177,4 +177,46 @@ test('gRPC ListOrders pages through the caller’s orders newest first', async (
     orderClient.call('listOrders', { userId, limit: 0, cursor: 'bogus' }),
     (err: unknown) => err instanceof ShopError && err.code === 'SHOP_VALIDATION_FAILED',
   );
+});
+
+function admin(url: string, token = ADMIN_TOKEN) {
+  return h.app.http.inject({ method: 'GET', url, headers: { authorization: `Bearer ${token}` } });
+}
+
+test('the audit lists every order with status, total and creation time, oldest first', async () => {
+  const startedAt = new Date(Date.now() - 1_000).toISOString();
+  const first = await placeOrder(newUserId(), 2);
+  const second = await placeOrder(newUserId(), 1);
+  const res = await admin(`/v1/admin/orders/audit?since=${encodeURIComponent(startedAt)}`);
+  assert.equal(res.statusCode, 200, res.body);
+  const orders: { id: string; status: string; total: { amount: number; currency: string } }[] = res.json().orders;
+  const ids = orders.map((o) => o.id);
+  assert.ok(ids.indexOf(first) >= 0 && ids.indexOf(first) < ids.indexOf(second));
+  const mine = orders.find((o) => o.id === first);
+  assert.equal(mine?.total.amount, 2400);
+  assert.ok(['PENDING', 'CONFIRMED', 'CANCELLED'].includes(mine?.status ?? ''));
+});
+
+test('the audit leaves out orders created before `since`', async () => {
+  const id = await placeOrder(newUserId());
+  const future = new Date(Date.now() + 60_000).toISOString();
+  const res = await admin(`/v1/admin/orders/audit?since=${encodeURIComponent(future)}`);
+  assert.equal(res.statusCode, 200);
+  assert.ok(!res.json().orders.some((o: { id: string }) => o.id === id));
+});
+
+test('the audit needs the admin token, and a malformed `since` is 400', async () => {
+  assert.equal((await admin('/v1/admin/orders/audit', 'not-the-admin-token-0000000')).statusCode, 403);
+  assert.equal((await admin('/v1/admin/orders/audit?since=yesterday')).statusCode, 400);
+});
+
+test('the outbox and consumers audit report the order service’s events', async () => {
+  await placeOrder(newUserId());
+  const outbox = await admin('/admin/outbox');
+  assert.equal(outbox.statusCode, 200, outbox.body);
+  const o = outbox.json();
+  assert.ok(o.unpublished + o.published >= 1, 'the checkout wrote an outbox row');
+  const consumers = await admin('/admin/consumers');
+  assert.equal(consumers.statusCode, 200);
+  assert.equal(consumers.json().duplicateIds, 0);
 });

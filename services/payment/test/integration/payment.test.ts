@@ -491,3 +491,23 @@ describe('admin summary', () => {
     assert.equal(usdTotals?.refunded, Number(rows[0]?.refunded));
   });
 });
+
+describe('outbox audit', () => {
+  test('a captured payment’s events show in the outbox report and the consumers report has no duplicates', async () => {
+    const authorized = await authorize({ amount: usd(500) });
+    await svc.client.call('capture', { idempotencyKey: randomUUID(), paymentId: authorized.payment!.id });
+    const headers = { authorization: `Bearer ${ADMIN_TOKEN}` };
+    const outbox = await svc.app.http.inject({ method: 'GET', url: '/admin/outbox', headers });
+    assert.equal(outbox.statusCode, 200, outbox.body);
+    const body = outbox.json() as { unpublished: number; published: number };
+    assert.ok(body.unpublished + body.published >= 2, 'authorize and capture each wrote an event');
+    const consumers = await svc.app.http.inject({ method: 'GET', url: '/admin/consumers', headers });
+    assert.equal(consumers.statusCode, 200);
+    assert.equal(consumers.json().duplicateIds, 0);
+  });
+
+  test('the outbox report requires the admin token', async () => {
+    const anonymous = await svc.app.http.inject({ method: 'GET', url: '/admin/outbox' });
+    assert.equal(anonymous.statusCode, 401);
+  });
+});

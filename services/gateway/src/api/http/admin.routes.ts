@@ -4,6 +4,20 @@ import { DOWNSTREAMS } from '../../config';
 import type { RouteGroup } from './context';
 import { adminBearer } from './schemas';
 
+const auditReportSchema = z.object({
+  ok: z.boolean().describe('false when any invariant FAILs'),
+  checkedAt: z.string(),
+  results: z.array(
+    z.object({
+      invariant: z.number().int(),
+      name: z.string(),
+      verdict: z.enum(['PASS', 'FAIL', 'SKIP']),
+      counts: z.record(z.string(), z.number()),
+      details: z.array(z.string()),
+    }),
+  ),
+});
+
 const serviceParams = z.object({ service: z.enum([...DOWNSTREAMS, 'gateway']) });
 
 /** Operations through the gateway, behind the admin token. */
@@ -15,6 +29,18 @@ export const adminRoutes: RouteGroup = (app, { admin, config }) => {
     '/admin/services',
     { schema: { ...common, summary: 'Every downstream’s instances (from the registry) and their /readyz' } },
     async () => ({ items: await admin.services() }),
+  );
+
+  app.get(
+    '/admin/audit',
+    {
+      schema: {
+        ...common,
+        summary: 'The invariants of ARCHITECTURE.md §8, checked through every service’s admin API',
+        response: { 200: auditReportSchema },
+      },
+    },
+    async () => admin.audit(),
   );
 
   app.get('/admin/breakers', { schema: { ...common, summary: 'The gateway’s circuit breakers' } }, async () =>

@@ -1,6 +1,7 @@
 import { type HttpApp, requireAdminToken } from '@shoplab/chassis';
 import { z } from 'zod';
 import type { OrderQueries } from '../../application/order-queries';
+import { ORDER_STATUSES } from '../../domain/order';
 import { moneySchema } from './order.schemas';
 
 export function registerAdminRoutes(app: HttpApp, deps: { queries: OrderQueries; adminToken: string }): void {
@@ -26,5 +27,37 @@ export function registerAdminRoutes(app: HttpApp, deps: { queries: OrderQueries;
       },
     },
     async () => deps.queries.summary(),
+  );
+  app.get(
+    '/v1/admin/orders/audit',
+    {
+      onRequest: requireAdminToken(deps.adminToken),
+      schema: {
+        tags: ['admin'],
+        summary: 'Every order (created at or after `since`), oldest first, for the audit',
+        security: [{ adminToken: [] }],
+        querystring: z.object({
+          since: z.iso.datetime({ offset: true }).optional().describe('ISO 8601 timestamp'),
+        }),
+        response: {
+          200: z.object({
+            orders: z.array(
+              z.object({
+                id: z.string(),
+                status: z.enum(ORDER_STATUSES),
+                total: moneySchema,
+                paymentId: z.string().nullable(),
+                createdAt: z.string(),
+              }),
+            ),
+          }),
+        },
+      },
+    },
+    async (request) => {
+      const since = request.query.since ? new Date(request.query.since) : undefined;
+      const orders = await deps.queries.auditList(since);
+      return { orders: orders.map((o) => ({ ...o, createdAt: o.createdAt.toISOString() })) };
+    },
   );
 }

@@ -1,0 +1,171 @@
+#!/usr/bin/env node
+// shopctl: the operator's command line.
+//   shopctl audit [--json] [--token T] [--gateway URL]
+// Exit codes: 0 every checked invariant holds, 1 an invariant FAILs, 2 the audit could not run.
+import { readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { type AuditReport, formatReport, runAudit } from './audit';
+import { CollectError, collectAuditData, localBaseUrl } from './collect';
+import { findOrderTrace, renderTraceTree } from './trace';
+
+const USAGE = `usage: shopctl audit [--json] [--token T] [--gateway URL]
+       shopctl trace <orderId> [--all] [--jaeger URL]
+
+trace: finds the checkout's trace in Jaeger (by the saga spans' order.id), prints its link
+and the span tree (--all keeps database and fastify hook spans; --jaeger defaults to
+$JAEGER_QUERY_URL or http://127.0.0.1:16686).
+
+Checks the invariants of ARCHITECTURE.md §8 through the services' admin APIs.
+  --token T       the admin token (default: $ADMIN_TOKEN, else ADMIN_TOKEN in
+                  $SHOPLAB_STATE/secrets.env, ~/.local/state/shoplab/secrets.env)
+  --gateway URL   ask the gateway's /api/v1/admin/audit instead of the services
+  --json          print the report as JSON
+Services are called directly on their local ports (user 8081, catalog 8082, cart 8083,
+payment 8084, order 8085); override one with SHOPLAB_<SERVICE>_URL.
+Exit status: 0 all hold, 1 an invariant fails, 2 the audit could not run.`;
+
+export interface CliIo {
+  env: NodeJS.ProcessEnv;
+  out: (text: string) => void;
+  err: (text: string) => void;
+}
+
+interface AuditArgs {
+  json: boolean;
+  token?: string;
+  gateway?: string;
+}
+
+class UsageError extends Error {}
+
+function parseArgs(argv: string[]): AuditArgs {
+  const args: AuditArgs = { json: false };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    const value = () => {
+      const v = argv[++i];
+      if (v === undefined || v.startsWith('--')) throw new UsageError(`${arg} needs a value`);
+      return v;
+    };
+    if (arg === '--json') args.json = true;
+    else if (arg === '--token') args.token = value();
+    else if (arg === '--gateway') args.gateway = value().replace(/\/+$/, '');
+    else throw new UsageError(`unknown option ${arg}`);
+  }
+  return args;
+}
+
+/** `KEY=value` lines (optionally `export KEY="value"`) of a secrets file. */
+export function parseEnvFile(text: string): Record<string, string> {
+  const vars: Record<string, string> = {};
+  for (const raw of text.split('\n')) {
+    const match = /^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(raw);
+    if (!match?.[1]) continue;
+    let value = (match[2] ?? '').trim();
+    if (/^(['"]).*\1$/.test(value)) value = value.slice(1, -1);
+    vars[match[1]] = value;
+  }
+  return vars;
+}
+
+/** The admin token: `--token`, else $ADMIN_TOKEN, else the local stack's secrets file. */
+export function resolveAdminToken(flag: string | undefined, env: NodeJS.ProcessEnv): string | undefined {
+  if (flag) return flag;
+  if (env.ADMIN_TOKEN) return env.ADMIN_TOKEN;
+  const state = env.SHOPLAB_STATE ?? join(env.XDG_STATE_HOME ?? join(homedir(), '.local', 'state'), 'shoplab');
+  try {
+    return parseEnvFile(readFileSync(join(state, 'secrets.env'), 'utf8')).ADMIN_TOKEN || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function auditThroughGateway(gateway: string, token: string): Promise<AuditReport> {
+  const url = `${gateway}/api/v1/admin/audit`;
+  let res: Response;
+  try {
+    res = await fetch(url, { headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(60_000) });
+  } catch (err) {
+    throw new CollectError(`GET ${url} failed: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  const text = await res.text();
+  if (res.status !== 200) throw new CollectError(`GET ${url} answered ${res.status}: ${text.slice(0, 300)}`);
+  return JSON.parse(text) as AuditReport;
+}
+
+async function trace(argv: string[], io: CliIo): Promise<number> {
+  const jaegerFlag = argv.indexOf('--jaeger');
+  const orderId = argv.find((a, i) => !a.startsWith('--') && !(jaegerFlag >= 0 && i === jaegerFlag + 1));
+  const jaeger = (
+    (jaegerFlag >= 0 ? argv[jaegerFlag + 1] : undefined) ??
+    io.env.JAEGER_QUERY_URL ??
+    'http://127.0.0.1:16686'
+  ).replace(/\/+$/, '');
+  if (!orderId) {
+    io.err(`shopctl trace: an order id is required\n${USAGE}\n`);
+    return 2;
+  }
+  try {
+    const found = await findOrderTrace(jaeger, orderId);
+    io.out(`${jaeger}/trace/${found.traceID}\n${renderTraceTree(found, { compact: !argv.includes('--all') })}\n`);
+    return 0;
+  } catch (err) {
+    io.err(`shopctl trace: ${err instanceof Error ? err.message : String(err)}\n`);
+    return 1;
+  }
+}
+
+/** Runs one command; returns the exit status. */
+export async function main(argv: string[], io: CliIo): Promise<number> {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
+    io.out(`${USAGE}\n`);
+    return command === undefined ? 2 : 0;
+  }
+  if (command === 'trace') return trace(rest, io);
+  if (command !== 'audit') {
+    io.err(`shopctl: unknown command ${command}\n${USAGE}\n`);
+    return 2;
+  }
+  let args: AuditArgs;
+  try {
+    args = parseArgs(rest);
+  } catch (err) {
+    io.err(`shopctl audit: ${(err as Error).message}\n${USAGE}\n`);
+    return 2;
+  }
+  const token = resolveAdminToken(args.token, io.env);
+  if (!token) {
+    io.err('shopctl audit: no admin token (pass --token, set ADMIN_TOKEN, or start the local stack)\n');
+    return 2;
+  }
+  let report: AuditReport;
+  try {
+    report = args.gateway
+      ? await auditThroughGateway(args.gateway, token)
+      : runAudit(await collectAuditData({ adminToken: token, baseUrl: (service) => localBaseUrl(service, io.env) }));
+  } catch (err) {
+    if (!(err instanceof CollectError)) throw err;
+    io.err(`shopctl audit: could not collect the data: ${err.message}\n`);
+    return 2;
+  }
+  io.out(args.json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report));
+  return report.ok ? 0 : 1;
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2), {
+    env: process.env,
+    out: (t) => process.stdout.write(t),
+    err: (t) => process.stderr.write(t),
+  }).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (err: unknown) => {
+      console.error(err);
+      process.exitCode = 2;
+    },
+  );
+}

@@ -1,0 +1,150 @@
+// Fetches what the audit judges from the services' own admin endpoints (no gateway in
+// between). Used by the `shopctl audit` command (local ports) and by the gateway's
+// `/api/v1/admin/audit` (its registry's addresses).
+import type { z } from 'zod';
+import {
+  type AuditData,
+  auditedOrdersSchema,
+  consumersReportSchema,
+  type MessagingReport,
+  outboxReportSchema,
+  paymentSummarySchema,
+  SERVICES,
+  type Service,
+  stockReportSchema,
+} from './audit';
+
+export interface CollectOptions {
+  /** `http://host:port` of one instance of the service. */
+  baseUrl: (service: Service) => string | Promise<string>;
+  adminToken: string;
+  /** Per request (default 5 s). */
+  timeoutMs?: number;
+  /** Reservation look-ups in flight at once (default 16). */
+  concurrency?: number;
+}
+
+/** A required admin endpoint did not answer as expected: the audit cannot judge. */
+export class CollectError extends Error {
+  override readonly name = 'CollectError';
+}
+
+/** The default local HTTP ports (infra/local/services.sh). */
+export const LOCAL_PORTS: Record<Service, number> = {
+  user: 8081,
+  catalog: 8082,
+  cart: 8083,
+  payment: 8084,
+  order: 8085,
+};
+
+/** `SHOPLAB_<SVC>_URL` from `env`, else `http://127.0.0.1:<local port>`. */
+export function localBaseUrl(service: Service, env: NodeJS.ProcessEnv = process.env): string {
+  return env[`SHOPLAB_${service.toUpperCase()}_URL`]?.replace(/\/+$/, '') ?? `http://127.0.0.1:${LOCAL_PORTS[service]}`;
+}
+
+interface Answer {
+  status: number;
+  body: unknown;
+}
+
+export async function collectAuditData(options: CollectOptions): Promise<AuditData> {
+  const timeoutMs = options.timeoutMs ?? 5_000;
+  const get = async (service: Service, path: string): Promise<Answer> => {
+    const url = `${await options.baseUrl(service)}${path}`;
+    let res: Response;
+    try {
+      res = await fetch(url, {
+        headers: { authorization: `Bearer ${options.adminToken}`, accept: 'application/json' },
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+    } catch (err) {
+      throw new CollectError(`${service}: GET ${url} failed: ${messageOf(err)}`);
+    }
+    const text = await res.text();
+    let body: unknown = text;
+    try {
+      body = text ? JSON.parse(text) : undefined;
+    } catch {}
+    return { status: res.status, body };
+  };
+  const required = async <S extends z.ZodType>(service: Service, path: string, schema: S): Promise<z.infer<S>> => {
+    const answer = await get(service, path);
+    if (answer.status !== 200) {
+      throw new CollectError(`${service}: GET ${path} answered ${answer.status}: ${summarize(answer.body)}`);
+    }
+    const parsed = schema.safeParse(answer.body);
+    if (!parsed.success) throw new CollectError(`${service}: GET ${path} answered an unexpected body: ${parsed.error}`);
+    return parsed.data;
+  };
+
+  const [orders, payments, stock, messaging] = await Promise.all([
+    required('order', '/v1/admin/orders/audit', auditedOrdersSchema),
+    required('payment', '/v1/admin/payments/summary', paymentSummarySchema),
+    required('catalog', '/v1/admin/stock', stockReportSchema),
+    Promise.all(SERVICES.map((service) => messagingOf(service, get))),
+  ]);
+
+  const ended = orders.orders.filter((o) => o.status !== 'PENDING').map((o) => o.id);
+  const reservations: Record<string, string | null> = {};
+  await forEachLimited(ended, options.concurrency ?? 16, async (orderId) => {
+    const path = `/v1/admin/reservations/${encodeURIComponent(orderId)}`;
+    const answer = await get('catalog', path);
+    if (answer.status === 404) {
+      reservations[orderId] = null;
+    } else if (answer.status === 200 && typeof (answer.body as { status?: unknown })?.status === 'string') {
+      reservations[orderId] = (answer.body as { status: string }).status;
+    } else {
+      throw new CollectError(`catalog: GET ${path} answered ${answer.status}: ${summarize(answer.body)}`);
+    }
+  });
+
+  return { orders: orders.orders, payments, stock, reservations, messaging };
+}
+
+/** A service's outbox and consumers; a 404 (no such endpoint) is a note, other failures an error. */
+async function messagingOf(
+  service: Service,
+  get: (service: Service, path: string) => Promise<Answer>,
+): Promise<MessagingReport> {
+  try {
+    const outbox = await get(service, '/admin/outbox');
+    if (outbox.status === 404) return { service, note: 'no /admin/outbox' };
+    if (outbox.status !== 200) return { service, error: `/admin/outbox answered ${outbox.status}` };
+    const parsedOutbox = outboxReportSchema.safeParse(outbox.body);
+    if (!parsedOutbox.success) return { service, error: `/admin/outbox answered an unexpected body` };
+    const consumers = await get(service, '/admin/consumers');
+    if (consumers.status === 404) return { service, outbox: parsedOutbox.data };
+    const parsedConsumers = consumersReportSchema.safeParse(consumers.body);
+    if (consumers.status !== 200 || !parsedConsumers.success) {
+      return { service, outbox: parsedOutbox.data, error: `/admin/consumers answered ${consumers.status}` };
+    }
+    return { service, outbox: parsedOutbox.data, consumers: parsedConsumers.data };
+  } catch (err) {
+    return { service, error: messageOf(err) };
+  }
+}
+
+async function forEachLimited<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const item = items[next++] as T;
+      await fn(item);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
+
+function summarize(body: unknown): string {
+  const text = typeof body === 'string' ? body : JSON.stringify(body);
+  return (text ?? '').slice(0, 300);
+}
+
+function messageOf(err: unknown): string {
+  if (err instanceof Error) {
+    const cause = (err as { cause?: unknown }).cause;
+    return cause instanceof Error ? `${err.message}: ${cause.message}` : err.message;
+  }
+  return String(err);
+}
