@@ -175,6 +175,12 @@ test("every service's RED metrics reach Prometheus and move with traffic", async
     return SERVICES.every((s) => services.has(s)) ? services : undefined;
   });
   assert.equal(up.size, SERVICES.length);
+  const red = await poll('RED metrics from every service', async () => {
+    const result = await query('sum by (service) (shop_http_request_duration_seconds_count{job="shoplab"})');
+    const services = new Set(result.map((r) => r.metric.service));
+    return SERVICES.every((s) => services.has(s)) ? services : undefined;
+  });
+  assert.equal(red.size, SERVICES.length);
 
   const gatewayRequests = async () =>
     Number((await query('sum(shop_http_request_duration_seconds_count{service="gateway"})'))[0]?.value[1] ?? 0);
@@ -189,6 +195,8 @@ test("every service's RED metrics reach Prometheus and move with traffic", async
     ['shop_grpc_client_handling_seconds_count{service="gateway",target="catalog"}', 'gateway → catalog client RED'],
     ['shop_outbox_backlog{service="order"}', 'order outbox backlog'],
     ['shop_saga_outcomes_total{service="order"}', 'saga outcomes'],
+    ['shop_revenue_minor_units_total{service="order",currency="USD"}', 'revenue'],
+    ['shop_orders_total{service="order",status="CONFIRMED"}', 'orders by status'],
     ['shop_circuit_breaker_state{service="gateway"}', 'gateway breakers'],
     ['process_resident_memory_bytes{job="shoplab"}', 'default process metrics'],
   ] as const) {

@@ -249,4 +249,6 @@ export interface SagaObserver {
   attempt(step: string, outcome: AttemptOutcome): void;
   ended(outcome: 'confirmed' | 'cancelled', seconds: number): void;
   orderStatus(status: OrderStatus): void;
+  /** A confirmed order's total: the revenue counter. */
+  revenue?(total: Money): void;
 }

@@ -467,6 +467,7 @@ export class SagaRunner {
     const seconds = (finishedAt.getTime() - saga.createdAt.getTime()) / 1000;
     this.deps.observer.ended(change.end.status === 'CONFIRMED' ? 'confirmed' : 'cancelled', seconds);
     this.deps.observer.orderStatus(change.end.status);
+    if (change.end.status === 'CONFIRMED') this.deps.observer.revenue?.(saga.total);
     this.log.info(
       { orderId: saga.orderId, status: change.end.status, reason: change.end.cancelReason, seconds },
       `order ${change.end.status.toLowerCase()}`,

@@ -54,7 +54,19 @@ export function sagaMetrics(registry: Registry): SagaObserver {
         registers,
       }),
   );
+  const revenue = once(
+    registry,
+    'shop_revenue_minor_units_total',
+    () =>
+      new Counter({
+        name: 'shop_revenue_minor_units_total',
+        help: 'Totals of confirmed orders, in minor units (cents), by currency',
+        labelNames: ['currency'],
+        registers,
+      }),
+  );
   return {
+    revenue: (total) => revenue.inc({ currency: total.currency }, total.amount),
     attempt: (step, outcome) => attempts.inc({ step, outcome }),
     ended: (outcome, seconds) => {
       outcomes.inc({ outcome });
