@@ -40,6 +40,7 @@ import { Counter, Gauge, Histogram, type Metric, Registry } from 'prom-client';
 import { z } from 'zod';
 import type { FaultInjector } from './chaos';
 import type { Logger } from './logging';
+import type { Intake } from './service';
 
 // ---------------------------------------------------------------------------------------------
 // The envelope
@@ -833,4 +834,52 @@ export async function ensureTopics(
   } finally {
     await admin.disconnect();
   }
+}
+
+/**
+ * Runs a consumer as an Intake. start() returns at once and connects in the background,
+ * retrying with backoff (topics ensured first, with their DLQ): the service keeps serving
+ * while Kafka is away, and events wait in Kafka until the consumer is up.
+ */
+export function consumerIntake(
+  name: string,
+  options: { kafka: Kafka; topics: readonly string[]; logger: Logger; create: () => EventConsumer },
+): Intake {
+  const log = options.logger.child({ component: name });
+  let abort = new AbortController();
+  let running: EventConsumer | undefined;
+  let starting: Promise<void> | undefined;
+
+  const startLoop = async (signal: AbortSignal): Promise<void> => {
+    for (let attempt = 1; !signal.aborted; attempt++) {
+      const consumer = options.create();
+      try {
+        await ensureTopics(options.kafka, options.topics, { withDlq: true });
+        await consumer.start();
+        running = consumer;
+        if (attempt > 1) log.info({ attempt }, 'consumer started after retries');
+        return;
+      } catch (err) {
+        await consumer.stop().catch(() => undefined);
+        const retryInMs = backoffDelayMs(attempt, { initialMs: 500, maxMs: 15_000 });
+        log.warn({ err, attempt, retryInMs }, 'cannot start the consumer yet; retrying');
+        await interruptibleSleep(retryInMs, signal);
+      }
+    }
+  };
+
+  return {
+    name,
+    start() {
+      abort = new AbortController();
+      starting = startLoop(abort.signal);
+    },
+    async stop() {
+      abort.abort();
+      await starting;
+      const consumer = running;
+      running = undefined;
+      await consumer?.stop();
+    },
+  };
 }

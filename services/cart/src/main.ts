@@ -1,5 +1,6 @@
 // The cart service process: config → kit → database and Kafka → buildApp → startService.
 import {
+  consumerIntake,
   createPrismaAdapter,
   createProducer,
   createServiceKit,
@@ -15,7 +16,7 @@ import { buildApp } from './app';
 import { configSchema } from './config';
 import { PrismaClient } from './generated/prisma/client';
 import { createCatalogClient, GrpcProductCatalog } from './infrastructure/catalog.client';
-import { consumerIntake, createOrderEventsConsumer } from './infrastructure/order-events.consumer';
+import { createOrderEventsConsumer } from './infrastructure/order-events.consumer';
 
 async function main(): Promise<void> {
   const config = loadConfig(configSchema);

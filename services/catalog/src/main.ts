@@ -1,5 +1,6 @@
 // config → kit → database (+ seed) → Kafka producer and outbox relay → buildApp → startService.
 import {
+  consumerIntake,
   createProducer,
   createServiceKit,
   kafkaLogCreator,
@@ -13,7 +14,7 @@ import pg from 'pg';
 import { buildApp } from './app';
 import { configSchema } from './config';
 import { createCatalogPrisma } from './infrastructure/database';
-import { consumerIntake, createOrderEventsConsumer } from './infrastructure/order-events.consumer';
+import { createOrderEventsConsumer } from './infrastructure/order-events.consumer';
 import { seedCatalog } from './infrastructure/seed';
 
 async function main(): Promise<void> {

@@ -1,6 +1,7 @@
 // The user service process: config → kit → database and Kafka → buildApp → startService.
 import {
   ConfigError,
+  consumerIntake,
   createProducer,
   createServiceKit,
   kafkaLogCreator,
@@ -11,7 +12,7 @@ import { Kafka } from 'kafkajs';
 import { buildApp } from './app';
 import { loadUserConfig } from './config';
 import { createPgPool, createPrismaClient, databaseSettings } from './infrastructure/database';
-import { consumerIntake, createOrderEventsConsumer } from './infrastructure/order-events.consumer';
+import { createOrderEventsConsumer } from './infrastructure/order-events.consumer';
 
 async function main(): Promise<void> {
   const config = loadUserConfig();

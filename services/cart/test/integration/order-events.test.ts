@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, test } from 'node:test';
 import {
+  consumerIntake,
   createEvent,
   createLogger,
   createMetrics,
@@ -19,7 +20,7 @@ import {
   type ServiceMetrics,
 } from '@shoplab/chassis';
 import { Kafka, type KafkaMessage, logLevel, Partitioners, type Producer } from 'kafkajs';
-import { consumerIntake, createOrderEventsConsumer } from '../../src/infrastructure/order-events.consumer';
+import { createOrderEventsConsumer } from '../../src/infrastructure/order-events.consumer';
 import { eventually, type RunningCart, startCart, userHeaders } from '../support/harness';
 
 const suffix = randomUUID().slice(0, 8);

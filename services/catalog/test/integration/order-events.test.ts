@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import {
+  consumerIntake,
   createEvent,
   createLogger,
   createMetrics,
@@ -19,7 +20,7 @@ import {
   type ServiceMetrics,
 } from '@shoplab/chassis';
 import { Kafka, type KafkaMessage, logLevel, Partitioners, type Producer } from 'kafkajs';
-import { consumerIntake, createOrderEventsConsumer } from '../../src/infrastructure/order-events.consumer';
+import { createOrderEventsConsumer } from '../../src/infrastructure/order-events.consumer';
 import { SEED_PRODUCTS } from '../../src/infrastructure/seed-data';
 import { ADMIN_TOKEN, addProduct, eventually, startTestCatalog, type TestCatalog } from './support';
 

@@ -1,16 +1,7 @@
 // The order-events consumer: the chassis' idempotent consumer (each event applied in ONE Prisma
 // transaction with its processed_events row; retries, then `<topic>.dlq`) around applyOrderEvent
-// (the notification log), and the Intake main.ts starts and stops.
-import {
-  backoffDelayMs,
-  createConsumer,
-  type EventConsumer,
-  ensureTopics,
-  type Intake,
-  interruptibleSleep,
-  type Logger,
-  type ServiceKit,
-} from '@shoplab/chassis';
+// (the notification log), run by main.ts through the chassis' consumerIntake.
+import { createConsumer, type EventConsumer, type ServiceKit } from '@shoplab/chassis';
 import type { Kafka } from 'kafkajs';
 import { applyOrderEvent } from '../application/order-events';
 import type { UserConfig } from '../config';
@@ -50,52 +41,4 @@ export function createOrderEventsConsumer(options: OrderEventsConsumerOptions): 
       log[level]({ eventId: event.id, ...outcome }, 'order event applied');
     },
   });
-}
-
-/**
- * Runs a consumer as an Intake. start() returns at once and connects in the background,
- * retrying with backoff (topics ensured first, with their DLQ): registration and login keep
- * working while Kafka is away, and order events wait in Kafka until the consumer is up.
- */
-export function consumerIntake(
-  name: string,
-  options: { kafka: Kafka; topics: readonly string[]; logger: Logger; create: () => EventConsumer },
-): Intake {
-  const log = options.logger.child({ component: name });
-  let abort = new AbortController();
-  let running: EventConsumer | undefined;
-  let starting: Promise<void> | undefined;
-
-  const startLoop = async (signal: AbortSignal): Promise<void> => {
-    for (let attempt = 1; !signal.aborted; attempt++) {
-      const consumer = options.create();
-      try {
-        await ensureTopics(options.kafka, options.topics, { withDlq: true });
-        await consumer.start();
-        running = consumer;
-        if (attempt > 1) log.info({ attempt }, 'consumer started after retries');
-        return;
-      } catch (err) {
-        await consumer.stop().catch(() => undefined);
-        const retryInMs = backoffDelayMs(attempt, { initialMs: 500, maxMs: 15_000 });
-        log.warn({ err, attempt, retryInMs }, 'cannot start the consumer yet; retrying');
-        await interruptibleSleep(retryInMs, signal);
-      }
-    }
-  };
-
-  return {
-    name,
-    start() {
-      abort = new AbortController();
-      starting = startLoop(abort.signal);
-    },
-    async stop() {
-      abort.abort();
-      await starting;
-      const consumer = running;
-      running = undefined;
-      await consumer?.stop();
-    },
-  };
 }

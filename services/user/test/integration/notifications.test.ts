@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import {
+  consumerIntake,
   createEvent,
   createLogger,
   createMetrics,
@@ -19,7 +20,7 @@ import {
   type ServiceMetrics,
 } from '@shoplab/chassis';
 import { Kafka, type KafkaMessage, logLevel, Partitioners, type Producer } from 'kafkajs';
-import { consumerIntake, createOrderEventsConsumer } from '../../src/infrastructure/order-events.consumer';
+import { createOrderEventsConsumer } from '../../src/infrastructure/order-events.consumer';
 import { ADMIN_TOKEN, PASSWORD, startTestService, type TestService, uniqueEmail } from '../support/app';
 import { registerUser, type Session } from '../support/http';
 
