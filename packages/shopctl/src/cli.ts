@@ -1,33 +1,30 @@
 #!/usr/bin/env node
-// shopctl: the operator's command line.
-//   shopctl audit [--json] [--token T] [--gateway URL]
-// Exit codes: 0 every checked invariant holds, 1 an invariant FAILs, 2 the audit could not run.
+// shopctl: the operator's command line (`shopctl help` lists the commands). Each command lives
+// in its own module (chaos.ts, …) and returns its exit status; 2 always means bad input.
 import { resolveAdminToken } from './api';
 import { type AuditReport, formatReport, runAudit } from './audit';
+import { chaosCommand } from './chaos';
 import { CollectError, collectAuditData, localBaseUrl } from './collect';
+import { type CliIo, UsageError } from './command';
 import { findOrderTrace, renderTraceTree } from './trace';
 
-const USAGE = `usage: shopctl audit [--json] [--token T] [--gateway URL]
-       shopctl trace <orderId> [--all] [--jaeger URL]
+const USAGE = `usage: shopctl <command> [arguments]
+  audit [--json] [--token T] [--gateway URL]     check the invariants of ARCHITECTURE.md §8
+  trace <orderId> [--all] [--jaeger URL]        an order's checkout trace from Jaeger
+  chaos set|list|clear …                        fault rules on the services (shopctl chaos help)
 
-trace: finds the checkout's trace in Jaeger (by the saga spans' order.id), prints its link
-and the span tree (--all keeps database and fastify hook spans; --jaeger defaults to
-$JAEGER_QUERY_URL or http://127.0.0.1:16686).
-
-Checks the invariants of ARCHITECTURE.md §8 through the services' admin APIs.
+audit: checks the invariants through the services' admin APIs.
   --token T       the admin token (default: $ADMIN_TOKEN, else ADMIN_TOKEN in
                   $SHOPLAB_STATE/secrets.env, ~/.local/state/shoplab/secrets.env)
   --gateway URL   ask the gateway's /api/v1/admin/audit instead of the services
   --json          print the report as JSON
-Services are called directly on their local ports (user 8081, catalog 8082, cart 8083,
-payment 8084, order 8085); override one with SHOPLAB_<SERVICE>_URL.
-Exit status: 0 all hold, 1 an invariant fails, 2 the audit could not run.`;
+  Services are called directly on their local ports (user 8081, catalog 8082, cart 8083,
+  payment 8084, order 8085); override one with SHOPLAB_<SERVICE>_URL.
+  Exit status: 0 all hold, 1 an invariant fails, 2 the audit could not run.
 
-export interface CliIo {
-  env: NodeJS.ProcessEnv;
-  out: (text: string) => void;
-  err: (text: string) => void;
-}
+trace: finds the checkout's trace in Jaeger (by the saga spans' order.id), prints its link
+and the span tree (--all keeps database and fastify hook spans; --jaeger defaults to
+$JAEGER_QUERY_URL or http://127.0.0.1:16686).`;
 
 interface AuditArgs {
   json: boolean;
@@ -35,10 +32,9 @@ interface AuditArgs {
   gateway?: string;
 }
 
-class UsageError extends Error {}
-
 // Kept importable from here (they moved to api.ts, shared with every command).
 export { parseEnvFile, resolveAdminToken } from './api';
+export type { CliIo } from './command';
 
 function parseArgs(argv: string[]): AuditArgs {
   const args: AuditArgs = { json: false };
@@ -100,6 +96,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     return command === undefined ? 2 : 0;
   }
   if (command === 'trace') return trace(rest, io);
+  if (command === 'chaos') return chaosCommand(rest, io);
   if (command !== 'audit') {
     io.err(`shopctl: unknown command ${command}\n${USAGE}\n`);
     return 2;
