@@ -6,12 +6,15 @@ import { type AuditReport, formatReport, runAudit } from './audit';
 import { chaosCommand } from './chaos';
 import { CollectError, collectAuditData, localBaseUrl } from './collect';
 import { type CliIo, UsageError } from './command';
+import { controlCommand } from './control';
 import { findOrderTrace, renderTraceTree } from './trace';
 
 const USAGE = `usage: shopctl <command> [arguments]
   audit [--json] [--token T] [--gateway URL]     check the invariants of ARCHITECTURE.md §8
   trace <orderId> [--all] [--jaeger URL]        an order's checkout trace from Jaeger
   chaos set|list|clear …                        fault rules on the services (shopctl chaos help)
+  stop|start|kill <target…>                     stop, start (and await) or crash a service or
+                                                infrastructure component (shopctl kill --help)
 
 audit: checks the invariants through the services' admin APIs.
   --token T       the admin token (default: $ADMIN_TOKEN, else ADMIN_TOKEN in
@@ -97,6 +100,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
   }
   if (command === 'trace') return trace(rest, io);
   if (command === 'chaos') return chaosCommand(rest, io);
+  if (command === 'stop' || command === 'start' || command === 'kill') return controlCommand(command, rest, io);
   if (command !== 'audit') {
     io.err(`shopctl: unknown command ${command}\n${USAGE}\n`);
     return 2;
