@@ -7,6 +7,7 @@ import { chaosCommand } from './chaos';
 import { CollectError, collectAuditData, localBaseUrl } from './collect';
 import { type CliIo, UsageError } from './command';
 import { controlCommand } from './control';
+import { loadCommand } from './load';
 import { findOrderTrace, renderTraceTree } from './trace';
 
 const USAGE = `usage: shopctl <command> [arguments]
@@ -15,6 +16,8 @@ const USAGE = `usage: shopctl <command> [arguments]
   chaos set|list|clear …                        fault rules on the services (shopctl chaos help)
   stop|start|kill <target…>                     stop, start (and await) or crash a service or
                                                 infrastructure component (shopctl kill --help)
+  load --rate 20 --duration 60s [--users 20] [--mix browse=10,cart=3,checkout=1] [--json]
+                                                open-loop load on the public API (shopctl load --help)
 
 audit: checks the invariants through the services' admin APIs.
   --token T       the admin token (default: $ADMIN_TOKEN, else ADMIN_TOKEN in
@@ -91,6 +94,16 @@ async function trace(argv: string[], io: CliIo): Promise<number> {
   }
 }
 
+/** Aborts on the first Ctrl-C (the command then finishes and reports); a second one exits. */
+function interruptSignal(): AbortSignal {
+  const controller = new AbortController();
+  process.once('SIGINT', () => {
+    controller.abort();
+    process.once('SIGINT', () => process.exit(130));
+  });
+  return controller.signal;
+}
+
 /** Runs one command; returns the exit status. */
 export async function main(argv: string[], io: CliIo): Promise<number> {
   const [command, ...rest] = argv;
@@ -101,6 +114,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
   if (command === 'trace') return trace(rest, io);
   if (command === 'chaos') return chaosCommand(rest, io);
   if (command === 'stop' || command === 'start' || command === 'kill') return controlCommand(command, rest, io);
+  if (command === 'load') return loadCommand(rest, io, interruptSignal());
   if (command !== 'audit') {
     io.err(`shopctl: unknown command ${command}\n${USAGE}\n`);
     return 2;
@@ -136,6 +150,7 @@ if (require.main === module) {
     env: process.env,
     out: (t) => process.stdout.write(t),
     err: (t) => process.stderr.write(t),
+    errIsTty: process.stderr.isTTY === true,
   }).then(
     (code) => {
       process.exitCode = code;
