@@ -21,7 +21,7 @@ import {
 } from '@shoplab/chassis';
 import { Kafka, type KafkaMessage, logLevel, Partitioners, type Producer } from 'kafkajs';
 import { createOrderEventsConsumer } from '../../src/infrastructure/order-events.consumer';
-import { eventually, type RunningCart, startCart, userHeaders } from '../support/harness';
+import { ADMIN_TOKEN, eventually, type RunningCart, startCart, userHeaders } from '../support/harness';
 
 const suffix = randomUUID().slice(0, 8);
 const topic = `order.events.test-${suffix}`;
@@ -256,6 +256,30 @@ test('a cancelled order leaves the cart exactly as it was', async () => {
 
   assert.deepEqual(await cartOf(user), before);
   assert.deepEqual(await clearedEvents(user), []);
+});
+
+test('GET /v1/admin/clearances lists the confirmed orders that cleared a cart, and not the cancelled ones', async () => {
+  const user = await cartWith([['book', 2]]);
+  const kept = confirmed(user, [['book', 1]]);
+  const dropped = cancelled(user);
+  await producer.publish(topic, [kept, dropped]);
+  await applied(dropped);
+
+  const denied = await svc.app.http.inject({ method: 'GET', url: '/v1/admin/clearances' });
+  assert.equal(denied.statusCode, 401);
+  const res = await svc.app.http.inject({
+    method: 'GET',
+    url: '/v1/admin/clearances',
+    headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+  });
+  assert.equal(res.statusCode, 200, res.body);
+  const mine = (
+    res.json().clearances as { orderId: string; userId: string; eventId: string; removedUnits: number }[]
+  ).filter((c) => c.userId === user);
+  assert.deepEqual(
+    mine.map(({ orderId, eventId, removedUnits }) => ({ orderId, eventId, removedUnits })),
+    [{ orderId: (kept.data as { orderId: string }).orderId, eventId: kept.id, removedUnits: 1 }],
+  );
 });
 
 test('an order whose products already left the cart, or a buyer without a cart, changes nothing', async () => {
