@@ -3,15 +3,17 @@
 // in its own module (chaos.ts, …) and returns its exit status; 2 always means bad input.
 import { resolveAdminToken } from './api';
 import { type AuditReport, formatReport, runAudit } from './audit';
+import { auditUntilSettled } from './audit-wait';
 import { chaosCommand } from './chaos';
 import { CollectError, collectAuditData, localBaseUrl } from './collect';
-import { type CliIo, UsageError } from './command';
+import { type CliIo, formatDuration, parseDuration, UsageError } from './command';
 import { controlCommand } from './control';
 import { loadCommand } from './load';
 import { findOrderTrace, renderTraceTree } from './trace';
 
 const USAGE = `usage: shopctl <command> [arguments]
-  audit [--json] [--token T] [--gateway URL]     check the invariants of ARCHITECTURE.md §8
+  audit [--json] [--token T] [--gateway URL] [--wait 60s]
+                                                check the invariants of ARCHITECTURE.md §8
   trace <orderId> [--all] [--jaeger URL]        an order's checkout trace from Jaeger
   chaos set|list|clear …                        fault rules on the services (shopctl chaos help)
   stop|start|kill <target…>                     stop, start (and await) or crash a service or
@@ -24,6 +26,8 @@ audit: checks the invariants through the services' admin APIs.
                   $SHOPLAB_STATE/secrets.env, ~/.local/state/shoplab/secrets.env)
   --gateway URL   ask the gateway's /api/v1/admin/audit instead of the services
   --json          print the report as JSON
+  --wait D        while invariant 1 (orders PENDING) or 6 (outbox backlog, consumers behind)
+                  FAILs, or a service does not answer, retry for up to D (30s, 2m), then report
   Services are called directly on their local ports (user 8081, catalog 8082, cart 8083,
   payment 8084, order 8085); override one with SHOPLAB_<SERVICE>_URL.
   Exit status: 0 all hold, 1 an invariant fails, 2 the audit could not run.
@@ -36,6 +40,8 @@ interface AuditArgs {
   json: boolean;
   token?: string;
   gateway?: string;
+  /** --wait: retry while settling invariants fail, this long (ms). */
+  waitMs?: number;
 }
 
 // Kept importable from here (they moved to api.ts, shared with every command).
@@ -54,6 +60,7 @@ function parseArgs(argv: string[]): AuditArgs {
     if (arg === '--json') args.json = true;
     else if (arg === '--token') args.token = value();
     else if (arg === '--gateway') args.gateway = value().replace(/\/+$/, '');
+    else if (arg === '--wait') args.waitMs = parseDuration(value(), '--wait');
     else throw new UsageError(`unknown option ${arg}`);
   }
   return args;
@@ -131,11 +138,26 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     io.err('shopctl audit: no admin token (pass --token, set ADMIN_TOKEN, or start the local stack)\n');
     return 2;
   }
+  const once = () =>
+    args.gateway
+      ? auditThroughGateway(args.gateway, token)
+      : collectAuditData({ adminToken: token, baseUrl: (service) => localBaseUrl(service, io.env) }).then((data) =>
+          runAudit(data),
+        );
   let report: AuditReport;
   try {
-    report = args.gateway
-      ? await auditThroughGateway(args.gateway, token)
-      : runAudit(await collectAuditData({ adminToken: token, baseUrl: (service) => localBaseUrl(service, io.env) }));
+    report =
+      args.waitMs === undefined
+        ? await once()
+        : (
+            await auditUntilSettled(once, {
+              waitMs: args.waitMs,
+              onRetry: (reason, attempt) => {
+                if (attempt === 1)
+                  io.err(`shopctl audit: ${reason}; retrying for up to ${formatDuration(args.waitMs ?? 0)}\n`);
+              },
+            })
+          ).report;
   } catch (err) {
     if (!(err instanceof CollectError)) throw err;
     io.err(`shopctl audit: could not collect the data: ${err.message}\n`);
