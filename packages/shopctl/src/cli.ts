@@ -8,6 +8,7 @@ import { chaosCommand } from './chaos';
 import { CollectError, collectAuditData, localBaseUrl } from './collect';
 import { type CliIo, formatDuration, parseDuration, UsageError } from './command';
 import { controlCommand } from './control';
+import { dlqCommand } from './dlq';
 import { loadCommand } from './load';
 import { findOrderTrace, renderTraceTree } from './trace';
 
@@ -20,6 +21,8 @@ const USAGE = `usage: shopctl <command> [arguments]
                                                 infrastructure component (shopctl kill --help)
   load --rate 20 --duration 60s [--users 20] [--mix browse=10,cart=3,checkout=1] [--json]
                                                 open-loop load on the public API (shopctl load --help)
+  dlq list [topic] | dlq redrive <topic> [--max N]
+                                                dead-lettered messages; copy them back (shopctl dlq help)
 
 audit: checks the invariants through the services' admin APIs.
   --token T       the admin token (default: $ADMIN_TOKEN, else ADMIN_TOKEN in
@@ -122,6 +125,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
   if (command === 'chaos') return chaosCommand(rest, io);
   if (command === 'stop' || command === 'start' || command === 'kill') return controlCommand(command, rest, io);
   if (command === 'load') return loadCommand(rest, io, interruptSignal());
+  if (command === 'dlq') return dlqCommand(rest, io);
   if (command !== 'audit') {
     io.err(`shopctl: unknown command ${command}\n${USAGE}\n`);
     return 2;
