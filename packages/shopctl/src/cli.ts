@@ -7,6 +7,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { type AuditReport, formatReport, runAudit } from './audit';
 import { CollectError, collectAuditData, localBaseUrl } from './collect';
+import { exerciseCommand } from './exercises';
 import { findOrderTrace, renderTraceTree } from './trace';
 
 const USAGE = `usage: shopctl audit [--json] [--token T] [--gateway URL]
@@ -124,6 +125,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     return command === undefined ? 2 : 0;
   }
   if (command === 'trace') return trace(rest, io);
+  if (command === 'exercise') return exerciseCommand(rest, io);
   if (command !== 'audit') {
     io.err(`shopctl: unknown command ${command}\n${USAGE}\n`);
     return 2;
