@@ -2,9 +2,7 @@
 // shopctl: the operator's command line.
 //   shopctl audit [--json] [--token T] [--gateway URL]
 // Exit codes: 0 every checked invariant holds, 1 an invariant FAILs, 2 the audit could not run.
-import { readFileSync } from 'node:fs';
-import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { resolveAdminToken } from './api';
 import { type AuditReport, formatReport, runAudit } from './audit';
 import { CollectError, collectAuditData, localBaseUrl } from './collect';
 import { exerciseCommand } from './exercises';
@@ -40,6 +38,9 @@ interface AuditArgs {
 
 class UsageError extends Error {}
 
+// Kept importable from here (they moved to api.ts, shared with every command).
+export { parseEnvFile, resolveAdminToken } from './api';
+
 function parseArgs(argv: string[]): AuditArgs {
   const args: AuditArgs = { json: false };
   for (let i = 0; i < argv.length; i++) {
@@ -55,31 +56,6 @@ function parseArgs(argv: string[]): AuditArgs {
     else throw new UsageError(`unknown option ${arg}`);
   }
   return args;
-}
-
-/** `KEY=value` lines (optionally `export KEY="value"`) of a secrets file. */
-export function parseEnvFile(text: string): Record<string, string> {
-  const vars: Record<string, string> = {};
-  for (const raw of text.split('\n')) {
-    const match = /^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(raw);
-    if (!match?.[1]) continue;
-    let value = (match[2] ?? '').trim();
-    if (/^(['"]).*\1$/.test(value)) value = value.slice(1, -1);
-    vars[match[1]] = value;
-  }
-  return vars;
-}
-
-/** The admin token: `--token`, else $ADMIN_TOKEN, else the local stack's secrets file. */
-export function resolveAdminToken(flag: string | undefined, env: NodeJS.ProcessEnv): string | undefined {
-  if (flag) return flag;
-  if (env.ADMIN_TOKEN) return env.ADMIN_TOKEN;
-  const state = env.SHOPLAB_STATE ?? join(env.XDG_STATE_HOME ?? join(homedir(), '.local', 'state'), 'shoplab');
-  try {
-    return parseEnvFile(readFileSync(join(state, 'secrets.env'), 'utf8')).ADMIN_TOKEN || undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 async function auditThroughGateway(gateway: string, token: string): Promise<AuditReport> {
