@@ -1,9 +1,8 @@
 // `shopctl exercise list | show N | run N… | run all` (docs/exercises/README.md).
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
+import { AdminApi, resolveAdminToken, ShopApi, serviceBaseUrl } from '../api';
 import type { CliIo } from '../cli';
-import { resolveAdminToken } from '../cli';
-import { localBaseUrl } from '../collect';
 import { findExercise, listExercises } from './registry';
 import { type ExerciseResult, type RunOptions, runExercise } from './runner';
 import type { Exercise, ShopTarget } from './types';
@@ -17,7 +16,7 @@ pattern it teaches contains the fault. run injects the fault, drives the shop, p
 check as PASS or FAIL with its evidence, always clears its faults and restarts what it
 stopped (also on Ctrl-C), and ends with the audit. Needs the local stack (make up).
   --token T       the admin token (default: $ADMIN_TOKEN, else the local stack's secrets.env)
-  --gateway URL   the gateway (default: $GATEWAY_URL or http://127.0.0.1:8080)
+  --gateway URL   the gateway (default: $SHOPLAB_GATEWAY_URL or http://127.0.0.1:8080)
 Exit status: 0 every check PASSes, 1 a check FAILs, 2 usage or setup error, 130 interrupted.`;
 
 /** The repository root: the nearest ancestor holding docs/exercises (dist/src/exercises → root). */
@@ -119,11 +118,14 @@ async function run(argv: string[], io: CliIo, deps: RunDeps): Promise<number> {
     io.err('shopctl exercise run: no admin token (pass --token, set ADMIN_TOKEN, or start the local stack)\n');
     return 2;
   }
+  const env = args.gateway ? { ...io.env, SHOPLAB_GATEWAY_URL: args.gateway } : io.env;
   const target: ShopTarget = {
-    gatewayUrl: (args.gateway ?? io.env.GATEWAY_URL ?? 'http://127.0.0.1:8080').replace(/\/+$/, ''),
-    serviceUrl: (service) => localBaseUrl(service, io.env),
+    gatewayUrl: serviceBaseUrl('gateway', env),
+    serviceUrl: (service) => serviceBaseUrl(service, env),
     adminToken,
-    env: io.env,
+    env,
+    shop: new ShopApi({ env }),
+    admin: new AdminApi({ env, token: adminToken }),
   };
 
   let signal = deps.interrupt;

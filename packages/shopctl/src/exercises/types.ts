@@ -2,6 +2,7 @@
 // pattern that should contain it, and checks that measure whether it did. The runner
 // (runner.ts) gives each run a context whose cleanup stack always unwinds — after a failed
 // step, a thrown error or Ctrl-C — so no fault outlives its exercise and nothing stays stopped.
+import type { AdminApi, ShopApi } from '../api';
 import type { Service } from '../audit';
 
 export type CheckVerdict = 'PASS' | 'FAIL';
@@ -49,6 +50,10 @@ export interface ShopTarget {
   serviceUrl: (service: Service) => string;
   adminToken: string;
   env: NodeJS.ProcessEnv;
+  /** The public API through the gateway: `await ctx.shop.newShopper()`, then cart, checkout, orders. */
+  shop: ShopApi;
+  /** Every service's admin endpoints: chaos, breakers, outbox, consumers. */
+  admin: AdminApi;
 }
 
 export interface ExerciseContext extends ShopTarget {

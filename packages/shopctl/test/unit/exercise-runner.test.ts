@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { AdminApi, ShopApi } from '../../src/api';
 import type { AuditReport } from '../../src/audit';
 import {
   check,
@@ -19,6 +20,8 @@ const target: ShopTarget = {
   serviceUrl: () => 'http://127.0.0.1:1',
   adminToken: 'unit-test-token',
   env: {},
+  shop: new ShopApi({ env: {} }),
+  admin: new AdminApi({ env: {}, token: 'unit-test-token' }),
 };
 
 function fake(run: (ctx: ExerciseContext) => Promise<ReturnType<typeof check>[]>): Exercise {
