@@ -2,16 +2,13 @@
 // startService (listen, register, and the shutdown order of STYLE.md §11).
 import {
   ConfigError,
-  createProducer,
+  createEventing,
   createServiceKit,
   type DatabaseSettings,
-  kafkaLogCreator,
   loadConfig,
-  OutboxRelay,
   poolConfig,
   startService,
 } from '@shoplab/chassis';
-import { Kafka } from 'kafkajs';
 import pg from 'pg';
 import { buildApp } from './app';
 import { configSchema } from './config';
@@ -35,19 +32,7 @@ async function main(): Promise<void> {
   const prisma = createPrismaClient(db);
   // The relay's own small pool: one connection per cycle (its LISTEN connection is separate).
   const relayPool = new pg.Pool({ ...poolConfig(db), max: 2 });
-  const kafka = new Kafka({
-    clientId: config.KAFKA_CLIENT_ID ?? kit.instanceId,
-    brokers: config.KAFKA_BROKERS,
-    logCreator: kafkaLogCreator(kit.logger),
-  });
-  const producer = createProducer(kafka, { logger: kit.logger });
-  const relay = new OutboxRelay({
-    pool: relayPool,
-    producer,
-    logger: kit.logger,
-    metrics: kit.metrics,
-    chaos: kit.chaos,
-  });
+  const { relayIntake, producerPool } = createEventing(kit, { relayPool });
   const cart = createCartClient(kit, config.CART_DEADLINE_MS);
   const catalog = createCatalogClient(kit, config.CATALOG_DEADLINE_MS);
   const user = createUserClient(kit, config.USER_DEADLINE_MS);
@@ -59,10 +44,7 @@ async function main(): Promise<void> {
     grpc,
     // Stopped in this order: the runner finishes and records its in-flight attempts (their
     // events land in the outbox), then the relay stops.
-    intake: [
-      { name: 'saga-runner', start: () => saga.start(), stop: () => saga.stop() },
-      { name: 'outbox-relay', start: () => relay.start(), stop: () => relay.stop() },
-    ],
+    intake: [{ name: 'saga-runner', start: () => saga.start(), stop: () => saga.stop() }, relayIntake],
     pools: [
       {
         name: 'grpc-clients',
@@ -73,7 +55,7 @@ async function main(): Promise<void> {
           payment.close();
         },
       },
-      { name: 'kafka-producer', close: () => producer.disconnect() },
+      producerPool,
       { name: 'prisma', close: () => prisma.$disconnect() },
       { name: 'relay-pool', close: () => relayPool.end() },
     ],
