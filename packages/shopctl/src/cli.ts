@@ -9,6 +9,7 @@ import { CollectError, collectAuditData, localBaseUrl } from './collect';
 import { type CliIo, formatDuration, parseDuration, UsageError } from './command';
 import { controlCommand } from './control';
 import { dlqCommand } from './dlq';
+import { exerciseCommand } from './exercises';
 import { loadCommand } from './load';
 import { findOrderTrace, renderTraceTree } from './trace';
 
@@ -23,6 +24,7 @@ const USAGE = `usage: shopctl <command> [arguments]
                                                 open-loop load on the public API (shopctl load --help)
   dlq list [topic] | dlq redrive <topic> [--max N]
                                                 dead-lettered messages; copy them back (shopctl dlq help)
+  exercise list|show|run …                      break the shop on purpose and measure (docs/exercises/)
 
 audit: checks the invariants through the services' admin APIs.
   --token T       the admin token (default: $ADMIN_TOKEN, else ADMIN_TOKEN in
@@ -126,6 +128,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
   if (command === 'stop' || command === 'start' || command === 'kill') return controlCommand(command, rest, io);
   if (command === 'load') return loadCommand(rest, io, interruptSignal());
   if (command === 'dlq') return dlqCommand(rest, io);
+  if (command === 'exercise') return exerciseCommand(rest, io);
   if (command !== 'audit') {
     io.err(`shopctl: unknown command ${command}\n${USAGE}\n`);
     return 2;
