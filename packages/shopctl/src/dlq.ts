@@ -282,11 +282,42 @@ export async function redriveDlq(
   }
 }
 
+/**
+ * Marks the DLQ's not-yet-redriven messages (at most `max`, oldest first per partition) as
+ * handled without copying them: for messages that can never succeed (not a CloudEvent, a
+ * contract the consumer will always refuse). Moves the redriver group's offsets; resolves
+ * how many were discarded. Run it while no redrive of the same topic runs.
+ */
+export async function discardDlq(options: DlqOptions & { topic: string; max?: number }): Promise<number> {
+  const dlqTopic = normalizeDlqTopic(options.topic);
+  const kafka = kafkaOf(options);
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    if (!(await admin.listTopics()).includes(dlqTopic)) return 0;
+    let budget = options.max ?? Number.POSITIVE_INFINITY;
+    const moves: { partition: number; offset: string }[] = [];
+    let discarded = 0;
+    for (const p of await partitionsOf(admin, dlqTopic)) {
+      const n = Math.min(Math.max(0, p.high - p.redrivenBelow), budget);
+      if (n === 0) continue;
+      moves.push({ partition: p.partition, offset: String(p.redrivenBelow + n) });
+      budget -= n;
+      discarded += n;
+    }
+    if (moves.length > 0) await admin.setOffsets({ groupId: REDRIVE_GROUP, topic: dlqTopic, partitions: moves });
+    return discarded;
+  } finally {
+    await admin.disconnect();
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // The command
 
 export const DLQ_USAGE = `usage: shopctl dlq list [topic] [--all] [--json]
        shopctl dlq redrive <topic> [--max N]
+       shopctl dlq discard <topic> [--max N]
   topic    a source topic (order.events) or its DLQ (order.events.dlq); list: every *.dlq
   list     per DLQ: how many messages, how many not yet redriven, and each message's event id,
            type, consumer group, attempts and reason (--all also lists redriven messages and
@@ -294,6 +325,8 @@ export const DLQ_USAGE = `usage: shopctl dlq list [topic] [--all] [--json]
   redrive  copies the messages not yet redriven back to their source topic (key, value and
            headers kept, ${REDRIVEN_HEADER} added) and commits the offset of the consumer group
            ${REDRIVE_GROUP} past each: a message is redriven once. --max N: at most N.
+  discard  marks messages not yet redriven as handled without copying them (for messages that
+           can never succeed, e.g. not a CloudEvent): moves that group's offsets past them.
 Brokers: $KAFKA_BROKERS, else 127.0.0.1:9092.
 Exit status: 0 done, 1 Kafka failed, 2 bad input.`;
 
@@ -351,14 +384,19 @@ export async function dlqCommand(argv: string[], io: CliIo): Promise<number> {
       );
       return 0;
     }
-    if (sub === 'redrive') {
+    if (sub === 'redrive' || sub === 'discard') {
       const { positional, values } = parseOptions(rest, { valued: ['max'] });
-      if (positional.length !== 1) throw new UsageError('dlq redrive takes one topic');
+      if (positional.length !== 1) throw new UsageError(`dlq ${sub} takes one topic`);
       const topic = normalizeDlqTopic(positional[0] as string);
       let max: number | undefined;
       if (values.max !== undefined) {
         max = Number(values.max);
         if (!Number.isInteger(max) || max < 1) throw new UsageError(`--max '${values.max}' must be a whole number ≥ 1`);
+      }
+      if (sub === 'discard') {
+        const discarded = await discardDlq({ env: io.env, topic, ...(max !== undefined ? { max } : {}) });
+        io.out(`${topic}: discarded ${discarded} message(s) (they stay in the topic, marked handled)\n`);
+        return 0;
       }
       const result = await redriveDlq({ env: io.env, topic, ...(max !== undefined ? { max } : {}) });
       for (const r of result.redriven) {
@@ -373,7 +411,7 @@ export async function dlqCommand(argv: string[], io: CliIo): Promise<number> {
       io.out(`${DLQ_USAGE}\n`);
       return sub === undefined ? 2 : 0;
     }
-    throw new UsageError(`unknown subcommand '${sub}' (list, redrive)`);
+    throw new UsageError(`unknown subcommand '${sub}' (list, redrive, discard)`);
   } catch (err) {
     if (err instanceof UsageError) {
       io.err(`shopctl dlq: ${err.message}\n\n${DLQ_USAGE}\n`);

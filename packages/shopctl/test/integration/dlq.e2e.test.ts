@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { test } from 'node:test';
 import { Kafka, type KafkaMessage, logLevel, Partitioners } from 'kafkajs';
-import { listDlq, REDRIVEN_HEADER, redriveDlq } from '../../src/dlq';
+import { discardDlq, listDlq, REDRIVEN_HEADER, redriveDlq } from '../../src/dlq';
 
 const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
 const kafka = new Kafka({ clientId: 'shopctl-dlq-e2e', brokers, logLevel: logLevel.NOTHING, connectionTimeout: 3_000 });
@@ -94,6 +94,14 @@ test('messages on a DLQ are listed, then redriven to their source topic exactly 
       ids.map((id, i) => [`order-${i}`, id, JSON.stringify({ orderId: `order-${i}` })]),
     );
     for (const copy of copies) assert.ok(copy.headers?.[REDRIVEN_HEADER], 'the copy carries the redrive header');
+
+    // A message that can never succeed is discarded: marked handled, not copied.
+    await producer.send({ topic: dlq, messages: [{ key: 'poison', value: 'not a CloudEvent' }] });
+    assert.equal((await listDlq({ topic: dlq }))[0]?.pending, 1);
+    assert.equal(await discardDlq({ topic: dlq }), 1);
+    assert.equal((await listDlq({ topic: dlq }))[0]?.pending, 0);
+    assert.equal((await redriveDlq({ topic: dlq })).redriven.length, 0);
+    assert.equal((await readAll(source, 2)).length, 2, 'the discarded message was not copied');
   } finally {
     await producer.disconnect().catch(() => undefined);
     await admin.deleteTopics({ topics: [source, dlq] }).catch(() => undefined);

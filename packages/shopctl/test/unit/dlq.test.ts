@@ -79,6 +79,8 @@ test('bad dlq input exits 2 with the usage', async () => {
   assert.match(err, /dlq redrive takes one topic/);
   assert.equal(await dlqCommand(['redrive', 'order.events', '--max', '0'], io), 2);
   assert.match(err, /--max '0' must be a whole number ≥ 1/);
+  assert.equal(await dlqCommand(['discard', 'a', 'b'], io), 2);
+  assert.match(err, /dlq discard takes one topic/);
   assert.equal(await dlqCommand(['purge'], io), 2);
   assert.match(err, /usage: shopctl dlq list/);
 });
