@@ -484,6 +484,25 @@ export class AdminApi {
     return this.request<OutboxStatus>(service, 'GET', '/admin/outbox');
   }
 
+  /**
+   * Switches how the service's events leave it (ADR 13): `outbox` (the default) or `direct`, the
+   * dual write the exercises use as their "before" (fire-and-forget to Kafka, no outbox row).
+   */
+  async setPublishMode(service: Service, mode: 'outbox' | 'direct'): Promise<'outbox' | 'direct'> {
+    return (await this.request<{ mode: 'outbox' | 'direct' }>(service, 'PUT', '/admin/outbox/mode', { body: { mode } }))
+      .mode;
+  }
+
+  /** Has the service's relay publish its `last` most recently published outbox rows again (a duplicate delivery). */
+  replayOutbox(service: Service, last: number): Promise<{ replayed: number; eventIds: string[] }> {
+    return this.request(service, 'POST', '/admin/outbox/replay', { body: { last } });
+  }
+
+  /** order: re-emits the end event of every ended order that has none in its outbox (the dual write's repair). */
+  republishOrders(): Promise<{ republished: number; orderIds: string[] }> {
+    return this.request('order', 'POST', '/v1/admin/orders/republish');
+  }
+
   /** Event ids applied per consumer group, and duplicates in the ledger. */
   consumers(service: Service): Promise<ConsumersReport> {
     return this.request<ConsumersReport>(service, 'GET', '/admin/consumers');

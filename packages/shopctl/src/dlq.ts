@@ -312,6 +312,25 @@ export async function discardDlq(options: DlqOptions & { topic: string; max?: nu
   }
 }
 
+/**
+ * Appends raw messages to a topic, as they are (no CloudEvents envelope): how an exercise or a
+ * test puts a malformed message in front of the consumers.
+ */
+export async function sendRaw(
+  options: DlqOptions & {
+    topic: string;
+    messages: { key?: string; value: string | null; headers?: Record<string, string> }[];
+  },
+): Promise<void> {
+  const producer = kafkaOf(options).producer({ createPartitioner: Partitioners.DefaultPartitioner });
+  await producer.connect();
+  try {
+    await producer.send({ topic: options.topic, acks: -1, messages: options.messages });
+  } finally {
+    await producer.disconnect();
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // The command
 

@@ -3,6 +3,9 @@ import './01-payment-slow-breaker';
 import './02-payment-down-compensation';
 import './03-catalog-crash-recovery';
 import './04-order-crash-resume';
+import './05-kafka-down-outbox';
+import './06-duplicate-delivery';
+import './07-poison-message-dlq';
 import './08-instance-dies-discovery';
 
 export { EXERCISE_USAGE, exerciseCommand, formatSummary, type RunDeps } from './command';
