@@ -339,8 +339,8 @@ export const DLQ_USAGE = `usage: shopctl dlq list [topic] [--all] [--json]
        shopctl dlq discard <topic> [--max N]
   topic    a source topic (order.events) or its DLQ (order.events.dlq); list: every *.dlq
   list     per DLQ: how many messages, how many not yet redriven, and each message's event id,
-           type, consumer group, attempts and reason (--all also lists redriven messages and
-           empty topics)
+           type, consumer group, attempts and reason (--all also lists the handled ones —
+           redriven or discarded — and empty topics)
   redrive  copies the messages not yet redriven back to their source topic (key, value and
            headers kept, ${REDRIVEN_HEADER} added) and commits the offset of the consumer group
            ${REDRIVE_GROUP} past each: a message is redriven once. --max N: at most N.
@@ -366,7 +366,7 @@ export function formatDlqListing(listings: DlqTopicListing[], all: boolean): str
     if (shown.length > 0) {
       out.push(
         formatTable([
-          ['PARTITION:OFFSET', 'EVENT ID', 'TYPE', 'GROUP', 'ATTEMPTS', ...(all ? ['REDRIVEN'] : []), 'REASON'],
+          ['PARTITION:OFFSET', 'EVENT ID', 'TYPE', 'GROUP', 'ATTEMPTS', ...(all ? ['HANDLED'] : []), 'REASON'],
           ...shown.map((m) => [
             `${m.partition}:${m.offset}`,
             m.eventId ?? '(not a CloudEvent)',
