@@ -2,6 +2,7 @@
 // startService (listen, register, and the shutdown order of STYLE.md §11).
 import {
   ConfigError,
+  consumerIntake,
   createProducer,
   createServiceKit,
   type DatabaseSettings,
@@ -19,6 +20,7 @@ import { createCartClient } from './infrastructure/cart.client';
 import { createCatalogClient } from './infrastructure/catalog.client';
 import { createPrismaClient } from './infrastructure/database';
 import { createPaymentClient } from './infrastructure/payment.client';
+import { createPaymentEventsConsumer } from './infrastructure/payment-events.consumer';
 import { createUserClient } from './infrastructure/user.client';
 
 async function main(): Promise<void> {
@@ -54,13 +56,29 @@ async function main(): Promise<void> {
   const payment = createPaymentClient(kit, config.PAYMENT_DEADLINE_MS);
 
   const { http, grpc, saga } = await buildApp({ kit, prisma, cart, catalog, user, payment });
+  // The payment service's events go on the orders' timelines (groupId order-payment-events).
+  const paymentEvents = consumerIntake('payment-events-consumer', {
+    kafka,
+    topics: [config.PAYMENT_EVENTS_TOPIC],
+    logger: kit.logger,
+    create: () =>
+      createPaymentEventsConsumer({
+        kafka,
+        prisma,
+        kit,
+        topic: config.PAYMENT_EVENTS_TOPIC,
+        groupId: config.PAYMENT_EVENTS_GROUP,
+        maxAttempts: config.PAYMENT_EVENTS_MAX_ATTEMPTS,
+      }),
+  });
   await startService(kit, {
     http,
     grpc,
     // Stopped in this order: the runner finishes and records its in-flight attempts (their
-    // events land in the outbox), then the relay stops.
+    // events land in the outbox), the consumer finishes its in-flight event, then the relay stops.
     intake: [
       { name: 'saga-runner', start: () => saga.start(), stop: () => saga.stop() },
+      paymentEvents,
       { name: 'outbox-relay', start: () => relay.start(), stop: () => relay.stop() },
     ],
     pools: [
