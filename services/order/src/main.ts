@@ -3,16 +3,13 @@
 import {
   ConfigError,
   consumerIntake,
-  createProducer,
+  createEventing,
   createServiceKit,
   type DatabaseSettings,
-  kafkaLogCreator,
   loadConfig,
-  OutboxRelay,
   poolConfig,
   startService,
 } from '@shoplab/chassis';
-import { Kafka } from 'kafkajs';
 import pg from 'pg';
 import { buildApp } from './app';
 import { configSchema } from './config';
@@ -37,19 +34,7 @@ async function main(): Promise<void> {
   const prisma = createPrismaClient(db);
   // The relay's own small pool: one connection per cycle (its LISTEN connection is separate).
   const relayPool = new pg.Pool({ ...poolConfig(db), max: 2 });
-  const kafka = new Kafka({
-    clientId: config.KAFKA_CLIENT_ID ?? kit.instanceId,
-    brokers: config.KAFKA_BROKERS,
-    logCreator: kafkaLogCreator(kit.logger),
-  });
-  const producer = createProducer(kafka, { logger: kit.logger });
-  const relay = new OutboxRelay({
-    pool: relayPool,
-    producer,
-    logger: kit.logger,
-    metrics: kit.metrics,
-    chaos: kit.chaos,
-  });
+  const { kafka, relayIntake, producerPool } = createEventing(kit, { relayPool });
   const cart = createCartClient(kit, config.CART_DEADLINE_MS);
   const catalog = createCatalogClient(kit, config.CATALOG_DEADLINE_MS);
   const user = createUserClient(kit, config.USER_DEADLINE_MS);
@@ -76,11 +61,7 @@ async function main(): Promise<void> {
     grpc,
     // Stopped in this order: the runner finishes and records its in-flight attempts (their
     // events land in the outbox), the consumer finishes its in-flight event, then the relay stops.
-    intake: [
-      { name: 'saga-runner', start: () => saga.start(), stop: () => saga.stop() },
-      paymentEvents,
-      { name: 'outbox-relay', start: () => relay.start(), stop: () => relay.stop() },
-    ],
+    intake: [{ name: 'saga-runner', start: () => saga.start(), stop: () => saga.stop() }, paymentEvents, relayIntake],
     pools: [
       {
         name: 'grpc-clients',
@@ -91,7 +72,7 @@ async function main(): Promise<void> {
           payment.close();
         },
       },
-      { name: 'kafka-producer', close: () => producer.disconnect() },
+      producerPool,
       { name: 'prisma', close: () => prisma.$disconnect() },
       { name: 'relay-pool', close: () => relayPool.end() },
     ],
