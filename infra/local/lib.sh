@@ -155,8 +155,12 @@ launch() {
   printf '\n=== %s starting: %s\n' "$(date '+%F %T')" "$*" >>"$log"
   rm -f "$pf"
   # Working directory: $SHOPLAB_STATE (never the caller's directory, which may go away).
+  # Every descriptor above stderr is closed first: a daemon must not inherit the caller's locks
+  # (`flock file make up` would otherwise stay locked for as long as the service runs).
   # shellcheck disable=SC2016 # $$ and $@ are expanded by the inner bash
-  setsid nohup bash -c 'echo $$ >"$0.tmp" && mv "$0.tmp" "$0" && cd "$1" && shift && exec "$@"' \
+  setsid nohup bash -c 'echo $$ >"$0.tmp" && mv "$0.tmp" "$0" && cd "$1" && shift &&
+    for fd in /proc/$$/fd/*; do fd=${fd##*/}; if ((fd > 2)); then eval "exec $fd>&-" 2>/dev/null; fi; done
+    exec "$@"' \
     "$pf" "$SHOPLAB_STATE" "$@" >>"$log" 2>&1 </dev/null 8>&- 9>&- &
   local i
   for ((i = 0; i < 50; i++)); do
