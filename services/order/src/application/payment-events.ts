@@ -4,7 +4,7 @@
 // event id in processed_events.
 import { isSpanContextValid } from '@opentelemetry/api';
 import { parseTraceParent } from '@opentelemetry/core';
-import type { DomainEvent } from '@shoplab/chassis';
+import { type DomainEvent, PoisonMessageError } from '@shoplab/chassis';
 import { z } from 'zod';
 import type { PaymentEventLog } from './ports';
 
@@ -43,8 +43,8 @@ export interface PaymentEventContext {
 }
 
 /**
- * Applies one payment event. Throws (→ retries, then the DLQ) when the data is not what the
- * contract promises: the timeline records nothing on a guess.
+ * Applies one payment event. Throws PoisonMessageError (→ the DLQ at once: retrying cannot mend
+ * it) when the data is not what the contract promises: the timeline records nothing on a guess.
  */
 export async function applyPaymentEvent(
   event: DomainEvent,
@@ -54,7 +54,9 @@ export async function applyPaymentEvent(
   const { type } = event;
   if (!PAYMENT_EVENT_V1.test(type)) return { kind: 'ignored', type };
   const parsed = paymentEventData.safeParse(event.data);
-  if (!parsed.success) throw new Error(`${type} ${event.id} has invalid data: ${z.prettifyError(parsed.error)}`);
+  if (!parsed.success) {
+    throw new PoisonMessageError(`${type} ${event.id} has invalid data: ${z.prettifyError(parsed.error)}`);
+  }
   const { orderId, paymentId, status, amount } = parsed.data;
   if (!orderIdSchema.safeParse(orderId).success || !(await events.orderExists(orderId))) {
     return { kind: 'unknown-order', orderId, type };

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { test } from 'node:test';
-import { createEvent, type DomainEvent, eventType } from '@shoplab/chassis';
+import { createEvent, type DomainEvent, eventType, PoisonMessageError } from '@shoplab/chassis';
 import { applyPaymentEvent, traceIdOf } from '../../src/application/payment-events';
 import type { PaymentEventLog, PaymentEventRecord } from '../../src/application/ports';
 import { mergeTimeline, type TimelineEntry } from '../../src/domain/order';
@@ -81,7 +81,7 @@ test('an event id recorded before is not recorded again', async () => {
   assert.equal(log.recorded.length, 1);
 });
 
-test('an event whose data breaks the contract throws, naming the event and the field, and records nothing', async () => {
+test('an event whose data breaks the contract is poison, naming the event, and records nothing', async () => {
   const orderId = randomUUID();
   const log = new MemoryPaymentEventLog(new Set([orderId]));
   const broken = [
@@ -92,6 +92,7 @@ test('an event whose data breaks the contract throws, naming the event and the f
   ];
   for (const event of broken) {
     await assert.rejects(applyPaymentEvent(event, log), (err: Error) => {
+      assert.ok(err instanceof PoisonMessageError, 'straight to the DLQ, no retries');
       assert.match(err.message, new RegExp(`${event.type} ${event.id} has invalid data`));
       return true;
     });
