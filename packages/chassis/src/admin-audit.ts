@@ -3,6 +3,7 @@
 // the admin token. `shopctl audit` reads these from every service that has them.
 import { z } from 'zod';
 import { type HttpApp, requireAdminToken } from './http';
+import { OUTBOX_CHANNEL, PUBLISH_MODES, publishSwitch } from './outbox';
 
 /** Anything that runs one SQL statement and returns its rows: a `pg.Pool`, or `prismaAuditPool(prisma)`. */
 export interface AuditPool {
@@ -21,6 +22,8 @@ export const outboxAuditSchema = z.object({
   oldestUnpublishedAgeSeconds: z.number(),
   /** The latest relay error recorded on a row still unpublished, or null. */
   lastError: z.string().nullable(),
+  /** How events leave the service: `outbox`, or `direct` (the dual write of the exercises' before switch). */
+  mode: z.enum(PUBLISH_MODES),
 });
 export type OutboxAudit = z.infer<typeof outboxAuditSchema>;
 
@@ -57,6 +60,7 @@ export async function readOutboxAudit(pool: AuditPool): Promise<OutboxAudit> {
     published: Number(row.published),
     oldestUnpublishedAgeSeconds: Math.max(0, Number(row.oldest)),
     lastError: row.last_error ?? null,
+    mode: publishSwitch.mode,
   };
 }
 
@@ -74,7 +78,39 @@ export async function readConsumersAudit(pool: AuditPool): Promise<ConsumersAudi
   };
 }
 
-/** `GET /admin/outbox` and `GET /admin/consumers`, behind the admin token. */
+const publishModeSchema = z.object({ mode: z.enum(PUBLISH_MODES) });
+
+export const outboxReplaySchema = z.object({
+  /** How many of the most recently published rows to publish again. */
+  last: z.number().int().min(1).max(1000),
+});
+
+export const outboxReplayedSchema = z.object({
+  replayed: z.number().int(),
+  eventIds: z.array(z.string()),
+});
+
+/**
+ * Marks the `last` most recently published rows unpublished, so the relay publishes them again:
+ * the at-least-once redelivery a relay crash between Kafka's ack and its commit would cause
+ * (exercise 6). Consumers must skip them (processed_events). One statement, `last` is validated.
+ */
+export async function replayOutbox(pool: AuditPool, last: number): Promise<z.infer<typeof outboxReplayedSchema>> {
+  if (!Number.isInteger(last) || last < 1 || last > 1000) throw new RangeError('last must be an integer 1..1000');
+  const { rows } = await pool.query(`
+    WITH replayed AS (
+      UPDATE outbox SET published_at = NULL
+       WHERE id IN (SELECT id FROM outbox WHERE published_at IS NOT NULL ORDER BY id DESC LIMIT ${last})
+   RETURNING event_id::text AS event_id)
+    SELECT replayed.event_id, pg_notify('${OUTBOX_CHANNEL}', '') IS NULL AS notified FROM replayed`);
+  const eventIds = (rows as { event_id: string }[]).map((r) => r.event_id);
+  return { replayed: eventIds.length, eventIds };
+}
+
+/**
+ * `GET /admin/outbox`, `GET /admin/consumers`, and the exercises' switches
+ * `PUT /admin/outbox/mode` and `POST /admin/outbox/replay`, behind the admin token.
+ */
 export function registerOutboxAudit(app: HttpApp, options: { pool: AuditPool; adminToken: string }): void {
   const common = {
     preHandler: requireAdminToken(options.adminToken),
@@ -103,5 +139,31 @@ export function registerOutboxAudit(app: HttpApp, options: { pool: AuditPool; ad
       },
     },
     async () => readConsumersAudit(options.pool),
+  );
+  app.put(
+    '/admin/outbox/mode',
+    {
+      ...common,
+      schema: {
+        ...schema,
+        summary: 'Switch how events leave the service: outbox (default) or direct (the dual write, for exercises)',
+        body: publishModeSchema,
+        response: { 200: publishModeSchema },
+      },
+    },
+    async (request) => ({ mode: publishSwitch.set(request.body.mode) }),
+  );
+  app.post(
+    '/admin/outbox/replay',
+    {
+      ...common,
+      schema: {
+        ...schema,
+        summary: 'Publish the last N published outbox rows again (a duplicate delivery, for exercises)',
+        body: outboxReplaySchema,
+        response: { 200: outboxReplayedSchema },
+      },
+    },
+    async (request) => replayOutbox(options.pool, request.body.last),
   );
 }

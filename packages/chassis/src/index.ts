@@ -4,6 +4,7 @@ export * from './chaos';
 export * from './config';
 export * from './discovery';
 export * from './errors';
+export * from './eventing';
 export * from './grpc-client';
 export * from './grpc-server';
 export * from './http';

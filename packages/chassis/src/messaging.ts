@@ -168,7 +168,10 @@ export function encodeEvent(event: DomainEvent, extraHeaders: Record<string, str
   return { key: valid.subject, value: JSON.stringify(valid.data), headers, timestamp: String(Date.parse(valid.time)) };
 }
 
-/** A message that can never be handled (not a CloudEvent, bad JSON, invalid attributes): it goes to the DLQ at once. */
+/**
+ * A message that can never be handled (not a CloudEvent, bad JSON, invalid attributes, or — thrown
+ * by a handler — data that breaks the event's contract): it goes to the DLQ at once, no retries.
+ */
 export class PoisonMessageError extends Error {
   override readonly name = 'PoisonMessageError';
 }
@@ -656,7 +659,9 @@ export function createMessageProcessor<Tx extends SqlTransaction>(
         try {
           let lastError: unknown;
           let outcome: 'processed' | 'duplicate' | undefined;
+          let attempts = 0;
           for (let attempt = 1; attempt <= options.maxAttempts && !outcome; attempt++) {
+            attempts = attempt;
             const started = performance.now();
             try {
               await options.chaos?.apply('consumer', topic);
@@ -693,6 +698,8 @@ export function createMessageProcessor<Tx extends SqlTransaction>(
               log.warn({ err, topic, eventId: event.id, type: event.type, attempt }, 'event handler failed');
               // Stopping: leave the offset where it is; the message is delivered again later.
               if (signal.aborted) return false;
+              // A handler that finds the event's data broken says so: retrying cannot help.
+              if (err instanceof PoisonMessageError) break;
               if (attempt < options.maxAttempts) {
                 await interruptibleSleep(backoffDelayMs(attempt, options.backoff), signal);
                 if (signal.aborted) return false;
@@ -702,7 +709,8 @@ export function createMessageProcessor<Tx extends SqlTransaction>(
           }
           if (!outcome) {
             span.setStatus({ code: SpanStatusCode.ERROR, message: errorMessage(lastError) });
-            if (!(await deadLetter(topic, partition, message, lastError, options.maxAttempts, 'failed'))) return false;
+            const reason = lastError instanceof PoisonMessageError ? 'poison' : 'failed';
+            if (!(await deadLetter(topic, partition, message, lastError, attempts, reason))) return false;
           }
           // Only now, with the side effect committed (or the message dead-lettered), may the offset
           // move on. A failed commit propagates: kafkajs redelivers and the ledger skips the duplicate.

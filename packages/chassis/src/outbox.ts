@@ -19,6 +19,7 @@ import type { Message } from 'kafkajs';
 import pg from 'pg';
 import { Counter, Gauge, Histogram, type Metric, Registry } from 'prom-client';
 import type { FaultInjector } from './chaos';
+import { ShopError } from './errors';
 import type { Logger } from './logging';
 import {
   aggregateTypeOf,
@@ -61,6 +62,78 @@ CREATE TABLE IF NOT EXISTS outbox (
 CREATE UNIQUE INDEX IF NOT EXISTS outbox_event_id_key ON outbox (event_id);
 CREATE INDEX IF NOT EXISTS outbox_unpublished_idx ON outbox (id) WHERE published_at IS NULL;`;
 
+/**
+ * How a service's events leave it. `outbox` (the default, and the design): rows written in the
+ * business transaction, published by the relay. `direct`: the naive DUAL WRITE, kept only as
+ * the "before" switch of the fault-injection exercises (docs/exercises): writeOutbox sends the
+ * events straight to Kafka, fire-and-forget, and stores nothing. It is not atomic with the
+ * transaction: a publish that fails (Kafka down: the producer gives up after its bounded
+ * retries) loses the event for good, and a transaction rolled back after the send leaves a
+ * ghost event. The exercise shows both the loss and the repair (order's republish).
+ */
+export type PublishMode = 'outbox' | 'direct';
+export const PUBLISH_MODES = ['outbox', 'direct'] as const satisfies readonly PublishMode[];
+
+interface DirectPublisher {
+  producer: Pick<EventProducer, 'send'>;
+  logger: Logger;
+  outcomes: Counter<'topic' | 'outcome'>;
+}
+
+/**
+ * The process-wide publish switch (writeOutbox is a plain function called inside business
+ * transactions, so the switch cannot travel with it). The service's OutboxRelay attaches its
+ * producer; `/admin/outbox/mode` flips it. Without an attached producer it stays `outbox`.
+ */
+export class PublishSwitch {
+  private current: PublishMode = 'outbox';
+  private direct: DirectPublisher | undefined;
+
+  get mode(): PublishMode {
+    return this.current;
+  }
+
+  /** Sets the mode; `direct` needs a producer (attached by the service's OutboxRelay). */
+  set(mode: PublishMode): PublishMode {
+    if (mode === 'direct' && !this.direct) {
+      throw new ShopError('SHOP_CONFLICT', 'direct publishing needs a producer, and this process has no outbox relay');
+    }
+    if (mode !== this.current) this.direct?.logger.warn({ from: this.current, to: mode }, 'publish mode switched');
+    this.current = mode;
+    return mode;
+  }
+
+  attach(publisher: DirectPublisher): void {
+    this.direct = publisher;
+  }
+
+  /** Back to the defaults: outbox mode, nothing attached (tests; a relay's stop). */
+  reset(): void {
+    this.current = 'outbox';
+    this.direct = undefined;
+  }
+
+  /** Fire-and-forget send of the dual write: never awaited, a failure is logged and counted, then lost. */
+  sendDirect(topic: string, events: readonly DomainEvent[]): void {
+    const direct = this.direct;
+    if (!direct) throw new Error('direct publishing needs a producer: no OutboxRelay attached');
+    // Encoded now, inside the request: the active trace context goes into the headers.
+    const messages: Message[] = events.map((event) => encodeEvent(event));
+    direct.producer.send([{ topic, messages }]).then(
+      () => direct.outcomes.inc({ topic, outcome: 'published' }, events.length),
+      (err: unknown) => {
+        direct.outcomes.inc({ topic, outcome: 'lost' }, events.length);
+        direct.logger.error(
+          { err, topic, eventIds: events.map((e) => e.id), types: events.map((e) => e.type) },
+          'DUAL WRITE: direct publish failed after the transaction; these events are lost',
+        );
+      },
+    );
+  }
+}
+
+export const publishSwitch = new PublishSwitch();
+
 export interface WriteOutboxOptions {
   /** Topic for every event written (default: the source's `<service>.events`). */
   topic?: string;
@@ -80,6 +153,15 @@ export async function writeOutbox(
 ): Promise<void> {
   const list: readonly DomainEvent[] = Array.isArray(events) ? events : [events as DomainEvent];
   if (list.length === 0) return;
+  if (publishSwitch.mode === 'direct') {
+    const byTopic = new Map<string, DomainEvent[]>();
+    for (const event of list) {
+      const topic = options.topic ?? topicForSource(event.source);
+      byTopic.set(topic, [...(byTopic.get(topic) ?? []), event]);
+    }
+    for (const [topic, batch] of byTopic) publishSwitch.sendDirect(topic, batch);
+    return;
+  }
   const trace = traceHeaders(options.traceContext);
   const values: unknown[] = [];
   const tuples = list.map((event) => {
@@ -111,6 +193,8 @@ export interface OutboxMetrics {
   publishLag: Histogram<'topic'>;
   published: Counter<'topic'>;
   failures: Counter;
+  /** Events sent by the dual write (`direct` mode): published, or lost. */
+  direct: Counter<'topic' | 'outcome'>;
 }
 
 function getOrCreate<M extends Metric>(registry: Registry, name: string, create: () => M): M {
@@ -171,6 +255,17 @@ export function outboxMetrics(registry: Registry, countBacklog: () => Promise<nu
           registers,
         }),
     ),
+    direct: getOrCreate(
+      registry,
+      'shop_outbox_direct_publish_total',
+      () =>
+        new Counter({
+          name: 'shop_outbox_direct_publish_total',
+          help: "Events sent by the dual write (publish mode `direct`, the exercises' before switch), by outcome: published or lost",
+          labelNames: ['topic', 'outcome'],
+          registers,
+        }),
+    ),
   };
 }
 
@@ -190,6 +285,11 @@ export interface OutboxRelayOptions {
   backoff?: { initialMs?: number; maxMs?: number };
   /** One active relay per schema via an advisory lock (default true). See the file comment. */
   singleActive?: boolean;
+  /**
+   * Attach the producer to the process-wide publishSwitch so `/admin/outbox/mode` can switch
+   * the service to direct publishing (default false; services turn it on, tests leave it off).
+   */
+  attachPublishSwitch?: boolean;
   /** The LISTEN connection (default: a pg.Client with the pool's settings). */
   listenClient?: () => pg.Client;
 }
@@ -251,6 +351,9 @@ export class OutboxRelay {
     this.pollIntervalMs = options.pollIntervalMs ?? 1000;
     this.batchSize = options.batchSize ?? 100;
     this.backoff = { initialMs: options.backoff?.initialMs ?? 200, maxMs: options.backoff?.maxMs ?? 10_000 };
+    if (options.attachPublishSwitch) {
+      publishSwitch.attach({ producer: options.producer, logger: this.log, outcomes: this.metrics.direct });
+    }
   }
 
   /** True while the LISTEN connection is up. */

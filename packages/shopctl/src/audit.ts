@@ -47,6 +47,8 @@ export const stockReportSchema = z.object({
       available: z.number().int(),
       reserved: z.number().int(),
       sold: z.number().int(),
+      /** Units counted from shop.order.confirmed.v1 events (catalog's consumer); = sold once it caught up. */
+      confirmedUnitsSold: z.number().int().optional(),
     }),
   ),
   reservationsByStatus: z.record(z.string(), z.number().int()),
@@ -63,6 +65,11 @@ export const outboxReportSchema = z.object({
 export const consumersReportSchema = z.object({
   groups: z.array(z.object({ group: z.string(), processed: z.number().int() })),
   duplicateIds: z.number().int(),
+});
+
+/** cart `GET /v1/admin/clearances`: the orders whose confirmation took their purchase out of a cart. */
+export const clearancesSchema = z.object({
+  clearances: z.array(z.object({ orderId: z.string(), userId: z.string(), eventId: z.string() })),
 });
 
 export type AuditedOrder = z.infer<typeof auditedOrdersSchema>['orders'][number];
@@ -90,6 +97,8 @@ export interface AuditData {
   /** Reservation status per order id (CONFIRMED and CANCELLED orders); null when the catalog has none. */
   reservations: Record<string, string | null>;
   messaging: MessagingReport[];
+  /** The cart's clearances; undefined when the cart has no such endpoint (an older cart: invariant 7 is skipped). */
+  clearances?: z.infer<typeof clearancesSchema>['clearances'];
 }
 
 export type Verdict = 'PASS' | 'FAIL' | 'SKIP';
@@ -255,8 +264,14 @@ export function checkLedger(data: Pick<AuditData, 'orders' | 'payments'>): Invar
   return result(5, 'ledger matches confirmed totals', mismatches.length > 0, counts, mismatches);
 }
 
-/** 6. Every outbox row published; no consumer applied an event id twice. */
-export function checkMessaging(data: Pick<AuditData, 'messaging'>): InvariantResult {
+/**
+ * 6. Every outbox row published; no consumer applied an event id twice; and nothing lost on the
+ * way: every CONFIRMED order reached the cart (a clearance) and the catalog (units counted from
+ * the events = units sold by the sagas, per product).
+ */
+export function checkMessaging(
+  data: Pick<AuditData, 'messaging'> & Partial<Pick<AuditData, 'orders' | 'stock' | 'clearances'>>,
+): InvariantResult {
   let unpublished = 0;
   let published = 0;
   let duplicates = 0;
@@ -296,24 +311,54 @@ export function checkMessaging(data: Pick<AuditData, 'messaging'>): InvariantRes
   if (audited === 0) {
     return { invariant: 6, name: 'outbox published', verdict: 'SKIP', counts: {}, details };
   }
-  return result(
-    6,
-    'outbox published, events applied once',
-    failed,
-    { services: audited, published, unpublished, processed, duplicateIds: duplicates },
-    details,
+  const counts: Record<string, number> = {
+    services: audited,
+    published,
+    unpublished,
+    processed,
+    duplicateIds: duplicates,
+  };
+  const confirmed = (data.orders ?? []).filter((o) => o.status === 'CONFIRMED').map((o) => o.id);
+  if (data.clearances) {
+    const cleared = new Set(data.clearances.map((c) => c.orderId));
+    const missing = confirmed.filter((id) => !cleared.has(id));
+    counts.notReachedCart = missing.length;
+    if (missing.length > 0) {
+      failed = true;
+      details.push(...shown('confirmed, never reached the cart', missing));
+    }
+  }
+  const uncounted = (data.stock?.products ?? []).filter(
+    (p) => p.confirmedUnitsSold !== undefined && p.confirmedUnitsSold !== p.sold,
   );
+  if (data.stock) {
+    counts.catalogUncounted = uncounted.length;
+    if (uncounted.length > 0) {
+      failed = true;
+      details.push(
+        ...shown(
+          'sold ≠ units counted from confirmed events',
+          uncounted.map((p) => `${p.id} (sold ${p.sold}, counted ${p.confirmedUnitsSold})`),
+        ),
+      );
+    }
+  }
+  return result(6, 'outbox published, events applied once, none lost', failed, counts, details);
 }
 
-/** 7. A cart is cleared only by a confirmed order: no admin endpoint to check it yet. */
-export function checkCarts(): InvariantResult {
-  return {
-    invariant: 7,
-    name: 'carts cleared only by confirmed orders',
-    verdict: 'SKIP',
-    counts: {},
-    details: ['not yet checked: the cart service exposes no admin endpoint for it'],
-  };
+/** 7. A cart is cleared only by a confirmed order: every clearance the cart recorded names a CONFIRMED order. */
+export function checkCarts(data: Partial<Pick<AuditData, 'orders' | 'clearances'>>): InvariantResult {
+  const name = 'carts cleared only by confirmed orders';
+  if (!data.clearances) {
+    return { invariant: 7, name, verdict: 'SKIP', counts: {}, details: ['the cart has no /v1/admin/clearances'] };
+  }
+  const status = new Map((data.orders ?? []).map((o) => [o.id, o.status]));
+  const wrong = data.clearances
+    .filter((c) => status.get(c.orderId) !== 'CONFIRMED')
+    .map((c) => `${c.orderId} (${status.get(c.orderId) ?? 'unknown order'})`);
+  return result(7, name, wrong.length > 0, { clearances: data.clearances.length, notConfirmed: wrong.length }, [
+    ...shown('cleared by an order that is not CONFIRMED', wrong),
+  ]);
 }
 
 /** Runs every check. `ok` is false when any invariant FAILs (SKIPs do not fail the audit). */
@@ -325,7 +370,7 @@ export function runAudit(data: AuditData, now: Date = new Date()): AuditReport {
     checkStock(data),
     checkLedger(data),
     checkMessaging(data),
-    checkCarts(),
+    checkCarts(data),
   ];
   return { ok: results.every((r) => r.verdict !== 'FAIL'), checkedAt: now.toISOString(), results };
 }

@@ -5,6 +5,7 @@ import type { z } from 'zod';
 import {
   type AuditData,
   auditedOrdersSchema,
+  clearancesSchema,
   consumersReportSchema,
   type MessagingReport,
   outboxReportSchema,
@@ -78,12 +79,25 @@ export async function collectAuditData(options: CollectOptions): Promise<AuditDa
     return parsed.data;
   };
 
+  // The cart's clearances first: read before the orders, none of them can name an order the
+  // order list (read after) does not have yet.
+  const clearances = await get('cart', '/v1/admin/clearances');
   const [orders, payments, stock, messaging] = await Promise.all([
     required('order', '/v1/admin/orders/audit', auditedOrdersSchema),
     required('payment', '/v1/admin/payments/summary', paymentSummarySchema),
     required('catalog', '/v1/admin/stock', stockReportSchema),
     Promise.all(SERVICES.map((service) => messagingOf(service, get))),
   ]);
+  let cleared: AuditData['clearances'];
+  if (clearances.status === 200) {
+    const parsed = clearancesSchema.safeParse(clearances.body);
+    if (!parsed.success) throw new CollectError(`cart: GET /v1/admin/clearances answered an unexpected body`);
+    cleared = parsed.data.clearances;
+  } else if (clearances.status !== 404) {
+    throw new CollectError(
+      `cart: GET /v1/admin/clearances answered ${clearances.status}: ${summarize(clearances.body)}`,
+    );
+  }
 
   const ended = orders.orders.filter((o) => o.status !== 'PENDING').map((o) => o.id);
   const reservations: Record<string, string | null> = {};
@@ -99,7 +113,14 @@ export async function collectAuditData(options: CollectOptions): Promise<AuditDa
     }
   });
 
-  return { orders: orders.orders, payments, stock, reservations, messaging };
+  return {
+    orders: orders.orders,
+    payments,
+    stock,
+    reservations,
+    messaging,
+    ...(cleared ? { clearances: cleared } : {}),
+  };
 }
 
 /** A service's outbox and consumers; a 404 (no such endpoint) is a note, other failures an error. */

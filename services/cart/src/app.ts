@@ -10,6 +10,7 @@ import {
 } from '@shoplab/chassis';
 import { cartV1 } from '@shoplab/contracts';
 import { cartHandlers } from './api/grpc/cart.handler';
+import { registerAdminRoutes } from './api/http/admin.routes';
 import { registerCartRoutes } from './api/http/cart.routes';
 import { CartService } from './application/cart-service';
 import type { ProductCatalog } from './application/ports';
@@ -45,6 +46,7 @@ export async function buildApp(deps: AppDeps): Promise<CartApp> {
   });
   registerOutboxAudit(http, { pool: prismaAuditPool(prisma), adminToken: kit.config.ADMIN_TOKEN });
   registerCartRoutes(http, { carts, jwtSecret: config.JWT_SECRET });
+  registerAdminRoutes(http, { prisma, adminToken: config.ADMIN_TOKEN });
 
   const grpc = createGrpcServer({
     serviceName: config.SERVICE_NAME,

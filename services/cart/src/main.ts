@@ -1,16 +1,13 @@
 // The cart service process: config → kit → database and Kafka → buildApp → startService.
 import {
   consumerIntake,
+  createEventing,
   createPrismaAdapter,
-  createProducer,
   createServiceKit,
-  kafkaLogCreator,
   loadConfig,
-  OutboxRelay,
   poolConfig,
   startService,
 } from '@shoplab/chassis';
-import { Kafka } from 'kafkajs';
 import pg from 'pg';
 import { buildApp } from './app';
 import { configSchema } from './config';
@@ -32,19 +29,7 @@ async function main(): Promise<void> {
   const prisma = new PrismaClient({ adapter: createPrismaAdapter(db) });
   // The relay's own small pool: one connection per cycle plus its LISTEN connection.
   const relayPool = new pg.Pool({ ...poolConfig(db), max: 3 });
-  const kafka = new Kafka({
-    clientId: config.KAFKA_CLIENT_ID ?? kit.instanceId,
-    brokers: config.KAFKA_BROKERS,
-    logCreator: kafkaLogCreator(kit.logger),
-  });
-  const producer = createProducer(kafka, { logger: kit.logger });
-  const relay = new OutboxRelay({
-    pool: relayPool,
-    producer,
-    logger: kit.logger,
-    metrics: kit.metrics,
-    chaos: kit.chaos,
-  });
+  const { kafka, relayIntake, producerPool } = createEventing(kit, { relayPool });
 
   const catalogClient = createCatalogClient(kit, {
     deadlineMs: config.CATALOG_DEADLINE_MS,
@@ -71,10 +56,10 @@ async function main(): Promise<void> {
     grpc: app.grpc,
     // Stopped in this order: the consumer finishes its in-flight event (its outbox rows commit
     // with it), then the relay stops.
-    intake: [orderEvents, { name: 'outbox-relay', start: () => relay.start(), stop: () => relay.stop() }],
+    intake: [orderEvents, relayIntake],
     pools: [
       { name: 'catalog-client', close: () => catalogClient.close() },
-      { name: 'kafka-producer', close: () => producer.disconnect() },
+      producerPool,
       { name: 'prisma', close: () => prisma.$disconnect() },
       { name: 'relay-pool', close: () => relayPool.end() },
     ],

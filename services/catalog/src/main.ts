@@ -1,15 +1,12 @@
 // config → kit → database (+ seed) → Kafka producer and outbox relay → buildApp → startService.
 import {
   consumerIntake,
-  createProducer,
+  createEventing,
   createServiceKit,
-  kafkaLogCreator,
   loadConfig,
-  OutboxRelay,
   poolConfig,
   startService,
 } from '@shoplab/chassis';
-import { Kafka } from 'kafkajs';
 import pg from 'pg';
 import { buildApp } from './app';
 import { configSchema } from './config';
@@ -37,19 +34,13 @@ async function main(): Promise<void> {
 
   // The relay has its own small pool: publishing must not wait behind a burst of stock commands.
   const relayPool = new pg.Pool({ ...poolConfig({ ...db, maxConnections: 3 }) });
-  const kafka = new Kafka({
-    clientId: config.KAFKA_CLIENT_ID ?? `${config.SERVICE_NAME}-${kit.instanceId}`,
-    brokers: config.KAFKA_BROKERS,
-    logCreator: kafkaLogCreator(logger),
-  });
-  const producer = createProducer(kafka, { logger });
-  const relay = new OutboxRelay({ pool: relayPool, producer, logger, metrics: kit.metrics, chaos: kit.chaos });
+  const { kafka, relayIntake, producerPool } = createEventing(kit, { relayPool });
 
   const app = await buildApp({
     kit,
     prisma,
-    // Connecting is cheap once connected (it resolves at once); a broker that is down shows here.
-    readiness: { kafka: () => producer.connect() },
+    // No Kafka in the readiness check: with the outbox, catalog serves (and its events wait)
+    // while Kafka is down; being taken out of discovery for it would fail every checkout.
   });
   // Confirmed orders feed the sold counters (groupId catalog-order-events).
   const orderEvents = consumerIntake('order-events-consumer', {
@@ -69,9 +60,9 @@ async function main(): Promise<void> {
   await startService(kit, {
     http: app.http,
     grpc: app.grpc,
-    intake: [orderEvents, { name: 'outbox-relay', start: () => relay.start(), stop: () => relay.stop() }],
+    intake: [orderEvents, relayIntake],
     pools: [
-      { name: 'kafka-producer', close: () => producer.disconnect() },
+      producerPool,
       { name: 'relay-pool', close: () => relayPool.end() },
       { name: 'prisma', close: () => prisma.$disconnect() },
     ],

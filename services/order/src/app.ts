@@ -26,6 +26,7 @@ import { AesGcmCardVault } from './infrastructure/card-vault';
 import { type CartGrpcClient, GrpcCartReader } from './infrastructure/cart.client';
 import { type CatalogGrpcClient, GrpcProductCatalog, GrpcStockReservations } from './infrastructure/catalog.client';
 import type { PrismaClient } from './infrastructure/database';
+import { EndEventRepublisher } from './infrastructure/end-events.repository';
 import { PrismaOrderRepository } from './infrastructure/order.repository';
 import { GrpcPayments, type PaymentGrpcClient } from './infrastructure/payment.client';
 import { PrismaSagaRepository } from './infrastructure/saga.repository';
@@ -114,7 +115,11 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   const authenticate = requireUser(createTokenVerifier(config.JWT_SECRET));
   registerCheckoutRoutes(http, { checkout, authenticate });
   registerOrderRoutes(http, { queries, authenticate });
-  registerAdminRoutes(http, { queries, adminToken: config.ADMIN_TOKEN });
+  registerAdminRoutes(http, {
+    queries,
+    republisher: new EndEventRepublisher(prisma),
+    adminToken: config.ADMIN_TOKEN,
+  });
   registerOutboxAudit(http, { pool: prismaAuditPool(prisma), adminToken: config.ADMIN_TOKEN });
 
   const grpc = createGrpcServer({

@@ -1,15 +1,12 @@
 // The payment service process: config → kit → database and Kafka → buildApp → startService.
 import {
+  createEventing,
   createPrismaAdapter,
-  createProducer,
   createServiceKit,
-  kafkaLogCreator,
   loadConfig,
-  OutboxRelay,
   poolConfig,
   startService,
 } from '@shoplab/chassis';
-import { Kafka } from 'kafkajs';
 import pg from 'pg';
 import { buildApp } from './app';
 import { configSchema } from './config';
@@ -29,27 +26,15 @@ async function main(): Promise<void> {
   const prisma = new PrismaClient({ adapter: createPrismaAdapter(db) });
   // The relay's own small pool: one connection per cycle plus its LISTEN connection.
   const relayPool = new pg.Pool({ ...poolConfig(db), max: 3 });
-  const kafka = new Kafka({
-    clientId: config.KAFKA_CLIENT_ID ?? kit.instanceId,
-    brokers: config.KAFKA_BROKERS,
-    logCreator: kafkaLogCreator(kit.logger),
-  });
-  const producer = createProducer(kafka, { logger: kit.logger });
-  const relay = new OutboxRelay({
-    pool: relayPool,
-    producer,
-    logger: kit.logger,
-    metrics: kit.metrics,
-    chaos: kit.chaos,
-  });
+  const { relayIntake, producerPool } = createEventing(kit, { relayPool });
 
   const app = await buildApp({ kit, prisma });
   await startService(kit, {
     http: app.http,
     grpc: app.grpc,
-    intake: [{ name: 'outbox-relay', start: () => relay.start(), stop: () => relay.stop() }],
+    intake: [relayIntake],
     pools: [
-      { name: 'kafka-producer', close: () => producer.disconnect() },
+      producerPool,
       { name: 'prisma', close: () => prisma.$disconnect() },
       { name: 'relay-pool', close: () => relayPool.end() },
     ],

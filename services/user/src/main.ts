@@ -1,14 +1,5 @@
 // The user service process: config → kit → database and Kafka → buildApp → startService.
-import {
-  ConfigError,
-  consumerIntake,
-  createProducer,
-  createServiceKit,
-  kafkaLogCreator,
-  OutboxRelay,
-  startService,
-} from '@shoplab/chassis';
-import { Kafka } from 'kafkajs';
+import { ConfigError, consumerIntake, createEventing, createServiceKit, startService } from '@shoplab/chassis';
 import { buildApp } from './app';
 import { loadUserConfig } from './config';
 import { createPgPool, createPrismaClient, databaseSettings } from './infrastructure/database';
@@ -21,18 +12,8 @@ async function main(): Promise<void> {
   const settings = databaseSettings(config);
   const prisma = createPrismaClient(settings);
   const pool = createPgPool(settings);
-  const kafka = new Kafka({
-    clientId: config.KAFKA_CLIENT_ID ?? kit.instanceId,
-    brokers: config.KAFKA_BROKERS,
-    logCreator: kafkaLogCreator(logger),
-  });
-  const producer = createProducer(kafka, { logger });
-  const relay = new OutboxRelay({
-    pool,
-    producer,
-    logger,
-    metrics: kit.metrics,
-    chaos: kit.chaos,
+  const { kafka, relayIntake, producerPool } = createEventing(kit, {
+    relayPool: pool,
     pollIntervalMs: config.OUTBOX_POLL_INTERVAL_MS,
   });
 
@@ -55,9 +36,9 @@ async function main(): Promise<void> {
   await startService(kit, {
     http,
     grpc,
-    intake: [orderEvents, { name: 'outbox-relay', start: () => relay.start(), stop: () => relay.stop() }],
+    intake: [orderEvents, relayIntake],
     pools: [
-      { name: 'kafka-producer', close: () => producer.disconnect() },
+      producerPool,
       { name: 'pg', close: () => pool.end() },
       { name: 'prisma', close: () => prisma.$disconnect() },
     ],

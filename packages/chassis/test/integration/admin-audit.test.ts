@@ -6,6 +6,7 @@ import { registerOutboxAudit } from '../../src/admin-audit';
 import { FaultInjector } from '../../src/chaos';
 import { createHttpApp, type HttpApp } from '../../src/http';
 import { createMetrics } from '../../src/metrics';
+import { publishSwitch } from '../../src/outbox';
 import { scratchSchema } from '../support/kafka-fixtures';
 
 const ADMIN = 'test-admin-token-0123456789';
@@ -48,7 +49,13 @@ async function outboxRow(options: { published: boolean; ageSeconds?: number; las
 test('an empty outbox reports nothing unpublished and no error', async () => {
   const res = await app.inject({ method: 'GET', url: '/admin/outbox', headers: auth });
   assert.equal(res.statusCode, 200);
-  assert.deepEqual(res.json(), { unpublished: 0, published: 0, oldestUnpublishedAgeSeconds: 0, lastError: null });
+  assert.deepEqual(res.json(), {
+    unpublished: 0,
+    published: 0,
+    oldestUnpublishedAgeSeconds: 0,
+    lastError: null,
+    mode: 'outbox',
+  });
 });
 
 test('the outbox report counts published and unpublished rows, the oldest age and the latest error', async () => {
@@ -89,4 +96,67 @@ test('the audit routes need the admin token', async () => {
     headers: { authorization: 'Bearer not-the-admin-token-000' },
   });
   assert.equal(wrong.statusCode, 403);
+});
+
+test('replay marks the last N published rows unpublished, newest first, and leaves older rows alone', async () => {
+  for (let i = 0; i < 5; i++) await outboxRow({ published: true });
+  await outboxRow({ published: false });
+  const { rows: before } = await db.pool.query<{ event_id: string }>(
+    'SELECT event_id::text FROM outbox WHERE published_at IS NOT NULL ORDER BY id',
+  );
+  const res = await app.inject({ method: 'POST', url: '/admin/outbox/replay', headers: auth, payload: { last: 2 } });
+  assert.equal(res.statusCode, 200);
+  const body = res.json();
+  assert.equal(body.replayed, 2);
+  assert.deepEqual(new Set(body.eventIds), new Set(before.slice(-2).map((r) => r.event_id)));
+  const { rows } = await db.pool.query<{ n: number }>(
+    'SELECT count(*)::int AS n FROM outbox WHERE published_at IS NULL',
+  );
+  assert.equal(rows[0]?.n, 3, 'the two replayed rows and the one never published');
+});
+
+test('replay and mode reject bad input with problem+json', async () => {
+  for (const payload of [{ last: 0 }, { last: 1001 }, { last: 'all' }, {}]) {
+    const res = await app.inject({ method: 'POST', url: '/admin/outbox/replay', headers: auth, payload });
+    assert.equal(res.statusCode, 400, JSON.stringify(payload));
+    assert.match(String(res.headers['content-type']), /problem\+json/);
+  }
+  const mode = await app.inject({
+    method: 'PUT',
+    url: '/admin/outbox/mode',
+    headers: auth,
+    payload: { mode: 'kafka' },
+  });
+  assert.equal(mode.statusCode, 400);
+});
+
+test('switching to direct publishing needs a relay in the process; outbox is always accepted', async () => {
+  publishSwitch.reset();
+  const direct = await app.inject({
+    method: 'PUT',
+    url: '/admin/outbox/mode',
+    headers: auth,
+    payload: { mode: 'direct' },
+  });
+  assert.equal(direct.statusCode, 409);
+  assert.equal(direct.json().code, 'SHOP_CONFLICT');
+  const outbox = await app.inject({
+    method: 'PUT',
+    url: '/admin/outbox/mode',
+    headers: auth,
+    payload: { mode: 'outbox' },
+  });
+  assert.equal(outbox.statusCode, 200);
+  assert.deepEqual(outbox.json(), { mode: 'outbox' });
+});
+
+test('the switches need the admin token', async () => {
+  assert.equal(
+    (await app.inject({ method: 'PUT', url: '/admin/outbox/mode', payload: { mode: 'outbox' } })).statusCode,
+    401,
+  );
+  assert.equal(
+    (await app.inject({ method: 'POST', url: '/admin/outbox/replay', payload: { last: 1 } })).statusCode,
+    401,
+  );
 });

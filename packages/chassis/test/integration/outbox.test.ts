@@ -8,6 +8,7 @@ import { context, ROOT_CONTEXT, TraceFlags, trace } from '@opentelemetry/api';
 import type { Kafka } from 'kafkajs';
 import pg from 'pg';
 import { Registry } from 'prom-client';
+import { replayOutbox } from '../../src/admin-audit';
 import { FaultInjector } from '../../src/chaos';
 import {
   createConsumer,
@@ -20,7 +21,7 @@ import {
   pgTransactionRunner,
   type TransactionRunner,
 } from '../../src/messaging';
-import { OUTBOX_DDL, OutboxRelay, type OutboxRelayOptions, writeOutbox } from '../../src/outbox';
+import { OUTBOX_DDL, OutboxRelay, type OutboxRelayOptions, publishSwitch, writeOutbox } from '../../src/outbox';
 import { createPrismaAdapter } from '../../src/prisma';
 import { PrismaClient } from '../fixtures/prisma/generated/client';
 import {
@@ -344,6 +345,72 @@ test('an injected relay fault holds the rows back until it is cleared', async ()
     (await count('SELECT count(*) AS n FROM outbox WHERE published_at IS NULL')) === 0 ? true : undefined,
   );
 });
+
+test('direct publishing (the dual write of the exercises) skips the outbox and loses what it sends while Kafka is down', async () => {
+  const topic = await newTopic();
+  const { registry } = startRelay({ attachPublishSwitch: true });
+  cleanups.push(async () => publishSwitch.reset());
+  publishSwitch.set('direct');
+
+  await inTransaction((tx) => writeOutbox(tx, orderEvent('ord-direct', 1), { topic }));
+  await eventually('the direct send acknowledged', async () =>
+    (await directOutcome(registry, 'published')) === 1 ? true : undefined,
+  );
+  assert.equal(await count('SELECT count(*) AS n FROM outbox'), 0, 'no outbox row in direct mode');
+
+  await withKafkaStopped(async () => {
+    await inTransaction((tx) => writeOutbox(tx, orderEvent('ord-direct', 2), { topic }));
+    await eventually(
+      'the producer to give up on the send',
+      async () => ((await directOutcome(registry, 'lost')) === 1 ? true : undefined),
+      { timeoutMs: 60_000 },
+    );
+  });
+  publishSwitch.set('outbox');
+  await inTransaction((tx) => writeOutbox(tx, orderEvent('ord-direct', 3), { topic }));
+  await eventually(
+    'the outbox row published after Kafka returned',
+    async () =>
+      (await count('SELECT count(*) AS n FROM outbox WHERE published_at IS NOT NULL')) === 1 ? true : undefined,
+    { timeoutMs: 60_000 },
+  );
+  // A reader that joins after the outage (a group that rode it out takes a session timeout to rejoin).
+  const reader = await readTopic(kafka, topic);
+  cleanups.push(reader.stop);
+  await eventually('two messages on the topic', () => (reader.messages.length >= 2 ? true : undefined), {
+    timeoutMs: 60_000,
+  });
+  const ns = reader.messages.map((m) => JSON.parse(String(m.value)).n);
+  assert.deepEqual(ns, [1, 3], 'the event sent while Kafka was down is gone for good');
+  assert.equal(await directOutcome(registry, 'published'), 1);
+});
+
+test('replayed rows are published again and an idempotent consumer applies each event once', async () => {
+  const topic = await newTopic();
+  const { groupId } = await startApplyingConsumer(topic);
+  const { registry } = startRelay();
+  for (let n = 1; n <= 5; n++) await inTransaction((tx) => writeOutbox(tx, orderEvent('ord-replay', n), { topic }));
+  await eventually('five events applied', async () =>
+    (await count('SELECT count(*) AS n FROM applied')) === 5 ? true : undefined,
+  );
+  const replayed = await replayOutbox(db.pool, 3);
+  assert.equal(replayed.replayed, 3);
+  await eventually('the replayed rows published again', async () =>
+    (await metricValue(registry, 'shop_outbox_published_total')) === 8 ? true : undefined,
+  );
+  // The consumer has seen the duplicates once they are committed past: a later event proves it.
+  await inTransaction((tx) => writeOutbox(tx, orderEvent('ord-replay', 6), { topic }));
+  await eventually('the event after the duplicates applied', async () =>
+    (await count('SELECT count(*) AS n FROM applied')) === 6 ? true : undefined,
+  );
+  assert.deepEqual((await appliedBySubject()).get('ord-replay'), [1, 2, 3, 4, 5, 6], 'each event applied once');
+  assert.equal(await count('SELECT count(*) AS n FROM processed_events WHERE consumer_group = $1', [groupId]), 6);
+});
+
+async function directOutcome(registry: Registry, outcome: string): Promise<number> {
+  const values = (await registry.getSingleMetric('shop_outbox_direct_publish_total')?.get())?.values ?? [];
+  return values.filter((v) => v.labels.outcome === outcome).reduce((sum, v) => sum + v.value, 0);
+}
 
 test('writeOutbox writes and notifies inside a Prisma interactive transaction', async () => {
   const prisma = new PrismaClient({ adapter: createPrismaAdapter(testDatabase) });

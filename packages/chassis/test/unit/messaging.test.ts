@@ -306,6 +306,17 @@ describe('the consumer, message by message', () => {
     assert.equal(h.processed.size, 0, 'a dead-lettered id is not recorded, so a replay can apply it');
   });
 
+  test('a handler that finds the data broken (PoisonMessageError) is dead-lettered after one attempt', async () => {
+    const h = harness(() => {
+      throw new PoisonMessageError('lines missing');
+    });
+    await createMessageProcessor(h.options)(payloadFor(h, asDelivered(encodeEvent(orderConfirmed()), '3')));
+    assert.equal(h.journal.filter((j) => j.startsWith('handle')).length, 1, 'not retried');
+    assert.deepEqual(h.journal.slice(-2), ['dlq', 'commit 4']);
+    assert.equal(h.dlq[0]?.messages[0]?.headers?.[DLQ_HEADERS.attempts], '1');
+    assert.equal(h.dlq[0]?.messages[0]?.headers?.[DLQ_HEADERS.error], 'lines missing');
+  });
+
   test('a failed offset commit is not a handler failure: nothing is retried or dead-lettered', async () => {
     const h = harness(() => undefined);
     const payload = payloadFor(h, asDelivered(encodeEvent(orderConfirmed()), '12'));

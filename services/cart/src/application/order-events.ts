@@ -2,7 +2,7 @@
 // takes exactly what it bought out of the buyer's cart. Nothing else touches the cart — a
 // cancelled order leaves it as it is (ARCHITECTURE.md §8, invariant 7: a cart is cleared only
 // by a confirmed order). Runs inside the consumer's transaction, which also records the event id.
-import { type DomainEvent, eventType } from '@shoplab/chassis';
+import { type DomainEvent, eventType, PoisonMessageError } from '@shoplab/chassis';
 import { z } from 'zod';
 import { takeOutPurchase } from '../domain/cart';
 import { cartEvent, commitCartChange } from './cart-service';
@@ -35,7 +35,7 @@ export async function applyOrderEvent(event: DomainEvent, clearances: OrderClear
   if (event.type !== ORDER_CONFIRMED) return { kind: 'ignored', type: event.type };
   const parsed = orderConfirmedData.safeParse(event.data);
   if (!parsed.success) {
-    throw new Error(`${event.type} ${event.id} has invalid data: ${z.prettifyError(parsed.error)}`);
+    throw new PoisonMessageError(`${event.type} ${event.id} has invalid data: ${z.prettifyError(parsed.error)}`);
   }
   const { orderId, userId, lines } = parsed.data;
   if (!(await clearances.claim(orderId, userId, event.id))) return { kind: 'already-cleared', orderId };

@@ -21,7 +21,7 @@ import {
 } from '@shoplab/chassis';
 import { Kafka, type KafkaMessage, logLevel, Partitioners, type Producer } from 'kafkajs';
 import { createOrderEventsConsumer } from '../../src/infrastructure/order-events.consumer';
-import { eventually, type RunningCart, startCart, userHeaders } from '../support/harness';
+import { ADMIN_TOKEN, eventually, type RunningCart, startCart, userHeaders } from '../support/harness';
 
 const suffix = randomUUID().slice(0, 8);
 const topic = `order.events.test-${suffix}`;
@@ -258,6 +258,30 @@ test('a cancelled order leaves the cart exactly as it was', async () => {
   assert.deepEqual(await clearedEvents(user), []);
 });
 
+test('GET /v1/admin/clearances lists the confirmed orders that cleared a cart, and not the cancelled ones', async () => {
+  const user = await cartWith([['book', 2]]);
+  const kept = confirmed(user, [['book', 1]]);
+  const dropped = cancelled(user);
+  await producer.publish(topic, [kept, dropped]);
+  await applied(dropped);
+
+  const denied = await svc.app.http.inject({ method: 'GET', url: '/v1/admin/clearances' });
+  assert.equal(denied.statusCode, 401);
+  const res = await svc.app.http.inject({
+    method: 'GET',
+    url: '/v1/admin/clearances',
+    headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+  });
+  assert.equal(res.statusCode, 200, res.body);
+  const mine = (
+    res.json().clearances as { orderId: string; userId: string; eventId: string; removedUnits: number }[]
+  ).filter((c) => c.userId === user);
+  assert.deepEqual(
+    mine.map(({ orderId, eventId, removedUnits }) => ({ orderId, eventId, removedUnits })),
+    [{ orderId: (kept.data as { orderId: string }).orderId, eventId: kept.id, removedUnits: 1 }],
+  );
+});
+
 test('an order whose products already left the cart, or a buyer without a cart, changes nothing', async () => {
   const user = await cartWith([['book', 1]]);
   await svc.app.http.inject({ method: 'DELETE', url: '/v1/cart/items/book', headers: userHeaders(user) });
@@ -303,6 +327,6 @@ test('a malformed message and an event with broken data go to the DLQ, and the n
   assert.equal(poison?.value?.toString(), 'definitely not an event');
   assert.match(poison?.headers?.[DLQ_HEADERS.error]?.toString() ?? '', /no ce_id/);
   assert.equal(failed?.headers?.ce_id?.toString(), broken.id);
-  assert.equal(failed?.headers?.[DLQ_HEADERS.attempts]?.toString(), '2');
+  assert.equal(failed?.headers?.[DLQ_HEADERS.attempts]?.toString(), '1', 'broken data is not retried');
   assert.match(failed?.headers?.[DLQ_HEADERS.error]?.toString() ?? '', /invalid data/);
 });

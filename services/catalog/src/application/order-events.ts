@@ -1,7 +1,7 @@
 // What the catalog does with the order service's events (topic order.events): a confirmed
 // order adds its units to each product's sold counters (product_sales), once per order. Runs
 // inside the consumer's transaction, which also records the event id.
-import { type DomainEvent, eventType } from '@shoplab/chassis';
+import { type DomainEvent, eventType, PoisonMessageError } from '@shoplab/chassis';
 import { z } from 'zod';
 import { unitsPerProduct } from '../domain/sales';
 import type { SalesLedger } from './ports';
@@ -26,7 +26,7 @@ export async function applyOrderEvent(event: DomainEvent, ledger: SalesLedger): 
   if (event.type !== ORDER_CONFIRMED) return { kind: 'ignored', type: event.type };
   const parsed = orderConfirmedData.safeParse(event.data);
   if (!parsed.success) {
-    throw new Error(`${event.type} ${event.id} has invalid data: ${z.prettifyError(parsed.error)}`);
+    throw new PoisonMessageError(`${event.type} ${event.id} has invalid data: ${z.prettifyError(parsed.error)}`);
   }
   const { orderId } = parsed.data;
   const sales = unitsPerProduct(parsed.data.lines);

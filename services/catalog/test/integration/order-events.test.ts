@@ -291,7 +291,7 @@ describe('bad messages', () => {
     await reader.disconnect();
     assert.equal(poison?.value?.toString(), '{"not": "a cloudevent"}');
     assert.equal(failed?.headers?.ce_id?.toString(), broken.id);
-    assert.equal(failed?.headers?.[DLQ_HEADERS.attempts]?.toString(), '2');
+    assert.equal(failed?.headers?.[DLQ_HEADERS.attempts]?.toString(), '1', 'broken data is not retried');
     assert.match(failed?.headers?.[DLQ_HEADERS.error]?.toString() ?? '', /invalid data/);
   });
 });

@@ -339,7 +339,7 @@ export class SagaRunner {
             attempt,
             effects,
             progress: { ...base, state: 'CONFIRMED', nextAttemptAt: finishedAt },
-            end: { status: 'CONFIRMED', event: this.confirmedEvent(saga, finishedAt) },
+            end: { status: 'CONFIRMED', event: orderConfirmedEvent(saga, finishedAt) },
             continueNow: false,
           };
         }
@@ -357,7 +357,7 @@ export class SagaRunner {
         return {
           attempt,
           progress: { ...base, state: 'CANCELLED', nextAttemptAt: finishedAt },
-          end: { status: 'CANCELLED', cancelReason: reason, event: this.cancelledEvent(saga, reason, finishedAt) },
+          end: { status: 'CANCELLED', cancelReason: reason, event: orderCancelledEvent(saga, reason, finishedAt) },
           continueNow: false,
         };
       }
@@ -474,43 +474,6 @@ export class SagaRunner {
     );
   }
 
-  private confirmedEvent(saga: SagaSnapshot, now: Date) {
-    return createEvent({
-      service: 'order',
-      type: ORDER_CONFIRMED,
-      subject: saga.orderId,
-      time: now,
-      data: {
-        orderId: saga.orderId,
-        userId: saga.userId,
-        status: 'CONFIRMED',
-        lines: saga.lines,
-        total: saga.total,
-        paymentId: saga.paymentId ?? null,
-        cartVersion: saga.cartVersion,
-        confirmedAt: now.toISOString(),
-      },
-    });
-  }
-
-  private cancelledEvent(saga: SagaSnapshot, reason: string, now: Date) {
-    return createEvent({
-      service: 'order',
-      type: ORDER_CANCELLED,
-      subject: saga.orderId,
-      time: now,
-      data: {
-        orderId: saga.orderId,
-        userId: saga.userId,
-        status: 'CANCELLED',
-        reason,
-        total: saga.total,
-        cartVersion: saga.cartVersion,
-        cancelledAt: now.toISOString(),
-      },
-    });
-  }
-
   private backoff() {
     return { baseMs: this.settings.retryBaseMs, maxMs: this.settings.retryMaxMs };
   }
@@ -518,6 +481,51 @@ export class SagaRunner {
   private leaseFrom(now: Date): Date {
     return at(now, this.settings.leaseMs);
   }
+}
+
+/** What the end events say about an order (a saga, or an ended order being republished). */
+export type EndedOrderFacts = Pick<
+  SagaSnapshot,
+  'orderId' | 'userId' | 'lines' | 'total' | 'paymentId' | 'cartVersion'
+>;
+
+/** shop.order.confirmed.v1: cart takes the purchase out, catalog counts the sale, user logs a notification. */
+export function orderConfirmedEvent(order: EndedOrderFacts, confirmedAt: Date) {
+  return createEvent({
+    service: 'order',
+    type: ORDER_CONFIRMED,
+    subject: order.orderId,
+    time: confirmedAt,
+    data: {
+      orderId: order.orderId,
+      userId: order.userId,
+      status: 'CONFIRMED',
+      lines: order.lines,
+      total: order.total,
+      paymentId: order.paymentId ?? null,
+      cartVersion: order.cartVersion,
+      confirmedAt: confirmedAt.toISOString(),
+    },
+  });
+}
+
+/** shop.order.cancelled.v1, with the reason. */
+export function orderCancelledEvent(order: EndedOrderFacts, reason: string, cancelledAt: Date) {
+  return createEvent({
+    service: 'order',
+    type: ORDER_CANCELLED,
+    subject: order.orderId,
+    time: cancelledAt,
+    data: {
+      orderId: order.orderId,
+      userId: order.userId,
+      status: 'CANCELLED',
+      reason,
+      total: order.total,
+      cartVersion: order.cartVersion,
+      cancelledAt: cancelledAt.toISOString(),
+    },
+  });
 }
 
 function nextAction(saga: SagaSnapshot): Action {

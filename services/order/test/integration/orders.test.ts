@@ -220,3 +220,45 @@ test('the outbox and consumers audit report the order service’s events', async
   assert.equal(consumers.statusCode, 200);
   assert.equal(consumers.json().duplicateIds, 0);
 });
+
+test('republish re-emits the end event of an ended order whose event is missing from the outbox, once', async () => {
+  const orderId = await placeOrder(newUserId(), 3);
+  const runner = h.newRunner();
+  runner.start();
+  let status = '';
+  for (let i = 0; i < 200 && status !== 'CONFIRMED' && status !== 'CANCELLED'; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 25));
+    status = (await h.prisma.order.findUniqueOrThrow({ where: { id: orderId } })).status;
+  }
+  await runner.stop();
+  assert.equal(status, 'CONFIRMED');
+  const endEvent = { aggregateId: orderId, eventType: 'shop.order.confirmed.v1' };
+  const original = await h.prisma.outbox.findFirstOrThrow({ where: endEvent });
+  // As if it had been ended while the service published directly: no row in the outbox.
+  await h.prisma.outbox.delete({ where: { id: original.id } });
+
+  const first = await h.app.http.inject({
+    method: 'POST',
+    url: '/v1/admin/orders/republish',
+    headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+  });
+  assert.equal(first.statusCode, 200, first.body);
+  assert.ok(first.json().orderIds.includes(orderId));
+  const rows = await h.prisma.outbox.findMany({ where: endEvent });
+  assert.equal(rows.length, 1);
+  const data = rows[0]?.payload as { orderId: string; lines: unknown; total: unknown; userId: string };
+  const before = original.payload as typeof data;
+  assert.deepEqual(
+    { orderId: data.orderId, userId: data.userId, lines: data.lines, total: data.total },
+    { orderId: before.orderId, userId: before.userId, lines: before.lines, total: before.total },
+  );
+  assert.notEqual(rows[0]?.eventId, original.eventId, 'a new event; consumers dedupe by order');
+
+  const again = await h.app.http.inject({
+    method: 'POST',
+    url: '/v1/admin/orders/republish',
+    headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+  });
+  assert.ok(!again.json().orderIds.includes(orderId), 'nothing to repair the second time');
+  assert.equal(await h.prisma.outbox.count({ where: endEvent }), 1);
+});

@@ -1,7 +1,7 @@
 // What the user service does with the order service's events (topic order.events): a confirmed
 // or cancelled order is logged as the notification its buyer would have been e-mailed. Runs
 // inside the consumer's transaction, which also records the event id.
-import { type DomainEvent, eventType } from '@shoplab/chassis';
+import { type DomainEvent, eventType, PoisonMessageError } from '@shoplab/chassis';
 import { z } from 'zod';
 import { orderCancelledNotification, orderConfirmedNotification } from '../domain/notification';
 import type { NotificationWriter } from './ports';
@@ -41,7 +41,7 @@ export type OrderEventOutcome =
 function parse<T>(schema: z.ZodType<T>, event: DomainEvent): T {
   const parsed = schema.safeParse(event.data);
   if (!parsed.success) {
-    throw new Error(`${event.type} ${event.id} has invalid data: ${z.prettifyError(parsed.error)}`);
+    throw new PoisonMessageError(`${event.type} ${event.id} has invalid data: ${z.prettifyError(parsed.error)}`);
   }
   return parsed.data;
 }

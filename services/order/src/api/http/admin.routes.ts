@@ -2,9 +2,32 @@ import { type HttpApp, requireAdminToken } from '@shoplab/chassis';
 import { z } from 'zod';
 import type { OrderQueries } from '../../application/order-queries';
 import { ORDER_STATUSES } from '../../domain/order';
+import type { EndEventRepublisher } from '../../infrastructure/end-events.repository';
 import { moneySchema } from './order.schemas';
 
-export function registerAdminRoutes(app: HttpApp, deps: { queries: OrderQueries; adminToken: string }): void {
+export function registerAdminRoutes(
+  app: HttpApp,
+  deps: { queries: OrderQueries; republisher: EndEventRepublisher; adminToken: string },
+): void {
+  app.post(
+    '/v1/admin/orders/republish',
+    {
+      onRequest: requireAdminToken(deps.adminToken),
+      schema: {
+        tags: ['admin'],
+        summary: 'Re-emit the end event of every ended order whose event is not in the outbox',
+        description:
+          'The repair after publishing directly (the dual write of exercise 5): writes shop.order.confirmed.v1 or ' +
+          'shop.order.cancelled.v1 to the outbox for each CONFIRMED or CANCELLED order that has none. Safe to repeat: ' +
+          'the consumers apply each order once. 409 while the publish mode is `direct`.',
+        security: [{ adminToken: [] }],
+        response: {
+          200: z.object({ republished: z.number().int(), orderIds: z.array(z.string()) }),
+        },
+      },
+    },
+    async () => deps.republisher.republishMissing(),
+  );
   app.get(
     '/v1/admin/orders/summary',
     {

@@ -1,0 +1,55 @@
+// The Kafka side of a producing service, wired once: the kafkajs client, the idempotent
+// producer, and the outbox relay that publishes through it (attached to the publish switch of
+// the exercises). main.ts adds `relayIntake` to its intake and `producerPool` to its pools.
+import { Kafka } from 'kafkajs';
+import type pg from 'pg';
+import type { BaseConfig } from './config';
+import { createProducer, type EventProducer, kafkaLogCreator } from './messaging';
+import { OutboxRelay } from './outbox';
+import type { Closeable, Intake, ServiceKit } from './service';
+
+/** A config with kafkaConfigSchema's fields. */
+type KafkaConfig = BaseConfig & { KAFKA_BROKERS: string[]; KAFKA_CLIENT_ID?: string | undefined };
+
+export interface EventingOptions {
+  /** The pool the relay claims rows with (one connection per cycle; LISTEN uses its own). */
+  relayPool: pg.Pool;
+  /** The relay's polling fallback (default 1000 ms). */
+  pollIntervalMs?: number;
+}
+
+export interface Eventing {
+  kafka: Kafka;
+  producer: EventProducer;
+  relay: OutboxRelay;
+  /** Starts and stops the relay (put it after the consumers: their outbox rows commit first). */
+  relayIntake: Intake;
+  /** Disconnects the producer at the end. */
+  producerPool: Closeable;
+}
+
+export function createEventing(kit: ServiceKit<KafkaConfig>, options: EventingOptions): Eventing {
+  const { config, logger } = kit;
+  const kafka = new Kafka({
+    clientId: config.KAFKA_CLIENT_ID ?? kit.instanceId,
+    brokers: config.KAFKA_BROKERS,
+    logCreator: kafkaLogCreator(logger),
+  });
+  const producer = createProducer(kafka, { logger });
+  const relay = new OutboxRelay({
+    pool: options.relayPool,
+    producer,
+    logger,
+    metrics: kit.metrics,
+    chaos: kit.chaos,
+    attachPublishSwitch: true,
+    ...(options.pollIntervalMs !== undefined ? { pollIntervalMs: options.pollIntervalMs } : {}),
+  });
+  return {
+    kafka,
+    producer,
+    relay,
+    relayIntake: { name: 'outbox-relay', start: () => relay.start(), stop: () => relay.stop() },
+    producerPool: { name: 'kafka-producer', close: () => producer.disconnect() },
+  };
+}
