@@ -12,6 +12,7 @@ import {
   CARDS,
   cartLines,
   checkout,
+  consumerLag,
   createProduct,
   getOrder,
   type Json,
@@ -19,6 +20,7 @@ import {
   mapLimited,
   messaging,
   orderNotifications,
+  phases,
   poll,
   registerShoppers,
   settledStatuses,
@@ -31,24 +33,25 @@ const CHECKOUTS = 200;
 const OUTAGE_MS = 30_000;
 const GROUPS = ['cart-order-events', 'catalog-order-events', 'user-order-events'];
 
-/** The messaging counters once every outbox is drained and no consumer moves any more. */
-async function quietMessaging(what: string): Promise<Messaging> {
-  let previous: Messaging | undefined;
+/** The messaging counters once every outbox is drained and every order.events consumer has caught up. */
+async function settledMessaging(what: string): Promise<Messaging> {
   return poll(
     what,
     async () => {
+      const first = await messaging();
+      if (Object.values(first.unpublished).some((n) => n > 0)) return undefined;
+      const lag = await consumerLag('order.events', GROUPS);
+      if (Object.values(lag).some((n) => n > 0)) return undefined;
       const now = await messaging();
-      const drained = Object.values(now.unpublished).every((n) => n === 0);
-      const still = previous && GROUPS.every((g) => now.processed[g] === previous?.processed[g]);
-      previous = now;
-      return drained && still ? now : undefined;
+      return now.published.order === first.published.order ? now : undefined;
     },
-    { timeoutMs: 180_000, intervalMs: 2_000 },
+    { timeoutMs: 180_000, intervalMs: 1_000 },
   );
 }
 
 test('with Kafka down for 30 s, 200 checkouts end, their events wait in the outbox, then each is applied once', async (t) => {
   t.after(() => stackScript('infra.sh', 'up', 'kafka'));
+  const phase = phases(t);
   await breakersQuiet('order');
   const products = await Promise.all([createProduct(1000, 700), createProduct(1000, 1100), createProduct(1000, 2300)]);
   const shoppers = await registerShoppers(CHECKOUTS, 'kafka-outage', 6);
@@ -60,8 +63,9 @@ test('with Kafka down for 30 s, 200 checkouts end, their events wait in the outb
   await mapLimited(shoppers, 8, async (shopper, i) => {
     for (const line of carts[i] ?? []) await addToCart(shopper, line.productId, line.quantity);
   });
+  phase('registered the shoppers and filled their carts');
   const cardOf = (i: number) => (i % 4 === 3 ? CARDS.declined : CARDS.ok);
-  const before = await quietMessaging('the outboxes and consumers to be idle before the outage');
+  const before = await settledMessaging('every earlier event published and consumed');
 
   await stackScript('infra.sh', 'down', 'kafka');
   const downAt = Date.now();
@@ -69,6 +73,7 @@ test('with Kafka down for 30 s, 200 checkouts end, their events wait in the outb
   const orderIds = await mapLimited(shoppers, 20, (shopper, i) => checkout(shopper, cardOf(i)));
   assert.equal(new Set(orderIds).size, CHECKOUTS, 'every checkout was accepted as its own order');
   const statuses = await settledStatuses(orderIds, since);
+  phase('every order ended with Kafka down');
   const during = await messaging();
   // Two events per order (created, then confirmed or cancelled) wait in the order service's outbox.
   assert.ok(
@@ -79,8 +84,10 @@ test('with Kafka down for 30 s, 200 checkouts end, their events wait in the outb
   for (const group of GROUPS) assert.equal(during.processed[group], before.processed[group], group);
   await sleep(Math.max(0, downAt + OUTAGE_MS - Date.now()));
   await stackScript('infra.sh', 'up', 'kafka');
+  phase('Kafka is back');
 
-  const afterwards = await quietMessaging('the outboxes to drain and the consumers to catch up');
+  const afterwards = await settledMessaging('the outboxes to drain and the consumers to catch up');
+  phase('the outboxes drained and the consumers caught up');
   assert.equal(
     afterwards.published.order - (before.published.order ?? 0),
     2 * CHECKOUTS,
@@ -130,5 +137,6 @@ test('with Kafka down for 30 s, 200 checkouts end, their events wait in the outb
     );
   }
 
+  phase('checked every order’s effects');
   await assertAuditPasses();
 });

@@ -14,11 +14,12 @@ import {
   type Json,
   mapLimited,
   paymentsByOrder,
+  phases,
   poll,
   registerShoppers,
+  sagaSteps,
   settledStatuses,
   stockLevels,
-  type TimelineEntry,
 } from './support';
 
 const CHECKOUTS = 500;
@@ -35,7 +36,8 @@ function random(seed: number): () => number {
   };
 }
 
-test('500 concurrent checkouts over 20 scarce products never oversell', async () => {
+test('500 concurrent checkouts over 20 scarce products never oversell', async (t) => {
+  const phase = phases(t);
   await breakersQuiet('order');
   // 2 to 10 units each (120 in all) for buyers who want about 1,000.
   const initial = Array.from({ length: PRODUCTS }, (_, i) => 2 + 2 * (i % 5));
@@ -48,14 +50,18 @@ test('500 concurrent checkouts over 20 scarce products never oversell', async ()
     return [...picked].map((p) => ({ productId: products[p]?.id ?? '', quantity: 1 + Math.floor(next() * 2) }));
   });
   const shoppers = await registerShoppers(CHECKOUTS, 'scarce', 6);
+  phase('registered the shoppers');
   await mapLimited(shoppers, 10, async (shopper, i) => {
     for (const line of carts[i] ?? []) await addToCart(shopper, line.productId, line.quantity);
   });
+  phase('filled the carts');
 
   const since = new Date(Date.now() - 1_000);
   const orderIds = await Promise.all(shoppers.map((shopper) => checkout(shopper)));
   assert.equal(new Set(orderIds).size, CHECKOUTS);
+  phase('every checkout accepted');
   await settledStatuses(orderIds, since, 300_000);
+  phase('every order ended');
 
   const orders: Json[] = await mapLimited(orderIds, 16, (id, i) => getOrder(shoppers[i] as (typeof shoppers)[0], id));
   const payments = await paymentsByOrder();
@@ -78,7 +84,7 @@ test('500 concurrent checkouts over 20 scarce products never oversell', async ()
     const timeline = JSON.stringify(order.timeline, null, 1);
     assert.equal(order.cancelReason, 'out_of_stock', timeline);
     assert.ok(
-      order.timeline.every((s: TimelineEntry) => s.step !== 'authorize_payment'),
+      sagaSteps(order).every((s) => s.step !== 'authorize_payment'),
       `cancelled before any payment call: ${timeline}`,
     );
     assert.equal(payments.get(order.id), undefined, `no payment record for ${order.id}`);
@@ -101,5 +107,7 @@ test('500 concurrent checkouts over 20 scarce products never oversell', async ()
     assert.ok(level.available >= 0);
   }
 
+  phase('checked the orders and the stock');
   await assertAuditPasses(180_000);
+  phase('the audit passed');
 });

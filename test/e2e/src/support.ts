@@ -17,6 +17,7 @@ import {
   runAudit,
   type Service,
 } from '@shoplab/shopctl';
+import { Kafka, logLevel } from 'kafkajs';
 
 export const API = `${process.env.GATEWAY_URL ?? 'http://127.0.0.1:8080'}/api/v1`;
 /** The checkout this file was built in (it runs from test/e2e/dist). */
@@ -121,6 +122,12 @@ export async function poll<T>(
     }
     await sleep(intervalMs);
   }
+}
+
+/** `phase(name)` reports how long the test took to get there (a diagnostic, not an assertion). */
+export function phases(t: { diagnostic(message: string): void }): (name: string) => void {
+  const start = Date.now();
+  return (name) => t.diagnostic(`${name} after ${((Date.now() - start) / 1000).toFixed(1)} s`);
 }
 
 /** Runs `fn` over `items` with at most `limit` at once; results in the order of `items`. */
@@ -228,7 +235,10 @@ export async function addToCart(shopper: Shopper, productId: string, quantity: n
   assert.equal(answer.status, 201, JSON.stringify(answer.body));
 }
 
-/** POST /checkout as a client should: a 503 or 429 is retried with the same key until accepted. */
+/**
+ * POST /checkout as a client should: no answer, a 503, 504 or 429 is sent again with the same
+ * Idempotency-Key until it is accepted (a checkout that went through answers with its order).
+ */
 export async function checkout(shopper: Shopper, card: Card = CARDS.ok, key = randomUUID()): Promise<string> {
   const answer = await poll(
     'the checkout to be accepted',
@@ -238,16 +248,17 @@ export async function checkout(shopper: Shopper, card: Card = CARDS.ok, key = ra
         body: { card },
         headers: { 'idempotency-key': key },
       });
-      if (res.status === 503 || res.status === 429) return undefined;
-      return res;
+      return [429, 503, 504].includes(res.status) ? undefined : res;
     },
-    { timeoutMs: 120_000, intervalMs: 500 },
+    { timeoutMs: 180_000, intervalMs: 500 },
   );
   assert.equal(answer.status, 202, JSON.stringify(answer.body));
   return answer.body.orderId as string;
 }
 
 export interface TimelineEntry {
+  /** `step`: an attempt of a saga step or compensation; `event`: a payment event the order service received. */
+  kind?: string;
   step: string;
   attempt: number;
   outcome: string;
@@ -293,14 +304,23 @@ export async function settledStatuses(orderIds: readonly string[], since: Date, 
   );
 }
 
-/** Names of the timeline's steps that ended with `outcome`, in time order. */
+/** The saga's attempts on the order's timeline, in time order (without the payment events received). */
+export function sagaSteps(order: { timeline: TimelineEntry[] }): TimelineEntry[] {
+  return order.timeline.filter((s) => s.kind !== 'event');
+}
+
+/** Names of the saga's steps that ended with `outcome`, in time order. */
 export function stepsWith(order: { timeline: TimelineEntry[] }, outcome: string): string[] {
-  return order.timeline.filter((s) => s.outcome === outcome).map((s) => s.step);
+  return sagaSteps(order)
+    .filter((s) => s.outcome === outcome)
+    .map((s) => s.step);
 }
 
 /** The compensations on the timeline, each named once, in the order they first ran. */
 export function compensationsOf(order: { timeline: TimelineEntry[] }): string[] {
-  const names = order.timeline.map((s) => s.step).filter((s) => s.startsWith('compensate:'));
+  const names = sagaSteps(order)
+    .map((s) => s.step)
+    .filter((s) => s.startsWith('compensate:'));
   return [...new Set(names)].map((s) => s.slice('compensate:'.length));
 }
 
@@ -348,6 +368,36 @@ export async function messaging(): Promise<Messaging> {
     result.duplicateIds += consumers.duplicateIds;
   }
   return result;
+}
+
+/**
+ * Messages of `topic` each consumer group has not committed yet (summed over partitions), read
+ * from Kafka itself: 0 means the group has applied everything published so far.
+ */
+export async function consumerLag(topic: string, groups: readonly string[]): Promise<Record<string, number>> {
+  const kafka = new Kafka({
+    clientId: 'shoplab-e2e',
+    brokers: (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(','),
+    logLevel: logLevel.NOTHING,
+    retry: { retries: 2 },
+  });
+  const kafkaAdmin = kafka.admin();
+  await kafkaAdmin.connect();
+  try {
+    const ends = new Map((await kafkaAdmin.fetchTopicOffsets(topic)).map((p) => [p.partition, Number(p.high)]));
+    const lag: Record<string, number> = {};
+    for (const groupId of groups) {
+      const [committed] = await kafkaAdmin.fetchOffsets({ groupId, topics: [topic] });
+      lag[groupId] = (committed?.partitions ?? []).reduce((sum, p) => {
+        const end = ends.get(p.partition) ?? 0;
+        // -1: nothing committed on that partition yet.
+        return sum + end - Math.max(0, Number(p.offset));
+      }, 0);
+    }
+    return lag;
+  } finally {
+    await kafkaAdmin.disconnect();
+  }
 }
 
 // ---------------------------------------------------------------------------------------
