@@ -5,7 +5,7 @@ INFRA := bash infra/local/infra.sh
 SERVICES := bash infra/local/services.sh
 
 
-.PHONY: audit deploy-check compose-up compose-down kind-up kind-down
+.PHONY: audit load exercises deploy-check compose-up compose-down kind-up kind-down
 .PHONY: help install proto proto-check prisma build lint format test check up down status logs env clean
 
 help: ## list the targets
@@ -76,3 +76,11 @@ kind-down: ## delete the kind cluster
 
 audit: ## check the invariants of ARCHITECTURE.md §8 on the running shop (npx shopctl audit)
 	@node packages/shopctl/dist/src/cli.js audit
+
+RATE ?= 20
+DURATION ?= 60s
+load: ## open-loop load on the running shop: browse/cart/checkout mix (make load RATE=20 DURATION=60s; npx shopctl load --help)
+	@node packages/shopctl/dist/src/cli.js load --rate $(RATE) --duration $(DURATION)
+
+exercises: build ## break the running shop on purpose: every exercise's check (docs/exercises/), each ending with the audit
+	@node packages/shopctl/dist/src/cli.js exercise run all

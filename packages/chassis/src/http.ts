@@ -34,8 +34,8 @@ export interface HttpAppOptions {
   readinessTimeoutMs?: number;
   /** Reports true once shutdown began: `/readyz` answers 503 so load balancers and Consul stop sending traffic. */
   isShuttingDown?: () => boolean;
-  /** Circuit breakers listed at `/admin/breakers`. */
-  breakers?: { list(): unknown[] };
+  /** Circuit breakers listed at `/admin/breakers`, switched on and off there when the registry can. */
+  breakers?: AdminBreakers;
   /** Serve Swagger UI at `/docs` (the spec is always at `/openapi.json`). */
   swaggerUi?: boolean;
 }
@@ -146,10 +146,17 @@ export function requireAdminToken(adminToken: string) {
   };
 }
 
+/** What `/admin/breakers` needs of a BreakerRegistry (resilience.ts): the list, and the on/off switch. */
+export interface AdminBreakers {
+  list(): unknown[];
+  setEnabled?(enabled: boolean): void;
+  readonly isEnabled?: boolean;
+}
+
 /** `/admin/chaos` (fault injection) and `/admin/breakers`, behind the admin token. */
 const adminPlugin = async (
   app: FastifyInstance,
-  opts: { adminToken: string; chaos: FaultInjector; breakers?: { list(): unknown[] } },
+  opts: { adminToken: string; chaos: FaultInjector; breakers?: AdminBreakers },
 ) => {
   const typed = app.withTypeProvider<ZodTypeProvider>();
   typed.addHook('preHandler', requireAdminToken(opts.adminToken));
@@ -174,9 +181,30 @@ const adminPlugin = async (
       return { cleared };
     },
   );
-  typed.get('/admin/breakers', { schema: { tags: ['admin'], security, summary: 'Circuit breakers' } }, async () => ({
+  const breakerList = () => ({
+    ...(opts.breakers?.isEnabled !== undefined ? { enabled: opts.breakers.isEnabled } : {}),
     items: opts.breakers?.list() ?? [],
-  }));
+  });
+  typed.get('/admin/breakers', { schema: { tags: ['admin'], security, summary: 'Circuit breakers' } }, async () =>
+    breakerList(),
+  );
+  // The before/after switch of the exercises: off turns every breaker of this process into a pass-through.
+  typed.put(
+    '/admin/breakers',
+    {
+      schema: {
+        tags: ['admin'],
+        security,
+        summary: 'Turn every circuit breaker of this process on or off',
+        body: z.object({ enabled: z.boolean() }),
+      },
+    },
+    async (request) => {
+      if (!opts.breakers?.setEnabled) throw new ShopError('SHOP_NOT_FOUND', 'This process has no breaker switch');
+      opts.breakers.setEnabled(request.body.enabled);
+      return breakerList();
+    },
+  );
 };
 
 async function runChecks(checks: Record<string, ReadinessCheck>, timeoutMs: number) {

@@ -6,6 +6,7 @@ import { FaultInjector } from '../../src/chaos';
 import { ShopError } from '../../src/errors';
 import { createHttpApp, type HttpApp } from '../../src/http';
 import { createMetrics } from '../../src/metrics';
+import { BreakerRegistry, createBreaker } from '../../src/resilience';
 
 const ADMIN = 'test-admin-token-0123456789';
 let app: HttpApp;
@@ -145,6 +146,71 @@ test('admin routes need the admin token', async () => {
   const ok = await app.inject({ method: 'GET', url: '/admin/breakers', headers: { authorization: `Bearer ${ADMIN}` } });
   assert.equal(ok.statusCode, 200);
   assert.equal(ok.json().items[0].target, 'catalog');
+});
+
+test('PUT /admin/breakers turns every breaker of the process off and on again', async () => {
+  const registry = new BreakerRegistry();
+  createBreaker(
+    async () => 'ok',
+    {
+      caller: 'widgets',
+      target: 'catalog',
+      timeoutMs: false,
+      errorThresholdPercentage: 50,
+      volumeThreshold: 1,
+      resetTimeoutMs: 1_000,
+    },
+    { metrics, registry },
+  );
+  const admin = await createHttpApp({
+    service: 'breaker-switch',
+    version: '0.0.0',
+    logger: pino({ level: 'silent' }),
+    metrics: createMetrics('breaker-switch'),
+    chaos: new FaultInjector(),
+    adminToken: ADMIN,
+    breakers: registry,
+  });
+  const auth = { authorization: `Bearer ${ADMIN}` };
+  try {
+    const off = await admin.inject({
+      method: 'PUT',
+      url: '/admin/breakers',
+      headers: auth,
+      payload: { enabled: false },
+    });
+    assert.equal(off.statusCode, 200);
+    assert.equal(off.json().enabled, false);
+    assert.equal(off.json().items[0].enabled, false);
+    assert.equal(registry.get('widgets', 'catalog')?.enabled, false);
+    const on = await admin.inject({ method: 'PUT', url: '/admin/breakers', headers: auth, payload: { enabled: true } });
+    assert.equal(on.json().items[0].enabled, true);
+    const listed = await admin.inject({ method: 'GET', url: '/admin/breakers', headers: auth });
+    assert.equal(listed.json().enabled, true);
+    const bad = await admin.inject({
+      method: 'PUT',
+      url: '/admin/breakers',
+      headers: auth,
+      payload: { enabled: 'no' },
+    });
+    assert.equal(bad.statusCode, 400);
+    const anonymous = await admin.inject({ method: 'PUT', url: '/admin/breakers', payload: { enabled: false } });
+    assert.equal(anonymous.statusCode, 401);
+    assert.equal(registry.isEnabled, true);
+  } finally {
+    registry.close();
+    await admin.close();
+  }
+});
+
+test('a process whose breakers cannot be switched answers 404 to PUT /admin/breakers', async () => {
+  const res = await app.inject({
+    method: 'PUT',
+    url: '/admin/breakers',
+    headers: { authorization: `Bearer ${ADMIN}` },
+    payload: { enabled: false },
+  });
+  assert.equal(res.statusCode, 404);
 });
 
 test('a fault set through /admin/chaos breaks its route until it is cleared', async () => {

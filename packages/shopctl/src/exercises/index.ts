@@ -1,0 +1,18 @@
+// The exercises (docs/exercises/): each file registers itself, so adding one is one import line.
+import './01-payment-slow-breaker';
+import './02-payment-down-compensation';
+import './03-catalog-crash-recovery';
+import './04-order-crash-resume';
+import './08-instance-dies-discovery';
+
+export { EXERCISE_USAGE, exerciseCommand, formatSummary, type RunDeps } from './command';
+export { findExercise, listExercises, registerExercise } from './registry';
+export {
+  abortableSleep,
+  auditWhenSettled,
+  type ExerciseResult,
+  formatCheck,
+  type RunOptions,
+  runExercise,
+} from './runner';
+export * from './types';

@@ -1,0 +1,183 @@
+// Runs one exercise: context → run → cleanup stack (always, last-in first-out) → audit.
+// The verdict is PASS only when every check, every cleanup and the audit pass.
+import { type AuditReport, formatReport, runAudit } from '../audit';
+import { collectAuditData } from '../collect';
+import { type Check, check, type Exercise, type ExerciseContext, type ExerciseInfo, type ShopTarget } from './types';
+
+export interface RunOptions {
+  target: ShopTarget;
+  out: (text: string) => void;
+  /** Ctrl-C: the run stops waiting for the exercise, unwinds the cleanup stack and skips the audit. */
+  signal: AbortSignal;
+  /** The audit after the cleanups (default `auditWhenSettled`); `null` skips it. */
+  audit?: ((target: ShopTarget, signal: AbortSignal) => Promise<AuditReport>) | null;
+  /** Per undo (default 90 s): a hung cleanup is reported and the next one runs. */
+  cleanupTimeoutMs?: number;
+  /** For tests (default `Date.now`). */
+  now?: () => number;
+}
+
+export interface ExerciseResult {
+  exercise: ExerciseInfo;
+  ok: boolean;
+  interrupted: boolean;
+  /** The exercise's checks, then any failed cleanup, then the audit's verdict. */
+  checks: Check[];
+  audit?: AuditReport;
+  durationMs: number;
+}
+
+class Interrupted extends Error {
+  override readonly name = 'AbortError';
+  constructor() {
+    super('interrupted (Ctrl-C)');
+  }
+}
+
+function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** Rejects when `signal` aborts (at once if it already has). */
+function abortion(signal: AbortSignal): { promise: Promise<never>; dispose: () => void } {
+  let onAbort = () => {};
+  const promise = new Promise<never>((_, reject) => {
+    onAbort = () => reject(new Interrupted());
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+  });
+  promise.catch(() => {});
+  return { promise, dispose: () => signal.removeEventListener('abort', onAbort) };
+}
+
+/** Waits `ms`, or rejects on abort. */
+export function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
+  const abort = abortion(signal);
+  let timer: NodeJS.Timeout | undefined;
+  const slept = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, ms);
+  });
+  return Promise.race([slept, abort.promise]).finally(() => {
+    clearTimeout(timer);
+    abort.dispose();
+  });
+}
+
+/** `p`, or a rejection after `ms`. */
+function withDeadline<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not finish within ${Math.round(ms / 1000)} s`)), ms);
+  });
+  return Promise.race([p, late]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * The audit once the shop has settled: polls until every invariant holds or `timeoutMs`
+ * (default 60 s) passes, then returns the last report — sagas and relays finishing their
+ * work after an exercise are not a failure, a violation that stays is.
+ */
+export async function auditWhenSettled(
+  target: ShopTarget,
+  signal: AbortSignal,
+  timeoutMs = 60_000,
+  intervalMs = 2_000,
+): Promise<AuditReport> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const report = runAudit(
+      await collectAuditData({ adminToken: target.adminToken, baseUrl: (service) => target.serviceUrl(service) }),
+    );
+    if (report.ok || Date.now() + intervalMs > deadline) return report;
+    await abortableSleep(intervalMs, signal);
+  }
+}
+
+/** `PASS  name` with its evidence indented below. */
+export function formatCheck(c: Check): string {
+  return [`${c.verdict.padEnd(4)}  ${c.name}`, ...c.evidence.map((e) => `        ${e}`)].join('\n');
+}
+
+export async function runExercise(exercise: Exercise, options: RunOptions): Promise<ExerciseResult> {
+  const now = options.now ?? Date.now;
+  const started = now();
+  const { out, signal } = options;
+  const seconds = () => ((now() - started) / 1000).toFixed(1).padStart(5);
+  const info: ExerciseInfo = {
+    number: exercise.number,
+    slug: exercise.slug,
+    title: exercise.title,
+    pattern: exercise.pattern,
+    doc: exercise.doc,
+  };
+  const undos: { label: string; undo: () => Promise<unknown> | unknown }[] = [];
+  const ctx: ExerciseContext = {
+    ...options.target,
+    exercise: info,
+    runId: `ex${String(exercise.number).padStart(2, '0')}-${started.toString(36)}`,
+    signal,
+    log: (message) => out(`  [${seconds()} s] ${message}\n`),
+    step: (title) => out(`▸ ${title}\n`),
+    defer: (label, undo) => {
+      undos.push({ label, undo });
+    },
+    sleep: (ms) => abortableSleep(ms, signal),
+  };
+
+  out(`━━ Exercise ${exercise.number} · ${exercise.title}\n   pattern: ${exercise.pattern} · page: ${exercise.doc}\n`);
+  const checks: Check[] = [];
+  let interrupted = signal.aborted;
+  if (!interrupted) {
+    const abort = abortion(signal);
+    try {
+      checks.push(...(await Promise.race([exercise.run(ctx), abort.promise])));
+    } catch (err) {
+      if (err instanceof Interrupted || signal.aborted) interrupted = true;
+      else checks.push(check('the exercise ran to the end', false, `stopped with an error: ${messageOf(err)}`));
+    } finally {
+      abort.dispose();
+    }
+  }
+  for (const c of checks) out(`${formatCheck(c)}\n`);
+
+  if (undos.length > 0) out(interrupted ? 'interrupted: cleaning up…\n' : 'cleaning up:\n');
+  const cleanupTimeoutMs = options.cleanupTimeoutMs ?? 90_000;
+  for (const { label, undo } of undos.reverse()) {
+    try {
+      await withDeadline(Promise.resolve().then(undo), cleanupTimeoutMs, label);
+      out(`  ✓ ${label}\n`);
+    } catch (err) {
+      out(`  ✗ ${label}: ${messageOf(err)}\n`);
+      checks.push(check(`clean up: ${label}`, false, messageOf(err)));
+    }
+  }
+
+  let audit: AuditReport | undefined;
+  if (!interrupted && options.audit !== null) {
+    out('audit (ARCHITECTURE.md §8):\n');
+    try {
+      audit = await (options.audit ?? auditWhenSettled)(options.target, signal);
+      out(formatReport(audit));
+      const failed = audit.results.filter((r) => r.verdict === 'FAIL').map((r) => `${r.invariant}. ${r.name}`);
+      checks.push(
+        check(
+          'the audit: every invariant holds afterwards',
+          audit.ok,
+          failed.length === 0 ? 'every checked invariant PASSes' : `FAIL: ${failed.join('; ')}`,
+        ),
+      );
+    } catch (err) {
+      if (signal.aborted) interrupted = true;
+      else checks.push(check('the audit: every invariant holds afterwards', false, `could not run: ${messageOf(err)}`));
+    }
+  }
+
+  const ok = !interrupted && checks.length > 0 && checks.every((c) => c.verdict === 'PASS');
+  const durationMs = now() - started;
+  const failed = checks.filter((c) => c.verdict === 'FAIL').length;
+  out(
+    `Exercise ${exercise.number}: ${interrupted ? 'INTERRUPTED' : ok ? 'PASS' : 'FAIL'} ` +
+      `(${checks.length} checks, ${failed} failed, ${(durationMs / 1000).toFixed(1)} s)\n\n`,
+  );
+  return { exercise: info, ok, interrupted, checks, ...(audit ? { audit } : {}), durationMs };
+}

@@ -1,0 +1,180 @@
+// What several exercises do: shoppers with a product in their cart, checkouts, waiting for
+// orders to end, reading a counter from a /metrics page, and summarising measurements.
+import { type Order, type SagaStep, type Shopper, WaitTimeoutError } from '../api';
+import type { ExerciseContext } from './types';
+
+/** The catalog's product with the most units available (an exercise buys a few of them). */
+export async function productInStock(
+  ctx: ExerciseContext,
+  atLeast: number,
+): Promise<{ id: string; available: number }> {
+  const stock = await ctx.admin.request<{ products: { id: string; available: number }[] }>(
+    'catalog',
+    'GET',
+    '/v1/admin/stock',
+  );
+  const best = [...stock.products].sort((a, b) => b.available - a.available)[0];
+  if (!best || best.available < atLeast) {
+    throw new Error(
+      `no product has ${atLeast} units available (most: ${best?.available ?? 0}); restock the catalog (make down; make up on a fresh state)`,
+    );
+  }
+  return { id: best.id, available: best.available };
+}
+
+/** `n` fresh shoppers (this run's own users), each with `quantity` of `productId` in the cart. */
+export async function shoppersWithCart(
+  ctx: ExerciseContext,
+  n: number,
+  productId: string,
+  quantity = 1,
+): Promise<Shopper[]> {
+  return Promise.all(
+    Array.from({ length: n }, async () => {
+      const shopper = await ctx.shop.newShopper({ emailPrefix: ctx.runId, name: `exercise ${ctx.exercise.number}` });
+      await shopper.addToCart(productId, quantity);
+      return shopper;
+    }),
+  );
+}
+
+/** An order placed by an exercise: who placed it and when the gateway accepted it. */
+export interface PlacedOrder {
+  shopper: Shopper;
+  orderId: string;
+  acceptedAt: number;
+}
+
+/** Every shopper checks out at once; resolves when all were accepted (202). */
+export async function checkoutAll(ctx: ExerciseContext, shoppers: Shopper[]): Promise<PlacedOrder[]> {
+  return Promise.all(
+    shoppers.map(async (shopper, i) => {
+      const { orderId } = await shopper.checkout({ idempotencyKey: `${ctx.runId}-${i}-${Date.now()}` });
+      return { shopper, orderId, acceptedAt: Date.now() };
+    }),
+  );
+}
+
+/** An order that ended, with the time from acceptance to the moment it was seen final. */
+export interface EndedOrder extends PlacedOrder {
+  order: Order;
+  secondsToEnd: number;
+}
+
+/**
+ * Waits until every order is CONFIRMED or CANCELLED (polling each every `pollMs`), or throws
+ * naming the ones still pending after `timeoutMs`.
+ */
+export async function waitAllEnded(
+  ctx: ExerciseContext,
+  placed: PlacedOrder[],
+  timeoutMs: number,
+  pollMs = 250,
+): Promise<EndedOrder[]> {
+  const deadline = Date.now() + timeoutMs;
+  const ended = new Map<string, EndedOrder>();
+  let lastSeen = new Map<string, string>();
+  while (ended.size < placed.length) {
+    const seen = new Map<string, string>();
+    await Promise.all(
+      placed
+        .filter((p) => !ended.has(p.orderId))
+        .map(async (p) => {
+          try {
+            const order = await p.shopper.getOrder(p.orderId);
+            seen.set(p.orderId, order.status);
+            if (order.status === 'CONFIRMED' || order.status === 'CANCELLED') {
+              ended.set(p.orderId, { ...p, order, secondsToEnd: (Date.now() - p.acceptedAt) / 1000 });
+            }
+          } catch (err) {
+            seen.set(p.orderId, `unreadable (${(err as Error).message.slice(0, 80)})`);
+          }
+        }),
+    );
+    lastSeen = seen;
+    if (ended.size === placed.length) break;
+    if (Date.now() > deadline) {
+      const pending = placed.filter((p) => !ended.has(p.orderId));
+      throw new WaitTimeoutError(
+        `${pending.length} of ${placed.length} orders did not end within ${Math.round(timeoutMs / 1000)} s: ` +
+          pending
+            .slice(0, 3)
+            .map((p) => `${p.orderId} (${lastSeen.get(p.orderId) ?? 'not read'})`)
+            .join(', '),
+      );
+    }
+    await ctx.sleep(pollMs);
+  }
+  return placed.map((p) => ended.get(p.orderId) as EndedOrder);
+}
+
+/** The timeline entries of one step (`authorize_payment`), with how long each attempt took. */
+export function attemptsOf(order: Order, step: string): (SagaStep & { ms: number | null; code: string | null })[] {
+  return order.timeline
+    .filter((s) => s.step === step)
+    .map((s) => ({
+      ...s,
+      ms: s.startedAt && s.finishedAt ? Date.parse(s.finishedAt) - Date.parse(s.startedAt) : null,
+      code: s.error ? (/^(SHOP_[A-Z_]+)/.exec(s.error)?.[1] ?? null) : null,
+    }));
+}
+
+/** The value at quantile `q` (0–1) of `values` (nearest rank); NaN when empty. */
+export function quantile(values: number[], q: number): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] as number;
+}
+
+/** `p50 0.41 s, p95 0.80 s, max 0.93 s (n=12)` for durations in seconds. */
+export function describeSeconds(values: number[]): string {
+  if (values.length === 0) return 'none measured';
+  const f = (v: number) => `${v.toFixed(v < 10 ? 2 : 1)} s`;
+  return `p50 ${f(quantile(values, 0.5))}, p95 ${f(quantile(values, 0.95))}, max ${f(Math.max(...values))} (n=${values.length})`;
+}
+
+/** `p50 12 ms, p95 31 ms, max 803 ms (n=240)` for durations in milliseconds. */
+export function describeMs(values: number[]): string {
+  if (values.length === 0) return 'none measured';
+  const f = (v: number) => `${Math.round(v)} ms`;
+  return `p50 ${f(quantile(values, 0.5))}, p95 ${f(quantile(values, 0.95))}, max ${f(Math.max(...values))} (n=${values.length})`;
+}
+
+/** Counts of each value: `{CONFIRMED: 9, CANCELLED: 3}`. */
+export function tally(values: string[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const v of values) out[v] = (out[v] ?? 0) + 1;
+  return out;
+}
+
+/** `CONFIRMED 9, CANCELLED 3`. */
+export function describeTally(counts: Record<string, number>): string {
+  const entries = Object.entries(counts);
+  return entries.length === 0 ? 'none' : entries.map(([k, v]) => `${k} ${v}`).join(', ');
+}
+
+/**
+ * The sum of every sample of `name` in a Prometheus text page whose labels include `labels`
+ * (`{fault: 'latency'}`). Enough for the counters the exercises compare before and after.
+ */
+export function sumSamples(page: string, name: string, labels: Record<string, string> = {}): number {
+  let sum = 0;
+  for (const line of page.split('\n')) {
+    if (!line.startsWith(name)) continue;
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})?\s+(\S+)/.exec(line);
+    if (!m || m[1] !== name) continue;
+    const have = new Map<string, string>();
+    for (const l of (m[3] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) {
+      have.set(l[1] as string, l[2] as string);
+    }
+    if (Object.entries(labels).every(([k, v]) => have.get(k) === v)) sum += Number(m[4]);
+  }
+  return sum;
+}
+
+/** A process's /metrics page (`baseUrl` is `http://host:port`). */
+export async function scrape(baseUrl: string): Promise<string> {
+  const res = await fetch(`${baseUrl}/metrics`, { signal: AbortSignal.timeout(5_000) });
+  if (res.status !== 200) throw new Error(`GET ${baseUrl}/metrics answered ${res.status}`);
+  return res.text();
+}

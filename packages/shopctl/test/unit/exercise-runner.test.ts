@@ -1,0 +1,235 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { AdminApi, ShopApi } from '../../src/api';
+import type { AuditReport } from '../../src/audit';
+import {
+  check,
+  type Exercise,
+  type ExerciseContext,
+  exerciseCommand,
+  findExercise,
+  listExercises,
+  type RunOptions,
+  registerExercise,
+  runExercise,
+  type ShopTarget,
+} from '../../src/exercises';
+
+const target: ShopTarget = {
+  gatewayUrl: 'http://127.0.0.1:1',
+  serviceUrl: () => 'http://127.0.0.1:1',
+  adminToken: 'unit-test-token',
+  env: {},
+  shop: new ShopApi({ env: {} }),
+  admin: new AdminApi({ env: {}, token: 'unit-test-token' }),
+};
+
+function fake(run: (ctx: ExerciseContext) => Promise<ReturnType<typeof check>[]>): Exercise {
+  return { number: 42, slug: 'fake', title: 'a fake exercise', pattern: 'testing', doc: 'docs/none.md', run };
+}
+
+function auditReport(ok: boolean): AuditReport {
+  return {
+    ok,
+    checkedAt: '2026-11-28T00:00:00.000Z',
+    results: [{ invariant: 1, name: 'orders settled', verdict: ok ? 'PASS' : 'FAIL', counts: {}, details: [] }],
+  };
+}
+
+function options(extra: Partial<RunOptions> = {}): RunOptions & { text: () => string } {
+  let printed = '';
+  return {
+    target,
+    out: (t) => {
+      printed += t;
+    },
+    signal: new AbortController().signal,
+    audit: async () => auditReport(true),
+    text: () => printed,
+    ...extra,
+  };
+}
+
+test('a failing check makes the exercise FAIL, and its cleanups still run, last first', async () => {
+  const undone: string[] = [];
+  const opts = options();
+  const result = await runExercise(
+    fake(async (ctx) => {
+      ctx.defer('clear the fault', () => {
+        undone.push('fault');
+      });
+      ctx.defer('restart catalog', async () => {
+        undone.push('catalog');
+      });
+      return [check('the breaker opens', false, 'state closed after 20 calls')];
+    }),
+    opts,
+  );
+  assert.equal(result.ok, false);
+  assert.deepEqual(undone, ['catalog', 'fault']);
+  assert.deepEqual(
+    result.checks.map((c) => [c.name, c.verdict]),
+    [
+      ['the breaker opens', 'FAIL'],
+      ['the audit: every invariant holds afterwards', 'PASS'],
+    ],
+  );
+  assert.match(opts.text(), /FAIL {2}the breaker opens\n {8}state closed after 20 calls/);
+  assert.match(opts.text(), /Exercise 42: FAIL/);
+});
+
+test('every check passing and the audit holding is a PASS', async () => {
+  const result = await runExercise(
+    fake(async () => [check('orders cancel fast', true, 'p95 0.4 s')]),
+    options(),
+  );
+  assert.equal(result.ok, true);
+  assert.equal(result.interrupted, false);
+});
+
+test('an audit that finds a violation fails an exercise whose own checks passed', async () => {
+  const result = await runExercise(
+    fake(async () => [check('orders cancel fast', true)]),
+    options({ audit: async () => auditReport(false) }),
+  );
+  assert.equal(result.ok, false);
+  assert.match(result.checks.at(-1)?.evidence.join() ?? '', /orders settled/);
+});
+
+test('an exercise that throws is a FAIL naming the error, and the cleanups run', async () => {
+  let cleaned = false;
+  const result = await runExercise(
+    fake(async (ctx) => {
+      ctx.defer('clear the fault', () => {
+        cleaned = true;
+      });
+      throw new Error('catalog did not start');
+    }),
+    options(),
+  );
+  assert.equal(result.ok, false);
+  assert.equal(cleaned, true);
+  assert.equal(result.checks[0]?.verdict, 'FAIL');
+  assert.match(result.checks[0]?.evidence[0] ?? '', /catalog did not start/);
+});
+
+test('a cleanup that fails is reported as FAIL and the ones below it still run', async () => {
+  let first = false;
+  const result = await runExercise(
+    fake(async (ctx) => {
+      ctx.defer('first undo', () => {
+        first = true;
+      });
+      ctx.defer('second undo', () => {
+        throw new Error('kafka refused');
+      });
+      return [check('something', true)];
+    }),
+    options(),
+  );
+  assert.equal(first, true);
+  assert.equal(result.ok, false);
+  assert.ok(result.checks.some((c) => c.name === 'clean up: second undo' && c.verdict === 'FAIL'));
+});
+
+test('a cleanup that hangs is abandoned after its deadline', async () => {
+  let after = false;
+  const result = await runExercise(
+    fake(async (ctx) => {
+      ctx.defer('runs after the hung one', () => {
+        after = true;
+      });
+      ctx.defer('hangs', () => new Promise(() => {}));
+      return [check('something', true)];
+    }),
+    options({ cleanupTimeoutMs: 50 }),
+  );
+  assert.equal(after, true);
+  assert.match(result.checks.find((c) => c.name === 'clean up: hangs')?.evidence[0] ?? '', /did not finish/);
+});
+
+test('Ctrl-C stops a stuck exercise, unwinds its cleanups and skips the audit', async () => {
+  const controller = new AbortController();
+  let cleaned = false;
+  let audited = false;
+  const pending = runExercise(
+    fake(async (ctx) => {
+      ctx.defer('clear the fault', () => {
+        cleaned = true;
+      });
+      setTimeout(() => controller.abort(), 10);
+      await new Promise(() => {}); // a step that never ends on its own
+      return [];
+    }),
+    options({
+      signal: controller.signal,
+      audit: async () => {
+        audited = true;
+        return auditReport(true);
+      },
+    }),
+  );
+  const result = await pending;
+  assert.equal(result.interrupted, true);
+  assert.equal(result.ok, false);
+  assert.equal(cleaned, true);
+  assert.equal(audited, false);
+});
+
+test('ctx.sleep rejects when interrupted, so waiting loops end', async () => {
+  const controller = new AbortController();
+  let sleptThrough: (reason: string) => void = () => {};
+  const reason = new Promise<string>((resolve) => {
+    sleptThrough = resolve;
+  });
+  await runExercise(
+    fake(async (ctx) => {
+      setTimeout(() => controller.abort(), 10);
+      try {
+        await ctx.sleep(60_000);
+        sleptThrough('slept the full minute');
+      } catch (err) {
+        sleptThrough((err as Error).name);
+      }
+      return [];
+    }),
+    options({ signal: controller.signal, audit: null }),
+  );
+  assert.equal(await reason, 'AbortError');
+});
+
+test('the registry refuses a number or a slug used twice and finds by number or slug', () => {
+  const first = listExercises()[0];
+  assert.ok(first, 'at least one exercise is registered');
+  assert.throws(() => registerExercise({ ...first, slug: 'another-slug' }), /is both/);
+  assert.throws(() => registerExercise({ ...first, number: 1000 }), /used twice/);
+  assert.equal(findExercise(String(first.number)), first);
+  assert.equal(findExercise(first.slug), first);
+  assert.equal(findExercise('999'), undefined);
+});
+
+test('exercise run of an unknown number is a usage error (exit 2)', async () => {
+  let err = '';
+  const code = await exerciseCommand(['run', '999'], {
+    env: { ADMIN_TOKEN: 'x' },
+    out: () => {},
+    err: (t) => {
+      err += t;
+    },
+  });
+  assert.equal(code, 2);
+  assert.match(err, /no exercise 999/);
+});
+
+test('exercise list prints every registered exercise with its page', async () => {
+  let out = '';
+  const code = await exerciseCommand(['list'], {
+    env: {},
+    out: (t) => {
+      out += t;
+    },
+    err: () => {},
+  });
+  assert.equal(code, 0);
+  for (const e of listExercises()) assert.ok(out.includes(e.doc), `${e.doc} listed`);
+});
