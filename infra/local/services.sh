@@ -53,12 +53,6 @@ service_env() {
   echo "KAFKA_BROKERS=127.0.0.1:9092"
   echo "DB_HOST=127.0.0.1"
   echo "DB_PORT=5432"
-  if [[ $s == order ]]; then
-    # A saga step gives up (and compensates) after 15 s of failures instead of the default 30 s —
-    # still longer than a breaker stays open (10 s) — so the system tests' faults that outlast it
-    # (test/e2e) take seconds, not minutes.
-    echo "SAGA_STEP_DEADLINE_MS=15000"
-  fi
 }
 
 service_dir() { echo "$ROOT/services/$1"; }

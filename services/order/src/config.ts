@@ -41,7 +41,7 @@ export const configSchema = baseConfigSchema
     /** The saga runner's polling fallback (it is also woken in-process right after checkout). */
     SAGA_POLL_INTERVAL_MS: z.coerce.number().int().min(10).default(500),
     /** How long one step may keep retrying transient failures before the saga compensates (from its first attempt). */
-    SAGA_STEP_DEADLINE_MS: z.coerce.number().int().min(100).default(30_000),
+    SAGA_STEP_DEADLINE_MS: z.coerce.number().int().min(100).default(15_000),
     /** First retry delay of a step or compensation; doubles per attempt, with jitter. */
     SAGA_RETRY_BASE_MS: z.coerce.number().int().min(1).default(200),
     /** Largest retry delay (compensations retry forever at most this far apart). */
