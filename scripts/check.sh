@@ -51,3 +51,6 @@ bash scripts/test.sh
 step "the shop end to end: services up, then a shopper's path through the gateway"
 SHOPLAB_STARTED_FILE="$services_started" bash infra/local/services.sh up
 bash scripts/test.sh e2e
+
+step "the exercises (docs/exercises): break the shop on purpose, each check ends with the audit"
+node packages/shopctl/dist/src/cli.js exercise run all

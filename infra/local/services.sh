@@ -38,7 +38,8 @@ ensure_secrets() {
   say services "generated local secrets in $SECRETS"
 }
 
-# The environment of one service (beyond its defaults): secrets, OTLP endpoint, log level.
+# The environment of one service (beyond its defaults): secrets, OTLP endpoint, addresses, and
+# the local run mode's own settings.
 service_env() {
   local s=$1
   # shellcheck disable=SC1090

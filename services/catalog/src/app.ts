@@ -14,10 +14,11 @@ import { catalogHandlers } from './api/grpc/catalog.handler';
 import { registerAdminRoutes } from './api/http/admin.routes';
 import { registerProductRoutes } from './api/http/product.routes';
 import { BrowseCatalog } from './application/browse-catalog';
+import { ManageProducts } from './application/manage-products';
 import { StockReservations } from './application/stock-reservations';
 import type { CatalogConfig } from './config';
 import type { CatalogPrisma } from './infrastructure/database';
-import { PrismaProductReader } from './infrastructure/product.repository';
+import { PrismaProductReader, PrismaProductWriter } from './infrastructure/product.repository';
 import { PrismaStockStore } from './infrastructure/stock.store';
 import { PrismaStockAuditReader } from './infrastructure/stock-audit.repository';
 
@@ -54,7 +55,11 @@ export async function buildApp(deps: AppDeps): Promise<CatalogApp> {
   });
   registerOutboxAudit(http, { pool: prismaAuditPool(prisma), adminToken: kit.config.ADMIN_TOKEN });
   registerProductRoutes(http, { browse });
-  registerAdminRoutes(http, { audit, adminToken: config.ADMIN_TOKEN });
+  registerAdminRoutes(http, {
+    audit,
+    products: new ManageProducts(new PrismaProductWriter(prisma)),
+    adminToken: config.ADMIN_TOKEN,
+  });
 
   const grpc = createGrpcServer({
     serviceName: config.SERVICE_NAME,

@@ -41,7 +41,7 @@ export const configSchema = baseConfigSchema
     /** The saga runner's polling fallback (it is also woken in-process right after checkout). */
     SAGA_POLL_INTERVAL_MS: z.coerce.number().int().min(10).default(500),
     /** How long one step may keep retrying transient failures before the saga compensates (from its first attempt). */
-    SAGA_STEP_DEADLINE_MS: z.coerce.number().int().min(100).default(30_000),
+    SAGA_STEP_DEADLINE_MS: z.coerce.number().int().min(100).default(15_000),
     /** First retry delay of a step or compensation; doubles per attempt, with jitter. */
     SAGA_RETRY_BASE_MS: z.coerce.number().int().min(1).default(200),
     /** Largest retry delay (compensations retry forever at most this far apart). */
@@ -50,6 +50,15 @@ export const configSchema = baseConfigSchema
     SAGA_LEASE_MS: z.coerce.number().int().min(100).default(30_000),
     /** Sagas one runner works on at once. */
     SAGA_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(8),
+    /** The payment service's events: recorded on the orders' timelines. */
+    PAYMENT_EVENTS_TOPIC: z.string().min(1).default('payment.events'),
+    /**
+     * Consumer group of the payment-events consumer. Every instance of one deployment shares it; a
+     * second deployment on the same Kafka (a test stack) needs its own, or the two split the events.
+     */
+    PAYMENT_EVENTS_GROUP: z.string().min(1).default('order-payment-events'),
+    /** Attempts of one payment event before it goes to `<PAYMENT_EVENTS_TOPIC>.dlq`. */
+    PAYMENT_EVENTS_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(5),
   })
   .refine((c) => c.SAGA_LEASE_MS > 3 * Math.max(c.USER_DEADLINE_MS, c.CATALOG_DEADLINE_MS, c.PAYMENT_DEADLINE_MS), {
     // A runner still waiting for an answer must not lose its saga to another runner; one

@@ -2,6 +2,7 @@
 // startService (listen, register, and the shutdown order of STYLE.md §11).
 import {
   ConfigError,
+  consumerIntake,
   createEventing,
   createServiceKit,
   type DatabaseSettings,
@@ -16,6 +17,7 @@ import { createCartClient } from './infrastructure/cart.client';
 import { createCatalogClient } from './infrastructure/catalog.client';
 import { createPrismaClient } from './infrastructure/database';
 import { createPaymentClient } from './infrastructure/payment.client';
+import { createPaymentEventsConsumer } from './infrastructure/payment-events.consumer';
 import { createUserClient } from './infrastructure/user.client';
 
 async function main(): Promise<void> {
@@ -32,19 +34,34 @@ async function main(): Promise<void> {
   const prisma = createPrismaClient(db);
   // The relay's own small pool: one connection per cycle (its LISTEN connection is separate).
   const relayPool = new pg.Pool({ ...poolConfig(db), max: 2 });
-  const { relayIntake, producerPool } = createEventing(kit, { relayPool });
+  const { kafka, relayIntake, producerPool } = createEventing(kit, { relayPool });
   const cart = createCartClient(kit, config.CART_DEADLINE_MS);
   const catalog = createCatalogClient(kit, config.CATALOG_DEADLINE_MS);
   const user = createUserClient(kit, config.USER_DEADLINE_MS);
   const payment = createPaymentClient(kit, config.PAYMENT_DEADLINE_MS);
 
   const { http, grpc, saga } = await buildApp({ kit, prisma, cart, catalog, user, payment });
+  // The payment service's events go on the orders' timelines (groupId order-payment-events).
+  const paymentEvents = consumerIntake('payment-events-consumer', {
+    kafka,
+    topics: [config.PAYMENT_EVENTS_TOPIC],
+    logger: kit.logger,
+    create: () =>
+      createPaymentEventsConsumer({
+        kafka,
+        prisma,
+        kit,
+        topic: config.PAYMENT_EVENTS_TOPIC,
+        groupId: config.PAYMENT_EVENTS_GROUP,
+        maxAttempts: config.PAYMENT_EVENTS_MAX_ATTEMPTS,
+      }),
+  });
   await startService(kit, {
     http,
     grpc,
     // Stopped in this order: the runner finishes and records its in-flight attempts (their
-    // events land in the outbox), then the relay stops.
-    intake: [{ name: 'saga-runner', start: () => saga.start(), stop: () => saga.stop() }, relayIntake],
+    // events land in the outbox), the consumer finishes its in-flight event, then the relay stops.
+    intake: [{ name: 'saga-runner', start: () => saga.start(), stop: () => saga.stop() }, paymentEvents, relayIntake],
     pools: [
       {
         name: 'grpc-clients',

@@ -1,6 +1,6 @@
 // What the use cases need from storage; src/infrastructure implements these with Prisma.
 import type { IdempotencyRecord } from '../domain/idempotency';
-import type { CategorySummary, PopularPosition, Product } from '../domain/product';
+import type { CategorySummary, NewProduct, PopularPosition, Product } from '../domain/product';
 import type { ProductUnits } from '../domain/sales';
 import type { Reservation, ReservationStatus, StockBucket, StockLevel, StockLine } from '../domain/stock';
 
@@ -28,6 +28,15 @@ export interface ProductReader {
   get(id: string): Promise<Product | undefined>;
   getMany(ids: readonly string[]): Promise<Product[]>;
   categories(): Promise<CategorySummary[]>;
+}
+
+/** Product writes (the admin API). */
+export interface ProductWriter {
+  /**
+   * Inserts the product, its stock row and `shop.catalog.product_created.v1` in one transaction;
+   * a SKU or id that exists already is SHOP_ALREADY_EXISTS and writes nothing.
+   */
+  create(product: NewProduct): Promise<Product>;
 }
 
 /** A domain event a stock transaction emits (written to the outbox in the same transaction). */

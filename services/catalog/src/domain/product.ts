@@ -19,6 +19,19 @@ export interface Product {
   imageUrl: string;
 }
 
+/** A product an admin adds (POST /v1/admin/products), with its first units of stock. */
+export interface NewProduct {
+  id: string;
+  sku: string;
+  name: string;
+  description: string;
+  category: string;
+  price: Money;
+  imageUrl: string;
+  /** Becomes both `initial` and `available`: initial = available + reserved + sold from the start. */
+  initialStock: number;
+}
+
 export interface CategorySummary {
   name: string;
   count: number;

@@ -1,8 +1,12 @@
-// Product reads with Prisma. `available` comes from the product's stock row.
-import type { PopularProductQuery, ProductQuery, ProductReader } from '../application/ports';
-import type { CategorySummary, Product } from '../domain/product';
+// Product reads and writes with Prisma. `available` comes from the product's stock row.
+import { createEvent, eventType, ShopError, writeOutbox } from '@shoplab/chassis';
+import type { PopularProductQuery, ProductQuery, ProductReader, ProductWriter } from '../application/ports';
+import type { CategorySummary, NewProduct, Product } from '../domain/product';
 import { Prisma } from '../generated/prisma/client';
 import { type CatalogPrisma, mapDatabaseError } from './database';
+import { SERVICE } from './stock.store';
+
+export const PRODUCT_CREATED = eventType('catalog', 'product_created');
 
 const withStock = { stock: { select: { available: true } } } as const;
 type ProductRow = Prisma.ProductGetPayload<{ include: typeof withStock }>;
@@ -87,6 +91,56 @@ export class PrismaProductReader implements ProductReader {
       .groupBy({ by: ['category'], _count: { _all: true }, orderBy: { category: 'asc' } })
       .catch(rethrow);
     return groups.map((g) => ({ name: g.category, count: g._count._all }));
+  }
+}
+
+export class PrismaProductWriter implements ProductWriter {
+  constructor(private readonly prisma: CatalogPrisma) {}
+
+  async create(product: NewProduct): Promise<Product> {
+    try {
+      const row = await this.prisma.$transaction(async (tx) => {
+        const created = await tx.product.create({
+          data: {
+            id: product.id,
+            sku: product.sku,
+            name: product.name,
+            description: product.description,
+            category: product.category,
+            priceAmount: product.price.amount,
+            currency: product.price.currency,
+            imageUrl: product.imageUrl,
+            stock: { create: { initial: product.initialStock, available: product.initialStock } },
+          },
+          include: withStock,
+        });
+        await writeOutbox(
+          tx,
+          createEvent({
+            service: SERVICE,
+            type: PRODUCT_CREATED,
+            subject: product.id,
+            data: {
+              productId: product.id,
+              sku: product.sku,
+              name: product.name,
+              category: product.category,
+              price: product.price,
+              initialStock: product.initialStock,
+            },
+          }),
+        );
+        return created;
+      });
+      return toProduct(row);
+    } catch (err) {
+      if (err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2002') {
+        throw new ShopError('SHOP_ALREADY_EXISTS', `A product with SKU ${product.sku} exists already`, {
+          sku: product.sku,
+        });
+      }
+      throw mapDatabaseError(err);
+    }
   }
 }
 

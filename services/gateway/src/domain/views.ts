@@ -35,7 +35,11 @@ export interface OrderLineView {
   lineTotal: Money;
 }
 
+/** `step`: an attempt of a saga step or compensation; `event`: a payment event the order service received. */
+export type TimelineKind = 'step' | 'event';
+
 export interface SagaStepView {
+  kind: TimelineKind;
   step: string;
   attempt: number;
   outcome: string;
@@ -122,6 +126,8 @@ export function orderStatusName(status: orderV1.OrderStatus): OrderStatusName {
 
 export function sagaStepView(s: orderV1.SagaStep): SagaStepView {
   return {
+    // An order service older than the field sends '': it only had steps.
+    kind: s.kind === 'event' ? 'event' : 'step',
     step: s.step,
     attempt: s.attempt,
     outcome: s.outcome,

@@ -77,6 +77,7 @@ export function order(id: string, userId: string, overrides: Partial<orderV1.Ord
 
 export function step(name: string, outcome = 'SUCCEEDED', attempt = 1): orderV1.SagaStep {
   return {
+    kind: 'step',
     step: name,
     attempt,
     outcome,
@@ -84,6 +85,20 @@ export function step(name: string, outcome = 'SUCCEEDED', attempt = 1): orderV1.
     traceId: '',
     startedAt: '2026-11-27T10:00:01.000Z',
     finishedAt: '2026-11-27T10:00:02.000Z',
+  };
+}
+
+/** A payment event on an order's timeline, as the order service sends it. */
+export function paymentEventEntry(type: string, traceId = ''): orderV1.SagaStep {
+  return {
+    kind: 'event',
+    step: type,
+    attempt: 1,
+    outcome: 'RECEIVED',
+    error: '',
+    traceId,
+    startedAt: '2026-11-27T10:00:01.500Z',
+    finishedAt: '2026-11-27T10:00:01.600Z',
   };
 }
 

@@ -7,6 +7,7 @@ import {
   deadAddress,
   type Gateway,
   order,
+  paymentEventEntry,
   product,
   startGateway,
   startWorld,
@@ -105,6 +106,52 @@ test('an order is composed with its products, timeline and payment', async () =>
     cardLast4: '4242',
   });
   assert.equal(o.degraded, undefined);
+});
+
+test('payment events on the timeline reach the public API as kind event; an entry without a kind is a step', async () => {
+  const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
+  world.state.orders.set(
+    'o-4',
+    order('o-4', 'alice', {
+      // Finished, so its event stream ends after what it has.
+      status: orderV1.OrderStatus.ORDER_STATUS_CONFIRMED,
+      timeline: [
+        step('authorize_payment'),
+        paymentEventEntry('shop.payment.authorized.v1', traceId),
+        // What an order service older than the `kind` field sends.
+        { ...step('commit_stock'), kind: '' },
+      ],
+    }),
+  );
+  const res = await gw.app.inject({ url: '/api/v1/orders/o-4', headers: alice });
+  assert.equal(res.statusCode, 200);
+  const { timeline } = res.json() as { timeline: { kind: string; step: string; outcome: string }[] };
+  assert.deepEqual(
+    timeline.map((s) => [s.kind, s.step, s.outcome]),
+    [
+      ['step', 'authorize_payment', 'SUCCEEDED'],
+      ['event', 'shop.payment.authorized.v1', 'RECEIVED'],
+      ['step', 'commit_stock', 'SUCCEEDED'],
+    ],
+  );
+  assert.deepEqual(timeline[1], {
+    kind: 'event',
+    step: 'shop.payment.authorized.v1',
+    attempt: 1,
+    outcome: 'RECEIVED',
+    error: null,
+    traceId,
+    startedAt: '2026-11-27T10:00:01.500Z',
+    finishedAt: '2026-11-27T10:00:01.600Z',
+  });
+
+  const events = await gw.app.inject({ url: '/api/v1/orders/o-4/events', headers: alice });
+  const received = parseSse(events.body).filter((m) => (m.data as { kind?: string }).kind === 'event');
+  assert.deepEqual(
+    received.map((m) => (m.data as { step: string }).step),
+    ['shop.payment.authorized.v1'],
+    'the stream carries it too',
+  );
 });
 
 test('a user cannot see another user’s order: 404', async () => {

@@ -88,6 +88,7 @@ const order = (status: OrderView['status'], steps: [string, string][]): OrderVie
   cancelReason: status === 'CANCELLED' ? 'out of stock' : null,
   paymentId: null,
   timeline: steps.map(([step, outcome]) => ({
+    kind: 'step' as const,
     step,
     attempt: 1,
     outcome,

@@ -252,3 +252,28 @@ export interface SagaObserver {
   /** A confirmed order's total: the revenue counter. */
   revenue?(total: Money): void;
 }
+
+/** A payment event as the order's timeline keeps it (table payment_events). */
+export interface PaymentEventRecord {
+  eventId: string;
+  orderId: string;
+  paymentId: string;
+  /** `shop.payment.captured.v1`, … */
+  type: string;
+  /** The payment's status after the event. */
+  status: string;
+  /** The money the event moved. */
+  amount: Money;
+  /** The event's time. */
+  occurredAt: Date;
+  /** When the order service recorded it. */
+  receivedAt: Date;
+  traceId?: string;
+}
+
+/** The payment events on the orders' timelines, inside the payment-events consumer's transaction. */
+export interface PaymentEventLog {
+  orderExists(orderId: string): Promise<boolean>;
+  /** Records the event; false when its event id is recorded already. */
+  record(event: PaymentEventRecord): Promise<boolean>;
+}

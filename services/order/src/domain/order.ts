@@ -18,8 +18,20 @@ export interface OrderLine {
   lineTotal: Money;
 }
 
-/** One attempt of a saga step (or of its compensation): the order's timeline. */
+export const TIMELINE_KINDS = ['step', 'event'] as const;
+export type TimelineKind = (typeof TIMELINE_KINDS)[number];
+
+/** What a payment event's timeline entry shows as its outcome: the order service received it. */
+export const EVENT_RECEIVED = 'RECEIVED';
+
+/**
+ * One entry of the order's timeline: an attempt of a saga step (or of its compensation), kind
+ * `step`, or a payment event the order service received, kind `event` — `step` is then the event
+ * type (`shop.payment.captured.v1`), `attempt` 1, `outcome` RECEIVED, `startedAt` the event's time
+ * and `finishedAt` when the order service recorded it.
+ */
 export interface TimelineEntry {
+  kind: TimelineKind;
   step: string;
   attempt: number;
   outcome: string;
@@ -28,6 +40,14 @@ export interface TimelineEntry {
   traceId?: string;
   startedAt: string;
   finishedAt?: string;
+}
+
+/**
+ * The saga's steps and the payment events as one timeline in time order (by `startedAt`). The
+ * sort is stable: entries of one time keep their order, steps before events.
+ */
+export function mergeTimeline(steps: readonly TimelineEntry[], events: readonly TimelineEntry[]): TimelineEntry[] {
+  return [...steps, ...events].sort((a, b) => Date.parse(a.startedAt) - Date.parse(b.startedAt));
 }
 
 /** A postal address. */

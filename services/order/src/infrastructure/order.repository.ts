@@ -1,5 +1,6 @@
 // Orders in PostgreSQL through Prisma. `create` is the checkout transaction: order, lines,
 // saga row, idempotency record, sealed card and outbox event commit together or not at all.
+// An order's timeline is its saga steps and its recorded payment events, merged in time order.
 import { writeOutbox } from '@shoplab/chassis';
 import {
   type AuditedOrder,
@@ -11,12 +12,20 @@ import {
 } from '../application/ports';
 import type { OrderCursor } from '../domain/cursor';
 import { money } from '../domain/money';
-import { FIRST_SAGA_STEP, ORDER_STATUSES, type OrderView, type ShippingAddress } from '../domain/order';
+import {
+  EVENT_RECEIVED,
+  FIRST_SAGA_STEP,
+  mergeTimeline,
+  ORDER_STATUSES,
+  type OrderView,
+  type ShippingAddress,
+} from '../domain/order';
 import { Prisma, type PrismaClient } from '../generated/prisma/client';
 
 const orderInclude = {
   lines: { orderBy: { lineNo: 'asc' } },
   steps: { orderBy: [{ startedAt: 'asc' }, { id: 'asc' }] },
+  paymentEvents: { orderBy: [{ occurredAt: 'asc' }, { id: 'asc' }] },
 } satisfies Prisma.OrderInclude;
 
 type OrderRow = Prisma.OrderGetPayload<{ include: typeof orderInclude }>;
@@ -178,16 +187,28 @@ function toView(row: OrderRow): OrderView {
     ...(row.shippingAddress ? { shippingAddress: row.shippingAddress as ShippingAddress } : {}),
     ...(row.cancelReason ? { cancelReason: row.cancelReason } : {}),
     ...(row.paymentId ? { paymentId: row.paymentId } : {}),
-    timeline: row.steps.map((step) => ({
-      step: step.step,
-      attempt: step.attempt,
-      outcome: step.outcome,
-      ...(step.errorCode ? { errorCode: step.errorCode } : {}),
-      ...(step.error ? { error: step.error } : {}),
-      ...(step.traceId ? { traceId: step.traceId } : {}),
-      startedAt: step.startedAt.toISOString(),
-      ...(step.finishedAt ? { finishedAt: step.finishedAt.toISOString() } : {}),
-    })),
+    timeline: mergeTimeline(
+      row.steps.map((step) => ({
+        kind: 'step' as const,
+        step: step.step,
+        attempt: step.attempt,
+        outcome: step.outcome,
+        ...(step.errorCode ? { errorCode: step.errorCode } : {}),
+        ...(step.error ? { error: step.error } : {}),
+        ...(step.traceId ? { traceId: step.traceId } : {}),
+        startedAt: step.startedAt.toISOString(),
+        ...(step.finishedAt ? { finishedAt: step.finishedAt.toISOString() } : {}),
+      })),
+      row.paymentEvents.map((event) => ({
+        kind: 'event' as const,
+        step: event.type,
+        attempt: 1,
+        outcome: EVENT_RECEIVED,
+        ...(event.traceId ? { traceId: event.traceId } : {}),
+        startedAt: event.occurredAt.toISOString(),
+        finishedAt: event.receivedAt.toISOString(),
+      })),
+    ),
     createdAt: row.createdAt.toISOString(),
     updatedAt: row.updatedAt.toISOString(),
   };

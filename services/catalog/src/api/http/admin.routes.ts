@@ -1,8 +1,11 @@
-// The audit's view of stock (ARCHITECTURE.md §8, invariant 4), behind the admin token.
+// Behind the admin token: the audit's view of stock (ARCHITECTURE.md §8, invariant 4) and
+// adding products with their stock.
 import { type HttpApp, requireAdminToken, ShopError } from '@shoplab/chassis';
 import { z } from 'zod';
+import type { ManageProducts } from '../../application/manage-products';
 import type { StockAuditReader } from '../../application/ports';
 import { RESERVATION_STATUSES, stockBalances } from '../../domain/stock';
+import { productSchema } from './product.routes';
 
 const stockLevel = z.object({
   id: z.string(),
@@ -16,9 +19,53 @@ const stockLevel = z.object({
 const statusCounts = z.object(Object.fromEntries(RESERVATION_STATUSES.map((s) => [s, z.number().int()])));
 const line = z.object({ productId: z.string(), quantity: z.number().int() });
 
-export function registerAdminRoutes(app: HttpApp, deps: { audit: StockAuditReader; adminToken: string }): void {
+/** PostgreSQL's integer columns hold at most this. */
+const MAX_INT = 2_147_483_647;
+
+const newProduct = z
+  .object({
+    sku: z
+      .string()
+      .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'letters, digits, `.`, `_` and `-`, at most 64')
+      .optional()
+      .describe('unique; default: derived from the generated id'),
+    name: z.string().trim().min(1).max(200),
+    description: z.string().trim().max(2000).optional(),
+    // As long as GET /v1/products?category= accepts.
+    category: z.string().trim().min(1).max(50),
+    price: z.object({
+      amount: z.number().int().min(0).max(MAX_INT).describe('minor units'),
+      currency: z.string().regex(/^[A-Z]{3}$/, 'an ISO 4217 code such as USD'),
+    }),
+    imageUrl: z.url().max(500).optional(),
+    stock: z
+      .number()
+      .int()
+      .min(0)
+      .max(MAX_INT)
+      .describe('units for sale: the stock row starts with initial = available'),
+  })
+  .strict();
+
+export function registerAdminRoutes(
+  app: HttpApp,
+  deps: { audit: StockAuditReader; products: ManageProducts; adminToken: string },
+): void {
   const options = { preHandler: requireAdminToken(deps.adminToken) };
   const common = { tags: ['admin'], security: [{ adminToken: [] }] };
+  app.post(
+    '/v1/admin/products',
+    {
+      ...options,
+      schema: {
+        ...common,
+        summary: 'Adds a product with its stock (and writes shop.catalog.product_created.v1)',
+        body: newProduct,
+        response: { 201: productSchema },
+      },
+    },
+    async (request, reply) => reply.code(201).send(await deps.products.add(request.body)),
+  );
   app.get(
     '/v1/admin/stock',
     {

@@ -48,9 +48,14 @@ export const cartSchema = z.object({
 export const orderStatusSchema = z.enum(['PENDING', 'CONFIRMED', 'CANCELLED', 'UNKNOWN']);
 
 export const sagaStepSchema = z.object({
-  step: z.string(),
-  attempt: z.number().int(),
-  outcome: z.string(),
+  kind: z
+    .enum(['step', 'event'])
+    .describe('`step`: an attempt of a saga step or compensation; `event`: a payment event the order service received'),
+  step: z.string().describe('the saga step (`capture_payment`, `compensate:release_stock`) or the event type'),
+  attempt: z.number().int().describe('1 for an event'),
+  outcome: z
+    .string()
+    .describe('STARTED, SUCCEEDED, FAILED (retried), REFUSED (business refusal), INTERRUPTED; RECEIVED for an event'),
   error: z.string().nullable(),
   traceId: z.string().nullable(),
   startedAt: z.string().nullable(),

@@ -27,6 +27,7 @@ export function toProtoOrder(order: OrderView): orderV1.Order {
       traceId: entry.traceId ?? '',
       startedAt: entry.startedAt,
       finishedAt: entry.finishedAt ?? '',
+      kind: entry.kind,
     })),
     createdAt: order.createdAt,
     updatedAt: order.updatedAt,

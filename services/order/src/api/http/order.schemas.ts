@@ -1,6 +1,6 @@
 // The JSON shapes of the order service's REST API (OpenAPI is generated from them).
 import { z } from 'zod';
-import { ORDER_STATUSES } from '../../domain/order';
+import { ORDER_STATUSES, TIMELINE_KINDS } from '../../domain/order';
 
 export const moneySchema = z.object({
   amount: z.number().int().describe('integer minor units (cents)'),
@@ -32,14 +32,19 @@ export const orderLineSchema = z.object({
 });
 
 export const timelineEntrySchema = z.object({
-  step: z.string(),
-  attempt: z.number().int(),
-  outcome: z.string().describe('STARTED, SUCCEEDED, FAILED (retried), REFUSED (business refusal), INTERRUPTED'),
+  kind: z
+    .enum(TIMELINE_KINDS)
+    .describe('`step`: an attempt of a saga step or compensation; `event`: a payment event the order service received'),
+  step: z.string().describe('the saga step (`capture_payment`, `compensate:release_stock`) or the event type'),
+  attempt: z.number().int().describe('1 for an event'),
+  outcome: z
+    .string()
+    .describe('STARTED, SUCCEEDED, FAILED (retried), REFUSED (business refusal), INTERRUPTED; RECEIVED for an event'),
   errorCode: z.string().optional().describe('e.g. SHOP_PAYMENT_DECLINED'),
   error: z.string().optional(),
   traceId: z.string().optional(),
-  startedAt: z.string(),
-  finishedAt: z.string().optional(),
+  startedAt: z.string().describe('an event: when the payment service wrote it'),
+  finishedAt: z.string().optional().describe('an event: when the order service recorded it'),
 });
 
 export const orderSchema = z.object({
@@ -53,7 +58,9 @@ export const orderSchema = z.object({
   paymentId: z.string().optional(),
   timeline: z
     .array(timelineEntrySchema)
-    .describe('the checkout saga’s steps, compensations and attempts in time order, with errors and trace ids'),
+    .describe(
+      'the checkout saga’s steps, compensations and attempts, and the payment events, in time order, with errors and trace ids',
+    ),
   createdAt: z.string(),
   updatedAt: z.string(),
 });

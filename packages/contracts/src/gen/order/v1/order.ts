@@ -77,15 +77,22 @@ export interface OrderLine {
   lineTotal?: Money | undefined;
 }
 
+/**
+ * One entry of the order's timeline: an attempt of a saga step or compensation (kind "step"), or
+ * a payment event the order service received (kind "event": step is the event type, outcome
+ * RECEIVED, started_at the event's time, finished_at when the order service recorded it).
+ */
 export interface SagaStep {
   step: string;
   attempt: number;
-  /** STARTED, SUCCEEDED, FAILED, COMPENSATED … */
+  /** STARTED, SUCCEEDED, FAILED, REFUSED, INTERRUPTED; RECEIVED for an event */
   outcome: string;
   error: string;
   traceId: string;
   startedAt: string;
   finishedAt: string;
+  /** "step" or "event"; empty from an order service older than the field means "step". */
+  kind: string;
 }
 
 export interface Order {
@@ -272,7 +279,7 @@ export const OrderLine: MessageFns<OrderLine> = {
 };
 
 function createBaseSagaStep(): SagaStep {
-  return { step: "", attempt: 0, outcome: "", error: "", traceId: "", startedAt: "", finishedAt: "" };
+  return { step: "", attempt: 0, outcome: "", error: "", traceId: "", startedAt: "", finishedAt: "", kind: "" };
 }
 
 export const SagaStep: MessageFns<SagaStep> = {
@@ -297,6 +304,9 @@ export const SagaStep: MessageFns<SagaStep> = {
     }
     if (message.finishedAt !== "") {
       writer.uint32(58).string(message.finishedAt);
+    }
+    if (message.kind !== "") {
+      writer.uint32(66).string(message.kind);
     }
     return writer;
   },
@@ -370,6 +380,14 @@ export const SagaStep: MessageFns<SagaStep> = {
             message.finishedAt = reader.string();
             continue;
           }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.kind = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -403,6 +421,7 @@ export const SagaStep: MessageFns<SagaStep> = {
         : isSet(object.finished_at)
         ? globalThis.String(object.finished_at)
         : "",
+      kind: isSet(object.kind) ? globalThis.String(object.kind) : "",
     };
   },
 
@@ -429,6 +448,9 @@ export const SagaStep: MessageFns<SagaStep> = {
     if (message.finishedAt !== "") {
       obj.finishedAt = message.finishedAt;
     }
+    if (message.kind !== "") {
+      obj.kind = message.kind;
+    }
     return obj;
   },
 
@@ -444,6 +466,7 @@ export const SagaStep: MessageFns<SagaStep> = {
     message.traceId = object.traceId ?? "";
     message.startedAt = object.startedAt ?? "";
     message.finishedAt = object.finishedAt ?? "";
+    message.kind = object.kind ?? "";
     return message;
   },
 };

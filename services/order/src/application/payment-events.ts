@@ -1,0 +1,83 @@
+// What the order service does with the payment service's events (topic payment.events): it
+// records each one about one of its orders, so the order's timeline shows what happened to the
+// money beside the saga's steps. Runs inside the consumer's transaction, which also records the
+// event id in processed_events.
+import { isSpanContextValid } from '@opentelemetry/api';
+import { parseTraceParent } from '@opentelemetry/core';
+import { type DomainEvent, PoisonMessageError } from '@shoplab/chassis';
+import { z } from 'zod';
+import type { PaymentEventLog } from './ports';
+
+/** `shop.payment.<kind>.v1`: authorized, declined, captured, voided, refunded, and later kinds of v1. */
+export const PAYMENT_EVENT_V1 = /^shop\.payment\.[a-z][a-z0-9_]*\.v1$/;
+
+/** The part of a shop.payment.*.v1 event's data the order service records (other fields are ignored). */
+export const paymentEventData = z.object({
+  paymentId: z.string().min(1).max(200),
+  orderId: z.string().min(1).max(200),
+  status: z.string().min(1).max(40),
+  amount: z.object({
+    amount: z.number().int().nonnegative(),
+    currency: z.string().regex(/^[A-Z]{3}$/, 'an ISO 4217 code, e.g. USD'),
+  }),
+});
+
+/** Order ids are UUIDs: anything else names no order of this service. */
+const orderIdSchema = z.guid();
+
+export type PaymentEventOutcome =
+  /** On the order's timeline now. */
+  | { kind: 'recorded'; orderId: string; type: string }
+  /** The same event id is on the timeline already (recorded under another consumer group). */
+  | { kind: 'already-recorded'; orderId: string; type: string }
+  /** No such order here (a payment made without the order service, or an order id from elsewhere): skipped. */
+  | { kind: 'unknown-order'; orderId: string; type: string }
+  /** Not a payment event of version 1: recorded as processed and skipped. */
+  | { kind: 'ignored'; type: string };
+
+export interface PaymentEventContext {
+  /** The message's W3C `traceparent` header: the trace id on the timeline. */
+  traceparent?: string | undefined;
+  /** When the order service received it (default: now). */
+  receivedAt?: Date;
+}
+
+/**
+ * Applies one payment event. Throws PoisonMessageError (→ the DLQ at once: retrying cannot mend
+ * it) when the data is not what the contract promises: the timeline records nothing on a guess.
+ */
+export async function applyPaymentEvent(
+  event: DomainEvent,
+  events: PaymentEventLog,
+  context: PaymentEventContext = {},
+): Promise<PaymentEventOutcome> {
+  const { type } = event;
+  if (!PAYMENT_EVENT_V1.test(type)) return { kind: 'ignored', type };
+  const parsed = paymentEventData.safeParse(event.data);
+  if (!parsed.success) {
+    throw new PoisonMessageError(`${type} ${event.id} has invalid data: ${z.prettifyError(parsed.error)}`);
+  }
+  const { orderId, paymentId, status, amount } = parsed.data;
+  if (!orderIdSchema.safeParse(orderId).success || !(await events.orderExists(orderId))) {
+    return { kind: 'unknown-order', orderId, type };
+  }
+  const traceId = traceIdOf(context.traceparent);
+  const recorded = await events.record({
+    eventId: event.id,
+    orderId,
+    paymentId,
+    type,
+    status,
+    amount,
+    occurredAt: new Date(event.time),
+    receivedAt: context.receivedAt ?? new Date(),
+    ...(traceId ? { traceId } : {}),
+  });
+  return { kind: recorded ? 'recorded' : 'already-recorded', orderId, type };
+}
+
+/** The trace id of a W3C `traceparent`; undefined when absent or malformed (a bad header is no reason to refuse the event). */
+export function traceIdOf(traceparent: string | undefined): string | undefined {
+  const span = traceparent ? parseTraceParent(traceparent) : null;
+  return span && isSpanContextValid(span) ? span.traceId : undefined;
+}
