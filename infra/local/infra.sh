@@ -5,6 +5,7 @@
 # usage: infra/local/infra.sh <command> [component ...]     components: postgres kafka jaeger prometheus (default: all)
 #   up       install what is missing (cached afterwards), start what is not running, wait until ready
 #   down     stop what infra.sh started (by the pid in its pid file; never by process name)
+#   kill     crash it: SIGKILL at once, no graceful shutdown (for fault exercises; `up` recovers)
 #   status   one line per component: name, state (ready / not running / stale pid / running (not ready)), address
 #            exit status 0 when every listed component is ready, 3 otherwise
 #   logs     [-f] [-n LINES] [component ...]   show (or follow) the daemon logs
@@ -101,6 +102,17 @@ cmd_down() {
   return "$rc"
 }
 
+# SIGKILL through stop_pid: the same pid-file and command-line checks as `down`, no grace period.
+cmd_kill() {
+  local i c rc=0
+  take_lock
+  for ((i = ${#COMPONENTS[@]} - 1; i >= 0; i--)); do
+    c=${COMPONENTS[i]}
+    stop_pid "$c" KILL KILL || rc=1
+  done
+  return "$rc"
+}
+
 cmd_status() {
   local c st rc=0
   for c in "${COMPONENTS[@]}"; do
@@ -147,6 +159,7 @@ main() {
   case $cmd in
     up) select_components "$@"; cmd_up ;;
     down) select_components "$@"; cmd_down ;;
+    kill) select_components "$@"; cmd_kill ;;
     status) select_components "$@"; cmd_status ;;
     logs) cmd_logs "$@" ;;
     env) select_components "$@"; cmd_env ;;

@@ -2,10 +2,11 @@
 # ShopLab's own services as local processes on 127.0.0.1 (after infra.sh has started the
 # infrastructure). Same conventions as infra.sh: pid files, logs, readiness waits, stop by pid.
 #
-# usage: infra/local/services.sh <up|down|status|logs|env> [service ...]
+# usage: infra/local/services.sh <up|down|kill|status|logs|env> [service ...]
 #   services (start order): user catalog payment cart order gateway (default: all)
 #   up      apply pending Prisma migrations, start what is not running, wait for /readyz
 #   down    stop what services.sh started (SIGTERM → graceful shutdown; SIGKILL after the timeout)
+#   kill    crash it: SIGKILL at once, no graceful shutdown (the pid file's process only)
 #   status  one line per service: name, state, address
 #   env     the environment a service is started with (secrets masked)
 # Environment: SHOPLAB_STARTED_FILE (as for infra.sh), SHOPLAB_READY_TIMEOUT.
@@ -145,6 +146,11 @@ main() {
       ;;
     down)
       for ((i = ${#SERVICES[@]} - 1; i >= 0; i--)); do "${SERVICES[i]}_stop" || rc=1; done
+      return "$rc"
+      ;;
+    kill)
+      # stop_pid still checks the command line (never a recycled pid) and removes the pid file.
+      for ((i = ${#SERVICES[@]} - 1; i >= 0; i--)); do stop_pid "${SERVICES[i]}" KILL KILL || rc=1; done
       return "$rc"
       ;;
     status)

@@ -1,45 +1,53 @@
 #!/usr/bin/env node
-// shopctl: the operator's command line.
-//   shopctl audit [--json] [--token T] [--gateway URL]
-// Exit codes: 0 every checked invariant holds, 1 an invariant FAILs, 2 the audit could not run.
+// shopctl: the operator's command line (`shopctl help` lists the commands). Each command lives
+// in its own module (chaos.ts, …) and returns its exit status; 2 always means bad input.
 import { resolveAdminToken } from './api';
 import { type AuditReport, formatReport, runAudit } from './audit';
+import { auditUntilSettled } from './audit-wait';
+import { chaosCommand } from './chaos';
 import { CollectError, collectAuditData, localBaseUrl } from './collect';
+import { type CliIo, formatDuration, parseDuration, UsageError } from './command';
+import { controlCommand } from './control';
 import { exerciseCommand } from './exercises';
+import { loadCommand } from './load';
 import { findOrderTrace, renderTraceTree } from './trace';
 
-const USAGE = `usage: shopctl audit [--json] [--token T] [--gateway URL]
-       shopctl trace <orderId> [--all] [--jaeger URL]
+const USAGE = `usage: shopctl <command> [arguments]
+  audit [--json] [--token T] [--gateway URL] [--wait 60s]
+                                                check the invariants of ARCHITECTURE.md §8
+  trace <orderId> [--all] [--jaeger URL]        an order's checkout trace from Jaeger
+  chaos set|list|clear …                        fault rules on the services (shopctl chaos help)
+  stop|start|kill <target…>                     stop, start (and await) or crash a service or
+                                                infrastructure component (shopctl kill --help)
+  load --rate 20 --duration 60s [--users 20] [--mix browse=10,cart=3,checkout=1] [--json]
+                                                open-loop load on the public API (shopctl load --help)
 
-trace: finds the checkout's trace in Jaeger (by the saga spans' order.id), prints its link
-and the span tree (--all keeps database and fastify hook spans; --jaeger defaults to
-$JAEGER_QUERY_URL or http://127.0.0.1:16686).
-
-Checks the invariants of ARCHITECTURE.md §8 through the services' admin APIs.
+audit: checks the invariants through the services' admin APIs.
   --token T       the admin token (default: $ADMIN_TOKEN, else ADMIN_TOKEN in
                   $SHOPLAB_STATE/secrets.env, ~/.local/state/shoplab/secrets.env)
   --gateway URL   ask the gateway's /api/v1/admin/audit instead of the services
   --json          print the report as JSON
-Services are called directly on their local ports (user 8081, catalog 8082, cart 8083,
-payment 8084, order 8085); override one with SHOPLAB_<SERVICE>_URL.
-Exit status: 0 all hold, 1 an invariant fails, 2 the audit could not run.`;
+  --wait D        while invariant 1 (orders PENDING) or 6 (outbox backlog, consumers behind)
+                  FAILs, or a service does not answer, retry for up to D (30s, 2m), then report
+  Services are called directly on their local ports (user 8081, catalog 8082, cart 8083,
+  payment 8084, order 8085); override one with SHOPLAB_<SERVICE>_URL.
+  Exit status: 0 all hold, 1 an invariant fails, 2 the audit could not run.
 
-export interface CliIo {
-  env: NodeJS.ProcessEnv;
-  out: (text: string) => void;
-  err: (text: string) => void;
-}
+trace: finds the checkout's trace in Jaeger (by the saga spans' order.id), prints its link
+and the span tree (--all keeps database and fastify hook spans; --jaeger defaults to
+$JAEGER_QUERY_URL or http://127.0.0.1:16686).`;
 
 interface AuditArgs {
   json: boolean;
   token?: string;
   gateway?: string;
+  /** --wait: retry while settling invariants fail, this long (ms). */
+  waitMs?: number;
 }
-
-class UsageError extends Error {}
 
 // Kept importable from here (they moved to api.ts, shared with every command).
 export { parseEnvFile, resolveAdminToken } from './api';
+export type { CliIo } from './command';
 
 function parseArgs(argv: string[]): AuditArgs {
   const args: AuditArgs = { json: false };
@@ -53,6 +61,7 @@ function parseArgs(argv: string[]): AuditArgs {
     if (arg === '--json') args.json = true;
     else if (arg === '--token') args.token = value();
     else if (arg === '--gateway') args.gateway = value().replace(/\/+$/, '');
+    else if (arg === '--wait') args.waitMs = parseDuration(value(), '--wait');
     else throw new UsageError(`unknown option ${arg}`);
   }
   return args;
@@ -93,6 +102,16 @@ async function trace(argv: string[], io: CliIo): Promise<number> {
   }
 }
 
+/** Aborts on the first Ctrl-C (the command then finishes and reports); a second one exits. */
+function interruptSignal(): AbortSignal {
+  const controller = new AbortController();
+  process.once('SIGINT', () => {
+    controller.abort();
+    process.once('SIGINT', () => process.exit(130));
+  });
+  return controller.signal;
+}
+
 /** Runs one command; returns the exit status. */
 export async function main(argv: string[], io: CliIo): Promise<number> {
   const [command, ...rest] = argv;
@@ -101,6 +120,9 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     return command === undefined ? 2 : 0;
   }
   if (command === 'trace') return trace(rest, io);
+  if (command === 'chaos') return chaosCommand(rest, io);
+  if (command === 'stop' || command === 'start' || command === 'kill') return controlCommand(command, rest, io);
+  if (command === 'load') return loadCommand(rest, io, interruptSignal());
   if (command === 'exercise') return exerciseCommand(rest, io);
   if (command !== 'audit') {
     io.err(`shopctl: unknown command ${command}\n${USAGE}\n`);
@@ -118,11 +140,26 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     io.err('shopctl audit: no admin token (pass --token, set ADMIN_TOKEN, or start the local stack)\n');
     return 2;
   }
+  const once = () =>
+    args.gateway
+      ? auditThroughGateway(args.gateway, token)
+      : collectAuditData({ adminToken: token, baseUrl: (service) => localBaseUrl(service, io.env) }).then((data) =>
+          runAudit(data),
+        );
   let report: AuditReport;
   try {
-    report = args.gateway
-      ? await auditThroughGateway(args.gateway, token)
-      : runAudit(await collectAuditData({ adminToken: token, baseUrl: (service) => localBaseUrl(service, io.env) }));
+    report =
+      args.waitMs === undefined
+        ? await once()
+        : (
+            await auditUntilSettled(once, {
+              waitMs: args.waitMs,
+              onRetry: (reason, attempt) => {
+                if (attempt === 1)
+                  io.err(`shopctl audit: ${reason}; retrying for up to ${formatDuration(args.waitMs ?? 0)}\n`);
+              },
+            })
+          ).report;
   } catch (err) {
     if (!(err instanceof CollectError)) throw err;
     io.err(`shopctl audit: could not collect the data: ${err.message}\n`);
@@ -137,6 +174,7 @@ if (require.main === module) {
     env: process.env,
     out: (t) => process.stdout.write(t),
     err: (t) => process.stderr.write(t),
+    errIsTty: process.stderr.isTTY === true,
   }).then(
     (code) => {
       process.exitCode = code;

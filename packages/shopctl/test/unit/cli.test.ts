@@ -142,3 +142,20 @@ test('the admin token comes from --token, then ADMIN_TOKEN, then the secrets fil
   }
   assert.deepEqual(parseEnvFile("A=1\n# comment\nB='two'\n"), { A: '1', B: 'two' });
 });
+
+test('audit --wait retries while orders are PENDING, then reports', async () => {
+  const orders = routes['/v1/admin/orders/audit'] as { orders: { status: string }[] };
+  (orders.orders[0] as { status: string }).status = 'PENDING';
+  setTimeout(() => {
+    (orders.orders[0] as { status: string }).status = 'CONFIRMED';
+  }, 1_500);
+  const settled = await run(['audit', '--wait', '20s']);
+  assert.equal(settled.code, 0, settled.out);
+  assert.match(settled.err, /invariant\(s\) 1\b.* FAIL; retrying for up to 20s/);
+
+  (orders.orders[0] as { status: string }).status = 'PENDING';
+  const stuck = await run(['audit', '--wait', '1500ms']);
+  assert.equal(stuck.code, 1);
+  assert.match(stuck.out, /^FAIL {2}1\. orders settled/m);
+  assert.equal((await run(['audit', '--wait', '60'])).code, 2);
+});
