@@ -1,14 +1,154 @@
-// Exercise 2: Payment is down: the saga compensates, no money is lost (docs/exercises/02-payment-down-compensation.md).
+// Exercise 2: payment cannot authorize anything; the saga retries to its step deadline, then
+// compensates: stock released, nothing captured, every order CANCELLED. A declined card next
+// to it shows the other path: a refusal compensates at once (docs/exercises/02-payment-down-compensation.md).
+import { type FaultRuleInput, TEST_CARDS } from '../api';
 import { registerExercise } from './registry';
+import {
+  attemptsOf,
+  describeSeconds,
+  describeTally,
+  type EndedOrder,
+  type PlacedOrder,
+  paymentsByOrder,
+  productInStock,
+  reservationOf,
+  shoppersWithCart,
+  stockOf,
+  tally,
+  waitAllEnded,
+} from './support';
 import { check } from './types';
+
+/** Every Authorize call fails (UNAVAILABLE): the payment processor is down. */
+export const PAYMENT_DOWN: FaultRuleInput = {
+  kind: 'grpc',
+  target: 'payment.v1.PaymentService/Authorize',
+  fault: { type: 'fail' },
+  durationSeconds: 120,
+};
+const OUTAGE_ORDERS = 6;
+const DECLINED_ORDERS = 2;
+
+/** The steps after the last Authorize attempt, in order, as `name:outcome`. */
+function afterAuthorize(e: EndedOrder): string[] {
+  const last = e.order.timeline.map((s) => s.step).lastIndexOf('authorize_payment');
+  return e.order.timeline.slice(last + 1).map((s) => `${s.step}:${s.outcome}`);
+}
 
 export const exercise02 = registerExercise({
   number: 2,
   slug: 'payment-down-compensation',
   title: 'Payment is down: the saga compensates, no money is lost',
-  pattern: 'saga compensation',
+  pattern: 'saga with compensations',
   doc: 'docs/exercises/02-payment-down-compensation.md',
-  async run() {
-    return [check('the check is written', false, 'not written yet')];
+  async run(ctx) {
+    const product = await productInStock(ctx, OUTAGE_ORDERS + DECLINED_ORDERS);
+    const before = await stockOf(ctx, product.id);
+    ctx.log(`product ${product.id}: available ${before.available}, reserved ${before.reserved}, sold ${before.sold}`);
+    const shoppers = await shoppersWithCart(ctx, OUTAGE_ORDERS + DECLINED_ORDERS, product.id);
+
+    ctx.step(`first, payment healthy: ${DECLINED_ORDERS} checkouts with the declined test card`);
+    const declinedPlaced: PlacedOrder[] = await Promise.all(
+      shoppers.slice(OUTAGE_ORDERS).map(async (shopper, i) => {
+        const { orderId } = await shopper.checkout({ card: TEST_CARDS.declined, idempotencyKey: `${ctx.runId}-d${i}` });
+        return { shopper, orderId, acceptedAt: Date.now() };
+      }),
+    );
+    const declined = await waitAllEnded(ctx, declinedPlaced, 30_000);
+    ctx.log(`declined: ${describeTally(tally(declined.map((e) => `${e.order.status} (${e.order.cancelReason})`)))}`);
+
+    ctx.step('payment goes down: every Authorize fails');
+    ctx.defer('clear the payment fault', () => ctx.admin.chaosClear('payment'));
+    await ctx.admin.chaosSet('payment', PAYMENT_DOWN);
+    ctx.log(`fault on: payment gRPC ${PAYMENT_DOWN.target} fail`);
+    const placed: PlacedOrder[] = await Promise.all(
+      shoppers.slice(0, OUTAGE_ORDERS).map(async (shopper, i) => {
+        const { orderId } = await shopper.checkout({ idempotencyKey: `${ctx.runId}-${i}` });
+        return { shopper, orderId, acceptedAt: Date.now() };
+      }),
+    );
+    ctx.log(`${placed.length} checkouts with a good card accepted (202)`);
+    await ctx.sleep(5_000);
+    const during = await stockOf(ctx, product.id);
+    ctx.log(`5 s in: reserved ${during.reserved} (was ${before.reserved}) — the sagas hold the stock while they retry`);
+
+    ctx.step('waiting for every saga to end (the step deadline is 30 s)');
+    const outage = await waitAllEnded(ctx, placed, 80_000);
+    await ctx.admin.chaosClear('payment');
+    ctx.log('fault cleared');
+    const ended = [...outage, ...declined];
+    ctx.log(`orders: ${describeTally(tally(outage.map((e) => `${e.order.status} (${e.order.cancelReason})`)))}`);
+
+    const after = await stockOf(ctx, product.id);
+    const reservations = await Promise.all(ended.map((e) => reservationOf(ctx, e.orderId)));
+    const payments = await paymentsByOrder(
+      ctx,
+      ended.map((e) => e.orderId),
+    );
+    const captured = [...payments.values()].filter((p) => p.captured - p.refunded !== 0 || p.captureCount > 0);
+
+    const outageAttempts = outage.map((e) => attemptsOf(e.order, 'authorize_payment'));
+    const retrySpans = outageAttempts.map((a) => {
+      const first = a[0]?.startedAt;
+      const last = a.at(-1)?.finishedAt;
+      return first && last ? (Date.parse(last) - Date.parse(first)) / 1000 : 0;
+    });
+    const declinedAttempts = declined.map((e) => attemptsOf(e.order, 'authorize_payment'));
+    const compensationsOk = outage.every((e) => {
+      const tail = afterAuthorize(e);
+      return (
+        tail.includes('compensate:release_stock:SUCCEEDED') &&
+        tail.at(-1) === 'cancel:SUCCEEDED' &&
+        tail.indexOf('compensate:void_payment:SUCCEEDED') < tail.indexOf('compensate:release_stock:SUCCEEDED')
+      );
+    });
+    const sample = outage[0] ? afterAuthorize(outage[0]).join(' → ') : 'none';
+
+    return [
+      check(
+        'an outage is retried until the step deadline, then the saga compensates',
+        outage.every(
+          (e) => e.order.status === 'CANCELLED' && e.order.cancelReason === 'step_deadline_exceeded:authorize_payment',
+        ) && outageAttempts.every((a) => a.length > 1),
+        `${outage.length} orders: ${describeTally(tally(outage.map((e) => `${e.order.status} (${e.order.cancelReason})`)))}`,
+        `Authorize attempts per order: ${describeTally(tally(outageAttempts.map((a) => String(a.length))))} (count: orders), ` +
+          `all FAILED with ${describeTally(tally(outageAttempts.flat().map((a) => a.code ?? 'no code')))}`,
+        `first to last attempt: ${describeSeconds(retrySpans)}; checkout to CANCELLED: ${describeSeconds(outage.map((e) => e.secondsToEnd))}`,
+      ),
+      check(
+        'the compensations ran in order: void the payment (in case Authorize acted), release the stock, cancel',
+        compensationsOk,
+        `after the last Authorize attempt: ${sample}`,
+      ),
+      check(
+        'a declined card is a refusal: compensated at once, without retries',
+        declined.every(
+          (e, i) =>
+            e.order.status === 'CANCELLED' &&
+            e.order.cancelReason === 'payment_declined' &&
+            declinedAttempts[i]?.length === 1 &&
+            declinedAttempts[i]?.[0]?.outcome === 'REFUSED',
+        ),
+        `${declined.length} orders: ${describeTally(tally(declined.map((e) => `${e.order.status} (${e.order.cancelReason})`)))}, ` +
+          `Authorize attempts ${declinedAttempts.map((a) => `${a.length} ${a[0]?.outcome ?? ''}`).join(', ')}`,
+        `checkout to CANCELLED: ${describeSeconds(declined.map((e) => e.secondsToEnd))}`,
+      ),
+      check(
+        'every unit of stock came back',
+        reservations.every((r) => r === 'RELEASED') &&
+          after.available === before.available &&
+          after.reserved === before.reserved &&
+          during.reserved >= before.reserved + OUTAGE_ORDERS,
+        `during the outage: reserved ${during.reserved} (before ${before.reserved})`,
+        `after: available ${after.available} (before ${before.available}), reserved ${after.reserved} (before ${before.reserved})`,
+        `reservations: ${describeTally(tally(reservations.map((r) => r ?? 'none')))}`,
+      ),
+      check(
+        'no money was taken',
+        captured.length === 0,
+        `payments held for these ${ended.length} orders: ${payments.size} order(s) with a payment record, ` +
+          `${captured.length} with a capture (net captured: ${[...payments.values()].reduce((n, p) => n + p.captured - p.refunded, 0)})`,
+      ),
+    ];
   },
 });

@@ -2,7 +2,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { AdminApi, resolveAdminToken, ShopApi, serviceBaseUrl } from '../api';
-import type { CliIo } from '../cli';
+import { type CliIo, formatTable } from '../command';
 import { findExercise, listExercises } from './registry';
 import { type ExerciseResult, type RunOptions, runExercise } from './runner';
 import type { Exercise, ShopTarget } from './types';
@@ -27,15 +27,10 @@ export function repoRoot(from: string = __dirname): string {
   }
 }
 
-function table(rows: string[][]): string {
-  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
-  return `${rows.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i] ?? 0))).join('  ')).join('\n')}\n`;
-}
-
 function list(io: CliIo): number {
   const rows = [['#', 'title', 'pattern', 'page']];
   for (const e of listExercises()) rows.push([String(e.number), e.title, e.pattern, e.doc]);
-  io.out(table(rows));
+  io.out(`${formatTable(rows)}\n`);
   io.out('\nshopctl exercise show <N> prints a page; shopctl exercise run <N> runs its check.\n');
   return 0;
 }
@@ -84,7 +79,7 @@ export function formatSummary(results: ExerciseResult[]): string {
     const verdict = r.interrupted ? 'INTERRUPTED' : r.ok ? 'PASS' : 'FAIL';
     rows.push([String(r.exercise.number), verdict, (r.durationMs / 1000).toFixed(1), r.exercise.title]);
   }
-  return table(rows);
+  return `${formatTable(rows)}\n`;
 }
 
 export interface RunDeps {

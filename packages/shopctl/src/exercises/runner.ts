@@ -1,6 +1,7 @@
 // Runs one exercise: context → run → cleanup stack (always, last-in first-out) → audit.
 // The verdict is PASS only when every check, every cleanup and the audit pass.
 import { type AuditReport, formatReport, runAudit } from '../audit';
+import { auditUntilSettled } from '../audit-wait';
 import { collectAuditData } from '../collect';
 import { type Check, check, type Exercise, type ExerciseContext, type ExerciseInfo, type ShopTarget } from './types';
 
@@ -73,24 +74,18 @@ function withDeadline<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
 }
 
 /**
- * The audit once the shop has settled: polls until every invariant holds or `timeoutMs`
- * (default 60 s) passes, then returns the last report — sagas and relays finishing their
- * work after an exercise are not a failure, a violation that stays is.
+ * The audit once the shop has settled (`shopctl audit --wait 60s`): sagas and relays finishing
+ * their work after an exercise are not a failure, a violation that stays is.
  */
-export async function auditWhenSettled(
-  target: ShopTarget,
-  signal: AbortSignal,
-  timeoutMs = 60_000,
-  intervalMs = 2_000,
-): Promise<AuditReport> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const report = runAudit(
-      await collectAuditData({ adminToken: target.adminToken, baseUrl: (service) => target.serviceUrl(service) }),
-    );
-    if (report.ok || Date.now() + intervalMs > deadline) return report;
-    await abortableSleep(intervalMs, signal);
-  }
+export async function auditWhenSettled(target: ShopTarget, signal: AbortSignal, waitMs = 60_000): Promise<AuditReport> {
+  const { report } = await auditUntilSettled(
+    async () =>
+      runAudit(
+        await collectAuditData({ adminToken: target.adminToken, baseUrl: (service) => target.serviceUrl(service) }),
+      ),
+    { waitMs, pollMs: 2_000, sleep: (ms) => abortableSleep(ms, signal) },
+  );
+  return report;
 }
 
 /** `PASS  name` with its evidence indented below. */

@@ -1,6 +1,7 @@
 // What several exercises do: shoppers with a product in their cart, checkouts, waiting for
 // orders to end, reading a counter from a /metrics page, and summarising measurements.
 import { type Order, type SagaStep, type Shopper, WaitTimeoutError } from '../api';
+import { type ControlAction, type ControlTarget, runControl } from '../control';
 import type { ExerciseContext } from './types';
 
 /** The catalog's product with the most units available (an exercise buys a few of them). */
@@ -177,4 +178,68 @@ export async function scrape(baseUrl: string): Promise<string> {
   const res = await fetch(`${baseUrl}/metrics`, { signal: AbortSignal.timeout(5_000) });
   if (res.status !== 200) throw new Error(`GET ${baseUrl}/metrics answered ${res.status}`);
   return res.text();
+}
+
+/**
+ * `shopctl stop|start|kill <target>` from inside an exercise (its script's lines go to the
+ * exercise log); throws when the script fails.
+ */
+export async function control(ctx: ExerciseContext, action: ControlAction, target: ControlTarget): Promise<void> {
+  const lines: string[] = [];
+  const keep = (text: string) => {
+    for (const line of text.split('\n')) if (line.trim()) lines.push(line.trim());
+  };
+  const code = await runControl(action, [target], { env: ctx.env, out: keep, err: keep });
+  for (const line of lines) ctx.log(line);
+  if (code !== 0) throw new Error(`shopctl ${action} ${target} failed (exit status ${code})`);
+}
+
+/** One product's stock row from the catalog (`GET /v1/admin/stock`). */
+export async function stockOf(
+  ctx: ExerciseContext,
+  productId: string,
+): Promise<{ available: number; reserved: number; sold: number }> {
+  const stock = await ctx.admin.request<{
+    products: { id: string; available: number; reserved: number; sold: number }[];
+  }>('catalog', 'GET', '/v1/admin/stock');
+  const row = stock.products.find((p) => p.id === productId);
+  if (!row) throw new Error(`the catalog has no stock row for ${productId}`);
+  return { available: row.available, reserved: row.reserved, sold: row.sold };
+}
+
+/** The catalog's reservation of an order (RESERVED, COMMITTED, RELEASED, …), or null when it has none. */
+export async function reservationOf(ctx: ExerciseContext, orderId: string): Promise<string | null> {
+  try {
+    const r = await ctx.admin.request<{ status: string }>(
+      'catalog',
+      'GET',
+      `/v1/admin/reservations/${encodeURIComponent(orderId)}`,
+    );
+    return r.status;
+  } catch (err) {
+    if ((err as { status?: number }).status === 404) return null;
+    throw err;
+  }
+}
+
+/** What the payment service holds for each order (`GET /v1/admin/payments/summary`); absent = never authorized. */
+export async function paymentsByOrder(
+  ctx: ExerciseContext,
+  orderIds: string[],
+): Promise<Map<string, { captured: number; refunded: number; captureCount: number; payments: number }>> {
+  const summary = await ctx.admin.request<{
+    orders: { orderId: string; captured: number; refunded: number; captureCount: number; paymentIds: string[] }[];
+  }>('payment', 'GET', '/v1/admin/payments/summary');
+  const wanted = new Set(orderIds);
+  const out = new Map<string, { captured: number; refunded: number; captureCount: number; payments: number }>();
+  for (const o of summary.orders) {
+    if (!wanted.has(o.orderId)) continue;
+    const sum = out.get(o.orderId) ?? { captured: 0, refunded: 0, captureCount: 0, payments: 0 };
+    sum.captured += o.captured;
+    sum.refunded += o.refunded;
+    sum.captureCount += o.captureCount;
+    sum.payments += o.paymentIds.length;
+    out.set(o.orderId, sum);
+  }
+  return out;
 }
