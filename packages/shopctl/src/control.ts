@@ -160,8 +160,10 @@ export async function runControl(
 ): Promise<number> {
   const mode = options.mode ?? (await detectMode(io.env));
   const root = repoRoot(io.env);
+  // `up` truncates SHOPLAB_STARTED_FILE: a caller's record of what it started (scripts/check.sh) must survive.
+  const { SHOPLAB_STARTED_FILE: _started, ...env } = io.env;
   for (const step of planControl(action, targets, mode, root)) {
-    const result = await run(step.argv, io.env, io, root);
+    const result = await run(step.argv, env, io, root);
     const names = step.targets.join(' ');
     if (result.code !== 0) {
       io.err(
