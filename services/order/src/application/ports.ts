@@ -238,7 +238,7 @@ export interface SagaStore {
     saga: SagaSnapshot,
     change: { attempt?: AttemptEnd; progress: SagaProgress; effects?: StepEffects; end?: SagaEnd },
   ): Promise<number | undefined>;
-  /** Makes a leased saga due again at once (a stopping runner hands it over). */
+  /** Makes a leased saga due again at `now` (a stopping runner hands it over; a failed write retries soon); a no-op if its version moved. */
   release(saga: SagaSnapshot, now: Date): Promise<void>;
   /** The sealed card, while the saga still holds it. */
   sealedCard(orderId: string): Promise<SealedCard | undefined>;

@@ -213,8 +213,21 @@ export class SagaRunner {
         saga = await this.advance(saga);
       }
     } catch (err) {
-      // The database failed under us: the saga stays leased and is taken again when the lease ends.
-      this.log.error({ err, orderId: claimed.orderId }, 'saga attempt could not be recorded; retrying after its lease');
+      // The database failed under us. Hand the saga back for a retry in a moment (the version
+      // check makes this a no-op if an attempt was half recorded); if even that fails, it stays
+      // leased and is taken again when the lease ends.
+      const retryAt = at(this.clock(), Math.min(this.settings.retryMaxMs, 1_000));
+      const released = saga
+        ? await this.deps.store.release(saga, retryAt).then(
+            () => true,
+            () => false,
+          )
+        : false;
+      this.log.error(
+        { err, orderId: claimed.orderId, handedBack: released },
+        'saga attempt could not be recorded; retrying shortly (or after its lease)',
+      );
+      if (released) this.wakeAt(retryAt);
     }
   }
 

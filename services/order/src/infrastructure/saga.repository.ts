@@ -22,6 +22,13 @@ const sagaInclude = {
 
 type SagaRow = Prisma.SagaInstanceGetPayload<{ include: typeof sagaInclude }>;
 
+/**
+ * The two writes around an attempt wait up to 10 s for a connection (Prisma's default is 2 s):
+ * under a checkout burst the pool is busy with new orders, and a write that gives up leaves its
+ * saga leased until the lease lapses — long enough to miss a step deadline on a healthy step.
+ */
+const ATTEMPT_TX = { maxWait: 10_000, timeout: 15_000 } as const;
+
 export class PrismaSagaRepository implements SagaStore {
   constructor(private readonly prisma: PrismaClient) {}
 
@@ -97,7 +104,7 @@ export class PrismaSagaRepository implements SagaStore {
         version: saga.version + 1,
         ...(attempt.traceContext && !saga.traceContext ? { traceContext: attempt.traceContext } : {}),
       };
-    });
+    }, ATTEMPT_TX);
   }
 
   async finishAttempt(
@@ -142,7 +149,7 @@ export class PrismaSagaRepository implements SagaStore {
       if (effects.deleteCard || end) await tx.sagaPaymentInstruction.deleteMany({ where: { orderId: saga.orderId } });
       if (end) await writeOutbox(tx, end.event);
       return saga.version + 1;
-    });
+    }, ATTEMPT_TX);
   }
 
   async release(saga: SagaSnapshot, now: Date): Promise<void> {
