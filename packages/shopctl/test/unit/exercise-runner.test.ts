@@ -14,6 +14,7 @@ import {
   runExercise,
   type ShopTarget,
 } from '../../src/exercises';
+import { describeMs, quantile, sumSamples } from '../../src/exercises/support';
 
 const target: ShopTarget = {
   gatewayUrl: 'http://127.0.0.1:1',
@@ -232,4 +233,43 @@ test('exercise list prints every registered exercise with its page', async () =>
   });
   assert.equal(code, 0);
   for (const e of listExercises()) assert.ok(out.includes(e.doc), `${e.doc} listed`);
+});
+
+test('every registered exercise has its page, and exercise show prints it', async () => {
+  for (const e of listExercises()) {
+    let out = '';
+    const code = await exerciseCommand(['show', String(e.number)], {
+      env: {},
+      out: (t) => {
+        out += t;
+      },
+      err: () => {},
+    });
+    assert.equal(code, 0, `${e.doc} is readable`);
+    assert.match(out, new RegExp(`^# Exercise ${e.number} `), `${e.doc} starts with its title`);
+    for (const part of ['## Pattern', '## Steps', '## What you should see', '## The automated check', '## Clean up']) {
+      assert.ok(out.includes(part), `${e.doc} has "${part}"`);
+    }
+  }
+});
+
+test('sumSamples adds the samples of one metric whose labels match', () => {
+  const page = [
+    '# HELP shop_chaos_injections_total Faults injected',
+    'shop_chaos_injections_total{kind="grpc",target="payment.v1.PaymentService/Authorize",fault="latency"} 12',
+    'shop_chaos_injections_total{kind="grpc",target="payment.v1.PaymentService/GetPayment",fault="latency"} 5',
+    'shop_chaos_injections_total{kind="grpc",target="payment.v1.PaymentService/Capture",fault="fail"} 7',
+    'shop_chaos_injections_total_other{fault="latency"} 100',
+  ].join('\n');
+  assert.equal(sumSamples(page, 'shop_chaos_injections_total', { fault: 'latency' }), 17);
+  assert.equal(sumSamples(page, 'shop_chaos_injections_total'), 24);
+  assert.equal(sumSamples(page, 'shop_chaos_injections_total', { fault: 'hang' }), 0);
+});
+
+test('quantile picks the nearest rank, and describeMs reports it', () => {
+  const values = [10, 20, 30, 40, 1000];
+  assert.equal(quantile(values, 0.5), 30);
+  assert.equal(quantile(values, 0.95), 1000);
+  assert.ok(Number.isNaN(quantile([], 0.5)));
+  assert.equal(describeMs(values), 'p50 30 ms, p95 1000 ms, max 1000 ms (n=5)');
 });
