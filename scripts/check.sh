@@ -54,6 +54,3 @@ bash scripts/test.sh e2e
 
 step "the exercises (docs/exercises): break the shop on purpose, each check ends with the audit"
 node packages/shopctl/dist/src/cli.js exercise run all
-
-step "exercises: break the shop on purpose, each check ending with the audit (docs/exercises)"
-node packages/shopctl/dist/src/cli.js exercise run all
