@@ -72,7 +72,7 @@ export const exercise02 = registerExercise({
     const during = await stockOf(ctx, product.id);
     ctx.log(`5 s in: reserved ${during.reserved} (was ${before.reserved}) — the sagas hold the stock while they retry`);
 
-    ctx.step('waiting for every saga to end (the step deadline is 30 s)');
+    ctx.step('waiting for every saga to end (the step deadline is 15 s)');
     const outage = await waitAllEnded(ctx, placed, 80_000);
     await ctx.admin.chaosClear('payment');
     ctx.log('fault cleared');
