@@ -33,7 +33,7 @@ const DOWN_FOR_MS = 5_000;
 export const exercise03 = registerExercise({
   number: 3,
   slug: 'catalog-crash-recovery',
-  title: 'The catalog crashes mid-checkout: the sagas retry and recover',
+  title: 'The catalog crashes mid-checkout: the sagas retry to their deadline, nothing leaks',
   pattern: 'retries with backoff to a deadline, idempotent commands',
   doc: 'docs/exercises/03-catalog-crash-recovery.md',
   async run(ctx) {
