@@ -149,7 +149,7 @@ export async function runExercise(exercise: Exercise, options: RunOptions): Prom
 
   let audit: AuditReport | undefined;
   if (!interrupted && options.audit !== null) {
-    out('audit (ARCHITECTURE.md §8):\n');
+    out('audit (the invariants of docs/architecture.md):\n');
     try {
       audit = await (options.audit ?? auditWhenSettled)(options.target, signal);
       out(formatReport(audit));
