@@ -36,6 +36,10 @@ SHOPLAB_STARTED_FILE="$started_file" bash infra/local/infra.sh up
 step "build (prisma generate, tsc -b)"
 npm run --silent build
 
+step "the documented command line: npx --no-install shopctl --help runs ShopLab's own CLI"
+npx --no-install shopctl --help | grep -q 'shopctl audit' ||
+  { echo "check: 'npx --no-install shopctl --help' did not print ShopLab's help" >&2; exit 1; }
+
 step "lint and format (biome)"
 npm run --silent lint
 

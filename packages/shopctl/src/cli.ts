@@ -174,7 +174,8 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
   return report.ok ? 0 : 1;
 }
 
-if (require.main === module) {
+/** Runs the command line of this process (node dist/src/cli.js …, or bin/shopctl.js). */
+export function runFromProcess(): void {
   main(process.argv.slice(2), {
     env: process.env,
     out: (t) => process.stdout.write(t),
@@ -190,3 +191,5 @@ if (require.main === module) {
     },
   );
 }
+
+if (require.main === module) runFromProcess();
