@@ -37,7 +37,7 @@ step "build (prisma generate, tsc -b)"
 npm run --silent build
 
 step "the documented command line: npx --no-install shopctl --help runs ShopLab's own CLI"
-npx --no-install shopctl --help | grep -q 'shopctl audit' ||
+npx --no-install shopctl --help | grep -q '^usage: shopctl ' ||
   { echo "check: 'npx --no-install shopctl --help' did not print ShopLab's help" >&2; exit 1; }
 
 step "lint and format (biome)"

@@ -4,23 +4,38 @@ import { type Order, type SagaStep, type Shopper, WaitTimeoutError } from '../ap
 import { type ControlAction, type ControlTarget, runControl } from '../control';
 import type { ExerciseContext } from './types';
 
-/** The catalog's product with the most units available (an exercise buys a few of them). */
+/**
+ * A product of the exercise's own, made for this run through the catalog's admin API with
+ * `atLeast` units and a margin (docs/adr/0015-tests-own-their-data.md): an exercise never buys
+ * from the seeded catalogue, so it runs the same whatever the shop has sold, and leaves the
+ * products a user plays with alone. The name says which run made it.
+ */
 export async function productInStock(
   ctx: ExerciseContext,
   atLeast: number,
 ): Promise<{ id: string; available: number }> {
-  const stock = await ctx.admin.request<{ products: { id: string; available: number }[] }>(
-    'catalog',
-    'GET',
-    '/v1/admin/stock',
-  );
-  const best = [...stock.products].sort((a, b) => b.available - a.available)[0];
-  if (!best || best.available < atLeast) {
-    throw new Error(
-      `no product has ${atLeast} units available (most: ${best?.available ?? 0}); restock the catalog (make down; make up on a fresh state)`,
-    );
+  const stock = ownStock(atLeast);
+  const product = await ctx.admin.request<{ id: string; available: number }>('catalog', 'POST', '/v1/admin/products', {
+    body: {
+      name: `Exercise ${ctx.exercise.number} product (${ctx.runId})`,
+      category: EXERCISE_CATEGORY,
+      price: { amount: 1500, currency: 'USD' },
+      stock,
+    },
+  });
+  if (product.available !== stock) {
+    throw new Error(`the catalog made product ${product.id} with ${product.available} units, not ${stock}`);
   }
-  return { id: best.id, available: best.available };
+  return { id: product.id, available: product.available };
+}
+
+/** The category of the exercises' own products (GET /api/v1/products?category=exercise lists them). */
+export const EXERCISE_CATEGORY = 'exercise';
+
+/** Units an exercise's product starts with: what it buys, twice over, and never fewer than 10. */
+export function ownStock(atLeast: number): number {
+  if (!Number.isInteger(atLeast) || atLeast < 0) throw new RangeError(`atLeast must be a whole number ≥ 0, not ${atLeast}`);
+  return Math.max(10, 2 * atLeast);
 }
 
 /** `n` fresh shoppers (this run's own users), each with `quantity` of `productId` in the cart. */
