@@ -48,7 +48,8 @@ _jaeger_build() {
   tmp=$JAEGER_BIN.tmp.$$
   rm -f "$tmp"
   trap 'rm -f "$tmp"' EXIT
-  "$go" build -o "$tmp" "$JAEGER_MODULE/cmd/jaeger"
+  # -v: each package is logged as it is built, which the progress line counts.
+  "$go" build -v -o "$tmp" "$JAEGER_MODULE/cmd/jaeger"
   "$tmp" --help >/dev/null
   mv -f "$tmp" "$JAEGER_BIN"
   trap - EXIT

@@ -82,13 +82,23 @@ kafka_install() {
   fi
 }
 
-_kafka_cluster_id() {
-  local f=$KAFKA_STATE/cluster.id id
-  if [[ ! -s $f ]]; then
-    mkdir -p "$KAFKA_STATE"
-    # A Kafka Uuid: 16 random bytes, URL-safe base64 without padding (22 chars).
+# A new cluster id as Kafka's own Uuid.randomUuid() makes one: 16 random bytes, URL-safe
+# base64 without padding (22 characters), drawn again while it starts with "-" — a command
+# line would read such an id as an option (Kafka refuses those ids for the same reason).
+kafka_new_cluster_id() {
+  local id
+  while :; do
     id=$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')
-    echo "$id" >"$f"
+    [[ $id == -* ]] || break
+  done
+  echo "$id"
+}
+
+_kafka_cluster_id() {
+  local f=$KAFKA_STATE/cluster.id
+  if [[ ! -s $f ]] || [[ $(cat "$f") == -* ]]; then
+    mkdir -p "$KAFKA_STATE"
+    kafka_new_cluster_id >"$f"
   fi
   cat "$f"
 }
@@ -118,7 +128,8 @@ EOF
 }
 
 _kafka_format() {
-  _kafka_java kafka.tools.StorageTool format -t "$(_kafka_cluster_id)" -c "$KAFKA_CONFIG"
+  # --cluster-id=<id>: one word, so no id can be misread as an option.
+  _kafka_java kafka.tools.StorageTool format --cluster-id="$(_kafka_cluster_id)" --config="$KAFKA_CONFIG"
 }
 
 kafka_ready() {

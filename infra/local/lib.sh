@@ -63,23 +63,31 @@ die() {
 
 # step COMPONENT "description" COMMAND [ARGS...]
 # Prints "[c] description ... done in 1.2s". The command runs in a subshell with
-# `set -e`; its output goes to $LOG_DIR/<c>.setup.log. On failure the last 30 lines of that
-# log are shown and the script exits.
+# `set -e`; its output goes to $LOG_DIR/<c>.setup.log. A step that runs longer than
+# $SHOPLAB_PROGRESS_EVERY seconds (default 15) prints a progress line that often — the
+# elapsed time, how many lines the command has logged and its last one — so a long cold build
+# is visibly alive. On failure the last 30 lines of that log are shown and the script exits.
 step() {
   local c=$1 desc=$2
   shift 2
-  local log=$LOG_DIR/$c.setup.log t0 rc
+  local log=$LOG_DIR/$c.setup.log t0 rc beat every=${SHOPLAB_PROGRESS_EVERY:-15}
   mkdir -p "$LOG_DIR"
   printf '[%s] %s ... ' "$c" "$desc"
   t0=$(_now_us)
   printf '\n=== %s %s\n' "$(date '+%F %T')" "$desc" >>"$log"
+  _step_progress "$c" "$log" "$t0" "$every" &
+  beat=$!
   set +e
   (
     set -euo pipefail
     "$@"
   ) >>"$log" 2>&1 </dev/null
   rc=$?
+  kill "$beat" 2>/dev/null
+  wait "$beat" 2>/dev/null
   set -e
+  if [[ -s $LOG_DIR/.progress.$beat ]]; then printf '\n[%s] %s ... ' "$c" "$desc"; fi
+  rm -f "$LOG_DIR/.progress.$beat"
   if ((rc != 0)); then
     printf 'FAILED after %s (exit %d)\n' "$(_elapsed "$t0")" "$rc"
     printf '[%s] last 30 lines of %s:\n' "$c" "$log" >&2
@@ -87,6 +95,21 @@ step() {
     exit 1
   fi
   printf 'done in %s\n' "$(_elapsed "$t0")"
+}
+
+# The heartbeat of a long step (runs in the background until step kills it). It marks that it
+# printed in $LOG_DIR/.progress.<its pid>, so step repeats the description before "done in".
+_step_progress() {
+  local c=$1 log=$2 t0=$3 every=$4 from lines last
+  from=$(wc -l <"$log")
+  # sleep gets no stdout/stderr: an orphaned sleep must not hold a caller's pipe open.
+  while sleep "$every" </dev/null >/dev/null 2>&1; do
+    lines=$(($(wc -l <"$log") - from))
+    last=$(tail -n +"$((from + 1))" "$log" | grep -v '^[[:space:]]*$' | tail -n 1 | cut -c1-90 || true)
+    printf '\n[%s]   ... still working after %s: %d lines logged%s' "$c" "$(_elapsed "$t0")" "$lines" \
+      "${last:+, last: $last}"
+    echo 1 >"$LOG_DIR/.progress.$BASHPID"
+  done
 }
 
 # ---------------------------------------------------------------- processes
