@@ -6,7 +6,8 @@
 // arrival is dropped and counted. Each arrival is one operation drawn from the mix:
 //   browse   product list, text search or product detail (signed in: the gateway's rate
 //            limit then counts per user, not per address)
-//   cart     add an in-stock product to a user's cart
+//   cart     add an in-stock product to a user's cart (only the `products` given, when some are:
+//            a test brings its own and never buys up the catalogue a user plays with)
 //   checkout check out a user's cart with a test card (a user whose cart is empty first
 //            gets an item, recorded as a cart operation)
 // Latencies go into HdrHistograms (microseconds, 3 significant digits).
@@ -42,6 +43,11 @@ export interface LoadOptions {
   /** Deadline per request (default 10 s). */
   requestTimeoutMs?: number;
   card?: Card;
+  /**
+   * Product ids the cart operations add (and so checkouts buy); default: any in-stock product
+   * the run has seen. Browsing still reads the whole catalogue.
+   */
+  products?: string[];
   /** Addresses (SHOPLAB_GATEWAY_URL). */
   env?: NodeJS.ProcessEnv;
   /** Progress snapshots every `progressEveryMs` (default 1 s). */
@@ -323,6 +329,8 @@ async function forEachLimited<T>(items: T[], limit: number, fn: (item: T) => Pro
 /** The shop-facing half of a run: the users, what the catalog has, and the three operations. */
 class ShopWorkload {
   private products: Product[] = [];
+  /** The products carts get, when the run was given some (else any product seen in stock). */
+  private cartProducts: Product[] | undefined;
   private words: string[] = [];
   private readonly users: LoadUser[] = [];
 
@@ -333,10 +341,14 @@ class ShopWorkload {
     private readonly random: () => number = Math.random,
   ) {}
 
-  /** Registers the users and reads the catalog once. */
-  async prepare(users: number): Promise<void> {
+  /** Registers the users and reads the catalog once (and the given products, which must exist). */
+  async prepare(users: number, productIds?: string[]): Promise<void> {
     const page = await this.api.listProducts({ limit: 100 });
     this.learn(page.items);
+    if (productIds && productIds.length > 0) {
+      this.cartProducts = await Promise.all(productIds.map((id) => this.api.getProduct(id)));
+      this.learn(this.cartProducts);
+    }
     if (this.products.length === 0) throw new Error('the catalog lists no products');
     await forEachLimited(
       Array.from({ length: users }, (_, i) => i),
@@ -402,8 +414,9 @@ class ShopWorkload {
   }
 
   private async addToCart(user: LoadUser): Promise<boolean> {
-    const inStock = this.products.filter((p) => (p.available ?? 1) > 0);
-    const product = this.pick(inStock.length > 0 ? inStock : this.products);
+    const candidates = this.cartProducts ?? this.products;
+    const inStock = candidates.filter((p) => (p.available ?? 1) > 0);
+    const product = this.pick(inStock.length > 0 ? inStock : candidates);
     const cart = await this.timed('cart', () => user.shopper.addToCart(product.id, 1));
     if (cart) user.cartItems = cart.itemCount;
     return cart !== undefined;
@@ -465,7 +478,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadSummary> {
   const api = new ShopApi({ env: options.env ?? process.env, timeoutMs: options.requestTimeoutMs ?? 10_000 });
   const recorder = new LoadRecorder();
   const workload = new ShopWorkload(api, recorder, options.card ?? TEST_CARDS.ok);
-  await workload.prepare(users);
+  await workload.prepare(users, options.products);
 
   const startedAt = new Date();
   const start = performance.now();
@@ -512,6 +525,13 @@ export async function runLoad(options: LoadOptions): Promise<LoadSummary> {
   };
 }
 
+/** `--products id1,id2` → the ids (at least one, no empty ones). */
+export function parseProducts(text: string): string[] {
+  const ids = text.split(',').map((s) => s.trim());
+  if (ids.length === 0 || ids.some((id) => id === '')) throw new UsageError(`--products '${text}' is not ID,ID,…`);
+  return [...new Set(ids)];
+}
+
 function validateLoadOptions(options: LoadOptions): void {
   if (!(options.rate > 0 && options.rate <= 10_000)) throw new UsageError('--rate must be in (0, 10000] per second');
   if (!(options.durationMs > 0)) throw new UsageError('--duration must be more than zero');
@@ -526,11 +546,12 @@ function validateLoadOptions(options: LoadOptions): void {
 // The command
 
 export const LOAD_USAGE = `usage: shopctl load --rate 20 --duration 60s [--users 20] [--mix browse=10,cart=3,checkout=1]
-                   [--max-in-flight N] [--json]
+                   [--products ID,ID…] [--max-in-flight N] [--json]
   Open-loop load on the gateway's public API: --rate arrivals per second for --duration,
   never waiting for responses; over --max-in-flight (default max(50, 10 × rate)) an arrival
   is dropped and counted. browse = product list/search/detail, cart = add an in-stock
-  product, checkout = check a user's cart out with a test card. --users are registered first.
+  product (one of --products when given), checkout = check a user's cart out with a test
+  card. --users are registered first.
   Progress on stderr; at the end a summary per operation (stdout; --json for the object).
   Ctrl-C ends the run early and still prints the summary. Gateway: $SHOPLAB_GATEWAY_URL or
   http://127.0.0.1:8080.
@@ -587,7 +608,7 @@ export async function loadCommand(argv: string[], io: CliIo, signal?: AbortSigna
   let json: boolean;
   try {
     const { positional, values, flags } = parseOptions(argv, {
-      valued: ['rate', 'duration', 'users', 'mix', 'max-in-flight'],
+      valued: ['rate', 'duration', 'users', 'mix', 'max-in-flight', 'products'],
       flags: ['json', 'help'],
     });
     if (flags.has('help')) {
@@ -605,12 +626,14 @@ export async function loadCommand(argv: string[], io: CliIo, signal?: AbortSigna
     };
     const users = number('users', values.users);
     const maxInFlight = number('max-in-flight', values['max-in-flight']);
+    const products = values.products === undefined ? undefined : parseProducts(values.products);
     options = {
       rate: number('rate', values.rate) as number,
       durationMs: parseDuration(values.duration, '--duration'),
       ...(users !== undefined ? { users } : {}),
       ...(values.mix !== undefined ? { mix: parseMix(values.mix) } : {}),
       ...(maxInFlight !== undefined ? { maxInFlight } : {}),
+      ...(products !== undefined ? { products } : {}),
       env: io.env,
       ...(signal ? { signal } : {}),
     };

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { test } from 'node:test';
-import { createProduct } from './support';
+import { createProduct, type Product } from './support';
 
 const base = `${process.env.GATEWAY_URL ?? 'http://127.0.0.1:8080'}/api/v1`;
 
@@ -47,7 +47,10 @@ test('a new shopper registers, browses, fills a cart, checks out and reads the o
   assert.equal(page.status, 200);
   assert.equal(page.body.items.length, 5);
   assert.ok(page.body.nextCursor, 'more than one page of products');
-  const next = await call('GET', `/products?category=${category}&limit=5&cursor=${encodeURIComponent(page.body.nextCursor)}`);
+  const next = await call(
+    'GET',
+    `/products?category=${category}&limit=5&cursor=${encodeURIComponent(page.body.nextCursor)}`,
+  );
   assert.equal(next.body.items.length, 1);
   assert.notEqual(next.body.items[0].id, page.body.items[0].id);
   assert.deepEqual(
@@ -55,7 +58,7 @@ test('a new shopper registers, browses, fills a cart, checks out and reads the o
     made.map((p) => p.id).sort(),
   );
 
-  const byId = new Map([...page.body.items, ...next.body.items].map((p: { id: string }) => [p.id, p]));
+  const byId = new Map<string, Product>([...page.body.items, ...next.body.items].map((p: Product) => [p.id, p]));
   const first = byId.get(made[0]?.id ?? '');
   const second = byId.get(made[1]?.id ?? '');
   assert.ok(first && second, 'the listing shows the products made for this test');

@@ -34,7 +34,8 @@ export const EXERCISE_CATEGORY = 'exercise';
 
 /** Units an exercise's product starts with: what it buys, twice over, and never fewer than 10. */
 export function ownStock(atLeast: number): number {
-  if (!Number.isInteger(atLeast) || atLeast < 0) throw new RangeError(`atLeast must be a whole number ≥ 0, not ${atLeast}`);
+  if (!Number.isInteger(atLeast) || atLeast < 0)
+    throw new RangeError(`atLeast must be a whole number ≥ 0, not ${atLeast}`);
   return Math.max(10, 2 * atLeast);
 }
 

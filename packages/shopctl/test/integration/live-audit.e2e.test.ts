@@ -5,6 +5,7 @@ import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
 import { test } from 'node:test';
+import { AdminApi } from '../../src/api';
 
 const gateway = process.env.GATEWAY_URL ?? 'http://127.0.0.1:8080';
 const api = `${gateway}/api/v1`;
@@ -53,9 +54,15 @@ test('after a checkout reaches CONFIRMED, `shopctl audit` on the live services e
   assert.equal(registered.status, 201, JSON.stringify(registered.body));
   const token: string = registered.body.token;
 
-  const products = await call('GET', '/products?limit=20');
-  const product = products.body.items.find((p: { available: number }) => p.available >= 1);
-  assert.ok(product, 'a product in stock');
+  // A product of the test's own (docs/adr/0015-tests-own-their-data.md): the seeded catalogue may be sold out.
+  const product = await new AdminApi().request<{ id: string }>('catalog', 'POST', '/v1/admin/products', {
+    body: {
+      name: `Audit product ${randomUUID().slice(0, 8)}`,
+      category: 'e2e',
+      price: { amount: 1200, currency: 'USD' },
+      stock: 1,
+    },
+  });
   assert.equal(
     (await call('POST', '/cart/items', { token, body: { productId: product.id, quantity: 1 } })).status,
     201,

@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { createServer, type IncomingMessage } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
 import { ApiError, ApiUnreachableError } from '../../src/api';
 import { UsageError } from '../../src/command';
@@ -12,7 +14,9 @@ import {
   type LoadSummary,
   loadCommand,
   parseMix,
+  parseProducts,
   pickOperation,
+  runLoad,
   runOpenLoop,
 } from '../../src/load';
 
@@ -231,4 +235,75 @@ test('bad load options exit 2 with the usage', async () => {
   assert.match(err, /--users must be 1–1000/);
   assert.match(err, /usage: shopctl load/);
   assert.ok(new UsageError('x') instanceof Error);
+});
+
+test('--products lists ids; empty ones are a usage error', () => {
+  assert.deepEqual(parseProducts('p-1, p-2,p-1'), ['p-1', 'p-2']);
+  assert.throws(() => parseProducts('p-1,,p-2'), UsageError);
+  assert.throws(() => parseProducts(''), UsageError);
+});
+
+test('with `products`, every cart add takes one of them, though the catalogue lists others in stock', async (t) => {
+  // A gateway double on the loopback: a catalogue of two seeded products and the run's own one.
+  const listed = [
+    { id: 'p-seeded-1', name: 'Seeded mug', available: 50 },
+    { id: 'p-seeded-2', name: 'Seeded book', available: 50 },
+  ];
+  const own = { id: 'p-own', name: 'Own product', available: 100 };
+  const added: string[] = [];
+  const body = async (req: IncomingMessage) => {
+    let text = '';
+    for await (const chunk of req) text += chunk;
+    return text ? JSON.parse(text) : undefined;
+  };
+  const server = createServer(async (req, res) => {
+    const send = (status: number, value: unknown) => {
+      res.writeHead(status, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(value));
+    };
+    const product = (p: { id: string; name: string; available: number }) => ({
+      ...p,
+      sku: p.id,
+      description: '',
+      category: 'test',
+      price: { amount: 100, currency: 'USD' },
+      imageUrl: null,
+    });
+    const url = req.url ?? '';
+    if (req.method === 'GET' && url.startsWith('/api/v1/products/')) {
+      const id = decodeURIComponent(url.slice('/api/v1/products/'.length));
+      const found = [...listed, own].find((p) => p.id === id);
+      return found ? send(200, product(found)) : send(404, { code: 'SHOP_NOT_FOUND' });
+    }
+    if (req.method === 'GET' && url.startsWith('/api/v1/products')) {
+      return send(200, { items: listed.map(product), nextCursor: null });
+    }
+    if (req.method === 'POST' && url === '/api/v1/auth/register') {
+      await body(req);
+      return send(201, { user: { id: `u-${added.length}` } });
+    }
+    if (req.method === 'POST' && url === '/api/v1/auth/login') return send(200, { token: 'a-token' });
+    if (req.method === 'POST' && url === '/api/v1/cart/items') {
+      added.push((await body(req)).productId);
+      return send(201, { lines: [], total: { amount: 0, currency: 'USD' }, itemCount: 1, version: 1 });
+    }
+    if (req.method === 'POST' && url === '/api/v1/checkout')
+      return send(202, { orderId: `o-${added.length}`, status: 'PENDING' });
+    send(404, { code: 'SHOP_ROUTE_NOT_FOUND' });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.after(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  const { port } = server.address() as AddressInfo;
+
+  const summary = await runLoad({
+    rate: 200,
+    durationMs: 100,
+    users: 3,
+    mix: { browse: 0, cart: 1, checkout: 0 },
+    products: ['p-own'],
+    env: { SHOPLAB_GATEWAY_URL: `http://127.0.0.1:${port}` },
+  });
+  assert.equal(summary.errors, 0, JSON.stringify(summary.operations));
+  assert.ok(added.length > 0, 'the run added products to carts');
+  assert.deepEqual(new Set(added), new Set(['p-own']));
 });
