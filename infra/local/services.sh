@@ -4,7 +4,7 @@
 #
 # usage: infra/local/services.sh <up|down|kill|status|logs|env> [service ...]
 #   services (start order): user catalog payment cart order gateway (default: all)
-#   up      apply pending Prisma migrations, start what is not running, wait for /readyz
+#   up      apply pending Prisma migrations (in parallel), start what is not running, wait for /readyz
 #   down    stop what services.sh started (SIGTERM → graceful shutdown; SIGKILL after the timeout)
 #   kill    crash it: SIGKILL at once, no graceful shutdown (the pid file's process only)
 #   status  one line per service: name, state, address
@@ -67,23 +67,53 @@ for s in "${ALL_SERVICES[@]}"; do
   eval "${s}_address() { service_address $s; }"
 done
 
-# Applies migrations that are not yet recorded in the service database's _prisma_migrations
-# (checked with psql first: `prisma migrate deploy` costs ~10 s with the Wasm engine).
-migrate() {
-  local s=$1 dir db pending=0 m
+# True when the service has migrations not yet recorded as finished in its database's
+# _prisma_migrations (checked with psql: `prisma migrate deploy` costs ~10 s with the Wasm
+# engine even when there is nothing to do).
+has_pending_migrations() {
+  local s=$1 dir m
   dir=$(service_dir "$s")
-  [[ -d $dir/prisma/migrations ]] || return 0
-  db="shoplab_$s"
+  [[ -d $dir/prisma/migrations ]] || return 1
   for m in "$dir"/prisma/migrations/*/; do
     m=$(basename "$m")
-    if [[ $(PGPASSWORD=shoplab psql -h 127.0.0.1 -U shoplab -d "$db" -Atqc \
+    if [[ $(PGPASSWORD=shoplab psql -h 127.0.0.1 -U shoplab -d "shoplab_$s" -Atqc \
       "select count(*) from _prisma_migrations where migration_name = '$m' and finished_at is not null" 2>/dev/null || echo 0) != 1 ]]; then
-      pending=1
+      return 0
     fi
   done
-  ((pending)) || return 0
-  step "$s" "applying Prisma migrations to $db" \
-    env DB_NAME="$db" PRISMA_DIR="services/$s" bash "$ROOT/scripts/prisma.sh" migrate deploy
+  return 1
+}
+
+# `prisma migrate deploy` for several services at once (each its own database and process),
+# so a fresh state pays for the slowest one, not for their sum. Each one's output is kept in
+# $LOG_DIR/<service>.migrate.log; a failure prints it and fails the step.
+migrate_in_parallel() {
+  local s rc=0
+  declare -A pids=()
+  for s in "$@"; do
+    env DB_NAME="shoplab_$s" PRISMA_DIR="services/$s" bash "$ROOT/scripts/prisma.sh" migrate deploy \
+      >"$LOG_DIR/$s.migrate.log" 2>&1 &
+    pids[$s]=$!
+  done
+  for s in "$@"; do
+    if wait "${pids[$s]}"; then
+      echo "$s: migrated (log $LOG_DIR/$s.migrate.log)"
+    else
+      echo "$s: prisma migrate deploy failed:"
+      cat "$LOG_DIR/$s.migrate.log"
+      rc=1
+    fi
+  done
+  return "$rc"
+}
+
+# Applies the pending migrations of the given services (in parallel).
+migrate() {
+  local s pending=()
+  for s in "$@"; do if has_pending_migrations "$s"; then pending+=("$s"); fi; done
+  ((${#pending[@]})) || return 0
+  mkdir -p "$LOG_DIR"
+  step services "applying Prisma migrations (${pending[*]}; in parallel)" migrate_in_parallel "${pending[@]}"
 }
 
 start_service() {
@@ -98,7 +128,6 @@ start_service() {
     stale) rm -f "$(pid_file "$s")" ;;
   esac
   require_ports_free "$s" "${HTTP_PORT[$s]}" ${GRPC_PORT[$s]:+"${GRPC_PORT[$s]}"}
-  migrate "$s"
   mapfile -t env_args < <(service_env "$s")
   launch "$s" env "${env_args[@]}" node --enable-source-maps \
     --require "$ROOT/packages/chassis/dist/src/telemetry.js" "$dir/dist/src/main.js"
@@ -142,6 +171,10 @@ main() {
       if [[ -n ${SHOPLAB_STARTED_FILE:-} ]]; then : >"$SHOPLAB_STARTED_FILE"; fi
       ensure_secrets
       write_prometheus_targets
+      # Migrations first, all at once, for the services that are not running yet.
+      local to_migrate=()
+      for s in "${SERVICES[@]}"; do [[ $(proc_state "$s") == running ]] || to_migrate+=("$s"); done
+      ((${#to_migrate[@]} == 0)) || migrate "${to_migrate[@]}"
       for s in "${SERVICES[@]}"; do start_service "$s"; done
       echo "[services] up: ${SERVICES[*]} ready in $(_elapsed "$t0"); started now: ${STARTED[*]:-(none)}"
       ;;
