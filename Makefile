@@ -5,7 +5,7 @@ INFRA := bash infra/local/infra.sh
 SERVICES := bash infra/local/services.sh
 
 
-.PHONY: audit load exercises deploy-check compose-up compose-down kind-up kind-down
+.PHONY: audit load exercises check-refs deploy-check compose-up compose-down kind-up kind-down
 .PHONY: help install proto proto-check prisma build lint format test check up down status logs env clean
 
 help: ## list the targets
@@ -58,6 +58,10 @@ env: ## print the stack's addresses as shell exports
 
 clean: ## remove build output
 	@npm run --silent clean
+
+check-refs: ## fail when a link, #anchor or § reference does not resolve inside the repository (docs/adr/0018-reference-check.md)
+	@node --test --test-reporter=dot scripts/check-references.test.mjs
+	@node scripts/check-references.mjs
 
 deploy-check: build ## offline checks of Dockerfile, docker-compose.yml and k8s/ (no Docker needed)
 	@bash scripts/deploy-check.sh
