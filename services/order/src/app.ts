@@ -5,6 +5,7 @@ import {
   createGrpcServer,
   createHttpApp,
   createTokenVerifier,
+  DEFAULT_CLIENT_BREAKER,
   type GrpcServer,
   type HttpApp,
   prismaAuditPool,
@@ -18,10 +19,13 @@ import { registerAdminRoutes } from './api/http/admin.routes';
 import { registerCheckoutRoutes } from './api/http/checkout.routes';
 import { registerOrderRoutes } from './api/http/orders.routes';
 import { CheckoutService } from './application/checkout';
+import { CheckoutAdmission } from './application/checkout-admission';
 import { OrderQueries } from './application/order-queries';
 import type { SagaStore } from './application/ports';
 import { SagaRunner } from './application/saga-runner';
 import type { OrderConfig } from './config';
+import { admissionMetrics } from './infrastructure/admission-metrics';
+import { CircuitBreakerWatch } from './infrastructure/breaker-watch';
 import { AesGcmCardVault } from './infrastructure/card-vault';
 import { type CartGrpcClient, GrpcCartReader } from './infrastructure/cart.client';
 import { type CatalogGrpcClient, GrpcProductCatalog, GrpcStockReservations } from './infrastructure/catalog.client';
@@ -56,11 +60,15 @@ export function createSagaRunner(
   deps: Omit<AppDeps, 'cart'> & {
     /** Tests wrap the store to simulate a crash between a command and its record. */
     wrapStore?: (store: SagaStore) => SagaStore;
+    /** The reset timeout of the clients' breakers, when they do not use the default one (tests). */
+    breakerResetMs?: number;
   },
 ): SagaRunner {
   const { kit, prisma } = deps;
   const { config } = kit;
   const store = new PrismaSagaRepository(prisma);
+  // The clients keep the default breaker thresholds unless a test says otherwise.
+  const breakerResetMs = deps.breakerResetMs ?? DEFAULT_CLIENT_BREAKER.resetTimeoutMs;
   return new SagaRunner({
     store: deps.wrapStore ? deps.wrapStore(store) : store,
     users: new GrpcUserDirectory(deps.user),
@@ -68,6 +76,11 @@ export function createSagaRunner(
     payments: new GrpcPayments(deps.payment),
     vault: new AesGcmCardVault(config.CARD_ENCRYPTION_KEY),
     observer: sagaMetrics(kit.metrics.registry),
+    breakers: new CircuitBreakerWatch(
+      { user: deps.user.breaker, catalog: deps.catalog.breaker, payment: deps.payment.breaker },
+      breakerResetMs,
+      deps.clock,
+    ),
     logger: kit.logger,
     settings: {
       pollIntervalMs: config.SAGA_POLL_INTERVAL_MS,
@@ -81,6 +94,7 @@ export function createSagaRunner(
         catalog: config.CATALOG_DEADLINE_MS,
         payment: config.PAYMENT_DEADLINE_MS,
       },
+      breakerResetMs,
     },
     ...(deps.clock ? { clock: deps.clock } : {}),
   });
@@ -113,7 +127,17 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     readiness: { db: () => prisma.$queryRawUnsafe('SELECT 1') },
   });
   const authenticate = requireUser(createTokenVerifier(config.JWT_SECRET));
-  registerCheckoutRoutes(http, { checkout, authenticate });
+  // Checkouts beyond what can start within the caller's deadline are refused at once (ADR 16).
+  const admission = new CheckoutAdmission(
+    {
+      maxConcurrent: config.CHECKOUT_MAX_CONCURRENT,
+      maxQueue: config.CHECKOUT_MAX_QUEUE,
+      maxWaitMs: config.CHECKOUT_MAX_WAIT_MS,
+      reserveMs: config.CHECKOUT_RESERVE_MS,
+    },
+    admissionMetrics(kit.metrics.registry),
+  );
+  registerCheckoutRoutes(http, { checkout, authenticate, admission });
   registerOrderRoutes(http, { queries, authenticate });
   registerAdminRoutes(http, {
     queries,

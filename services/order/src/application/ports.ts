@@ -12,7 +12,7 @@ import type {
   PricedProduct,
   ShippingAddress,
 } from '../domain/order';
-import type { AttemptOutcome, CompensationName, SagaState } from '../domain/saga';
+import type { AttemptOutcome, BreakerView, CompensationName, SagaState } from '../domain/saga';
 
 /** The buyer's cart (cart.v1.CartService/GetCart). */
 export interface CartReader {
@@ -242,6 +242,15 @@ export interface SagaStore {
   release(saga: SagaSnapshot, now: Date): Promise<void>;
   /** The sealed card, while the saga still holds it. */
   sealedCard(orderId: string): Promise<SealedCard | undefined>;
+}
+
+/**
+ * The runner's own circuit breakers to the participants (`user`, `catalog`, `payment`): a step
+ * refused by one is tried again when it lets a trial call through (ADR 14).
+ */
+export interface BreakerWatch {
+  /** The breaker to `target` now; `unknown` when there is none for it. */
+  view(target: string): BreakerView;
 }
 
 /** The saga's metrics. */

@@ -8,12 +8,18 @@
 // - Every attempt is written before its command is sent (a STARTED row) and after it returns
 //   (SUCCEEDED / FAILED / REFUSED with the saga's next state, in one transaction). Each write
 //   checks and bumps saga_instances.version: a runner that lost its saga writes nothing.
-// - A refusal compensates at once; other failures are retried with backoff and jitter until the
-//   step's deadline, then the saga compensates; compensations are retried until they succeed.
+// - A refusal compensates at once; other failures are retried with backoff and jitter. The step's
+//   deadline is the time its participant has to come back: the step gives up only when an
+//   attempt started at or after it failed, and an attempt the runner's own open breaker refused
+//   waits for the breaker's trial call instead of counting (afterStepFailure, ADR 14). A saga
+//   taken over after its deadline therefore gets one more attempt before it may compensate.
+//   Compensations are retried until they succeed.
 import { isSpanContextValid, ROOT_CONTEXT, type Span, SpanStatusCode, trace } from '@opentelemetry/api';
-import { createEvent, eventType, extractTraceContext, type Logger, traceHeaders } from '@shoplab/chassis';
+import { createEvent, eventType, extractTraceContext, type Logger, ShopError, traceHeaders } from '@shoplab/chassis';
 import type { Card } from '../domain/checkout-request';
 import {
+  afterStepFailure,
+  type BreakerView,
   CANCEL_STEP,
   type CompensationName,
   classifyFailure,
@@ -34,6 +40,7 @@ import {
 } from './checkout-saga';
 import type {
   AttemptEnd,
+  BreakerWatch,
   CardVault,
   CommandOptions,
   Payments,
@@ -52,6 +59,7 @@ export const ORDER_CANCELLED = eventType('order', 'cancelled');
 
 export interface SagaRunnerSettings {
   pollIntervalMs: number;
+  /** The time a step's participant has to come back, from the step's first attempt. */
   stepDeadlineMs: number;
   retryBaseMs: number;
   retryMaxMs: number;
@@ -59,6 +67,8 @@ export interface SagaRunnerSettings {
   concurrency: number;
   /** Budget of one call to each participant. */
   callDeadlineMs: { user: number; catalog: number; payment: number };
+  /** How long the runner's breakers to the participants stay open before a trial call. */
+  breakerResetMs: number;
 }
 
 export interface SagaRunnerDeps {
@@ -68,6 +78,8 @@ export interface SagaRunnerDeps {
   payments: Payments;
   vault: CardVault;
   observer: SagaObserver;
+  /** The runner's breakers to the participants; without it a refused attempt simply backs off. */
+  breakers?: BreakerWatch;
   logger: Logger;
   settings: SagaRunnerSettings;
   clock?: () => Date;
@@ -233,12 +245,9 @@ export class SagaRunner {
 
   /** Runs the saga's next action once; returns the saga to go on with now, or undefined. */
   private async advance(saga: SagaSnapshot): Promise<SagaSnapshot | undefined> {
+    // Even when the step's deadline passed while no runner could try (a crashed runner's lease),
+    // it gets its attempt: only an attempt after the deadline can show the participant is still down.
     const action = nextAction(saga);
-    const now = this.clock();
-    if (action.kind === 'step' && saga.attempts > 0 && !action.step.retryForever && now >= saga.deadlineAt) {
-      // The deadline passed while no runner could try again: compensate without another try.
-      return this.giveUp(saga, action.step, now);
-    }
     const name = timelineName(action);
     const attempt = saga.attempts + 1;
     const parent = saga.traceContext ? extractTraceContext(saga.traceContext) : ROOT_CONTEXT;
@@ -300,7 +309,7 @@ export class SagaRunner {
     const finishedAt = this.clock();
     const change = succeeded
       ? this.succeeded(current, action, begun.rowId, effects, finishedAt)
-      : this.failed(current, action, begun.rowId, failure, finishedAt);
+      : this.failed(current, action, begun.rowId, failure, startedAt, finishedAt);
 
     if (change.attempt.outcome !== 'SUCCEEDED') {
       span.setStatus({ code: SpanStatusCode.ERROR, message: change.attempt.error?.code ?? 'failed' });
@@ -331,7 +340,7 @@ export class SagaRunner {
   }
 
   private run(action: Action, saga: SagaSnapshot): Promise<StepEffects> {
-    const ctx = this.contextFor(saga, timelineName(action), action.kind === 'step' && !action.step.retryForever);
+    const ctx = this.contextFor(saga, timelineName(action));
     switch (action.kind) {
       case 'step':
         return action.step.run(ctx);
@@ -377,7 +386,14 @@ export class SagaRunner {
     }
   }
 
-  private failed(saga: SagaSnapshot, action: Action, rowId: bigint, err: unknown, finishedAt: Date): Change {
+  private failed(
+    saga: SagaSnapshot,
+    action: Action,
+    rowId: bigint,
+    err: unknown,
+    startedAt: Date,
+    finishedAt: Date,
+  ): Change {
     const kind = classifyFailure(err);
     const attempt: AttemptEnd = {
       rowId,
@@ -405,13 +421,26 @@ export class SagaRunner {
       };
     }
     const delay = retryDelayMs(saga.attempts, this.backoff(), this.random);
-    const retryAt = at(finishedAt, delay);
-    if (step.retryForever || retryAt < saga.deadlineAt) {
-      return { attempt, progress: { ...progress, nextAttemptAt: retryAt }, continueNow: false };
+    if (step.retryForever) {
+      return { attempt, progress: { ...progress, nextAttemptAt: at(finishedAt, delay) }, continueNow: false };
+    }
+    const target = breakerTarget(err);
+    const decision = afterStepFailure({
+      startedAt,
+      finishedAt,
+      deadlineAt: saga.deadlineAt,
+      ...(target ? { breaker: this.breakerView(target) } : {}),
+      callDeadlineMs: this.callDeadlineOf(target),
+      breakerResetMs: this.settings.breakerResetMs,
+      backoffMs: delay,
+      jitterMs: retryDelayMs(1, this.backoff(), this.random),
+    });
+    if ('retryAt' in decision) {
+      return { attempt, progress: { ...progress, nextAttemptAt: decision.retryAt }, continueNow: false };
     }
     this.log.warn(
-      { orderId: saga.orderId, step: step.name, attempts: saga.attempts },
-      'step deadline exceeded; compensating',
+      { orderId: saga.orderId, step: step.name, attempts: saga.attempts, deadlineAt: saga.deadlineAt },
+      'step still failing after its deadline; compensating',
     );
     return {
       attempt,
@@ -420,11 +449,15 @@ export class SagaRunner {
     };
   }
 
-  /** A step whose deadline passed before its next attempt: record the decision, no command sent. */
-  private async giveUp(saga: SagaSnapshot, step: SagaStepDefinition, now: Date): Promise<SagaSnapshot | undefined> {
-    const progress = this.compensating(saga, step, false, deadlineReason(step.name), now);
-    const version = await this.deps.store.finishAttempt(saga, { progress });
-    return version === undefined ? undefined : { ...saga, ...progress, version };
+  private breakerView(target: string): BreakerView {
+    return this.deps.breakers?.view(target) ?? { state: 'unknown' };
+  }
+
+  /** The call budget of `target` (the longest one when the failure does not say). */
+  private callDeadlineOf(target: string | undefined): number {
+    const budgets = this.settings.callDeadlineMs;
+    if (target && target in budgets) return budgets[target as keyof typeof budgets];
+    return Math.max(budgets.user, budgets.catalog, budgets.payment);
   }
 
   private compensating(
@@ -444,14 +477,14 @@ export class SagaRunner {
     };
   }
 
-  private contextFor(saga: SagaSnapshot, step: string, bounded: boolean): SagaContext {
+  private contextFor(saga: SagaSnapshot, step: string): SagaContext {
     const { callDeadlineMs } = this.settings;
-    const optionsAs = (target: keyof typeof callDeadlineMs, keyStep: string): CommandOptions => {
-      let deadlineMs = callDeadlineMs[target];
-      // A forward step's calls end by its deadline; compensations always get the full budget.
-      if (bounded) deadlineMs = Math.max(50, Math.min(deadlineMs, saga.deadlineAt.getTime() - this.clock().getTime()));
-      return { deadlineMs, idempotencyKey: idempotencyKey(saga.orderId, keyStep) };
-    };
+    // Every call gets the participant's full budget, also the last attempt at (or after) the
+    // step's deadline: cut short, it could fail a participant that is back.
+    const optionsAs = (target: keyof typeof callDeadlineMs, keyStep: string): CommandOptions => ({
+      deadlineMs: callDeadlineMs[target],
+      idempotencyKey: idempotencyKey(saga.orderId, keyStep),
+    });
     return {
       saga,
       users: this.deps.users,
@@ -549,6 +582,13 @@ function nextAction(saga: SagaSnapshot): Action {
   const step = CHECKOUT_SAGA[saga.currentStep - 1];
   if (!step) throw new Error(`saga of order ${saga.orderId} is at step ${saga.currentStep}, which does not exist`);
   return { kind: 'step', step };
+}
+
+/** The participant whose breaker refused the call (SHOP_CIRCUIT_OPEN names it), if that is what failed. */
+function breakerTarget(err: unknown): string | undefined {
+  if (!(err instanceof ShopError) || err.code !== 'SHOP_CIRCUIT_OPEN') return undefined;
+  const target = err.details?.target;
+  return typeof target === 'string' ? target : 'unknown';
 }
 
 function timelineName(action: Action): string {

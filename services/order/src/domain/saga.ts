@@ -1,7 +1,7 @@
-// The checkout saga's vocabulary and rules (ARCHITECTURE.md §3): the steps and compensations by
-// name, what a failure means (a refusal compensates at once, anything else is retried until
-// the step's deadline), the cancel reason it leads to, idempotency keys and retry delays.
-// Plain TypeScript: no I/O.
+// The checkout saga's vocabulary and rules (docs/architecture.md, "A checkout, end to end"): the
+// steps and compensations by name, what a failure means (a refusal compensates at once, anything
+// else is retried until the step's deadline), when a failed step is retried or given up (ADR 14),
+// the cancel reason it leads to, idempotency keys and retry delays. Plain TypeScript: no I/O.
 import { type ErrorCode, GrpcStatus, ShopError } from '@shoplab/chassis/errors';
 
 /** The forward steps in order; `saga_instances.current_step` is the 1-based position. */
@@ -120,4 +120,87 @@ export function retryDelayMs(
 ): number {
   const ceiling = Math.min(maxMs, baseMs * 2 ** Math.max(0, attempt - 1));
   return Math.max(1, Math.round(ceiling * (0.5 + 0.5 * random())));
+}
+
+// ---------------------------------------------------------------------------------------
+// When a failed step is tried again, or given up (docs/adr/0014-step-deadline-needs-evidence.md)
+
+/**
+ * The runner's own circuit breaker to the participant, as seen right after it refused an attempt
+ * (SHOP_CIRCUIT_OPEN): the participant was not asked at all.
+ * - `open`: it lets a trial call through at `halfOpensAt`; `openedAt` is when a call last failed
+ *   enough to (re)open it (absent if not seen).
+ * - `half-open`: its one trial call is in flight; the breaker closes or reopens when it ends.
+ * - `closed`: it closed again since (a trial succeeded).
+ * - `unknown`: the runner cannot see this breaker.
+ */
+export type BreakerView =
+  | { state: 'open'; openedAt?: Date; halfOpensAt: Date }
+  | { state: 'half-open' }
+  | { state: 'closed' }
+  | { state: 'unknown' };
+
+export interface FailedStepAttempt {
+  startedAt: Date;
+  finishedAt: Date;
+  /** The step's deadline: the participant has until then to come back. */
+  deadlineAt: Date;
+  /** Set when the runner's own breaker refused the attempt. */
+  breaker?: BreakerView;
+  /** The budget of one call to the participant. */
+  callDeadlineMs: number;
+  /** How long the breaker stays open before its trial call. */
+  breakerResetMs: number;
+  /** The backoff drawn for this attempt (retryDelayMs). */
+  backoffMs: number;
+  /** A short random pause, so sagas waiting on one breaker do not all call at the same instant. */
+  jitterMs: number;
+}
+
+export type StepRetry = { retryAt: Date } | { giveUp: true };
+
+/**
+ * After a transient failure of a forward step: when to try again, or whether to give up.
+ *
+ * The deadline is the time the participant has to come back, so the step gives up only on
+ * evidence that the participant still failed after it:
+ * - an attempt that reached the participant (or its address) and was started at or after the
+ *   deadline failed: give up. One started before it is retried with backoff, but never later
+ *   than the deadline itself, so there is always a last attempt at the deadline;
+ * - an attempt the runner's own breaker refused asked nobody: it is tried again when the breaker
+ *   lets a trial call through (or right after a trial in flight ends). It gives up only when the
+ *   breaker (re)opened after the deadline plus one call's budget — a call started after the
+ *   deadline failed — or, as a safety net, two breaker cycles after the deadline.
+ */
+export function afterStepFailure(a: FailedStepAttempt): StepRetry {
+  const deadline = a.deadlineAt.getTime();
+  const finished = a.finishedAt.getTime();
+  if (!a.breaker) {
+    if (a.startedAt.getTime() >= deadline) return { giveUp: true };
+    return { retryAt: new Date(Math.max(finished, Math.min(finished + a.backoffMs, deadline))) };
+  }
+  if (finished >= breakerPatienceEnds(a)) return { giveUp: true };
+  const view = a.breaker;
+  switch (view.state) {
+    case 'open': {
+      if (view.openedAt && view.openedAt.getTime() > deadline + a.callDeadlineMs) return { giveUp: true };
+      return { retryAt: new Date(Math.max(view.halfOpensAt.getTime(), finished) + a.jitterMs) };
+    }
+    case 'half-open':
+      return { retryAt: new Date(finished + Math.min(a.backoffMs, a.callDeadlineMs) + a.jitterMs) };
+    case 'closed':
+      return { retryAt: new Date(finished + a.jitterMs) };
+    case 'unknown':
+      return { retryAt: new Date(finished + a.backoffMs) };
+  }
+}
+
+/**
+ * The latest time a step keeps trying behind its own open breaker: two breaker cycles (reset
+ * and one trial call) after the deadline. A participant back by the deadline has closed the
+ * breaker within one cycle (its trial succeeds), so this only stops a wait that evidence
+ * (the breaker reopening) would normally have ended earlier.
+ */
+export function breakerPatienceEnds(a: Pick<FailedStepAttempt, 'deadlineAt' | 'callDeadlineMs' | 'breakerResetMs'>) {
+  return a.deadlineAt.getTime() + 2 * (a.breakerResetMs + a.callDeadlineMs);
 }

@@ -5,6 +5,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
 import {
+  createGrpcClient,
   createGrpcServer,
   createLogger,
   createMetrics,
@@ -79,10 +80,14 @@ export interface Harness {
   tokenFor(userId: string): string;
   /**
    * Another saga runner on the same database, as another order instance would run it: its own
-   * kit (breakers off, so injected outages never open a circuit for the next test) and clients.
-   * Stopped by `close`.
+   * kit and clients. Its breakers are off (so injected outages never open a circuit for the next
+   * test) unless `breaker` gives them thresholds. Stopped by `close`.
    */
-  newRunner(options?: { store?: (store: SagaStore) => SagaStore; config?: Partial<OrderConfig> }): SagaRunner;
+  newRunner(options?: {
+    store?: (store: SagaStore) => SagaStore;
+    config?: Partial<OrderConfig>;
+    breaker?: { resetTimeoutMs: number; volumeThreshold: number };
+  }): SagaRunner;
   close(): Promise<void>;
 }
 
@@ -162,17 +167,21 @@ export async function startHarness(): Promise<Harness> {
   const newRunner: Harness['newRunner'] = (options = {}) => {
     const runnerConfig = { ...config, ...options.config };
     const runnerKit = createServiceKit(runnerConfig, { registry });
-    runnerKit.breakers.setEnabled(false);
-    const clients = {
-      catalog: createCatalogClient(runnerKit, runnerConfig.CATALOG_DEADLINE_MS),
-      user: createUserClient(runnerKit, runnerConfig.USER_DEADLINE_MS),
-      payment: createPaymentClient(runnerKit, runnerConfig.PAYMENT_DEADLINE_MS),
-    };
+    const { breaker } = options;
+    if (!breaker) runnerKit.breakers.setEnabled(false);
+    const clients = breaker
+      ? breakerClients(runnerKit, runnerConfig, breaker)
+      : {
+          catalog: createCatalogClient(runnerKit, runnerConfig.CATALOG_DEADLINE_MS),
+          user: createUserClient(runnerKit, runnerConfig.USER_DEADLINE_MS),
+          payment: createPaymentClient(runnerKit, runnerConfig.PAYMENT_DEADLINE_MS),
+        };
     const runner = createSagaRunner({
       kit: runnerKit,
       prisma,
       ...clients,
       ...(options.store ? { wrapStore: options.store } : {}),
+      ...(breaker ? { breakerResetMs: breaker.resetTimeoutMs } : {}),
     });
     extra.push({
       runner,
@@ -216,6 +225,36 @@ export async function startHarness(): Promise<Harness> {
       await prisma.$disconnect();
       await db.drop();
     },
+  };
+}
+
+/**
+ * The saga's clients as createCatalogClient & co. make them (no retries of commands), with
+ * breakers that open after `volumeThreshold` calls and try again after `resetTimeoutMs`.
+ */
+function breakerClients(
+  kit: ServiceKit<OrderConfig>,
+  config: OrderConfig,
+  breaker: { resetTimeoutMs: number; volumeThreshold: number },
+) {
+  const deps = { metrics: kit.metrics, breakers: kit.breakers, logger: kit.logger };
+  const common = { caller: config.SERVICE_NAME, registry: kit.registry, breaker };
+  return {
+    catalog: createGrpcClient(
+      catalogV1.CatalogServiceClient,
+      { ...common, target: 'catalog', deadlineMs: config.CATALOG_DEADLINE_MS },
+      deps,
+    ),
+    user: createGrpcClient(
+      userV1.UserServiceClient,
+      { ...common, target: 'user', deadlineMs: config.USER_DEADLINE_MS },
+      deps,
+    ),
+    payment: createGrpcClient(
+      paymentV1.PaymentServiceClient,
+      { ...common, target: 'payment', deadlineMs: config.PAYMENT_DEADLINE_MS },
+      deps,
+    ),
   };
 }
 
