@@ -234,7 +234,8 @@ export function checkReferences(root) {
 
   for (const file of files) {
     if (file.endsWith('package-lock.json') || generated.has(file) || FIXTURE_FILES.has(file)) continue;
-    if (statSync(path.join(root, file)).size > 2_000_000) continue;
+    const stat = statSync(path.join(root, file));
+    if (!stat.isFile() || stat.size > 2_000_000) continue;
     const buf = readFileSync(path.join(root, file));
     if (buf.includes(0)) continue;
     const content = buf.toString('utf8');
