@@ -2,7 +2,10 @@
 // fetch with a deadline (AbortSignal.timeout), a circuit breaker per target, one retry of a
 // GET on a transient failure, and instances from a registry, round robin. A downstream's
 // problem+json comes back as the same ShopError (code, detail and extra members), so the
-// gateway answers with the downstream's status and code.
+// gateway answers with the downstream's status and code. Each request says how long the gateway
+// will wait for it (X-Request-Timeout-Ms, and the moment as X-Request-Deadline, epoch ms, which
+// also counts the time the request waits to be read), so a target can refuse at once what it
+// could not answer in time (order's checkout admission, docs/adr/0016-checkout-load-shedding.md).
 
 import {
   type Breaker,
@@ -52,6 +55,11 @@ export interface RestClientDeps {
 
 type Thunk = () => Promise<RestResponse>;
 
+/** The gateway's remaining deadline for a request, in ms, sent with it. */
+export const REQUEST_TIMEOUT_HEADER = 'x-request-timeout-ms';
+/** The same deadline as a moment (ms since the epoch). */
+export const REQUEST_DEADLINE_HEADER = 'x-request-deadline';
+
 /** The breaker of a REST target is named `<service>-http`, apart from the gRPC breaker of the same service. */
 export const restBreakerTarget = (service: string) => `${service}-http`;
 
@@ -98,6 +106,8 @@ export class RestClient {
     for (const [k, v] of Object.entries(req.headers ?? {})) if (v !== undefined) headers[k] = v;
     if (req.body !== undefined) headers['content-type'] = 'application/json';
     const remaining = Math.max(1, deadline - Date.now());
+    headers[REQUEST_TIMEOUT_HEADER] = String(remaining);
+    headers[REQUEST_DEADLINE_HEADER] = String(deadline);
     let res: Response;
     let text: string;
     try {
@@ -129,8 +139,11 @@ export class RestClient {
           errorThresholdPercentage: this.options.breaker?.errorThresholdPercentage ?? 50,
           volumeThreshold: this.options.breaker?.volumeThreshold ?? 10,
           resetTimeoutMs: this.options.breaker?.resetTimeoutMs ?? 10_000,
-          // The target answered: a 4xx is the caller's business, not a sign of ill health.
-          isFailure: (err) => !(err instanceof ShopError && err.httpStatus < 500),
+          // The target answered: a 4xx is the caller's business, not a sign of ill health; nor is
+          // a request it shed at once to keep its own deadlines (503 SHOP_BULKHEAD_FULL with
+          // Retry-After): opening the breaker then would refuse what it can still take.
+          isFailure: (err) =>
+            !(err instanceof ShopError && (err.httpStatus < 500 || err.code === 'SHOP_BULKHEAD_FULL')),
         },
         { metrics: this.deps.metrics, registry: this.deps.breakers, logger: this.deps.logger },
       );

@@ -1,3 +1,4 @@
+import { ShopError } from '@shoplab/chassis';
 import { z } from 'zod';
 import { callerOf, type RouteGroup } from './context';
 import { userBearer } from './schemas';
@@ -32,7 +33,10 @@ export const checkoutRoutes: RouteGroup = (app, { orders }) => {
         security: userBearer,
         summary: 'Check out the caller’s cart',
         description:
-          'Starts the checkout saga and answers 202 at once with the order’s URL (Location). Retrying with the same Idempotency-Key returns the same order.',
+          'Starts the checkout saga and answers 202 at once with the order’s URL (Location). Retrying with the same Idempotency-Key returns the same order. ' +
+          'When more checkouts arrive than the shop can start in time, the rest are refused at once: 503 SHOP_BULKHEAD_FULL ' +
+          'with Retry-After (seconds); send the same request again then, with the same Idempotency-Key. A 504 means the ' +
+          'outcome is unknown: the same retry answers with the order if it was made.',
         headers: z.looseObject({
           'idempotency-key': z
             .string()
@@ -52,7 +56,15 @@ export const checkoutRoutes: RouteGroup = (app, { orders }) => {
       },
     },
     async (request, reply) => {
-      const answer = await orders.checkout(callerOf(request), request.headers['idempotency-key'], request.body);
+      const answer = await orders
+        .checkout(callerOf(request), request.headers['idempotency-key'], request.body)
+        .catch((err: unknown) => {
+          // The order service shed the checkout (ADR 16): tell the client when to come back.
+          const seconds = err instanceof ShopError ? err.details?.retryAfterSeconds : undefined;
+          if (typeof seconds === 'number' && !reply.hasHeader('retry-after'))
+            reply.header('retry-after', String(seconds));
+          throw err;
+        });
       return reply
         .code(answer.status as 202)
         .header('location', answer.location)

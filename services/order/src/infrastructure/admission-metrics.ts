@@ -1,0 +1,40 @@
+// Checkout admission's Prometheus metrics (docs/adr/0016-checkout-load-shedding.md), in the
+// service's registry (/metrics). Created once per registry: tests build several apps on one.
+import { Counter, Gauge, type Registry } from 'prom-client';
+import type { AdmissionObserver } from '../application/checkout-admission';
+
+function once<M>(registry: Registry, name: string, create: () => M): M {
+  return (registry.getSingleMetric(name) as M | undefined) ?? create();
+}
+
+export function admissionMetrics(registry: Registry): AdmissionObserver {
+  const registers = [registry];
+  const shed = once(
+    registry,
+    'shop_checkout_shed_total',
+    () =>
+      new Counter({
+        name: 'shop_checkout_shed_total',
+        help: 'Checkouts refused with 503 + Retry-After before they ran, by reason (queue_full, expected_wait, wait_timeout)',
+        labelNames: ['reason'],
+        registers,
+      }),
+  );
+  const running = once(
+    registry,
+    'shop_checkout_running',
+    () => new Gauge({ name: 'shop_checkout_running', help: 'Checkouts running now (admitted)', registers }),
+  );
+  const waiting = once(
+    registry,
+    'shop_checkout_waiting',
+    () => new Gauge({ name: 'shop_checkout_waiting', help: 'Checkouts waiting for a slot now', registers }),
+  );
+  return {
+    shed: (reason) => shed.inc({ reason }),
+    depth: (r, w) => {
+      running.set(r);
+      waiting.set(w);
+    },
+  };
+}
