@@ -135,7 +135,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
       maxWaitMs: config.CHECKOUT_MAX_WAIT_MS,
       reserveMs: config.CHECKOUT_RESERVE_MS,
     },
-    admissionMetrics(kit.metrics.registry),
+    { observer: admissionMetrics(kit.metrics.registry) },
   );
   registerCheckoutRoutes(http, { checkout, authenticate, admission });
   registerOrderRoutes(http, { queries, authenticate });

@@ -42,14 +42,6 @@ export const configSchema = baseConfigSchema
     CHECKOUT_MAX_WAIT_MS: z.coerce.number().int().min(0).max(60_000).default(1_500),
     /** The part of the caller's deadline a checkout needs once it runs: the wait in line leaves it. */
     CHECKOUT_RESERVE_MS: z.coerce.number().int().min(0).max(60_000).default(500),
-    /** Checkouts that run at once; more wait in line (ADR 16). */
-    CHECKOUT_MAX_CONCURRENT: z.coerce.number().int().min(1).max(256).default(8),
-    /** Checkouts that wait for a slot at most; one more is refused at once with 503 + Retry-After. */
-    CHECKOUT_MAX_QUEUE: z.coerce.number().int().min(0).max(10_000).default(64),
-    /** The longest a checkout waits in line (less when the caller's X-Request-Timeout-Ms leaves less). */
-    CHECKOUT_MAX_WAIT_MS: z.coerce.number().int().min(0).max(60_000).default(1_500),
-    /** The part of the caller's deadline a checkout needs once it runs: the wait in line leaves it. */
-    CHECKOUT_RESERVE_MS: z.coerce.number().int().min(0).max(60_000).default(500),
     /** Budget of one user.v1 call of the saga (GetUser, ValidateAddress). */
     USER_DEADLINE_MS: deadlineMs.default(1_500),
     /** Budget of one payment.v1 call of the saga (Authorize, Capture, Void, Refund, GetPayment). */
