@@ -30,6 +30,9 @@ trap cleanup EXIT
 step "dependencies (npm ci)"
 bash scripts/install.sh
 
+step "references: every link, #anchor and § resolves inside the repository"
+make --no-print-directory check-refs
+
 step "infrastructure (infra/local)"
 SHOPLAB_STARTED_FILE="$started_file" bash infra/local/infra.sh up
 
