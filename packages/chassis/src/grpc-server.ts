@@ -5,6 +5,7 @@ import * as grpc from '@grpc/grpc-js';
 import { healthV1 } from '@shoplab/contracts';
 import type { FaultInjector } from './chaos';
 import { ERROR_CODES, GrpcStatus, ShopError } from './errors';
+import { refusedValueError, unstorableInputError } from './input';
 import type { Logger } from './logging';
 import type { ServiceMetrics } from './metrics';
 import { isClientMistake } from './resilience';
@@ -294,6 +295,9 @@ export class GrpcServer {
       };
       const run = async () => {
         await chaos?.apply('grpc', fullMethod);
+        // Text no database can store is the caller's mistake, whichever handler it reaches.
+        const refused = unstorableInputError({ request: call.request });
+        if (refused) throw refused;
         return handler(call.request, ctx);
       };
       run().then(
@@ -301,7 +305,9 @@ export class GrpcServer {
           finish(GrpcStatus.OK);
           callback(null, response);
         },
-        (err: unknown) => {
+        (thrown: unknown) => {
+          // A value the database refused is INVALID_ARGUMENT, not INTERNAL: the caller's breaker stays closed.
+          const err = refusedValueError(thrown) ?? thrown;
           const status = toGrpcStatus(err);
           finish(status.code, err);
           callback(status);

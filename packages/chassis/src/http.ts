@@ -15,7 +15,9 @@ import type { Logger } from 'pino';
 import { z } from 'zod';
 import { type FaultInjector, faultRuleInputSchema } from './chaos';
 import { type ErrorCode, problemOf, ShopError } from './errors';
+import { refusedValueError, unstorableInputError } from './input';
 import type { ServiceMetrics } from './metrics';
+import { completeOpenApi, type OpenApiDocument, problemPageRoutes, problemResponses, RouteTable } from './openapi';
 
 /** A readiness check: resolves when the dependency answers, throws otherwise. */
 export type ReadinessCheck = () => Promise<unknown>;
@@ -38,6 +40,10 @@ export interface HttpAppOptions {
   breakers?: AdminBreakers;
   /** Serve Swagger UI at `/docs` (the spec is always at `/openapi.json`). */
   swaggerUi?: boolean;
+  /** Paths under this prefix are rate limited (429 with Retry-After is documented for them). */
+  rateLimitedPrefix?: string;
+  /** Last changes to the OpenAPI document, for what route schemas cannot say (e.g. an event stream). */
+  patchOpenApi?: (doc: OpenApiDocument) => void;
 }
 
 export type HttpApp = FastifyInstance<
@@ -53,8 +59,12 @@ const OPERATIONAL_ROUTES = new Set(['/healthz', '/readyz', '/metrics', '/openapi
 /** The content type of every error body (RFC 9457). */
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 
-/** Sends a problem+json reply for a ShopError. */
+/** Sends a problem+json reply for a ShopError (with Retry-After when it says how long to wait). */
 export function sendProblem(reply: FastifyReply, err: ShopError): FastifyReply {
+  const retryAfter = err.details?.retryAfterSeconds;
+  if (typeof retryAfter === 'number' && Number.isFinite(retryAfter) && !reply.hasHeader('retry-after')) {
+    reply.header('retry-after', String(Math.max(0, Math.ceil(retryAfter))));
+  }
   return reply.code(err.httpStatus).type(PROBLEM_CONTENT_TYPE).send(problemOf(err, reply.request.url));
 }
 
@@ -77,10 +87,46 @@ function fastifyErrorToShopError(err: FastifyError): ShopError | undefined {
   return undefined;
 }
 
-/** Problem+json for every error: ShopErrors as they are, validation with the failing fields, the rest as 500. */
-const problemPlugin = fp(async (app: FastifyInstance) => {
+/**
+ * Problem+json for every error: ShopErrors as they are, validation with the failing fields, a
+ * value the database refused as 400, the rest as 500. Input no database can store (NUL, lone
+ * surrogates) is refused before any route's schema or handler sees it; a method the path does
+ * not have is 405 with Allow.
+ */
+const problemPlugin = fp(async (app: FastifyInstance, opts: { routes: RouteTable }) => {
+  app.addHook('onRoute', (route) => opts.routes.add(route.url, route.method));
+  // After the route's schema: what it dropped (unknown keys) is never stored, so never checked.
+  app.addHook('preHandler', async (request) => {
+    const refused = unstorableInputError({ params: request.params, query: request.query, body: request.body });
+    if (refused) throw refused;
+  });
+  const notFound = (request: FastifyRequest, reply: FastifyReply) => {
+    const allowed = opts.routes.methodsOf(request.url);
+    if (allowed.length > 0) {
+      reply.header('allow', allowed.join(', '));
+      return sendProblem(
+        reply,
+        new ShopError(
+          'SHOP_METHOD_NOT_ALLOWED',
+          `${request.method} is not allowed here; allowed: ${allowed.join(', ')}`,
+          {
+            allowed,
+          },
+        ),
+      );
+    }
+    return sendProblem(reply, new ShopError('SHOP_ROUTE_NOT_FOUND', `No route ${request.method} ${request.url}`));
+  };
   app.setErrorHandler((error: FastifyError, request, reply) => {
+    // No route matched, and reading the request failed before the not-found handler ran
+    // (e.g. a QUERY without Content-Type): the answer is still about the route.
+    if (request.is404) return notFound(request, reply);
     if (error instanceof ShopError) return sendProblem(reply, error);
+    const refusedValue = refusedValueError(error);
+    if (refusedValue) {
+      request.log.warn({ err: error }, 'the database refused a value of the request');
+      return sendProblem(reply, refusedValue);
+    }
     if (hasZodFastifySchemaValidationErrors(error)) {
       const errors = error.validation.map((v) => ({
         field: `${error.validationContext ?? 'body'}${v.instancePath.replaceAll('/', '.')}`,
@@ -94,9 +140,7 @@ const problemPlugin = fp(async (app: FastifyInstance) => {
     request.log.error({ err: error }, 'unhandled error');
     return sendProblem(reply, new ShopError('SHOP_INTERNAL', 'An unexpected error occurred'));
   });
-  app.setNotFoundHandler((request, reply) =>
-    sendProblem(reply, new ShopError('SHOP_ROUTE_NOT_FOUND', `No route ${request.method} ${request.url}`)),
-  );
+  app.setNotFoundHandler(notFound);
 });
 
 /** RED metrics per route, request ids and trace ids on every response, chaos on business routes. */
@@ -109,7 +153,14 @@ const observabilityPlugin = fp(
     });
     app.addHook('preHandler', async (request) => {
       const route = request.routeOptions.url ?? request.url;
-      if (OPERATIONAL_ROUTES.has(route) || route.startsWith('/admin/') || route.startsWith('/docs')) return;
+      if (
+        OPERATIONAL_ROUTES.has(route) ||
+        route.startsWith('/admin/') ||
+        route.startsWith('/docs') ||
+        route.startsWith('/problems')
+      ) {
+        return;
+      }
       await opts.chaos.apply('http', `${request.method} ${route}`);
     });
     app.addHook('onResponse', async (request, reply) => {
@@ -174,7 +225,15 @@ const adminPlugin = async (
   }));
   typed.delete(
     '/admin/chaos/:id',
-    { schema: { tags: ['admin'], security, summary: 'Clear one fault', params: z.object({ id: z.uuid() }) } },
+    {
+      schema: {
+        tags: ['admin'],
+        security,
+        summary: 'Clear one fault',
+        params: z.object({ id: z.uuid() }),
+        response: { 200: z.object({ cleared: z.number().int() }), ...problemResponses(404) },
+      },
+    },
     async (request) => {
       const cleared = opts.chaos.clear(request.params.id);
       if (cleared === 0) throw new ShopError('SHOP_NOT_FOUND', `No fault rule ${request.params.id}`);
@@ -197,6 +256,10 @@ const adminPlugin = async (
         security,
         summary: 'Turn every circuit breaker of this process on or off',
         body: z.object({ enabled: z.boolean() }),
+        response: {
+          200: z.object({ enabled: z.boolean().optional(), items: z.array(z.unknown()) }),
+          ...problemResponses(404),
+        },
       },
     },
     async (request) => {
@@ -243,7 +306,13 @@ export async function createHttpApp(options: HttpAppOptions): Promise<HttpApp> {
     genReqId: () => randomUUID(),
     return503OnClosing: true,
     forceCloseConnections: 'idle',
+    // Long path parameters reach the route's schema (400 naming the limit) instead of a bare 414.
+    routerOptions: { maxParamLength: 2_048 },
+    // A URL that does not decode (`/products/%FF`) is the client's mistake, answered like any other.
+    frameworkErrors: (error, _request, reply) =>
+      sendProblem(reply as unknown as FastifyReply, new ShopError('SHOP_BAD_REQUEST', error.message)),
   }).withTypeProvider<ZodTypeProvider>();
+  const routes = new RouteTable();
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
 
@@ -259,9 +328,17 @@ export async function createHttpApp(options: HttpAppOptions): Promise<HttpApp> {
       },
     },
     transform: jsonSchemaTransform,
+    // Every operation's error answers as they really are: problem+json, Retry-After on 429.
+    transformObject: (documents) => {
+      const doc = completeOpenApi((documents as { openapiObject: OpenApiDocument }).openapiObject, {
+        ...(options.rateLimitedPrefix ? { rateLimitedPrefix: options.rateLimitedPrefix } : {}),
+      });
+      options.patchOpenApi?.(doc);
+      return doc as never;
+    },
   });
   if (options.swaggerUi) await app.register(swaggerUi, { routePrefix: '/docs' });
-  await app.register(problemPlugin);
+  await app.register(problemPlugin, { routes });
   await app.register(observabilityPlugin, { metrics: options.metrics, chaos: options.chaos });
 
   const hide = { hide: true } as const;
@@ -269,7 +346,13 @@ export async function createHttpApp(options: HttpAppOptions): Promise<HttpApp> {
   app.get('/healthz', { schema: { tags: ['operations'], summary: 'The process is alive' } }, async () => ({
     status: 'ok',
   }));
-  app.get('/readyz', { schema: { tags: ['operations'], summary: 'Dependencies answer' } }, async (_request, reply) => {
+  const readiness = z.object({ status: z.string(), checks: z.record(z.string(), z.string()) });
+  const readyzSchema = {
+    tags: ['operations'],
+    summary: 'Dependencies answer',
+    response: { 200: readiness, 503: readiness.describe('not ready, or shutting down') },
+  };
+  app.get('/readyz', { schema: readyzSchema }, async (_request, reply) => {
     if (options.isShuttingDown?.()) return reply.code(503).send({ status: 'shutting_down', checks: {} });
     const checks = await runChecks(options.readiness ?? {}, options.readinessTimeoutMs ?? 2_000);
     const ready = Object.values(checks).every((v) => v === 'ok');
@@ -278,6 +361,7 @@ export async function createHttpApp(options: HttpAppOptions): Promise<HttpApp> {
   app.get('/metrics', { schema: { tags: ['operations'], summary: 'Prometheus metrics' } }, async (_request, reply) =>
     reply.type(options.metrics.registry.contentType).send(await options.metrics.registry.metrics()),
   );
+  problemPageRoutes(app as unknown as HttpApp);
   await app.register(adminPlugin, {
     adminToken: options.adminToken,
     chaos: options.chaos,

@@ -8,10 +8,12 @@ export * from './eventing';
 export * from './grpc-client';
 export * from './grpc-server';
 export * from './http';
+export * from './input';
 export * from './lifecycle';
 export * from './logging';
 export * from './messaging';
 export * from './metrics';
+export * from './openapi';
 export * from './outbox';
 export {
   CatalogTypesAsTextClient,

@@ -18,6 +18,7 @@ const CLIENT_MISTAKE_STATUSES: ReadonlySet<number> = new Set([
   GrpcStatus.FAILED_PRECONDITION,
   GrpcStatus.PERMISSION_DENIED,
   GrpcStatus.UNAUTHENTICATED,
+  GrpcStatus.OUT_OF_RANGE,
 ]);
 
 /** The numeric gRPC status of a grpc-js ServiceError (or anything shaped like one), if any. */
@@ -30,17 +31,26 @@ export function grpcStatusOf(err: unknown): number | undefined {
   return undefined;
 }
 
-/** True for errors that are the caller's fault (validation, not found, refused): they never trip a breaker. */
+/**
+ * True for errors that are the caller's fault: they never trip a breaker and are never
+ * retried. A ShopError is one when its HTTP status is 4xx (validation, not found, conflict,
+ * refused, rate limited: the target answered, and answered correctly); a bare gRPC error when
+ * its status is one of the client-mistake statuses.
+ */
 export function isClientMistake(err: unknown): boolean {
+  if (err instanceof ShopError) return err.httpStatus < 500;
   const status = grpcStatusOf(err);
   return status !== undefined && CLIENT_MISTAKE_STATUSES.has(status);
 }
 
-/** True when the same call may succeed later: a transient ShopError, or a transient gRPC status. */
+/**
+ * True when the same call may succeed later: a transient ShopError (a 5xx: unavailable, timed
+ * out, bulkhead full), or a transient gRPC status. Never a client's mistake.
+ */
 export function isTransient(err: unknown): boolean {
   if (err instanceof ShopError) return err.transient;
   const status = grpcStatusOf(err);
-  return status !== undefined && isTransientGrpcStatus(status);
+  return status !== undefined && isTransientGrpcStatus(status) && !isClientMistake(err);
 }
 
 // ---------------------------------------------------------------------------------------

@@ -30,7 +30,7 @@ test('a ShopError renders as an RFC 9457 problem with its stable code and detail
   const err = new ShopError('SHOP_OUT_OF_STOCK', 'only 2 left of p-1', { productId: 'p-1', available: 2 });
   const problem = problemOf(err, '/api/v1/checkout');
   assert.deepEqual(problem, {
-    type: 'https://shoplab.dev/problems/out-of-stock',
+    type: '/problems/out-of-stock',
     title: 'Not enough stock',
     status: 409,
     code: 'SHOP_OUT_OF_STOCK',

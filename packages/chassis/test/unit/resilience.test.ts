@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { type EventEmitter, once } from 'node:events';
 import { describe, test } from 'node:test';
-import { ShopError } from '../../src/errors';
+import { ERROR_CODES, type ErrorCode, ShopError } from '../../src/errors';
 import { createMetrics, type ServiceMetrics } from '../../src/metrics';
 import {
   type Breaker,
@@ -221,14 +221,64 @@ describe('error classification', () => {
     assert.equal(isClientMistake(new Error('plain')), false);
   });
 
-  test('transient errors are UNAVAILABLE, DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED and ABORTED', () => {
+  test('every 4xx code of the table is a client mistake and never transient; 5xx codes never are mistakes', () => {
+    for (const [code, spec] of Object.entries(ERROR_CODES)) {
+      const err = new ShopError(code as ErrorCode);
+      assert.equal(isClientMistake(err), spec.http < 500, `${code} (${spec.http}) client mistake`);
+      if (spec.http < 500) assert.equal(isTransient(err), false, `${code} (${spec.http}) must not be retried`);
+    }
+    // A downstream's 409 conflict or 429 rate limit is its answer to this request: the caller decides.
+    assert.equal(isTransient(new ShopError('SHOP_CONFLICT')), false);
+    assert.equal(isTransient(new ShopError('SHOP_RATE_LIMITED')), false);
+  });
+
+  test('bare gRPC statuses: INVALID_ARGUMENT, NOT_FOUND, ALREADY_EXISTS, FAILED_PRECONDITION, … are mistakes', () => {
+    const mistakes = [3, 5, 6, 7, 9, 11, 16];
+    for (const code of mistakes) {
+      assert.equal(isClientMistake({ code, details: '', metadata: {} }), true, `status ${code}`);
+      assert.equal(isTransient({ code, details: '', metadata: {} }), false, `status ${code}`);
+    }
+    for (const code of [2, 4, 13, 14]) assert.equal(isClientMistake({ code, details: '', metadata: {} }), false);
+  });
+
+  test('transient errors are server-side: UNAVAILABLE, DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED, ABORTED', () => {
     assert.equal(isTransient(new ShopError('SHOP_DEPENDENCY_UNAVAILABLE')), true);
     assert.equal(isTransient(new ShopError('SHOP_TIMEOUT')), true);
-    assert.equal(isTransient(new ShopError('SHOP_CONFLICT')), true);
+    assert.equal(isTransient(new ShopError('SHOP_BULKHEAD_FULL')), true);
+    assert.equal(isTransient(new ShopError('SHOP_CIRCUIT_OPEN')), true);
     assert.equal(isTransient(new ShopError('SHOP_OUT_OF_STOCK')), false);
+    assert.equal(isTransient(new ShopError('SHOP_INTERNAL')), false);
     for (const code of [14, 4, 8, 10]) assert.equal(isTransient({ code, metadata: {} }), true);
     assert.equal(isTransient({ code: 13, metadata: {} }), false);
     assert.equal(isTransient(new Error('plain')), false);
+  });
+
+  test('a burst of every client mistake leaves the breaker closed with no failure; then a call succeeds', async (t) => {
+    const s = setup();
+    t.after(() => s.registry.close());
+    const clientCodes = (Object.keys(ERROR_CODES) as ErrorCode[]).filter((c) => ERROR_CODES[c].http < 500);
+    for (const code of clientCodes) {
+      s.behave(async () => {
+        throw new ShopError(code);
+      });
+      await failTimes(s.breaker, 5);
+    }
+    s.behave(async () => {
+      throw Object.assign(new Error('bare INVALID_ARGUMENT'), { code: 3, details: 'bad', metadata: {} });
+    });
+    await failTimes(s.breaker, 5);
+    assert.equal(s.breaker.state, 'closed');
+    assert.equal(s.registry.list()[0]?.stats.failures, 0);
+    s.behave(async () => 'ok');
+    assert.equal(await s.breaker.fire(), 'ok');
+    // Five server failures open a breaker like it: the classification, not the threshold, kept this one closed.
+    const control = setup();
+    t.after(() => control.registry.close());
+    control.behave(async () => {
+      throw new ShopError('SHOP_INTERNAL');
+    });
+    await failTimes(control.breaker, 5);
+    assert.equal(control.breaker.state, 'open');
   });
 });
 
