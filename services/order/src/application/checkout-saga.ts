@@ -1,4 +1,4 @@
-// The checkout saga (ARCHITECTURE.md §3), read top to bottom: each step beside what undoes it.
+// The checkout saga (docs/reference.md#saga), read top to bottom: each step beside what undoes it.
 // The runner (saga-runner.ts) persists every attempt before and after it, retries failures with
 // backoff until the step's deadline and runs the compensations; this file only says WHAT the
 // saga does. Every command carries the idempotency key `<orderId>:<step>`.
@@ -46,7 +46,7 @@ export interface SagaStepDefinition {
   retryForever?: boolean;
 }
 
-// biome-ignore format: one line per step, as in ARCHITECTURE.md §3
+// biome-ignore format: one line per step, as in the table of docs/reference.md#saga
 export const CHECKOUT_SAGA: readonly SagaStepDefinition[] = [
   { name: 'validate_user',     run: validateUser,     compensate: [] },
   { name: 'reserve_stock',     run: reserveStock,     compensate: [],                                  ifOutcomeUnknown: 'release_stock' },

@@ -89,7 +89,7 @@ export interface OrderRepository {
   auditList(since?: Date): Promise<AuditedOrder[]>;
 }
 
-/** One order as the audit (ARCHITECTURE.md §8) sees it. */
+/** One order as the audit (docs/reference.md#audit) sees it. */
 export interface AuditedOrder {
   id: string;
   status: OrderStatus;

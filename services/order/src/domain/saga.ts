@@ -1,5 +1,4 @@
-// The checkout saga's vocabulary and rules (docs/architecture.md, "A checkout, end to end"): the
-// steps and compensations by name, what a failure means (a refusal compensates at once, anything
+// The checkout saga's vocabulary and rules (docs/reference.md#saga): the steps and compensations by name, what a failure means (a refusal compensates at once, anything
 // else is retried until the step's deadline), when a failed step is retried or given up (ADR 14),
 // the cancel reason it leads to, idempotency keys and retry delays. Plain TypeScript: no I/O.
 import { type ErrorCode, GrpcStatus, ShopError } from '@shoplab/chassis/errors';

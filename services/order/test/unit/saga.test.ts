@@ -15,7 +15,7 @@ import {
 
 const step = (name: string) => CHECKOUT_SAGA.find((s) => s.name === name)!;
 
-test('the saga’s steps are the six of ARCHITECTURE.md §3, in order', () => {
+test('the saga’s steps are the six of docs/reference.md#saga, in order', () => {
   assert.deepEqual(
     CHECKOUT_SAGA.map((s) => s.name),
     [...SAGA_STEPS],
