@@ -15,7 +15,7 @@ import type { Logger } from 'pino';
 import { z } from 'zod';
 import { type FaultInjector, faultRuleInputSchema } from './chaos';
 import { type ErrorCode, problemOf, ShopError } from './errors';
-import { refusedValueError, unstorableInputError } from './input';
+import { refusedValueError, undecodableQueryError, unstorableInputError } from './input';
 import type { ServiceMetrics } from './metrics';
 import { completeOpenApi, type OpenApiDocument, problemPageRoutes, problemResponses, RouteTable } from './openapi';
 
@@ -95,6 +95,10 @@ function fastifyErrorToShopError(err: FastifyError): ShopError | undefined {
  */
 const problemPlugin = fp(async (app: FastifyInstance, opts: { routes: RouteTable }) => {
   app.addHook('onRoute', (route) => opts.routes.add(route.url, route.method));
+  app.addHook('onRequest', async (request) => {
+    const undecodable = undecodableQueryError(request.url);
+    if (undecodable) throw undecodable;
+  });
   // After the route's schema: what it dropped (unknown keys) is never stored, so never checked.
   app.addHook('preHandler', async (request) => {
     const refused = unstorableInputError({ params: request.params, query: request.query, body: request.body });

@@ -8,7 +8,9 @@
 //   - lone surrogates (U+D800–U+DFFF unpaired, e.g. JSON "\ud800"): not Unicode; the
 //     PostgreSQL driver would silently store U+FFFD instead, so the stored text is not what was sent.
 // Bytes that are not UTF-8 never reach a handler as such: a JSON body is decoded with
-// replacement characters, and a URL that does not decode is refused as SHOP_BAD_REQUEST.
+// replacement characters, and a path or query string whose percent-escapes are not UTF-8
+// (`%FF`, `%ED%A0%80`) is refused as SHOP_BAD_REQUEST (the query parser would keep them as
+// literal text, so the handler would search for something the client never meant).
 import { ShopError } from './errors';
 
 /** One failing field, as in SHOP_VALIDATION_FAILED's `errors`. */
@@ -61,6 +63,24 @@ export function unstorableInputError(parts: Record<string, unknown>): ShopError 
     const issue = findUnstorableText(value, name);
     if (issue) {
       return new ShopError('SHOP_VALIDATION_FAILED', `${issue.field}: ${issue.message}`, { errors: [issue] });
+    }
+  }
+  return undefined;
+}
+
+/** SHOP_BAD_REQUEST when the query string of `url` has percent-escapes that are not UTF-8. */
+export function undecodableQueryError(url: string): ShopError | undefined {
+  const at = url.indexOf('?');
+  if (at < 0) return undefined;
+  for (const pair of url.slice(at + 1).split('&')) {
+    for (const part of pair.split('=')) {
+      try {
+        decodeURIComponent(part.replaceAll('+', ' '));
+      } catch {
+        return new ShopError('SHOP_BAD_REQUEST', 'The query string is not UTF-8 (a percent-escape does not decode)', {
+          errors: [{ field: 'query', message: `"${part.slice(0, 64)}" does not decode as UTF-8` }],
+        });
+      }
     }
   }
   return undefined;

@@ -140,9 +140,15 @@ describe('an HTTP app facing malformed requests', () => {
   });
 
   test('a URL that does not decode is 400 problem+json, a long path parameter 400 (not 414)', async () => {
-    const bad = await app.inject({ method: 'GET', url: '/v1/widgets/%FF' });
-    assert.equal(bad.statusCode, 400);
-    assert.equal(problem(bad).code, 'SHOP_BAD_REQUEST');
+    const before = handled;
+    for (const url of ['/v1/widgets/%FF', '/v1/widgets?q=%FF%FE', '/v1/widgets?q=%ED%A0%80', '/v1/widgets?%FF=1']) {
+      const bad = await app.inject({ method: 'GET', url });
+      assert.equal(bad.statusCode, 400, url);
+      assert.equal(problem(bad).code, 'SHOP_BAD_REQUEST', url);
+    }
+    assert.equal(handled, before);
+    const fine = await app.inject({ method: 'GET', url: '/v1/widgets?q=caf%C3%A9+au+lait&x' });
+    assert.deepEqual(fine.json(), { q: 'café au lait' });
     const long = await app.inject({ method: 'GET', url: `/v1/widgets/${'a'.repeat(300)}` });
     assert.equal(long.statusCode, 400);
     assert.equal(problem(long).code, 'SHOP_VALIDATION_FAILED');
