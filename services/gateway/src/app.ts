@@ -31,6 +31,18 @@ export async function buildApp({ kit, downstreams }: AppDeps): Promise<{ http: H
     description:
       'The public API of ShopLab. Errors are application/problem+json with a stable `code`; composed answers name missing parts in `degraded`.',
     swaggerUi: true,
+    rateLimitedPrefix: API_PREFIX,
+    patchOpenApi: (doc) => {
+      const events = doc.paths?.[`${API_PREFIX}/orders/{id}/events`]?.get as
+        | { responses?: Record<string, unknown> }
+        | undefined;
+      if (events?.responses) {
+        events.responses['200'] = {
+          description: 'Server-Sent Events until the order is CONFIRMED or CANCELLED',
+          content: { 'text/event-stream': { schema: { type: 'string' } } },
+        };
+      }
+    },
     readiness: {
       // The gateway degrades rather than fails when a downstream is down; it is ready once it can find them.
       registry: () => kit.registry.instances('catalog'),

@@ -1,12 +1,27 @@
 import { z } from 'zod';
 import type { RouteGroup } from './context';
+import { problemResponses } from './schemas';
 
+// The user service's rules, so that what this schema accepts the user service accepts too.
 const registerBody = z.object({
-  email: z.string().min(3).max(320),
-  password: z.string().min(1).max(200),
-  name: z.string().min(1).max(200),
+  email: z
+    .email('must be an email address')
+    .max(254)
+    .refine(
+      (e) => e.slice(0, e.lastIndexOf('@')).length <= 64,
+      'the part before @ is at most 64 characters (RFC 5321)',
+    ),
+  password: z.string().min(8).max(128),
+  // Not blank, no control characters (the user service's rule for names).
+  name: z
+    .string()
+    .max(100)
+    .regex(
+      /^[^\u0000-\u001f\u007f]*[^\s\u0000-\u001f\u007f\ufeff][^\u0000-\u001f\u007f]*$/,
+      'not blank, no control characters',
+    ),
 });
-const loginBody = z.object({ email: z.string().min(1).max(320), password: z.string().min(1).max(200) });
+const loginBody = z.object({ email: z.string().min(1).max(254), password: z.string().min(1).max(128) });
 
 /**
  * Registration and login, proxied to the user service's REST API: its status and problem
@@ -27,6 +42,7 @@ export const authRoutes: RouteGroup = (app, { downstreams }) => {
               token: z.string(),
             })
             .loose(),
+          ...problemResponses(409, 504),
         },
       },
     },
@@ -47,7 +63,7 @@ export const authRoutes: RouteGroup = (app, { downstreams }) => {
         tags: ['auth'],
         summary: 'Exchange email and password for a Bearer token (JWT)',
         body: loginBody,
-        response: { 200: z.object({ token: z.string() }).loose() },
+        response: { 200: z.object({ token: z.string() }).loose(), ...problemResponses(401, 504) },
       },
     },
     async (request, reply) => {

@@ -1,9 +1,11 @@
 import { z } from 'zod';
 import { callerOf, type RouteGroup } from './context';
-import { cartSchema, userBearer } from './schemas';
+import { cartSchema, nonBlankText, problemResponses, userBearer } from './schemas';
 
-const productIdParams = z.object({ productId: z.string().min(1).max(100) });
-const quantity = z.number().int().min(1).max(999);
+// As the cart service takes them: a product id is non-blank text, a line holds at most 99 units.
+const productId = nonBlankText(100);
+const productIdParams = z.object({ productId });
+const quantity = z.number().int().min(1).max(99);
 const description =
   'The composed cart: stored lines with current names, prices and stock. When the catalog fails, lines keep their stored prices, `name`/`currentPrice`/`available` are null and `degraded: ["catalog"]`.';
 
@@ -13,7 +15,7 @@ export const cartRoutes: RouteGroup = (app, { carts }) => {
 
   app.get(
     '/cart',
-    { schema: { ...common, summary: 'The caller’s cart', response: { 200: cartSchema } } },
+    { schema: { ...common, summary: 'The caller’s cart', response: { 200: cartSchema, ...problemResponses(504) } } },
     async (request, reply) => {
       const { status, cart } = await carts.get(callerOf(request));
       return reply.code(status as 200).send(cart);
@@ -26,8 +28,8 @@ export const cartRoutes: RouteGroup = (app, { carts }) => {
       schema: {
         ...common,
         summary: 'Add a product (or more of it) to the cart',
-        body: z.object({ productId: z.string().min(1).max(100), quantity }),
-        response: { 201: cartSchema, 200: cartSchema },
+        body: z.object({ productId, quantity }),
+        response: { 201: cartSchema, 200: cartSchema, ...problemResponses(404, 409, 504) },
       },
     },
     async (request, reply) => {
@@ -44,7 +46,7 @@ export const cartRoutes: RouteGroup = (app, { carts }) => {
         summary: 'Change the quantity of a line',
         params: productIdParams,
         body: z.object({ quantity }),
-        response: { 200: cartSchema },
+        response: { 200: cartSchema, ...problemResponses(404, 409, 504) },
       },
     },
     async (request, reply) => {
@@ -56,7 +58,12 @@ export const cartRoutes: RouteGroup = (app, { carts }) => {
   app.delete(
     '/cart/items/:productId',
     {
-      schema: { ...common, summary: 'Remove a line', params: productIdParams, response: { 200: cartSchema } },
+      schema: {
+        ...common,
+        summary: 'Remove a line',
+        params: productIdParams,
+        response: { 200: cartSchema, ...problemResponses(404, 504) },
+      },
     },
     async (request, reply) => {
       const { status, cart } = await carts.remove(callerOf(request), request.params.productId);

@@ -1,26 +1,36 @@
 import { ShopError } from '@shoplab/chassis';
 import { z } from 'zod';
 import { callerOf, type RouteGroup } from './context';
-import { userBearer } from './schemas';
+import { nonBlankText, problemResponses, userBearer } from './schemas';
+
+// The order service's rules, so that what this schema accepts the order service accepts too
+// (apart from what no schema can say: a card number must pass the Luhn check and not be expired).
+const postalAddress = z.object({
+  line1: nonBlankText(200),
+  line2: z.string().max(200).optional(),
+  city: nonBlankText(100),
+  postalCode: nonBlankText(20),
+  country: z
+    .string()
+    .regex(/^[A-Z]{2}$/, 'an ISO 3166-1 alpha-2 code, e.g. US')
+    .describe('ISO 3166-1 alpha-2'),
+});
+const savedAddress = z.object({ addressId: nonBlankText(100).describe('one of the user’s saved addresses') });
 
 const checkoutBody = z.object({
   card: z.object({
-    number: z.string().min(8).max(32),
+    number: z
+      .string()
+      .regex(/^[\d\s-]{12,23}$/, '12 to 19 digits (spaces and dashes allowed)')
+      .describe('must pass the Luhn check; test cards: 4242 4242 4242 4242 succeeds, 4000 0000 0000 0002 is declined'),
     expMonth: z.number().int().min(1).max(12),
-    expYear: z.number().int().min(2000).max(2100),
+    expYear: z.number().int().min(2000).max(2100).describe('with expMonth, not in the past'),
     cvc: z.string().regex(/^\d{3,4}$/, '3 or 4 digits'),
   }),
   shippingAddress: z
-    .looseObject({
-      addressId: z.string().optional().describe('one of the user’s saved addresses'),
-      line1: z.string().optional(),
-      line2: z.string().optional(),
-      city: z.string().optional(),
-      postalCode: z.string().optional(),
-      country: z.string().optional().describe('ISO 3166-1 alpha-2'),
-    })
+    .union([postalAddress, savedAddress])
     .optional()
-    .describe('a saved address id or a full address; the user’s default address when absent'),
+    .describe('a postal address, one of the user’s saved addresses, or absent for the default one'),
 });
 
 /** Checkout, proxied to the order service with the caller's token and the Idempotency-Key. */
@@ -52,6 +62,7 @@ export const checkoutRoutes: RouteGroup = (app, { orders }) => {
               links: z.object({ self: z.string(), events: z.string() }),
             })
             .loose(),
+          ...problemResponses(409, 422, 504),
         },
       },
     },

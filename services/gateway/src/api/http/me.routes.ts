@@ -1,6 +1,6 @@
 import { loadProfile } from '../../application/profile';
 import { callerOf, type RouteGroup } from './context';
-import { profileSchema, userBearer } from './schemas';
+import { problemResponses, profileSchema, userBearer } from './schemas';
 
 /** The caller's profile page: user, recent orders, cart summary. */
 export const meRoutes: RouteGroup = (app, { downstreams }) => {
@@ -13,7 +13,7 @@ export const meRoutes: RouteGroup = (app, { downstreams }) => {
         summary: 'The caller’s profile, last five orders and cart summary',
         description:
           'Asked for in parallel. Orders or cart failing leaves them null with `degraded`; the profile failing is 503.',
-        response: { 200: profileSchema },
+        response: { 200: profileSchema, ...problemResponses(404, 504) },
       },
     },
     async (request) => loadProfile(downstreams, callerOf(request), request.log),

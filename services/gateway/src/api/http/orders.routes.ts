@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { OrderEvent } from '../../domain/order-events';
 import { callerOf, type RouteGroup } from './context';
-import { composedOrderSchema, orderPageSchema, pageQuerySchema, userBearer } from './schemas';
+import { composedOrderSchema, orderPageSchema, pageQuerySchema, problemResponses, userBearer } from './schemas';
 
 const idParams = z.object({ id: z.string().min(1).max(100) });
 
@@ -15,7 +15,7 @@ export const orderRoutes: RouteGroup = (app, { orders, config }) => {
         security: userBearer,
         summary: 'The caller’s orders, newest first',
         querystring: pageQuerySchema,
-        response: { 200: orderPageSchema },
+        response: { 200: orderPageSchema, ...problemResponses(504) },
       },
     },
     async (request) => orders.list(callerOf(request), request.query),
@@ -31,7 +31,7 @@ export const orderRoutes: RouteGroup = (app, { orders, config }) => {
         description:
           'Products and payment are asked for in parallel; if either fails the order is still answered without it and `degraded` names what is missing.',
         params: idParams,
-        response: { 200: composedOrderSchema },
+        response: { 200: composedOrderSchema, ...problemResponses(404, 504) },
       },
     },
     async (request) => orders.get(callerOf(request), request.params.id),
@@ -53,6 +53,7 @@ export const orderRoutes: RouteGroup = (app, { orders, config }) => {
         description:
           '`text/event-stream`: `event: status` when the status changes, `event: step` for each saga timeline entry, a `: heartbeat` comment every 15 s. The stream ends after CONFIRMED or CANCELLED.',
         params: idParams,
+        response: { ...problemResponses(404, 504) },
       },
     },
     async (request, reply) => {

@@ -139,21 +139,23 @@ export const profileSchema = z.object({
   degraded: degradedSchema,
 });
 
-export const problemSchema = z
-  .object({
-    type: z.string(),
-    title: z.string(),
-    status: z.number().int(),
-    code: z.string().describe('stable error code, e.g. SHOP_OUT_OF_STOCK'),
-    detail: z.string().optional(),
-    instance: z.string().optional(),
-  })
-  .loose()
-  .describe('RFC 9457 problem details (application/problem+json)');
+/**
+ * Text a service takes after trimming: at least one character that is not blank (JavaScript's
+ * whitespace, BOM included), no NUL. The pattern says so in the OpenAPI document too.
+ */
+export const nonBlankText = (max: number) =>
+  z
+    .string()
+    .max(max)
+    .regex(/^[^\u0000]*[^\s\u0000\ufeff][^\u0000]*$/, 'must not be blank');
 
+/** Every error answer: RFC 9457 problem details with a stable `code` (the chassis's one schema). */
+export { problemResponses, problemSchema } from '@shoplab/chassis';
+
+/** Cursors are opaque strings handed out by the services; none is longer. */
 export const pageQuerySchema = z.object({
   limit: z.coerce.number().int().min(1).max(100).default(20),
-  cursor: z.string().max(500).optional(),
+  cursor: z.string().min(1).max(200).optional().describe('`nextCursor` of the previous page'),
 });
 
 export const userBearer = [{ bearerAuth: [] }];
