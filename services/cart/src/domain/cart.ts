@@ -59,9 +59,25 @@ export function checkLineQuantity(quantity: number, product: ProductInfo): numbe
   return quantity;
 }
 
-/** Adding to a product already in the cart adds to its line. */
+/**
+ * Adding to a product already in the cart adds to its line. A valid quantity that would take
+ * the line past the limit is refused because of what the cart already holds: 409, not 400.
+ */
 export function quantityAfterAdding(cart: Cart, product: ProductInfo, quantity: number): number {
-  return checkLineQuantity((lineOf(cart, product.id)?.quantity ?? 0) + quantity, product);
+  const inCart = lineOf(cart, product.id)?.quantity ?? 0;
+  if (
+    Number.isInteger(quantity) &&
+    quantity >= 1 &&
+    quantity <= MAX_LINE_QUANTITY &&
+    inCart + quantity > MAX_LINE_QUANTITY
+  ) {
+    throw new ShopError(
+      'SHOP_LINE_LIMIT_EXCEEDED',
+      `The line holds ${inCart} units; adding ${quantity} would pass ${MAX_LINE_QUANTITY}`,
+      { productId: product.id, inCart, requested: quantity, max: MAX_LINE_QUANTITY },
+    );
+  }
+  return checkLineQuantity(inCart + quantity, product);
 }
 
 /** A product and a number of its units (what an order bought, or what left a cart). */

@@ -168,12 +168,12 @@ describe('what the catalog says', () => {
     assert.deepEqual(lines(await getCart(user)), ['mug×2']);
   });
 
-  test('a line holds at most 99 units', async () => {
+  test('a line holds at most 99 units: adding past it conflicts with the cart (409)', async () => {
     const user = newUser();
     await add(user, 'pen', 60);
     const res = await add(user, 'pen', 40);
-    assert.equal(res.status, 400);
-    assert.equal(res.body.code, 'SHOP_VALIDATION_FAILED');
+    assert.equal(res.status, 409);
+    assert.equal(res.body.code, 'SHOP_LINE_LIMIT_EXCEEDED');
     assert.deepEqual(lines(await getCart(user)), ['pen×60']);
   });
 });

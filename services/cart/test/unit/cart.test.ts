@@ -30,6 +30,9 @@ test('a line holds 1 to 99 units', () => {
   assert.throws(() => checkLineQuantity(100, pens), code('SHOP_VALIDATION_FAILED'));
   assert.throws(() => checkLineQuantity(0, pens), code('SHOP_VALIDATION_FAILED'));
   assert.throws(() => checkLineQuantity(1.5, pens), code('SHOP_VALIDATION_FAILED'));
+  const sixtyPens: Cart = { ...cart(0), lines: [{ productId: 'pen', quantity: 60, unitPrice: pens.price }] };
+  assert.throws(() => quantityAfterAdding(sixtyPens, pens, 40), code('SHOP_LINE_LIMIT_EXCEEDED'));
+  assert.equal(quantityAfterAdding(sixtyPens, pens, 39), 99);
 });
 
 describe('taking a purchase out of the cart', () => {
