@@ -17,6 +17,7 @@ const registerBody = z.object({
     .string()
     .max(100)
     .regex(
+      // biome-ignore lint/suspicious/noControlCharactersInRegex: the pattern is there to refuse control characters
       /^[^\u0000-\u001f\u007f]*[^\s\u0000-\u001f\u007f\ufeff][^\u0000-\u001f\u007f]*$/,
       'not blank, no control characters',
     ),

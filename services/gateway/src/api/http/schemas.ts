@@ -147,6 +147,7 @@ export const nonBlankText = (max: number) =>
   z
     .string()
     .max(max)
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: the pattern is there to refuse NUL
     .regex(/^[^\u0000]*[^\s\u0000\ufeff][^\u0000]*$/, 'must not be blank');
 
 /** Every error answer: RFC 9457 problem details with a stable `code` (the chassis's one schema). */
