@@ -117,6 +117,10 @@ export class FakeState {
   orders = new Map<string, orderV1.Order>();
   payments = new Map<string, paymentV1.Payment>();
   checkouts = new Map<string, string>();
+  /** When set, the order service sheds every checkout (503 SHOP_BULKHEAD_FULL with this Retry-After). */
+  shedCheckoutsFor: number | undefined;
+  /** The headers of each checkout the order service received. */
+  checkoutHeaders: Record<string, string | string[] | undefined>[] = [];
   /** Called before GetOrder answers: lets a test move an order along its saga. */
   onGetOrder: ((order: orderV1.Order, call: number) => void) | undefined;
   getOrderCalls = 0;
@@ -131,6 +135,8 @@ export class FakeState {
     this.orders.clear();
     this.payments.clear();
     this.checkouts.clear();
+    this.shedCheckoutsFor = undefined;
+    this.checkoutHeaders = [];
     this.onGetOrder = undefined;
     this.getOrderCalls = 0;
     this.seenUserIds = [];
@@ -367,6 +373,14 @@ export async function startWorld(): Promise<World> {
             },
           },
           async (request, reply) => {
+            state.checkoutHeaders.push({ ...request.headers });
+            if (state.shedCheckoutsFor !== undefined) {
+              reply.header('retry-after', String(state.shedCheckoutsFor));
+              throw new ShopError('SHOP_BULKHEAD_FULL', 'Checkout is busy', {
+                retryAfterSeconds: state.shedCheckoutsFor,
+                reason: 'deadline',
+              });
+            }
             const key = `${request.user!.id}:${request.headers['idempotency-key']}`;
             const c = state.carts.get(request.user!.id);
             if (!c || c.lines.length === 0) throw new ShopError('SHOP_CART_EMPTY');

@@ -240,6 +240,53 @@ test('the order service’s refusal of a checkout is passed through (409 SHOP_CA
   assert.equal(res.json().code, 'SHOP_CART_EMPTY');
 });
 
+test('a checkout the order service sheds is a 503 problem with its Retry-After, and never opens the breaker', async () => {
+  // A gateway whose breaker would open after 2 failed calls out of 2.
+  const strict = await startGateway(world, {}, { breaker: { volumeThreshold: 2, errorThresholdPercentage: 50 } });
+  try {
+    world.state.carts.set('alice', { lines: [{ productId: 'p1', quantity: 1, unitPrice: usd(1999) }], version: 1 });
+    world.state.shedCheckoutsFor = 3;
+    const send = (key: string) =>
+      strict.app.inject({
+        method: 'POST',
+        url: '/api/v1/checkout',
+        headers: { ...alice, 'idempotency-key': key },
+        payload: { card },
+      });
+    for (let i = 0; i < 5; i++) {
+      const res = await send('shed-key-1');
+      assert.equal(res.statusCode, 503);
+      assert.match(String(res.headers['content-type']), /application\/problem\+json/);
+      assert.equal(res.json().code, 'SHOP_BULKHEAD_FULL');
+      assert.equal(res.headers['retry-after'], '3');
+    }
+    world.state.shedCheckoutsFor = undefined;
+    const accepted = await send('shed-key-1');
+    assert.equal(accepted.statusCode, 202, 'the breaker stayed closed: the retry reaches the order service');
+    assert.equal(world.state.checkoutHeaders.length, 6);
+  } finally {
+    await strict.close();
+  }
+});
+
+test('a checkout tells the order service how long the gateway will wait for it', async () => {
+  world.state.carts.set('alice', { lines: [{ productId: 'p1', quantity: 1, unitPrice: usd(1999) }], version: 1 });
+  const before = Date.now();
+  const res = await gw.app.inject({
+    method: 'POST',
+    url: '/api/v1/checkout',
+    headers: { ...alice, 'idempotency-key': 'deadline-key-1' },
+    payload: { card },
+  });
+  assert.equal(res.statusCode, 202);
+  const [headers] = world.state.checkoutHeaders;
+  const timeout = Number(headers?.['x-request-timeout-ms']);
+  const deadline = Number(headers?.['x-request-deadline']);
+  // ORDER_DEADLINE_MS is 400 in these tests.
+  assert.ok(timeout > 0 && timeout <= 400, `x-request-timeout-ms ${timeout}`);
+  assert.ok(deadline >= before + timeout && deadline <= Date.now() + 400, `x-request-deadline ${deadline}`);
+});
+
 interface SseMessage {
   id?: string;
   event?: string;

@@ -25,7 +25,10 @@ export interface AdmissionSettings {
   maxWaitMs: number;
   /** What a checkout needs once it runs: the wait leaves this much of the caller's time. */
   reserveMs: number;
-  /** The first guess of a checkout's duration, before any has run (then a moving average). */
+  /**
+   * The first guess of a checkout's duration, before any has run (then a moving average);
+   * 500 ms by default: the first checkouts of a process open its database connections.
+   */
   initialServiceMs?: number;
 }
 
@@ -37,8 +40,12 @@ export interface AdmissionOptions {
   random?: () => number;
 }
 
-/** Why a checkout was refused: the line was full, its expected wait too long, or it waited too long. */
-export type ShedReason = 'queue_full' | 'expected_wait' | 'wait_timeout';
+/**
+ * Why a checkout was refused: the line was full; it could not be done within the caller's
+ * deadline by the estimate (the time left, less the expected wait, is shorter than a checkout
+ * takes); or it waited in line as long as it could.
+ */
+export type ShedReason = 'queue_full' | 'deadline' | 'wait_timeout';
 
 export interface AdmissionObserver {
   shed(reason: ShedReason): void;
@@ -73,7 +80,7 @@ export class CheckoutAdmission {
       throw new RangeError('maxQueue must be a whole number ≥ 0');
     }
     this.semaphore = new Semaphore(settings.maxConcurrent);
-    this.serviceMs = settings.initialServiceMs ?? 250;
+    this.serviceMs = settings.initialServiceMs ?? 500;
     this.deviationMs = this.serviceMs / 2;
   }
 
@@ -105,12 +112,15 @@ export class CheckoutAdmission {
   ): Promise<T> {
     const budget = Math.min(this.settings.maxWaitMs, (callerBudgetMs ?? Number.POSITIVE_INFINITY) - this.reserveMs);
     let release: SemaphoreInterface.Releaser;
+    // A request that arrives with less time left than a checkout takes (it waited to be read
+    // while this process was busy) would be answered after its caller gave up: refuse it now.
+    if (budget < 0) throw this.refuse('deadline');
     if (this.waiting === 0 && !this.semaphore.isLocked()) {
-      // A free slot and nobody ahead: no wait, whatever the budget.
+      // A free slot and nobody ahead: no wait.
       [, release] = await this.semaphore.acquire();
     } else {
       if (this.waiting >= this.settings.maxQueue) throw this.refuse('queue_full');
-      if (budget <= 0 || this.expectedWaitMs(this.waiting + 1) > budget) throw this.refuse('expected_wait');
+      if (this.expectedWaitMs(this.waiting + 1) > budget) throw this.refuse('deadline');
       this.waiting++;
       this.report();
       try {

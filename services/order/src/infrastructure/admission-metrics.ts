@@ -15,7 +15,7 @@ export function admissionMetrics(registry: Registry): AdmissionObserver {
     () =>
       new Counter({
         name: 'shop_checkout_shed_total',
-        help: 'Checkouts refused with 503 + Retry-After before they ran, by reason (queue_full, expected_wait, wait_timeout)',
+        help: 'Checkouts refused with 503 + Retry-After before they ran, by reason (queue_full, deadline, wait_timeout)',
         labelNames: ['reason'],
         registers,
       }),

@@ -95,16 +95,28 @@ test('a checkout whose caller has no time left to wait is refused at once when e
   await settle();
   // 400 ms left, 500 ms reserved for the checkout itself: no wait fits.
   const err = await refusal(admission.run(400, async () => undefined));
-  assert.equal(err.details?.reason, 'expected_wait');
-  assert.deepEqual(r.shed, ['expected_wait']);
+  assert.equal(err.details?.reason, 'deadline');
+  assert.deepEqual(r.shed, ['deadline']);
   gate.resolve();
   await Promise.all(held);
 });
 
-test('a free slot runs a checkout whatever its deadline says', async () => {
-  const admission = new CheckoutAdmission(settings);
-  assert.equal(await admission.run(0, async () => 'ran'), 'ran');
-  assert.equal(await admission.run(undefined, async () => 'ran too'), 'ran too');
+test('a free slot runs a checkout that has the time; one that arrives with less left than a checkout takes is refused', async () => {
+  const r = recorder();
+  const admission = new CheckoutAdmission(settings, { observer: r.observer, random: () => 0 });
+  assert.equal(admission.reserveMs, 500, '100 ms ± 50 ms, and at least the 500 ms floor');
+  assert.equal(await admission.run(500, async () => 'ran'), 'ran');
+  assert.equal(await admission.run(undefined, async () => 'ran too'), 'ran too', 'no deadline given: it runs');
+  let ran = false;
+  const err = await refusal(
+    admission.run(499, async () => {
+      ran = true;
+    }),
+  );
+  assert.equal(err.details?.reason, 'deadline');
+  assert.equal(err.details?.retryAfterSeconds, 1);
+  assert.equal(ran, false);
+  assert.deepEqual(r.shed, ['deadline']);
 });
 
 test('a line longer than the caller can wait is refused on arrival, from the recent checkout duration', async () => {
@@ -120,7 +132,7 @@ test('a line longer than the caller can wait is refused on arrival, from the rec
   await settle();
   // One running and three waiting: a fourth in line waits about 4 s.
   const err = await refusal(admission.run(6_500, async () => undefined));
-  assert.equal(err.details?.reason, 'expected_wait');
+  assert.equal(err.details?.reason, 'deadline');
   assert.equal(err.details?.retryAfterSeconds, 4, 'the line drains in 4 s');
   const spread = new CheckoutAdmission(
     { maxConcurrent: 1, maxQueue: 0, maxWaitMs: 60_000, reserveMs: 500, initialServiceMs: 1_000 },
@@ -144,7 +156,7 @@ test('a line longer than the caller can wait is refused on arrival, from the rec
   gate.resolve();
   await Promise.all(held);
   assert.equal(await joined, 'joined');
-  assert.deepEqual(r.shed, ['expected_wait']);
+  assert.deepEqual(r.shed, ['deadline']);
 });
 
 test('the time kept for the checkout follows how long checkouts take, never below reserveMs', async () => {
@@ -153,7 +165,7 @@ test('the time kept for the checkout follows how long checkouts take, never belo
     { maxConcurrent: 4, maxQueue: 10, maxWaitMs: 60_000, reserveMs: 500 },
     { now: () => clock },
   );
-  assert.equal(admission.reserveMs, 750, 'a first guess of 250 ms ± 125 ms');
+  assert.equal(admission.reserveMs, 1_500, 'a first guess of 500 ms ± 250 ms');
   const take = (ms: number) =>
     admission.run(60_000, async () => {
       clock += ms;
