@@ -86,5 +86,8 @@ DURATION ?= 60s
 load: ## open-loop load on the running shop: browse/cart/checkout mix (make load RATE=20 DURATION=60s; npx shopctl load --help)
 	@node packages/shopctl/dist/src/cli.js load --rate $(RATE) --duration $(DURATION)
 
+fuzz: build ## fuzz the gateway's OpenAPI on the running shop: Schemathesis, every check and phase (scripts/fuzz-api.sh)
+	@bash scripts/fuzz-api.sh
+
 exercises: build ## break the running shop on purpose: every exercise's check (docs/exercises/), each ending with the audit
 	@node packages/shopctl/dist/src/cli.js exercise run all
