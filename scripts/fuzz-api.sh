@@ -1,0 +1,147 @@
+#!/usr/bin/env bash
+# Schema-driven fuzz of the gateway's public API: Schemathesis reads the OpenAPI document the
+# gateway serves and sends what it describes, and what it does not (every phase: examples,
+# coverage, fuzzing, stateful; every check), against the running local stack. Zero failures
+# or this exits non-zero. docs/adr/0017-problem-pages-and-api-fuzzing.md says why and what.
+#
+# usage: scripts/fuzz-api.sh            (make fuzz; make check runs it after the e2e tests)
+# Needs the stack up (make up, or the services scripts/check.sh started) and python3 with venv.
+#
+# What it does:
+#   1. installs Schemathesis $SCHEMATHESIS_VERSION once into a venv cached outside the
+#      repository ($SHOPLAB_CACHE/venv-schemathesis-<version>; idempotent);
+#   2. starts a second gateway process on $FUZZ_GATEWAY_PORT, the same build with the same
+#      downstreams, whose only difference is a raised rate limit (RATE_LIMIT_PER_MINUTE for
+#      this process alone: the default of the shop's gateway on :8080 is untouched), and
+#      stops it at the end;
+#   3. registers a user of its own and passes its token for `bearerAuth` operations and the
+#      admin token for `adminToken` ones;
+#   4. runs Schemathesis with a fixed seed and example count, so the run takes a bounded time.
+#
+# Environment: FUZZ_SEED (default 20261205), FUZZ_MAX_EXAMPLES (default 12), FUZZ_WORKERS
+# (default 1), FUZZ_GATEWAY_PORT (default 18080), FUZZ_BASE_URL (fuzz an already running
+# gateway instead of starting one), FUZZ_REPORT_DIR (default $SHOPLAB_STATE/fuzz).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+
+SCHEMATHESIS_VERSION=4.32.5
+SHOPLAB_CACHE=${SHOPLAB_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/shoplab}
+SHOPLAB_STATE=${SHOPLAB_STATE:-${XDG_STATE_HOME:-$HOME/.local/state}/shoplab}
+VENV=$SHOPLAB_CACHE/venv-schemathesis-$SCHEMATHESIS_VERSION
+SEED=${FUZZ_SEED:-20261205}
+MAX_EXAMPLES=${FUZZ_MAX_EXAMPLES:-12}
+WORKERS=${FUZZ_WORKERS:-1}
+PORT=${FUZZ_GATEWAY_PORT:-18080}
+REPORT_DIR=${FUZZ_REPORT_DIR:-$SHOPLAB_STATE/fuzz}
+SECRETS=$SHOPLAB_STATE/secrets.env
+
+say() { printf '[fuzz] %s\n' "$*" >&2; }
+die() {
+  say "$*"
+  exit 1
+}
+
+# --- 1. Schemathesis, pinned, in a cached venv ------------------------------------------
+# The stamp is written last: a venv without it (an interrupted install) is made again.
+if [[ ! -f $VENV/.installed ]]; then
+  command -v python3 >/dev/null || die "python3 is needed (apt-get install python3 python3-venv)"
+  say "installing schemathesis==$SCHEMATHESIS_VERSION into $VENV"
+  rm -rf "$VENV"
+  python3 -m venv "$VENV"
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"
+  touch "$VENV/.installed"
+fi
+"$VENV/bin/st" --version >&2
+
+[[ -s $SECRETS ]] || die "no $SECRETS: start the stack first (make up)"
+# shellcheck disable=SC1090
+source "$SECRETS"
+export ADMIN_TOKEN
+
+WORK=$(mktemp -d)
+GATEWAY_PID=""
+cleanup() {
+  if [[ -n $GATEWAY_PID ]] && kill -0 "$GATEWAY_PID" 2>/dev/null; then
+    kill -TERM "$GATEWAY_PID" 2>/dev/null || true
+    for _ in $(seq 50); do kill -0 "$GATEWAY_PID" 2>/dev/null || break; sleep 0.2; done
+    kill -KILL "$GATEWAY_PID" 2>/dev/null || true
+  fi
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+# --- 2. A gateway of its own, with the rate limit raised for this run only --------------
+if [[ -n ${FUZZ_BASE_URL:-} ]]; then
+  BASE=$FUZZ_BASE_URL
+else
+  [[ -f services/gateway/dist/src/main.js ]] || die "the gateway is not built (make build)"
+  if curl -fsS -m 2 "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1; then
+    die "port $PORT is taken; set FUZZ_GATEWAY_PORT"
+  fi
+  mkdir -p "$SHOPLAB_STATE/logs"
+  log=$SHOPLAB_STATE/logs/gateway-fuzz.log
+  say "starting a gateway on :$PORT with RATE_LIMIT_PER_MINUTE raised for this run (log: $log)"
+  env SERVICE_NAME=gateway HTTP_PORT="$PORT" ADMIN_TOKEN="$ADMIN_TOKEN" JWT_SECRET="$JWT_SECRET" \
+    NODE_ENV=development OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318 \
+    RATE_LIMIT_PER_MINUTE=1000000 \
+    node --enable-source-maps --require "$ROOT/packages/chassis/dist/src/telemetry.js" \
+    services/gateway/dist/src/main.js >"$log" 2>&1 &
+  GATEWAY_PID=$!
+  BASE=http://127.0.0.1:$PORT
+  for _ in $(seq 120); do
+    curl -fsS -m 2 "$BASE/readyz" >/dev/null 2>&1 && break
+    kill -0 "$GATEWAY_PID" 2>/dev/null || die "the fuzz gateway exited; see $log"
+    sleep 0.5
+  done
+  curl -fsS -m 2 "$BASE/readyz" >/dev/null || die "the fuzz gateway did not get ready; see $log"
+fi
+
+# --- 3. A user of its own ---------------------------------------------------------------
+email="fuzz-$(date +%s)-$RANDOM@example.com"
+token=$(curl -fsS -m 10 -X POST "$BASE/api/v1/auth/register" -H 'content-type: application/json' \
+  -d "{\"email\":\"$email\",\"password\":\"fuzz-password-$RANDOM$RANDOM\",\"name\":\"Fuzz\"}" |
+  "$VENV/bin/python" -c 'import json, sys; print(json.load(sys.stdin)["token"])') ||
+  die "could not register the fuzz user at $BASE"
+export FUZZ_USER_TOKEN=$token
+say "registered $email"
+
+# --- 4. Schemathesis --------------------------------------------------------------------
+# Tokens by security scheme: each operation gets the one its `security` names.
+cat >"$WORK/schemathesis.toml" <<'EOF'
+[auth.openapi.bearerAuth]
+bearer = "${FUZZ_USER_TOKEN}"
+
+[auth.openapi.adminToken]
+bearer = "${ADMIN_TOKEN}"
+
+# What no JSON Schema can say, so a schema-valid request may still be refused with 400:
+# a card number must pass the Luhn check and not be expired (SHOP_INVALID_CARD), and the same
+# Idempotency-Key with another body is 422 SHOP_IDEMPOTENCY_KEY_REUSED.
+[[operations]]
+include-name = "POST /api/v1/checkout"
+checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", "400", "401", "403", "404", "409", "422", "429", "5xx"]
+
+# A page cursor is only valid when a previous page handed it out (SHOP_VALIDATION_FAILED otherwise).
+[[operations]]
+include-name = ["GET /api/v1/products", "GET /api/v1/orders"]
+checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", "400", "401", "403", "404", "409", "429", "5xx"]
+EOF
+
+mkdir -p "$REPORT_DIR"
+say "schemathesis: every check, every phase, seed $SEED, at most $MAX_EXAMPLES examples per operation"
+# Left out: the two admin operations whose very purpose is to break the shop (inject faults,
+# switch every breaker off); a fuzzer would leave the stack broken for everything after it.
+# From the temporary directory: Schemathesis keeps its cache (.schemathesis/) where it runs.
+cd "$WORK"
+"$VENV/bin/st" --config-file "$WORK/schemathesis.toml" run "$BASE/openapi.json" \
+  --url "$BASE" \
+  --checks all \
+  --phases examples,coverage,fuzzing,stateful \
+  --seed "$SEED" \
+  --max-examples "$MAX_EXAMPLES" \
+  --workers "$WORKERS" \
+  --generation-database none \
+  --exclude-name-regex '^PUT .*/admin/(chaos|breakers)' \
+  --request-timeout 20 \
+  --report junit --report-dir "$REPORT_DIR"
