@@ -29,7 +29,7 @@ export interface SagaContext {
   payments: Payments;
   /** The buyer's card, opened from the vault; undefined once the saga no longer holds it. */
   card(): Promise<Card | undefined>;
-  /** Call options for `target` within the step's deadline, with this step's idempotency key. */
+  /** Call options for `target`: its call budget, with this step's idempotency key. */
   options(target: 'user' | 'catalog' | 'payment'): CommandOptions;
   /** The same, under another step's key (a compensation that turns into another one). */
   optionsAs(target: 'user' | 'catalog' | 'payment', step: string): CommandOptions;
