@@ -106,6 +106,24 @@ token=$(curl -fsS -m 10 -X POST "$BASE/api/v1/auth/register" -H 'content-type: a
 export FUZZ_USER_TOKEN=$token
 say "registered $email"
 
+# The fuzz owns its data (docs/adr/0015-tests-own-their-data.md): the only product ids it can
+# learn are those of the category `fuzz` (its listing is pinned to it below), which holds the
+# one product it makes (once; later runs reuse it), so a checkout it gets through buys nothing
+# the shop had before. Checked after the run.
+CATALOG_URL=${SHOPLAB_CATALOG_URL:-http://127.0.0.1:8082}
+FUZZ_PRODUCT=$(curl -fsS -m 10 "$CATALOG_URL/v1/products?category=fuzz&limit=1" |
+  "$VENV/bin/python" -c 'import json, sys; items = json.load(sys.stdin)["items"]; print(items[0]["id"] if items else "")') ||
+  die "could not list the catalog at $CATALOG_URL"
+if [[ -z $FUZZ_PRODUCT ]]; then
+  FUZZ_PRODUCT=$(curl -fsS -m 10 -X POST "$CATALOG_URL/v1/admin/products" -H "authorization: Bearer $ADMIN_TOKEN" \
+    -H 'content-type: application/json' \
+    -d '{"name":"Fuzz product","category":"fuzz","price":{"amount":100,"currency":"USD"},"stock":1000000}' |
+    "$VENV/bin/python" -c 'import json, sys; print(json.load(sys.stdin)["id"])') ||
+    die "could not create the fuzz product at $CATALOG_URL"
+  say "created product $FUZZ_PRODUCT (category fuzz)"
+fi
+export FUZZ_PRODUCT
+
 # --- 4. Schemathesis --------------------------------------------------------------------
 # Tokens by security scheme: each operation gets the one its `security` names.
 cat >"$WORK/schemathesis.toml" <<'EOF'
@@ -115,6 +133,20 @@ bearer = "${FUZZ_USER_TOKEN}"
 [auth.openapi.adminToken]
 bearer = "${ADMIN_TOKEN}"
 
+# Cart adds name the fuzz's own product, and the listing shows only its category (see above):
+# no response hands the fuzz the id of a product it did not make.
+[parameters]
+"body.productId" = { dictionary = "fuzz-product", probability = 1.0 }
+
+[dictionaries.fuzz-product]
+values = ["${FUZZ_PRODUCT}"]
+
+[[operations]]
+include-name = "GET /api/v1/products"
+parameters = { category = "fuzz" }
+# A page cursor is only valid when a previous page handed it out (SHOP_VALIDATION_FAILED otherwise).
+checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", "400", "401", "403", "404", "409", "429", "5xx"]
+
 # What no JSON Schema can say, so a schema-valid request may still be refused with 400:
 # a card number must pass the Luhn check and not be expired (SHOP_INVALID_CARD), and the same
 # Idempotency-Key with another body is 422 SHOP_IDEMPOTENCY_KEY_REUSED.
@@ -122,9 +154,8 @@ bearer = "${ADMIN_TOKEN}"
 include-name = "POST /api/v1/checkout"
 checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", "400", "401", "403", "404", "409", "422", "429", "5xx"]
 
-# A page cursor is only valid when a previous page handed it out (SHOP_VALIDATION_FAILED otherwise).
 [[operations]]
-include-name = ["GET /api/v1/products", "GET /api/v1/orders"]
+include-name = "GET /api/v1/orders"
 checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", "400", "401", "403", "404", "409", "429", "5xx"]
 EOF
 
@@ -144,4 +175,22 @@ cd "$WORK"
   --generation-database none \
   --exclude-name-regex '^PUT .*/admin/(chaos|breakers)' \
   --request-timeout 20 \
-  --report junit --report-dir "$REPORT_DIR"
+  --report junit --report-dir "$REPORT_DIR" || rc=$?
+
+# Nothing the shop had before was put in the fuzz user's cart or bought by it.
+"$VENV/bin/python" - "$BASE" "$FUZZ_USER_TOKEN" "$FUZZ_PRODUCT" <<'PY' || rc=1
+import json, sys, urllib.request
+base, token, product = sys.argv[1:]
+def get(path):
+    req = urllib.request.Request(base + path, headers={"authorization": "Bearer " + token})
+    with urllib.request.urlopen(req, timeout=20) as res:
+        return json.load(res)
+foreign = [l["productId"] for l in get("/api/v1/cart")["lines"] if l["productId"] != product]
+orders = get("/api/v1/orders?limit=100")["items"]
+foreign += [l["productId"] for o in orders for l in o["lines"] if l["productId"] != product]
+if foreign:
+    print(f"[fuzz] the fuzz user's cart or orders hold products it did not make: {sorted(set(foreign))}", file=sys.stderr)
+    sys.exit(1)
+print(f"[fuzz] the fuzz user's cart and {len(orders)} order(s) hold only its own product", file=sys.stderr)
+PY
+exit "${rc:-0}"

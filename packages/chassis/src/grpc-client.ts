@@ -1,5 +1,5 @@
 // A promise-based client over a ts-proto generated gRPC client class, with the policy every
-// outbound call needs (ARCHITECTURE.md §2): a deadline on every call, a circuit breaker per
+// outbound call needs (docs/reference.md#resilience): a deadline on every call, a circuit breaker per
 // (caller, target), retries with backoff and jitter for idempotent methods only, RED metrics,
 // and errors turned back into ShopErrors.
 //

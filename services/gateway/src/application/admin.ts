@@ -120,7 +120,7 @@ export class AdminOperations {
   }
 
   /**
-   * The audit of ARCHITECTURE.md §8 (`shopctl audit`'s checks), reading each service's admin
+   * The audit of docs/reference.md#audit (`shopctl audit`'s checks), reading each service's admin
    * endpoints on one of its registered HTTP instances.
    */
   async audit(): Promise<AuditReport> {

@@ -1,4 +1,4 @@
-// The public shapes of the gateway's API (ARCHITECTURE.md "The public API") and the pure
+// The public shapes of the gateway's API (docs/reference.md#public-api) and the pure
 // mappings from the gRPC contracts to them. No I/O here.
 import type { catalogV1, commonV1, orderV1, paymentV1, userV1 } from '@shoplab/contracts';
 

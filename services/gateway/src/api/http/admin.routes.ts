@@ -36,7 +36,7 @@ export const adminRoutes: RouteGroup = (app, { admin, config }) => {
     {
       schema: {
         ...common,
-        summary: 'The invariants of ARCHITECTURE.md §8, checked through every service’s admin API',
+        summary: 'The audit’s invariants (docs/reference.md#audit), checked through every service’s admin API',
         response: { 200: auditReportSchema },
       },
     },
