@@ -246,6 +246,34 @@ describe('gRPC server and client over loopback', () => {
     assert.equal(catalog.fake.calls.getProduct, 1, 'INTERNAL is not transient, so it is not retried');
   });
 
+  test('bad input (NUL, a value the database refuses) is INVALID_ARGUMENT: never retried, never a breaker failure', async () => {
+    const catalog = await startCatalog();
+    const { client } = catalogClient([catalog.address]);
+    // The server refuses NUL before any handler runs.
+    for (let i = 0; i < 6; i++) {
+      await assert.rejects(
+        client.call('getProduct', { id: 'p\u00001' }),
+        shopError('SHOP_VALIDATION_FAILED', (err) => assert.equal(err.grpcStatus, GrpcStatus.INVALID_ARGUMENT)),
+      );
+    }
+    assert.equal(catalog.fake.calls.getProduct, 0, 'no handler saw the NUL');
+    // A value PostgreSQL refuses (here as Prisma reports it) is the caller's mistake too.
+    catalog.fake.on.getProduct = async () => {
+      throw Object.assign(new Error('invalid byte sequence for encoding "UTF8"'), {
+        code: 'P2010',
+        meta: { driverAdapterError: { cause: { kind: 'postgres', originalCode: '22021' } } },
+      });
+    };
+    for (let i = 0; i < 6; i++) {
+      await assert.rejects(client.call('getProduct', { id: 'p1' }), shopError('SHOP_VALIDATION_FAILED'));
+    }
+    assert.equal(catalog.fake.calls.getProduct, 6, 'an idempotent read refused as bad input is not retried');
+    assert.equal(client.breaker.state, 'closed');
+    assert.equal(client.breaker.info().stats.failures, 0);
+    catalog.fake.on.getProduct = undefined;
+    assert.equal((await client.call('getProduct', { id: 'p1' })).product?.id, 'p1');
+  });
+
   test('the deadline fires for a slow handler and the handler sees the cancellation', async () => {
     const catalog = await startCatalog();
     let handlerSawAbort!: Promise<void>;
