@@ -35,7 +35,7 @@ export const configSchema = baseConfigSchema
     /** Budget of one catalog.BatchGetProducts call at checkout, retries included. */
     CATALOG_DEADLINE_MS: deadlineMs.default(1_500),
     /** Checkouts that run at once; more wait in line (ADR 16). */
-    CHECKOUT_MAX_CONCURRENT: z.coerce.number().int().min(1).max(256).default(8),
+    CHECKOUT_MAX_CONCURRENT: z.coerce.number().int().min(1).max(256).default(4),
     /** Checkouts that wait for a slot at most; one more is refused at once with 503 + Retry-After. */
     CHECKOUT_MAX_QUEUE: z.coerce.number().int().min(0).max(10_000).default(64),
     /** The longest a checkout waits in line (less when the caller's X-Request-Timeout-Ms leaves less). */

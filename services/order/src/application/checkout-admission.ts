@@ -112,11 +112,17 @@ export class CheckoutAdmission {
   ): Promise<T> {
     const budget = Math.min(this.settings.maxWaitMs, (callerBudgetMs ?? Number.POSITIVE_INFINITY) - this.reserveMs);
     let release: SemaphoreInterface.Releaser;
-    // A request that arrives with less time left than a checkout takes (it waited to be read
-    // while this process was busy) would be answered after its caller gave up: refuse it now.
-    if (budget < 0) throw this.refuse('deadline');
-    if (this.waiting === 0 && !this.semaphore.isLocked()) {
-      // A free slot and nobody ahead: no wait.
+    // The semaphore's count is the state to decide on: acquire() takes a free slot at once, so
+    // requests arriving together each see the slots the ones before them took.
+    if (this.semaphore.getValue() === this.settings.maxConcurrent && this.waiting === 0) {
+      // Idle: run it whatever the estimate says. It measures the checkout afresh, so an estimate
+      // that grew during a slow spell cannot shut the door for good.
+      [, release] = await this.semaphore.acquire();
+    } else if (this.waiting === 0 && !this.semaphore.isLocked()) {
+      // A free slot and nobody ahead; but a request that arrives with less time left than a
+      // checkout takes (it waited to be read while this process was busy) would be answered
+      // after its caller gave up: refuse it now.
+      if (budget < 0) throw this.refuse('deadline');
       [, release] = await this.semaphore.acquire();
     } else {
       if (this.waiting >= this.settings.maxQueue) throw this.refuse('queue_full');
@@ -132,15 +138,18 @@ export class CheckoutAdmission {
         this.waiting--;
       }
     }
+    if (!stillWanted()) {
+      release();
+      throw new ShopError('SHOP_TIMEOUT', 'The caller stopped waiting before the checkout started');
+    }
     this.running++;
     this.report();
     const started = this.now();
     try {
-      if (!stillWanted()) throw new ShopError('SHOP_TIMEOUT', 'The caller stopped waiting before the checkout started');
-      const result = await work();
-      this.learn(this.now() - started);
-      return result;
+      return await work();
     } finally {
+      // Failed checkouts count too: they held the slot as long.
+      this.learn(this.now() - started);
       this.running--;
       release();
       this.report();

@@ -105,6 +105,9 @@ test('a free slot runs a checkout that has the time; one that arrives with less 
   const r = recorder();
   const admission = new CheckoutAdmission(settings, { observer: r.observer, random: () => 0 });
   assert.equal(admission.reserveMs, 500, '100 ms ± 50 ms, and at least the 500 ms floor');
+  const gate = deferred();
+  const busy = admission.run(10_000, () => gate.promise);
+  await settle();
   assert.equal(await admission.run(500, async () => 'ran'), 'ran');
   assert.equal(await admission.run(undefined, async () => 'ran too'), 'ran too', 'no deadline given: it runs');
   let ran = false;
@@ -117,6 +120,27 @@ test('a free slot runs a checkout that has the time; one that arrives with less 
   assert.equal(err.details?.retryAfterSeconds, 1);
   assert.equal(ran, false);
   assert.deepEqual(r.shed, ['deadline']);
+  gate.resolve();
+  await busy;
+});
+
+test('an idle service runs a checkout whatever its estimate, so a slow spell cannot shut the door for good', async () => {
+  let clock = 0;
+  const admission = new CheckoutAdmission(
+    { maxConcurrent: 2, maxQueue: 2, maxWaitMs: 60_000, reserveMs: 500, initialServiceMs: 10_000 },
+    { now: () => clock },
+  );
+  assert.equal(admission.reserveMs, 30_000, 'the estimate says no checkout fits in 2 s');
+  for (let i = 0; i < 30; i++) {
+    assert.equal(
+      await admission.run(2_000, async () => {
+        clock += 50;
+        return 'ran';
+      }),
+      'ran',
+    );
+  }
+  assert.ok(admission.reserveMs < 2_000, `measured afresh: ${admission.reserveMs}`);
 });
 
 test('a line longer than the caller can wait is refused on arrival, from the recent checkout duration', async () => {
