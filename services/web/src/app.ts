@@ -1,0 +1,79 @@
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import proxy from '@fastify/http-proxy';
+import fastifyStatic from '@fastify/static';
+import { createHttpApp, type HttpApp, type ServiceKit, ShopError, sendProblem } from '@shoplab/chassis';
+import type { WebConfig } from './config';
+
+/** The built bundle: services/web/dist/ui (this file runs from services/web/dist/src). */
+export const DEFAULT_UI_DIR = resolve(__dirname, '../ui');
+
+export interface AppDeps {
+  kit: ServiceKit<WebConfig>;
+}
+
+/**
+ * The web service's HTTP app (no listen): the storefront's static bundle, `/api/*` proxied to
+ * the gateway (so the browser talks to one origin and needs no CORS), and every other GET that
+ * asks for HTML answered with index.html (the app's own routes: /products/…, /orders/…).
+ */
+export async function buildApp({ kit }: AppDeps): Promise<{ http: HttpApp }> {
+  const { config } = kit;
+  const uiDir = config.UI_DIR ?? DEFAULT_UI_DIR;
+  const index = resolve(uiDir, 'index.html');
+  const http = await createHttpApp({
+    ...kit.httpOptions(),
+    description: 'ShopLab web: the storefront bundle, and the public API proxied to the gateway under /api.',
+    readiness: {
+      // Without its bundle the service has nothing to serve; the gateway may be down (the app says so).
+      bundle: async () => {
+        if (!existsSync(index)) throw new Error(`${index} is missing: run npm run -w services/web build:ui`);
+      },
+    },
+  });
+
+  await http.register(proxy, {
+    upstream: config.GATEWAY_URL,
+    prefix: '/api',
+    rewritePrefix: '/api',
+    // Bodies are parsed here (JSON, within the body limit) and sent on re-serialized, instead of
+    // the plugin's default of passing the raw request stream as the body: the chassis checks every
+    // body for text no database can store, and walking a stream object never finishes. (Setting
+    // preValidation is how @fastify/http-proxy is told not to install its pass-through parsers.)
+    preValidation: async () => {},
+    undici: { bodyTimeout: config.PROXY_BODY_TIMEOUT_MS, headersTimeout: 30_000 },
+    replyOptions: {
+      // The gateway did not answer at all (down, refused, timed out): a problem, like every other error here.
+      onError: (reply, { error }) => {
+        reply.request.log.warn({ err: error }, 'the gateway did not answer');
+        sendProblem(
+          reply as never,
+          new ShopError('SHOP_DEPENDENCY_UNAVAILABLE', 'The gateway did not answer; try again shortly', {
+            dependency: 'gateway',
+          }),
+        );
+      },
+    },
+  });
+
+  if (existsSync(uiDir)) {
+    await http.register(fastifyStatic, {
+      root: uiDir,
+      wildcard: false,
+      // Hashed asset names never change content; index.html is always revalidated.
+      setHeaders: (reply, path) => {
+        reply.header('cache-control', path.includes('/assets/') ? 'public, max-age=31536000, immutable' : 'no-cache');
+      },
+    });
+  }
+
+  http.get('/*', { schema: { hide: true } }, async (request, reply) => {
+    const wantsHtml = (request.headers.accept ?? '').includes('text/html');
+    if (!wantsHtml || !existsSync(index)) {
+      return sendProblem(reply, new ShopError('SHOP_ROUTE_NOT_FOUND', `No route ${request.method} ${request.url}`));
+    }
+    return reply.header('cache-control', 'no-cache').sendFile('index.html', uiDir);
+  });
+
+  return { http };
+}

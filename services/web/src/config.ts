@@ -1,0 +1,18 @@
+import { baseConfigSchema } from '@shoplab/chassis';
+import { z } from 'zod';
+
+export const configSchema = baseConfigSchema.extend({
+  SERVICE_NAME: z.string().default('web'),
+  HTTP_PORT: baseConfigSchema.shape.HTTP_PORT.default(8088),
+  /** Where the public API is: `/api/*` (the order events stream included) is proxied there. */
+  GATEWAY_URL: z.url().default('http://127.0.0.1:8080'),
+  /** The built storefront (`npm run -w services/web build:ui` writes it to dist/ui). */
+  UI_DIR: z.string().optional(),
+  /**
+   * Longest silence on a proxied answer before it is given up: above the gateway's SSE
+   * heartbeat (15 s), so an order's event stream stays open while the saga runs.
+   */
+  PROXY_BODY_TIMEOUT_MS: z.coerce.number().int().positive().default(60_000),
+});
+
+export type WebConfig = z.infer<typeof configSchema>;
