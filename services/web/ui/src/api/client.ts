@@ -1,10 +1,10 @@
 // The typed client of the gateway's public API: paths, parameters and bodies come from the
-// gateway's OpenAPI document (generated/gateway.ts), so a call the gateway does not have, or a
+// gateway's OpenAPI document (gateway.gen.ts), so a call the gateway does not have, or a
 // field it does not send, fails `tsc` (npm run build:ui). The web service proxies /api to the
 // gateway: same origin, no CORS.
 import createClient, { type Middleware } from 'openapi-fetch';
 import { currentSession } from '../session';
-import type { components, paths } from './generated/gateway';
+import type { components, paths } from './gateway.gen';
 
 export const api = createClient<paths>({ baseUrl: window.location.origin });
 

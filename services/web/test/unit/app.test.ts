@@ -1,0 +1,124 @@
+// The web service's own behaviour, with app.inject(): the bundle and the app's routes, problems
+// for what is not there, and a gateway that does not answer (a port nothing listens on) as a
+// problem, never a hang or a bare 5xx. The proxy's happy path, the event stream included, is
+// tested against the running gateway (test/browser).
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { createServiceKit, type HttpApp, loadConfig } from '@shoplab/chassis';
+import { buildApp } from '../../src/app';
+import { configSchema } from '../../src/config';
+
+const INDEX = '<!doctype html><title>ShopLab test bundle</title><div id="root"></div>';
+
+/** A port that was free a moment ago: nothing listens there. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as { port: number };
+  await new Promise((r) => server.close(r));
+  return port;
+}
+
+async function appWith(env: Record<string, string>): Promise<HttpApp> {
+  const saved = { ...process.env };
+  Object.assign(process.env, {
+    ADMIN_TOKEN: 'web-unit-test-admin-token',
+    LOG_LEVEL: 'silent',
+    OTEL_SDK_DISABLED: 'true',
+    ...env,
+  });
+  try {
+    const kit = createServiceKit(loadConfig(configSchema));
+    const { http } = await buildApp({ kit });
+    await http.ready();
+    return http;
+  } finally {
+    process.env = saved;
+  }
+}
+
+let dir: string;
+let app: HttpApp;
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'shoplab-web-'));
+  mkdirSync(join(dir, 'assets'));
+  writeFileSync(join(dir, 'index.html'), INDEX);
+  writeFileSync(join(dir, 'assets', 'app-1234.js'), 'console.log(1)');
+  app = await appWith({ UI_DIR: dir, GATEWAY_URL: `http://127.0.0.1:${await closedPort()}` });
+});
+after(async () => {
+  await app?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test('serves the bundle: index.html revalidated, hashed assets cached for good', async () => {
+  const index = await app.inject({ url: '/' });
+  assert.equal(index.statusCode, 200);
+  assert.equal(index.body, INDEX);
+  assert.equal(index.headers['cache-control'], 'no-cache');
+  const asset = await app.inject({ url: '/assets/app-1234.js' });
+  assert.equal(asset.statusCode, 200);
+  assert.match(String(asset.headers['cache-control']), /immutable/);
+});
+
+test('the app’s own routes answer index.html to a browser, a problem to anything else', async () => {
+  const page = await app.inject({ url: '/orders/some-order', headers: { accept: 'text/html,*/*' } });
+  assert.equal(page.statusCode, 200);
+  assert.equal(page.body, INDEX);
+  const json = await app.inject({ url: '/orders/some-order', headers: { accept: 'application/json' } });
+  assert.equal(json.statusCode, 404);
+  assert.equal(json.headers['content-type'], 'application/problem+json; charset=utf-8');
+  assert.equal(json.json().code, 'SHOP_ROUTE_NOT_FOUND');
+});
+
+test('a gateway that does not answer is a 503 problem naming it', async () => {
+  const res = await app.inject({ url: '/api/v1/products?limit=1' });
+  assert.equal(res.statusCode, 503);
+  assert.match(String(res.headers['content-type']), /application\/problem\+json/);
+  const problem = res.json();
+  assert.equal(problem.code, 'SHOP_DEPENDENCY_UNAVAILABLE');
+  assert.match(problem.detail, /gateway/);
+});
+
+test('a JSON body is checked here and passed on: bad JSON and unstorable text are 400 problems', async () => {
+  const bad = await app.inject({
+    method: 'POST',
+    url: '/api/v1/auth/login',
+    headers: { 'content-type': 'application/json' },
+    payload: '{"email":',
+  });
+  assert.equal(bad.statusCode, 400);
+  assert.equal(bad.json().code, 'SHOP_BAD_REQUEST');
+  const nul = await app.inject({
+    method: 'POST',
+    url: '/api/v1/auth/login',
+    payload: { email: 'a\u0000b@example.com', password: 'x' },
+  });
+  assert.equal(nul.statusCode, 400);
+  assert.equal(nul.json().code, 'SHOP_VALIDATION_FAILED');
+  // A well-formed body goes on to the gateway (which does not answer here).
+  const ok = await app.inject({
+    method: 'POST',
+    url: '/api/v1/auth/login',
+    payload: { email: 'a@example.com', password: 'x' },
+  });
+  assert.equal(ok.statusCode, 503);
+});
+
+test('not ready without a bundle', async () => {
+  const empty = mkdtempSync(join(tmpdir(), 'shoplab-web-empty-'));
+  const bare = await appWith({ UI_DIR: empty });
+  try {
+    const ready = await bare.inject({ url: '/readyz' });
+    assert.equal(ready.statusCode, 503);
+    assert.match(ready.json().checks.bundle, /index\.html is missing/);
+    assert.equal((await bare.inject({ url: '/healthz' })).statusCode, 200);
+  } finally {
+    await bare.close();
+    rmSync(empty, { recursive: true, force: true });
+  }
+});
