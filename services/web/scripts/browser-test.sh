@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# The storefront and the control room in a real browser: Debian's chromium, driven by
+# Playwright's library (playwright-core; it never downloads a browser), against the running
+# shop (`make up`, or scripts/check.sh after it started the services).
+#
+#   bash services/web/scripts/browser-test.sh        (= make web-test)
+#
+# Installs the chromium package when it is missing (as root, like infra/local installs
+# PostgreSQL). CHROMIUM=<path> uses another Chromium binary.
+set -euo pipefail
+cd "$(dirname "$0")/../../.."
+CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
+
+_apt_install_chromium() {
+  export DEBIAN_FRONTEND=noninteractive
+  if ! apt-get install -y chromium; then
+    apt-get update
+    apt-get install -y chromium
+  fi
+}
+
+if [[ ! -x $CHROMIUM ]]; then
+  if [[ $(id -u) != 0 ]]; then
+    echo "web-test: $CHROMIUM is missing; install it as root: apt-get install -y chromium" >&2
+    exit 1
+  fi
+  echo "web-test: installing Debian package chromium (apt-get)"
+  _apt_install_chromium >/tmp/shoplab-chromium-install.log 2>&1 || {
+    tail -n 30 /tmp/shoplab-chromium-install.log >&2
+    exit 1
+  }
+fi
+echo "web-test: $("$CHROMIUM" --version 2>/dev/null | tail -n 1)"
+export CHROMIUM
+exec bash scripts/test.sh services/web/dist/test/browser/
