@@ -12,6 +12,11 @@ import { isUuid, requireUuid, validationError } from '../domain/validation';
 import { addressAdded, userRegistered } from './events';
 import type { LoginAttemptStore, NotificationReader, PasswordHasher, UserRepository, UserWithAddresses } from './ports';
 
+/** The part of a caller's time budget a slowed-down login keeps for looking up and checking the password. */
+export const LOGIN_CHECK_RESERVE_MS = 750;
+/** The least a slowed-down login waits, whatever budget its caller names (the lockout after `blockAfter` failures stays). */
+export const LOGIN_MIN_WAIT_MS = 250;
+
 export interface UsersDeps {
   users: UserRepository;
   attempts: LoginAttemptStore;
@@ -69,8 +74,15 @@ export class Users {
    * Checks the credentials. Every attempt of an email counts; after `slowdownAfter` consecutive
    * failures the answer waits (doubling up to `maxDelayMs`), from `blockAfter` on it is 429
    * until the window has passed since the last failure. A success forgets the failures.
+   * `budgetMs` is the time the caller will wait for the answer (the gateway says so with each
+   * request): the wait leaves LOGIN_CHECK_RESERVE_MS of it for the password check, so a slowed
+   * down attempt is a late answer, never the caller's timeout (which its circuit breaker would
+   * count against this service).
    */
-  async login(input: { email: string; password: string }): Promise<{ token: string }> {
+  async login(
+    input: { email: string; password: string },
+    options: { budgetMs?: number } = {},
+  ): Promise<{ token: string }> {
     const email = normalizeEmail(input.email);
     const decision = await this.deps.attempts.begin(email, this.now(), this.deps.throttle);
     if (decision.kind === 'blocked') {
@@ -78,7 +90,10 @@ export class Users {
         retryAfterSeconds: decision.retryAfterSeconds,
       });
     }
-    if (decision.delayMs > 0) await this.wait(decision.delayMs);
+    // A caller cannot talk its way out of the slowdown: whatever budget it names, the wait is at least LOGIN_MIN_WAIT_MS.
+    const budgetWaitMs = (options.budgetMs ?? Number.POSITIVE_INFINITY) - LOGIN_CHECK_RESERVE_MS;
+    const waitMs = Math.min(decision.delayMs, Math.max(budgetWaitMs, LOGIN_MIN_WAIT_MS));
+    if (waitMs > 0) await this.wait(waitMs);
     const stored = await this.deps.users.findCredentials(email);
     const matches = await this.deps.hasher.verify(input.password, stored?.passwordHash ?? this.deps.dummyHash);
     if (!stored || !matches) throw invalidCredentials();

@@ -8,7 +8,7 @@ import type {
   StoredCredentials,
   UserRepository,
 } from '../../src/application/ports';
-import { Users } from '../../src/application/users';
+import { LOGIN_CHECK_RESERVE_MS, LOGIN_MIN_WAIT_MS, Users } from '../../src/application/users';
 import { type AttemptDecision, DEFAULT_LOGIN_THROTTLE } from '../../src/domain/login-throttle';
 
 const DUMMY = 'scrypt$dummy';
@@ -96,6 +96,18 @@ describe('login', () => {
     await users.login({ email: alice.email, password: 'right password' });
     assert.deepEqual(waits, [500]);
     assert.equal(hasher.verified.length, 1);
+  });
+
+  test('the wait leaves room in the caller’s budget for the password check, so it never outlasts the caller', async () => {
+    const { users, waits, hasher } = usersWith({
+      credentials: alice,
+      decision: { kind: 'proceed', delayMs: 4_000, failuresBefore: 7 },
+    });
+    await users.login({ email: alice.email, password: 'right password' }, { budgetMs: 2_000 });
+    await users.login({ email: alice.email, password: 'right password' }, { budgetMs: 500 });
+    await users.login({ email: alice.email, password: 'right password' }, { budgetMs: 60_000 });
+    assert.deepEqual(waits, [2_000 - LOGIN_CHECK_RESERVE_MS, LOGIN_MIN_WAIT_MS, 4_000]);
+    assert.equal(hasher.verified.length, 3);
   });
 
   test('a blocked email is refused with SHOP_RATE_LIMITED before any password check', async () => {

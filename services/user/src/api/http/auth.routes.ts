@@ -3,6 +3,9 @@ import { z } from 'zod';
 import type { Users } from '../../application/users';
 import { loginBody, registerBody, userJson, userSchema } from './schemas';
 
+/** The caller's remaining time for this request, in ms (sent by the gateway's REST client). */
+const REQUEST_TIMEOUT_HEADER = 'x-request-timeout-ms';
+
 /** `POST /v1/auth/register` and `POST /v1/auth/login`. */
 export function registerAuthRoutes(app: HttpApp, users: Users): void {
   app.post(
@@ -28,12 +31,20 @@ export function registerAuthRoutes(app: HttpApp, users: Users): void {
         tags: ['auth'],
         summary: 'Exchange email and password for a token (repeated failures are slowed down, then refused)',
         body: loginBody,
+        headers: z.looseObject({
+          [REQUEST_TIMEOUT_HEADER]: z.coerce
+            .number()
+            .int()
+            .positive()
+            .optional()
+            .describe('how long the caller waits for the answer; a slowed-down attempt answers within it'),
+        }),
         response: { 200: z.object({ token: z.string() }) },
       },
     },
     async (request, reply) => {
       try {
-        return await users.login(request.body);
+        return await users.login(request.body, { budgetMs: request.headers[REQUEST_TIMEOUT_HEADER] });
       } catch (err) {
         if (err instanceof ShopError && err.code === 'SHOP_RATE_LIMITED') {
           reply.header('retry-after', String(err.details?.retryAfterSeconds ?? 1));
