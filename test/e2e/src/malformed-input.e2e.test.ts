@@ -1,6 +1,6 @@
 // Bad input never looks like an outage: a burst of malformed requests to every public route
 // (NUL bytes, lone surrogates, bytes that are not UTF-8, over-long values, numbers out of
-// range, wrong methods) is answered 4xx problem+json by the gateway and by the services
+// range, wrong methods, wrong passwords) is answered 4xx problem+json by the gateway and by the services
 // themselves, opens no circuit breaker and counts as no breaker failure anywhere, and the
 // same downstreams then serve a normal request. Before this, NUL in a search reached
 // PostgreSQL, came back as a 500 → 503 and, a few dozen times over, opened gateway→catalog
@@ -182,6 +182,14 @@ test('a burst of malformed requests is 4xx problem+json everywhere and trips no 
     assert.notEqual(res.body?.code, 'SHOP_INTERNAL');
   }
 
+  // Wrong passwords for one email are slowed down, then refused, within the gateway's deadline:
+  // late 401s and then 429s, never a 504 that the gateway's breaker would count against the user service.
+  for (let i = 0; i < 12; i++) {
+    const res = await call('POST', '/auth/login', { body: { email: shopper.email, password: `wrong password ${i}` } });
+    assert.ok(res.status === 401 || res.status === 429, `bad login ${i}: ${res.status} ${JSON.stringify(res.body)}`);
+    if (res.status === 429) assert.ok(Number(res.headers.get('retry-after')) > 0, 'Retry-After');
+  }
+
   // No breaker counted any of it, and the same downstreams serve a normal request.
   for (const row of await gatewayBreakers()) {
     assert.equal(row.state, 'closed', `${row.caller}→${row.target}`);
@@ -204,8 +212,10 @@ test('a burst of malformed requests is 4xx problem+json everywhere and trips no 
     body: { productId: product.id, quantity: 1 },
   });
   assert.equal(added.status, 201, JSON.stringify(added.body));
+  // (The shopper's email is locked out by now: another one logs in.)
+  const [other] = await registerShoppers(1, 'malformed-ok');
   const login = await call('POST', '/auth/login', {
-    body: { email: shopper.email, password: 'a long enough password' },
+    body: { email: other?.email, password: 'a long enough password' },
   });
   assert.equal(login.status, 200, JSON.stringify(login.body));
 });
