@@ -5,6 +5,7 @@ import { type FaultRuleInput, TEST_CARDS } from '../api';
 import { registerExercise } from './registry';
 import {
   attemptsOf,
+  checkoutAll,
   describeSeconds,
   describeTally,
   type EndedOrder,
@@ -48,12 +49,9 @@ export const exercise02 = registerExercise({
     const shoppers = await shoppersWithCart(ctx, OUTAGE_ORDERS + DECLINED_ORDERS, product.id);
 
     ctx.step(`first, payment healthy: ${DECLINED_ORDERS} checkouts with the declined test card`);
-    const declinedPlaced: PlacedOrder[] = await Promise.all(
-      shoppers.slice(OUTAGE_ORDERS).map(async (shopper, i) => {
-        const { orderId } = await shopper.checkout({ card: TEST_CARDS.declined, idempotencyKey: `${ctx.runId}-d${i}` });
-        return { shopper, orderId, acceptedAt: Date.now() };
-      }),
-    );
+    const declinedPlaced: PlacedOrder[] = await checkoutAll(ctx, shoppers.slice(OUTAGE_ORDERS), {
+      card: TEST_CARDS.declined,
+    });
     const declined = await waitAllEnded(ctx, declinedPlaced, 30_000);
     ctx.log(`declined: ${describeTally(tally(declined.map((e) => `${e.order.status} (${e.order.cancelReason})`)))}`);
 
@@ -61,12 +59,7 @@ export const exercise02 = registerExercise({
     ctx.defer('clear the payment fault', () => ctx.admin.chaosClear('payment'));
     await ctx.admin.chaosSet('payment', PAYMENT_DOWN);
     ctx.log(`fault on: payment gRPC ${PAYMENT_DOWN.target} fail`);
-    const placed: PlacedOrder[] = await Promise.all(
-      shoppers.slice(0, OUTAGE_ORDERS).map(async (shopper, i) => {
-        const { orderId } = await shopper.checkout({ idempotencyKey: `${ctx.runId}-${i}` });
-        return { shopper, orderId, acceptedAt: Date.now() };
-      }),
-    );
+    const placed: PlacedOrder[] = await checkoutAll(ctx, shoppers.slice(0, OUTAGE_ORDERS));
     ctx.log(`${placed.length} checkouts with a good card accepted (202)`);
     await ctx.sleep(5_000);
     const during = await stockOf(ctx, product.id);

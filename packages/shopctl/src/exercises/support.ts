@@ -1,6 +1,6 @@
 // What several exercises do: shoppers with a product in their cart, checkouts, waiting for
 // orders to end, reading a counter from a /metrics page, and summarising measurements.
-import { type Order, type SagaStep, type Shopper, WaitTimeoutError } from '../api';
+import { ApiError, type Card, type Order, type SagaStep, type Shopper, WaitTimeoutError } from '../api';
 import { type ControlAction, type ControlTarget, runControl } from '../control';
 import type { ExerciseContext } from './types';
 
@@ -62,14 +62,45 @@ export interface PlacedOrder {
   acceptedAt: number;
 }
 
-/** Every shopper checks out at once; resolves when all were accepted (202). */
-export async function checkoutAll(ctx: ExerciseContext, shoppers: Shopper[]): Promise<PlacedOrder[]> {
+/**
+ * Every shopper checks out at once; resolves when all were accepted (202). As a client should, a
+ * checkout the shop sheds (503 SHOP_BULKHEAD_FULL, docs/adr/0016-checkout-load-shedding.md) or
+ * answers too late (504: the outcome is unknown) is sent again with the same Idempotency-Key
+ * after the Retry-After it was given (1 s for a 504), for up to `patienceMs` (default 60 s).
+ */
+export async function checkoutAll(
+  ctx: ExerciseContext,
+  shoppers: Shopper[],
+  options: { card?: Card; patienceMs?: number } = {},
+): Promise<PlacedOrder[]> {
   return Promise.all(
     shoppers.map(async (shopper, i) => {
-      const { orderId } = await shopper.checkout({ idempotencyKey: `${ctx.runId}-${i}-${Date.now()}` });
-      return { shopper, orderId, acceptedAt: Date.now() };
+      const idempotencyKey = `${ctx.runId}-${i}-${Date.now()}`;
+      const giveUpAt = Date.now() + (options.patienceMs ?? 60_000);
+      for (;;) {
+        try {
+          const { orderId } = await shopper.checkout({
+            idempotencyKey,
+            ...(options.card ? { card: options.card } : {}),
+          });
+          return { shopper, orderId, acceptedAt: Date.now() };
+        } catch (err) {
+          const wait = retryAfterMs(err);
+          if (wait === undefined || Date.now() + wait > giveUpAt) throw err;
+          await ctx.sleep(wait);
+        }
+      }
     }),
   );
+}
+
+/** How long to wait before sending a refused checkout again, or undefined when it must not be. */
+export function retryAfterMs(err: unknown): number | undefined {
+  if (!(err instanceof ApiError)) return undefined;
+  if (err.status === 504) return 1_000;
+  if (err.status !== 503 || err.code !== 'SHOP_BULKHEAD_FULL') return undefined;
+  const seconds = Number(err.problem?.retryAfterSeconds);
+  return Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : 1_000;
 }
 
 /** An order that ended, with the time from acceptance to the moment it was seen final. */

@@ -1,8 +1,9 @@
 // productInStock makes the exercise's own product (docs/adr/0015-tests-own-their-data.md).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { ApiError } from '../../src/api';
 import type { ExerciseContext } from '../../src/exercises';
-import { EXERCISE_CATEGORY, ownStock, productInStock } from '../../src/exercises/support';
+import { EXERCISE_CATEGORY, ownStock, productInStock, retryAfterMs } from '../../src/exercises/support';
 
 interface Call {
   service: string;
@@ -49,4 +50,15 @@ test('the product has what the exercise buys twice over, at least 10 units', () 
 test('a catalog that made the product with other stock than asked fails the exercise', async () => {
   const { ctx } = context(() => ({ id: 'p-odd', available: 3 }));
   await assert.rejects(productInStock(ctx, 4), /p-odd with 3 units, not 10/);
+});
+
+test('a shed checkout is sent again after its Retry-After, a 504 after a second; other refusals are final', () => {
+  const problem = (status: number, code: string, extra: Record<string, unknown> = {}) =>
+    new ApiError('POST', '/api/v1/checkout', status, { type: 't', title: 't', status, code, ...extra });
+  assert.equal(retryAfterMs(problem(503, 'SHOP_BULKHEAD_FULL', { retryAfterSeconds: 3 })), 3_000);
+  assert.equal(retryAfterMs(problem(503, 'SHOP_BULKHEAD_FULL')), 1_000);
+  assert.equal(retryAfterMs(problem(504, 'SHOP_TIMEOUT')), 1_000);
+  assert.equal(retryAfterMs(problem(503, 'SHOP_CIRCUIT_OPEN')), undefined);
+  assert.equal(retryAfterMs(problem(409, 'SHOP_CART_EMPTY')), undefined);
+  assert.equal(retryAfterMs(new Error('boom')), undefined);
 });
