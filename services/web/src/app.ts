@@ -1,8 +1,9 @@
 import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { resolve, sep } from 'node:path';
 import proxy from '@fastify/http-proxy';
 import fastifyStatic from '@fastify/static';
 import { createHttpApp, type HttpApp, type ServiceKit, ShopError, sendProblem } from '@shoplab/chassis';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { WebConfig } from './config';
 
 /** The built bundle: services/web/dist/ui (this file runs from services/web/dist/src). */
@@ -21,6 +22,7 @@ export async function buildApp({ kit }: AppDeps): Promise<{ http: HttpApp }> {
   const { config } = kit;
   const uiDir = config.UI_DIR ?? DEFAULT_UI_DIR;
   const index = resolve(uiDir, 'index.html');
+  const assets = resolve(uiDir, 'assets');
   const http = await createHttpApp({
     ...kit.httpOptions(),
     description: 'ShopLab web: the storefront bundle, and the public API proxied to the gateway under /api.',
@@ -56,24 +58,30 @@ export async function buildApp({ kit }: AppDeps): Promise<{ http: HttpApp }> {
     },
   });
 
-  if (existsSync(uiDir)) {
-    await http.register(fastifyStatic, {
-      root: uiDir,
-      wildcard: false,
-      // Hashed asset names never change content; index.html is always revalidated.
-      setHeaders: (reply, path) => {
-        reply.header('cache-control', path.includes('/assets/') ? 'public, max-age=31536000, immutable' : 'no-cache');
-      },
-    });
-  }
+  // The bundle's assets (hashed names: their content never changes), read from disk on each
+  // request, so a rebuilt bundle is served without a restart; one that is not there is a 404 problem.
+  await http.register(fastifyStatic, { root: uiDir, serve: false });
+  http.get('/assets/*', { schema: { hide: true } }, async (request, reply) => {
+    const file = resolve(assets, (request.params as { '*': string })['*']);
+    if (!file.startsWith(assets + sep) || !existsSync(file)) {
+      return sendProblem(reply, new ShopError('SHOP_NOT_FOUND', `No asset ${request.url}`));
+    }
+    return reply
+      .header('cache-control', 'public, max-age=31536000, immutable')
+      .sendFile(file.slice(assets.length + 1), assets, { cacheControl: false });
+  });
 
-  http.get('/*', { schema: { hide: true } }, async (request, reply) => {
-    const wantsHtml = (request.headers.accept ?? '').includes('text/html');
+  // index.html for the app's own routes (/, /products/…, /orders/…), always revalidated; a
+  // request that does not ask for HTML gets the usual problem.
+  const page = async (request: FastifyRequest, reply: FastifyReply) => {
+    const wantsHtml = request.url === '/' || (request.headers.accept ?? '').includes('text/html');
     if (!wantsHtml || !existsSync(index)) {
       return sendProblem(reply, new ShopError('SHOP_ROUTE_NOT_FOUND', `No route ${request.method} ${request.url}`));
     }
-    return reply.header('cache-control', 'no-cache').sendFile('index.html', uiDir);
-  });
+    return reply.header('cache-control', 'no-cache').sendFile('index.html', uiDir, { cacheControl: false });
+  };
+  http.get('/', { schema: { hide: true } }, page);
+  http.get('/*', { schema: { hide: true } }, page);
 
   return { http };
 }

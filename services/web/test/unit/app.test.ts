@@ -63,6 +63,13 @@ test('serves the bundle: index.html revalidated, hashed assets cached for good',
   const asset = await app.inject({ url: '/assets/app-1234.js' });
   assert.equal(asset.statusCode, 200);
   assert.match(String(asset.headers['cache-control']), /immutable/);
+  // A bundle rebuilt while the service runs is served as it is now.
+  writeFileSync(join(dir, 'assets', 'app-5678.js'), 'console.log(2)');
+  assert.equal((await app.inject({ url: '/assets/app-5678.js' })).body, 'console.log(2)');
+  const missing = await app.inject({ url: '/assets/app-0000.js' });
+  assert.equal(missing.statusCode, 404);
+  assert.equal(missing.json().code, 'SHOP_NOT_FOUND');
+  assert.equal((await app.inject({ url: '/assets/..%2Findex.html' })).statusCode, 404);
 });
 
 test('the app’s own routes answer index.html to a browser, a problem to anything else', async () => {

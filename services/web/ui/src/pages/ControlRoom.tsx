@@ -275,7 +275,7 @@ function Chaos({ headers }: { headers: { authorization: string } }) {
             Set the fault
           </button>
           <button type="button" onClick={() => void clear()}>
-            Clear {service}'s faults
+            Clear {service}’s faults
           </button>
         </div>
       </form>

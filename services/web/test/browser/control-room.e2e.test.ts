@@ -1,0 +1,124 @@
+// The control room in a real browser: the admin token typed in, the service map, a fault set
+// through its own chaos form (payment's GetPayment slowed past the gateway's deadline), the
+// gateway's breaker towards payment seen opening, the fault cleared through the form and the
+// breaker seen closing again; then the audit, run from the page. The shopper's order page
+// meanwhile shows its answer as degraded (the payment is missing), never an error.
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, test } from 'node:test';
+import {
+  ADMIN_TOKEN,
+  type Browser,
+  createProduct,
+  GATEWAY_URL,
+  openBrowser,
+  registerShopper,
+  send,
+  WEB_URL,
+} from './support';
+
+const GET_PAYMENT = 'payment.v1.PaymentService/GetPayment';
+
+let browser: Browser | undefined;
+after(async () => {
+  await browser?.close();
+  // Whatever happened above, payment is left without faults.
+  await send(`${GATEWAY_URL}/api/v1/admin/chaos/payment`, 'DELETE', undefined, ADMIN_TOKEN).catch(() => {});
+});
+
+/** A CONFIRMED order of a new shopper, made through the public API. */
+async function confirmedOrder(): Promise<{ token: string; orderId: string }> {
+  const product = await createProduct(2, 300);
+  const { email, password } = await registerShopper('web-control');
+  const { token } = await send(`${GATEWAY_URL}/api/v1/auth/login`, 'POST', { email, password });
+  await send(`${GATEWAY_URL}/api/v1/cart/items`, 'POST', { productId: product.id, quantity: 1 }, token);
+  const res = await fetch(`${GATEWAY_URL}/api/v1/checkout`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}`, 'idempotency-key': randomUUID() },
+    body: JSON.stringify({ card: { number: '4242 4242 4242 4242', expMonth: 12, expYear: 2035, cvc: '123' } }),
+  });
+  const text = await res.text();
+  assert.equal(res.status, 202, text);
+  const { orderId } = JSON.parse(text) as { orderId: string };
+  for (let i = 0; i < 240; i++) {
+    const order = await send(`${GATEWAY_URL}/api/v1/orders/${orderId}`, 'GET', undefined, token);
+    if (order.status === 'CONFIRMED') return { token, orderId };
+    assert.notEqual(order.status, 'CANCELLED', JSON.stringify(order));
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  throw new Error(`order ${orderId} was not CONFIRMED in 2 minutes`);
+}
+
+/** `count` reads of the order through the web service at once; each answer's `degraded`. */
+async function readOrder(token: string, orderId: string, count: number): Promise<unknown[]> {
+  return Promise.all(
+    Array.from({ length: count }, async () => {
+      const order = await send(`${WEB_URL}/api/v1/orders/${orderId}`, 'GET', undefined, token);
+      return order.degraded ?? [];
+    }),
+  );
+}
+
+test('the control room: a slow payment set through the chaos form opens the gateway’s breaker', async (t) => {
+  const { token, orderId } = await confirmedOrder();
+  browser = await openBrowser();
+  const { page } = browser;
+  const paymentBreaker = page.locator('[data-service="payment"] [data-breaker="payment"]');
+
+  await t.test('the admin token is typed in; the service map shows every service ready', async () => {
+    await page.goto(`${WEB_URL}/control`);
+    await page.getByLabel('Admin token').fill(ADMIN_TOKEN);
+    await page.getByRole('button', { name: 'Open the control room' }).click();
+    for (const service of ['user', 'catalog', 'cart', 'payment', 'order']) {
+      await page.getByTestId(`health-${service}`).getByText('ready', { exact: true }).waitFor();
+    }
+    await paymentBreaker.and(page.locator('[data-state="closed"]')).waitFor();
+  });
+
+  await t.test('payment’s GetPayment slowed through the form: the breaker opens', async () => {
+    await page.getByLabel('Service', { exact: true }).selectOption('payment');
+    await page.getByLabel('Where', { exact: true }).selectOption('grpc');
+    await page.getByLabel(/^Target/).fill(GET_PAYMENT);
+    await page.getByLabel('Fault', { exact: true }).selectOption('latency');
+    await page.getByLabel('Delay (ms)').fill('3000');
+    await page.getByLabel('Expires after (seconds)').fill('120');
+    await page.getByRole('button', { name: 'Set the fault' }).click();
+    await page.getByText('Fault set on payment').waitFor();
+
+    // The order still answers, without its payment, while the gateway's calls time out.
+    const degraded = await readOrder(token, orderId, 20);
+    assert.ok(
+      degraded.every((d) => JSON.stringify(d) === '["payment"]'),
+      `every read is degraded: ${JSON.stringify(degraded)}`,
+    );
+    await paymentBreaker.and(page.locator('[data-state="open"]')).waitFor();
+  });
+
+  await t.test('the fault cleared through the form: the breaker closes after its trial call', async () => {
+    await page.getByRole('button', { name: 'Clear payment’s faults' }).click();
+    await page.getByText('Every fault of payment cleared').waitFor();
+    const closed = paymentBreaker.and(page.locator('[data-state="closed"]'));
+    // The breaker lets a trial call through after its reset timeout; reads until one closes it.
+    for (let i = 0; i < 60 && !(await closed.isVisible()); i++) {
+      await readOrder(token, orderId, 1);
+      await new Promise((r) => setTimeout(r, 1_000));
+    }
+    await closed.waitFor({ timeout: 5_000 });
+  });
+
+  await t.test('the audit runs from the page and every invariant holds', async () => {
+    const results = page.getByRole('table', { name: 'Audit results' });
+    const run = page.getByRole('button', { name: 'Run the audit' });
+    // Sagas still running elsewhere in the shop may be PENDING a little longer: a few runs.
+    for (let i = 1; ; i++) {
+      await run.click();
+      await run.and(page.locator(':enabled')).waitFor({ timeout: 120_000 });
+      await results.waitFor();
+      assert.ok((await results.locator('tbody tr').count()) > 0);
+      const failed = await results.locator('tr[data-verdict="FAIL"]').count();
+      if (failed === 0) break;
+      assert.ok(i < 6, `the audit still fails: ${(await results.textContent()) ?? ''}`);
+      await new Promise((r) => setTimeout(r, 10_000));
+    }
+  });
+});
