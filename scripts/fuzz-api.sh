@@ -19,7 +19,7 @@
 #      admin token for `adminToken` ones;
 #   4. runs Schemathesis with a fixed seed and example count, so the run takes a bounded time.
 #
-# Environment: FUZZ_SEED (default 20261205), FUZZ_MAX_EXAMPLES (default 12), FUZZ_WORKERS
+# Environment: FUZZ_SEED (default 20261205), FUZZ_MAX_EXAMPLES (default 25), FUZZ_WORKERS
 # (default 1), FUZZ_GATEWAY_PORT (default 18080), FUZZ_BASE_URL (fuzz an already running
 # gateway instead of starting one), FUZZ_REPORT_DIR (default $SHOPLAB_STATE/fuzz).
 set -euo pipefail
@@ -31,7 +31,7 @@ SHOPLAB_CACHE=${SHOPLAB_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/shoplab}
 SHOPLAB_STATE=${SHOPLAB_STATE:-${XDG_STATE_HOME:-$HOME/.local/state}/shoplab}
 VENV=$SHOPLAB_CACHE/venv-schemathesis-$SCHEMATHESIS_VERSION
 SEED=${FUZZ_SEED:-20261205}
-MAX_EXAMPLES=${FUZZ_MAX_EXAMPLES:-12}
+MAX_EXAMPLES=${FUZZ_MAX_EXAMPLES:-25}
 WORKERS=${FUZZ_WORKERS:-1}
 PORT=${FUZZ_GATEWAY_PORT:-18080}
 REPORT_DIR=${FUZZ_REPORT_DIR:-$SHOPLAB_STATE/fuzz}
