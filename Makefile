@@ -91,3 +91,10 @@ fuzz: build ## fuzz the gateway's OpenAPI on the running shop: Schemathesis, eve
 
 exercises: build ## break the running shop on purpose: every exercise's check (docs/exercises/), each ending with the audit
 	@node packages/shopctl/dist/src/cli.js exercise run all
+
+.PHONY: web-test screenshots
+web-test: ## the storefront and the control room in a real browser (Debian's chromium, installed when missing; needs make up)
+	@bash services/web/scripts/browser-test.sh
+
+screenshots: ## regenerate docs/web/*.png from the running shop in headless Chromium (needs make up)
+	@bash services/web/scripts/browser-test.sh screenshots

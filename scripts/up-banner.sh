@@ -4,9 +4,10 @@ state=${SHOPLAB_STATE:-${XDG_STATE_HOME:-$HOME/.local/state}/shoplab}
 cat <<TXT
 
 ShopLab is running on this machine.
+  Web shop        http://127.0.0.1:8088             Control room  http://127.0.0.1:8088/control
   Shop (gateway)  http://127.0.0.1:8080/api/v1     Swagger UI  http://127.0.0.1:8080/docs
   Jaeger          http://127.0.0.1:16686            Prometheus  http://127.0.0.1:9090
-  Services        user :8081  catalog :8082  cart :8083  payment :8084  order :8085  (gRPC on 90xx)
+  Services        user :8081  catalog :8082  cart :8083  payment :8084  order :8085  (gRPC on 90xx)  web :8088
   Admin token     ADMIN_TOKEN in $state/secrets.env
 Logs: make logs C=<service|kafka|…>   State: make status   Stop: make down
 

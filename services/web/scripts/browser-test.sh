@@ -3,7 +3,8 @@
 # Playwright's library (playwright-core; it never downloads a browser), against the running
 # shop (`make up`, or scripts/check.sh after it started the services).
 #
-#   bash services/web/scripts/browser-test.sh        (= make web-test)
+#   bash services/web/scripts/browser-test.sh              the browser tests (= make web-test)
+#   bash services/web/scripts/browser-test.sh screenshots  docs/web/*.png (= make screenshots)
 #
 # Installs the chromium package when it is missing (as root, like infra/local installs
 # PostgreSQL). CHROMIUM=<path> uses another Chromium binary.
@@ -32,4 +33,7 @@ if [[ ! -x $CHROMIUM ]]; then
 fi
 echo "web-test: $("$CHROMIUM" --version 2>/dev/null | tail -n 1)"
 export CHROMIUM
+if [[ ${1:-} == screenshots ]]; then
+  exec node --enable-source-maps services/web/dist/test/browser/screenshots.js
+fi
 exec bash scripts/test.sh services/web/dist/test/browser/

@@ -53,12 +53,17 @@ export interface Product {
 }
 
 /** A product of this test's own, with exactly `stock` units (catalog POST /v1/admin/products). */
-export async function createProduct(stock: number, amount: number): Promise<Product> {
+export async function createProduct(
+  stock: number,
+  amount: number,
+  name = `Web test ${randomUUID().slice(0, 8)}`,
+  category = 'e2e',
+): Promise<Product> {
   assert.ok(ADMIN_TOKEN, 'no admin token: set ADMIN_TOKEN or run the local stack (make up)');
   return send(
     `${CATALOG_URL}/v1/admin/products`,
     'POST',
-    { name: `Web test ${randomUUID().slice(0, 8)}`, category: 'e2e', price: { amount, currency: 'USD' }, stock },
+    { name, category, price: { amount, currency: 'USD' }, stock },
     ADMIN_TOKEN,
   );
 }

@@ -3,6 +3,7 @@ import { Link, useSearchParams } from 'react-router';
 import { api, type ProductPage, problemText } from '../api/client';
 import { AddToCart } from '../components/AddToCart';
 import { ErrorBanner, Loading } from '../components/Notices';
+import { ProductImage } from '../components/ProductImage';
 import { money, stockText } from '../format';
 
 type Item = ProductPage['items'][number];
@@ -66,7 +67,7 @@ export function Catalogue() {
         <ul className="grid" aria-label="Products">
           {items.map((p) => (
             <li key={p.id} className="card" data-product-id={p.id}>
-              {p.imageUrl ? <img src={p.imageUrl} alt="" loading="lazy" width="160" height="120" /> : null}
+              <ProductImage src={p.imageUrl} alt="" category={p.category} width={320} height={200} />
               <h2>
                 <Link to={`/products/${encodeURIComponent(p.id)}`}>{p.name}</Link>
               </h2>

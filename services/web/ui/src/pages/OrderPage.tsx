@@ -2,6 +2,7 @@ import { useCallback, useEffect, useState } from 'react';
 import { Link, useParams } from 'react-router';
 import { api, type Order, problemText, type SagaStep } from '../api/client';
 import { followOrder } from '../api/order-events';
+import { CART_CHANGED } from '../components/AddToCart';
 import { DegradedBanner, ErrorBanner, Loading } from '../components/Notices';
 import { Timeline } from '../components/Timeline';
 import { money, when } from '../format';
@@ -40,7 +41,11 @@ export function OrderPage() {
           setSteps((old) => [...old, step]);
         } else {
           setStatus({ status: e.data.status, cancelReason: e.data.cancelReason });
-          if (e.data.status === 'CONFIRMED' || e.data.status === 'CANCELLED') void load();
+          if (e.data.status === 'CONFIRMED' || e.data.status === 'CANCELLED') {
+            void load();
+            // A confirmed order has emptied the cart.
+            window.dispatchEvent(new Event(CART_CHANGED));
+          }
         }
       },
     });

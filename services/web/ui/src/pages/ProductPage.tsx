@@ -3,6 +3,7 @@ import { Link, useParams } from 'react-router';
 import { api, type Product, problemText } from '../api/client';
 import { AddToCart } from '../components/AddToCart';
 import { DegradedBanner, ErrorBanner, Loading } from '../components/Notices';
+import { ProductImage } from '../components/ProductImage';
 import { money, stockText } from '../format';
 
 export function ProductPage() {
@@ -27,7 +28,7 @@ export function ProductPage() {
       </p>
       <DegradedBanner degraded={product.degraded} />
       <h1 id="product-title">{product.name}</h1>
-      {product.imageUrl ? <img src={product.imageUrl} alt={product.name} width="320" height="240" /> : null}
+      <ProductImage src={product.imageUrl} alt={product.name} category={product.category} width={320} height={240} />
       <p className="price">{money(product.price)}</p>
       <p className="stock">{stockText(product.available)}</p>
       <p>{product.description}</p>

@@ -25,8 +25,11 @@ export function SignIn({ mode }: { mode: 'signin' | 'signup' }) {
         : await api.POST('/api/v1/auth/login', { body: { email, password } });
     setBusy(false);
     if (!res.data) return setError(problemText(res.error, res.response));
-    const user = (res.data as { user?: { name?: string; email?: string } }).user;
-    setSession({ token: res.data.token, name: user?.name ?? name ?? email, email: user?.email ?? email });
+    const token = res.data.token;
+    // Login answers with the token only: the name comes from the profile.
+    const me = await api.GET('/api/v1/me', { headers: { authorization: `Bearer ${token}` } });
+    const user = me.data?.user;
+    setSession({ token, name: user?.name || name || email, email: user?.email ?? email });
     navigate(next);
   };
 
