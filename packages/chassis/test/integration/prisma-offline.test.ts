@@ -6,6 +6,7 @@ import { join, resolve } from 'node:path';
 import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
 import pg from 'pg';
+import { refusedValueError } from '../../src/input';
 import { createPrismaAdapter } from '../../src/prisma';
 import { PrismaClient } from '../fixtures/prisma/generated/client';
 import { testDatabase } from '../support/stack';
@@ -98,6 +99,26 @@ test('the generated client reads and writes through the chassis adapter', async 
     const widget = await client.widget.findUniqueOrThrow({ where: { id: 'w-1' } });
     assert.equal(widget.stock, 2);
     assert.ok(widget.createdAt instanceof Date);
+  } finally {
+    await client.$disconnect();
+  }
+});
+
+test('PostgreSQL refusing a value (NUL, not a uuid) is recognised as bad input; a duplicate key is not', async () => {
+  const client = new PrismaClient({ adapter: createPrismaAdapter({ ...testDatabase, database: scratch }) });
+  try {
+    const refused = [
+      await client.widget.create({ data: { id: 'w-nul', name: 'a\u0000b' } }).catch((err: unknown) => err),
+      await client.$queryRaw`select ${'not-a-uuid'}::uuid`.catch((err: unknown) => err),
+    ];
+    for (const err of refused) {
+      assert.ok(err instanceof Error, String(err));
+      assert.equal(refusedValueError(err)?.code, 'SHOP_VALIDATION_FAILED', String(err));
+    }
+    await client.widget.create({ data: { id: 'w-dup', name: 'Once' } });
+    const duplicate = await client.widget.create({ data: { id: 'w-dup', name: 'Twice' } }).catch((err: unknown) => err);
+    assert.ok(duplicate instanceof Error);
+    assert.equal(refusedValueError(duplicate), undefined, 'a conflict is not a malformed value');
   } finally {
     await client.$disconnect();
   }
