@@ -1,13 +1,13 @@
 # syntax=docker/dockerfile:1
 # One image recipe for every ShopLab service (docs/adr/0011-one-parametrised-dockerfile.md).
 #
-#   docker build --build-arg SERVICE=order -t shoplab/order:dev .     a service (user catalog cart payment order gateway)
+#   docker build --build-arg SERVICE=order -t shoplab/order:dev .     a service (user catalog cart payment order gateway web)
 #   docker build --target migrate -t shoplab/migrate:dev .            Prisma migrations of every schema (one-shot)
 #
 # Stages:
 #   manifests  every package.json + the lock file, nothing else (so npm ci is re-run only when they change)
 #   deps       npm ci (dev dependencies too: tsc, the Prisma CLI)
-#   build      prisma generate (every prisma.config.ts) + tsc -b of every service; /out = what runtimes need
+#   build      prisma generate (every prisma.config.ts) + tsc -b of every service + the web bundle; /out = what runtimes need
 #   migrate    build + `scripts/prisma.sh migrate deploy` for the schemas in MIGRATE_SERVICES
 #   prod-deps  npm ci --omit=dev
 #   runtime    (default, last) node:20-bookworm-slim, prod node_modules, chassis + contracts + ONE service
@@ -42,16 +42,19 @@ ENV CHECKPOINT_DISABLE=1 PRISMA_HIDE_UPDATE_MESSAGE=1
 COPY . .
 # `npm run build` = `scripts/prisma.sh generate` + `tsc -b`; the generate step lists schemas with
 # `git ls-files`, and a build context has no .git, so the schema folders are passed explicitly.
-# Only the services (and what they reference: chassis, contracts) are compiled.
+# Only the services (and what they reference: chassis, contracts) are compiled; the web
+# service's bundle (React, Vite) goes to services/web/dist/ui.
 RUN find packages services -name prisma.config.ts -not -path '*/node_modules/*' -printf '%h\0' | sort -z \
    | xargs -0 bash scripts/prisma.sh generate \
  && node_modules/.bin/tsc -b services/*/ \
+ && npm run --silent -w services/web build:ui \
  && for d in packages/* services/*; do \
       [ -f "$d/package.json" ] || continue; \
       mkdir -p "/out/$d/dist"; \
       cp "$d/package.json" "/out/$d/"; \
       if [ -d "$d/dist/src" ]; then cp -R "$d/dist/src" "/out/$d/dist/src"; \
       elif [ -d "$d/dist" ]; then cp -R "$d/dist/." "/out/$d/dist/"; fi; \
+      if [ -d "$d/dist/ui" ]; then cp -R "$d/dist/ui" "/out/$d/dist/ui"; fi; \
     done \
  && for s in services/*/; do test -f "/out/${s}dist/src/main.js"; done
 

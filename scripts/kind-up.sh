@@ -18,7 +18,7 @@ CLUSTER=${KIND_CLUSTER:-shoplab}
 CONTEXT=kind-$CLUSTER
 NAMESPACE=shoplab
 TIMEOUT=${SHOPLAB_KIND_TIMEOUT:-600s}
-SERVICES=(user catalog cart payment order gateway)
+SERVICES=(user catalog cart payment order gateway web)
 OVERLAY=$ROOT/k8s/overlays/kind
 
 say() { echo "[kind-up] $*"; }
@@ -95,6 +95,7 @@ cat <<EOF
 
 ShopLab is running in kind cluster "$CLUSTER" (namespace $NAMESPACE, context $CONTEXT):
   gateway      http://127.0.0.1:8080/docs        (public API under /api/v1)
+  web shop     http://127.0.0.1:8088
   Jaeger UI    http://127.0.0.1:16686
   Prometheus   http://127.0.0.1:9090/targets
   e.g.         curl -s 'http://127.0.0.1:8080/api/v1/products?limit=2'

@@ -22,6 +22,7 @@ export const EXPECTED_PORTS: Record<string, { http: number; grpc?: number }> = {
   cart: { http: 8083, grpc: 9083 },
   payment: { http: 8084, grpc: 9084 },
   order: { http: 8085, grpc: 9085 },
+  web: { http: 8088 },
 };
 
 interface ZodLike {
@@ -478,7 +479,8 @@ export function checkConsistency(input: Inputs): { problems: string[]; notes: st
         if (host !== svc || port !== want)
           fail(where, `HTTP_SERVICES entry ${svc}=${host}:${port}, expected ${svc}=${svc}:${want}`);
       }
-      const missing = services.filter((s) => s !== 'gateway' && !http.some(([n]) => n === s));
+      // The web front end calls the gateway, not the other way round.
+      const missing = services.filter((s) => s !== 'gateway' && s !== 'web' && !http.some(([n]) => n === s));
       if (missing.length) fail(where, `HTTP_SERVICES lacks ${fmt(missing)}`);
     }
     const ports = arr(main.ports).map(obj);
