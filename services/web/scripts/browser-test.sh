@@ -36,4 +36,12 @@ export CHROMIUM
 if [[ ${1:-} == screenshots ]]; then
   exec node --enable-source-maps services/web/dist/test/browser/screenshots.js
 fi
-exec bash scripts/test.sh services/web/dist/test/browser/
+# Named *.browser-test.js, not *.test.js: scripts/test.sh (the unit and the e2e steps of
+# make check) never picks them up, so they run only here, after chromium is there.
+shopt -s nullglob
+tests=(services/web/dist/test/browser/*.browser-test.js)
+if ((${#tests[@]} == 0)); then
+  echo "web-test: no compiled browser tests in services/web/dist/test/browser (run npm run build first)" >&2
+  exit 1
+fi
+exec node --enable-source-maps --test --test-concurrency=1 --test-timeout=300000 "${tests[@]}"
