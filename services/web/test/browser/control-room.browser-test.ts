@@ -27,22 +27,31 @@ after(async () => {
 });
 
 /** A CONFIRMED order of a new shopper, made through the public API. */
-async function confirmedOrder(): Promise<{ token: string; orderId: string }> {
+async function confirmedOrder(): Promise<{ email: string; password: string; token: string; orderId: string }> {
   const product = await createProduct(2, 300);
   const { email, password } = await registerShopper('web-control');
   const { token } = await send(`${GATEWAY_URL}/api/v1/auth/login`, 'POST', { email, password });
   await send(`${GATEWAY_URL}/api/v1/cart/items`, 'POST', { productId: product.id, quantity: 1 }, token);
-  const res = await fetch(`${GATEWAY_URL}/api/v1/checkout`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}`, 'idempotency-key': randomUUID() },
-    body: JSON.stringify({ card: { number: '4242 4242 4242 4242', expMonth: 12, expYear: 2035, cvc: '123' } }),
-  });
-  const text = await res.text();
-  assert.equal(res.status, 202, text);
-  const { orderId } = JSON.parse(text) as { orderId: string };
+  // As a client should: 429, 503 and 504 are sent again with the same Idempotency-Key.
+  const key = randomUUID();
+  let orderId = '';
+  for (let attempt = 1; !orderId; attempt++) {
+    const res = await fetch(`${GATEWAY_URL}/api/v1/checkout`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}`, 'idempotency-key': key },
+      body: JSON.stringify({ card: { number: '4242 4242 4242 4242', expMonth: 12, expYear: 2035, cvc: '123' } }),
+    });
+    const text = await res.text();
+    if ([429, 503, 504].includes(res.status) && attempt < 120) {
+      await new Promise((r) => setTimeout(r, 1_000));
+      continue;
+    }
+    assert.equal(res.status, 202, text);
+    orderId = (JSON.parse(text) as { orderId: string }).orderId;
+  }
   for (let i = 0; i < 240; i++) {
     const order = await send(`${GATEWAY_URL}/api/v1/orders/${orderId}`, 'GET', undefined, token);
-    if (order.status === 'CONFIRMED') return { token, orderId };
+    if (order.status === 'CONFIRMED') return { email, password, token, orderId };
     assert.notEqual(order.status, 'CANCELLED', JSON.stringify(order));
     await new Promise((r) => setTimeout(r, 500));
   }
@@ -60,7 +69,7 @@ async function readOrder(token: string, orderId: string, count: number): Promise
 }
 
 test('the control room: a slow payment set through the chaos form opens the gateway’s breaker', async (t) => {
-  const { token, orderId } = await confirmedOrder();
+  const { email, password, token, orderId } = await confirmedOrder();
   browser = await openBrowser();
   const { page } = browser;
   const paymentBreaker = page.locator('[data-service="payment"] [data-breaker="payment"]');
@@ -92,6 +101,18 @@ test('the control room: a slow payment set through the chaos form opens the gate
       `every read is degraded: ${JSON.stringify(degraded)}`,
     );
     await paymentBreaker.and(page.locator('[data-state="open"]')).waitFor();
+  });
+
+  await t.test('meanwhile the shopper’s order page says its payment is missing', async () => {
+    const shopper = await browser!.context.newPage();
+    await shopper.goto(`${WEB_URL}/signin?next=${encodeURIComponent(`/orders/${orderId}`)}`);
+    await shopper.getByLabel('Email').fill(email);
+    await shopper.getByLabel('Password').fill(password);
+    await shopper.getByRole('button', { name: 'Sign in' }).click();
+    await shopper.getByTestId('order-status').getByText('CONFIRMED').waitFor();
+    await shopper.getByTestId('degraded').getByText('the payment').waitFor();
+    assert.equal(await shopper.getByTestId('payment').count(), 0, 'no payment shown while it is missing');
+    await shopper.close();
   });
 
   await t.test('the fault cleared through the form: the breaker closes after its trial call', async () => {
