@@ -175,8 +175,10 @@ parameters = { category = "fuzz" }
 # A page cursor is only valid when a previous page handed it out (SHOP_VALIDATION_FAILED otherwise).
 checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", "400", "401", "403", "404", "409", "429", "5xx"]
 
-# What no JSON Schema can say, so a schema-valid request may still be refused with 400:
-# a card number must pass the Luhn check and not be expired (SHOP_INVALID_CARD), and the same
+# What the checkout's schema does not say, so a schema-valid checkout may still be refused
+# with 400: a card number must pass the Luhn check and not be expired (SHOP_INVALID_CARD), and a
+# shipping address is checked by the user service (an assigned ISO 3166-1 country, a postal
+# code of letters, digits, spaces and dashes, a saved address id of the caller's); the same
 # Idempotency-Key with another body is 422 SHOP_IDEMPOTENCY_KEY_REUSED.
 [[operations]]
 include-name = "POST /api/v1/checkout"
