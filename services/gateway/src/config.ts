@@ -32,6 +32,11 @@ export const configSchema = baseConfigSchema.extend({
   CART_DEADLINE_MS: ms(1_000),
   PAYMENT_DEADLINE_MS: ms(800),
   ORDER_DEADLINE_MS: ms(2_000),
+  /**
+   * Checkouts in flight at the order service at once; one more is refused at once with 503 and
+   * Retry-After (docs/adr/0016-checkout-load-shedding.md).
+   */
+  CHECKOUT_MAX_IN_FLIGHT: z.coerce.number().int().min(1).max(10_000).default(16),
   /** Retries of idempotent (read) gRPC calls, within the deadline. */
   GRPC_READ_RETRIES: z.coerce.number().int().min(0).max(5).default(2),
   /** Requests per minute per client (the verified user id, else the IP). */

@@ -46,6 +46,8 @@ export function createDownstreams(kit: ServiceKit<GatewayConfig>, options: Downs
       caller: 'gateway',
       registry: httpRegistry,
       deadlines: Object.fromEntries(REST_TARGETS.map((t) => [t, deadlineOf(config, t)])),
+      // The gateway's only REST call to order is checkout.
+      maxInFlight: { order: config.CHECKOUT_MAX_IN_FLIGHT },
       ...(options.breaker ? { breaker: options.breaker } : {}),
     },
     { metrics: kit.metrics, breakers: kit.breakers, logger: kit.logger },

@@ -45,6 +45,12 @@ export interface RestClientOptions {
   deadlines: Record<string, number>;
   /** Breaker thresholds (tests lower them). */
   breaker?: { volumeThreshold?: number; errorThresholdPercentage?: number; resetTimeoutMs?: number };
+  /**
+   * Requests this gateway has in flight at a target at most (per target, absent: no limit); one
+   * more is refused at once with 503 SHOP_BULKHEAD_FULL and Retry-After, without reaching the
+   * target, so a burst does not pile up on a process that would read it too late.
+   */
+  maxInFlight?: Record<string, number>;
 }
 
 export interface RestClientDeps {
@@ -68,6 +74,7 @@ const MEMBERS_OF_THE_PROBLEM_ITSELF = new Set(['type', 'title', 'status', 'code'
 export class RestClient {
   private readonly breakers = new Map<string, Breaker<[Thunk], RestResponse>>();
   private readonly roundRobin = new RoundRobin();
+  private readonly inFlight = new Map<string, number>();
 
   constructor(
     private readonly options: RestClientOptions,
@@ -81,6 +88,28 @@ export class RestClient {
    * timeout, a refused connection or an open breaker rejects with a ShopError.
    */
   async request<T = unknown>(target: string, req: RestRequest): Promise<RestResponse<T>> {
+    const limit = this.options.maxInFlight?.[target];
+    if (limit === undefined) return this.send<T>(target, req);
+    const now = this.inFlight.get(target) ?? 0;
+    if (now >= limit) {
+      throw new ShopError(
+        'SHOP_BULKHEAD_FULL',
+        `${target} has ${now} requests in flight from this gateway; retry in 1 s`,
+        {
+          target,
+          retryAfterSeconds: 1,
+        },
+      );
+    }
+    this.inFlight.set(target, now + 1);
+    try {
+      return await this.send<T>(target, req);
+    } finally {
+      this.inFlight.set(target, (this.inFlight.get(target) ?? 1) - 1);
+    }
+  }
+
+  private async send<T>(target: string, req: RestRequest): Promise<RestResponse<T>> {
     const deadlineMs = req.deadlineMs ?? this.options.deadlines[target] ?? 2_000;
     const deadline = Date.now() + deadlineMs;
     const breaker = this.breakerOf(target);

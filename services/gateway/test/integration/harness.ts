@@ -121,6 +121,8 @@ export class FakeState {
   shedCheckoutsFor: number | undefined;
   /** The headers of each checkout the order service received. */
   checkoutHeaders: Record<string, string | string[] | undefined>[] = [];
+  /** When set, the order service answers checkouts only once this settles. */
+  checkoutGate: Promise<void> | undefined;
   /** Called before GetOrder answers: lets a test move an order along its saga. */
   onGetOrder: ((order: orderV1.Order, call: number) => void) | undefined;
   getOrderCalls = 0;
@@ -137,6 +139,7 @@ export class FakeState {
     this.checkouts.clear();
     this.shedCheckoutsFor = undefined;
     this.checkoutHeaders = [];
+    this.checkoutGate = undefined;
     this.onGetOrder = undefined;
     this.getOrderCalls = 0;
     this.seenUserIds = [];
@@ -374,6 +377,7 @@ export async function startWorld(): Promise<World> {
           },
           async (request, reply) => {
             state.checkoutHeaders.push({ ...request.headers });
+            await state.checkoutGate;
             if (state.shedCheckoutsFor !== undefined) {
               reply.header('retry-after', String(state.shedCheckoutsFor));
               throw new ShopError('SHOP_BULKHEAD_FULL', 'Checkout is busy', {

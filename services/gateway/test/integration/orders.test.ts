@@ -269,6 +269,36 @@ test('a checkout the order service sheds is a 503 problem with its Retry-After, 
   }
 });
 
+test('beyond CHECKOUT_MAX_IN_FLIGHT the gateway refuses a checkout itself: 503 with Retry-After, order never sees it', async () => {
+  const narrow = await startGateway(world, { CHECKOUT_MAX_IN_FLIGHT: '1', ORDER_DEADLINE_MS: '5000' });
+  try {
+    world.state.carts.set('alice', { lines: [{ productId: 'p1', quantity: 1, unitPrice: usd(1999) }], version: 1 });
+    let open!: () => void;
+    world.state.checkoutGate = new Promise<void>((resolve) => {
+      open = resolve;
+    });
+    const send = (key: string) =>
+      narrow.app.inject({
+        method: 'POST',
+        url: '/api/v1/checkout',
+        headers: { ...alice, 'idempotency-key': key },
+        payload: { card },
+      });
+    const first = send('in-flight-key-1');
+    while (world.state.checkoutHeaders.length === 0) await new Promise((r) => setTimeout(r, 5));
+    const second = await send('in-flight-key-2');
+    assert.equal(second.statusCode, 503);
+    assert.equal(second.json().code, 'SHOP_BULKHEAD_FULL');
+    assert.equal(second.headers['retry-after'], '1');
+    assert.equal(world.state.checkoutHeaders.length, 1, 'the order service saw only the first');
+    open();
+    assert.equal((await first).statusCode, 202);
+    assert.equal((await send('in-flight-key-2')).statusCode, 202, 'room again once the first is answered');
+  } finally {
+    await narrow.close();
+  }
+});
+
 test('a checkout tells the order service how long the gateway will wait for it', async () => {
   world.state.carts.set('alice', { lines: [{ productId: 'p1', quantity: 1, unitPrice: usd(1999) }], version: 1 });
   const before = Date.now();
