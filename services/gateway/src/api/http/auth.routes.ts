@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { RouteGroup } from './context';
-import { problemResponses } from './schemas';
+import { personalText, problemResponses } from './schemas';
 
 // The user service's rules, so that what this schema accepts the user service accepts too.
 const registerBody = z.object({
@@ -13,14 +13,7 @@ const registerBody = z.object({
     ),
   password: z.string().min(8).max(128),
   // Not blank, no control characters (the user service's rule for names).
-  name: z
-    .string()
-    .max(100)
-    .regex(
-      // biome-ignore lint/suspicious/noControlCharactersInRegex: the pattern is there to refuse control characters
-      /^[^\u0000-\u001f\u007f]*[^\s\u0000-\u001f\u007f\ufeff][^\u0000-\u001f\u007f]*$/,
-      'not blank, no control characters',
-    ),
+  name: personalText(100),
 });
 const loginBody = z.object({ email: z.string().min(1).max(254), password: z.string().min(1).max(128) });
 

@@ -1,15 +1,25 @@
 import { ShopError } from '@shoplab/chassis';
 import { z } from 'zod';
 import { callerOf, type RouteGroup } from './context';
-import { nonBlankText, problemResponses, userBearer } from './schemas';
+import { nonBlankText, personalText, problemResponses, userBearer } from './schemas';
 
 // The order service's rules, so that what this schema accepts the order service accepts too
 // (apart from what no schema can say: a card number must pass the Luhn check and not be expired).
+// The address rules are the user service's, which checks it (the country must also be an
+// assigned ISO 3166-1 code, which this schema does not list).
 const postalAddress = z.object({
-  line1: nonBlankText(200),
-  line2: z.string().max(200).optional(),
-  city: nonBlankText(100),
-  postalCode: nonBlankText(20),
+  line1: personalText(200),
+  line2: z
+    .string()
+    .max(200)
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: the pattern is there to refuse control characters
+    .regex(/^[^\u0000-\u001f\u007f]*$/, 'no control characters')
+    .optional(),
+  city: personalText(100),
+  postalCode: z
+    .string()
+    .max(20)
+    .regex(/^[A-Za-z0-9][A-Za-z0-9 -]*$/, 'letters, digits, spaces and dashes'),
   country: z
     .string()
     .regex(/^[A-Z]{2}$/, 'an ISO 3166-1 alpha-2 code, e.g. US')

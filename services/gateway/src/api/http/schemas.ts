@@ -150,6 +150,17 @@ export const nonBlankText = (max: number) =>
     // biome-ignore lint/suspicious/noControlCharactersInRegex: the pattern is there to refuse NUL
     .regex(/^[^\u0000]*[^\s\u0000\ufeff][^\u0000]*$/, 'must not be blank');
 
+/** Text a person typed (a name, an address line): not blank, no control characters (the user service's rule). */
+export const personalText = (max: number) =>
+  z
+    .string()
+    .max(max)
+    .regex(
+      // biome-ignore lint/suspicious/noControlCharactersInRegex: the pattern is there to refuse control characters
+      /^[^\u0000-\u001f\u007f]*[^\s\u0000-\u001f\u007f\ufeff][^\u0000-\u001f\u007f]*$/,
+      'not blank, no control characters',
+    );
+
 /** Every error answer: RFC 9457 problem details with a stable `code` (the chassis's one schema). */
 export { problemResponses, problemSchema } from '@shoplab/chassis';
 
