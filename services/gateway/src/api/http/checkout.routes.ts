@@ -72,7 +72,7 @@ export const checkoutRoutes: RouteGroup = (app, { orders }) => {
               links: z.object({ self: z.string(), events: z.string() }),
             })
             .loose(),
-          ...problemResponses(409, 422, 504),
+          ...problemResponses(409, 422, 503, 504),
         },
       },
     },
