@@ -2,7 +2,14 @@ import { existsSync } from 'node:fs';
 import { resolve, sep } from 'node:path';
 import proxy from '@fastify/http-proxy';
 import fastifyStatic from '@fastify/static';
-import { createHttpApp, type HttpApp, type ServiceKit, ShopError, sendProblem } from '@shoplab/chassis';
+import {
+  createHttpApp,
+  type HttpApp,
+  requireAdminToken,
+  type ServiceKit,
+  ShopError,
+  sendProblem,
+} from '@shoplab/chassis';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { WebConfig } from './config';
 
@@ -53,6 +60,30 @@ export async function buildApp({ kit }: AppDeps): Promise<{ http: HttpApp }> {
           new ShopError('SHOP_DEPENDENCY_UNAVAILABLE', 'The gateway did not answer; try again shortly', {
             dependency: 'gateway',
           }),
+        );
+      },
+    },
+  });
+
+  // Jaeger's query API for the control room's trace waterfall: reads only, admin token required
+  // (traces hold every shopper's requests); the token is not passed on.
+  await http.register(proxy, {
+    upstream: config.JAEGER_URL,
+    prefix: '/jaeger/api',
+    rewritePrefix: '/api',
+    httpMethods: ['GET'],
+    preHandler: requireAdminToken(config.ADMIN_TOKEN),
+    undici: { bodyTimeout: 30_000, headersTimeout: 30_000 },
+    replyOptions: {
+      rewriteRequestHeaders: (_request, headers) => {
+        const { authorization: _token, ...rest } = headers;
+        return rest;
+      },
+      onError: (reply, { error }) => {
+        reply.request.log.warn({ err: error }, 'Jaeger did not answer');
+        sendProblem(
+          reply as never,
+          new ShopError('SHOP_DEPENDENCY_UNAVAILABLE', 'Jaeger did not answer', { dependency: 'jaeger' }),
         );
       },
     },

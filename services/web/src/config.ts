@@ -6,6 +6,11 @@ export const configSchema = baseConfigSchema.extend({
   HTTP_PORT: baseConfigSchema.shape.HTTP_PORT.default(8088),
   /** Where the public API is: `/api/*` (the order events stream included) is proxied there. */
   GATEWAY_URL: z.url().default('http://127.0.0.1:8080'),
+  /**
+   * Jaeger's query API: the control room draws an order's trace from it (`/jaeger/api/*`, proxied
+   * behind the admin token, reads only).
+   */
+  JAEGER_URL: z.url().default('http://127.0.0.1:16686'),
   /** The built storefront (`npm run -w services/web build:ui` writes it to dist/ui). */
   UI_DIR: z.string().optional(),
   /**

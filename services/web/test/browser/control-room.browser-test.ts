@@ -1,7 +1,8 @@
 // The control room in a real browser: the admin token typed in, the service map, a fault set
 // through its own chaos form (payment's GetPayment slowed past the gateway's deadline), the
 // gateway's breaker towards payment seen opening, the fault cleared through the form and the
-// breaker seen closing again; then the audit, run from the page. The shopper's order page
+// breaker seen closing again; the order's trace drawn from Jaeger with every service in it;
+// then the audit, run from the page. The shopper's order page
 // meanwhile shows its answer as degraded (the payment is missing), never an error.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
@@ -125,6 +126,30 @@ test('the control room: a slow payment set through the chaos form opens the gate
       await new Promise((r) => setTimeout(r, 1_000));
     }
     await closed.waitFor({ timeout: 5_000 });
+  });
+
+  await t.test('the order’s trace waterfall, drawn from Jaeger, has every service', async () => {
+    const expected = ['cart', 'catalog', 'gateway', 'order', 'payment', 'user'];
+    await page.getByLabel('Order id').fill(orderId);
+    const services = page.getByTestId('trace-services');
+    // Spans reach Jaeger in batches, the consumers' a little later than the rest: ask again until all are there.
+    let seen = '';
+    for (let i = 0; i < 30; i++) {
+      await page.getByRole('button', { name: 'Show the trace' }).click();
+      await page.getByRole('button', { name: 'Show the trace' }).and(page.locator(':enabled')).waitFor();
+      seen = (await services.count()) ? ((await services.textContent()) ?? '') : '';
+      if (expected.every((s) => seen.split(', ').includes(s))) break;
+      await new Promise((r) => setTimeout(r, 2_000));
+    }
+    assert.deepEqual(
+      expected.filter((s) => !seen.split(', ').includes(s)),
+      [],
+      `services in the trace: ${seen}`,
+    );
+    const waterfall = page.getByRole('list', { name: 'Trace waterfall' });
+    for (const s of expected) assert.ok((await waterfall.locator(`li[data-service="${s}"]`).count()) > 0, s);
+    const link = page.getByRole('link', { name: 'Open it in Jaeger' });
+    assert.match((await link.getAttribute('href')) ?? '', /:16686\/trace\/[0-9a-f]+$/);
   });
 
   await t.test('the audit runs from the page and every invariant holds', async () => {

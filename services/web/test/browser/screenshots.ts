@@ -60,6 +60,7 @@ async function main(): Promise<void> {
     await shot(page, 'cart');
 
     await checkout(page, 'pays', 'CONFIRMED');
+    const orderId = decodeURIComponent(new URL(page.url()).pathname.split('/').pop() ?? '');
     await shot(page, 'order-timeline', true);
 
     await addToCart(page, shirt);
@@ -72,6 +73,21 @@ async function main(): Promise<void> {
     await page.getByTestId('health-payment').waitFor();
     await page.locator('[data-breaker]').first().waitFor();
     await shot(page, 'control-room', true);
+
+    // The confirmed order's trace, once its spans (the consumers' last) have reached Jaeger.
+    await page.getByLabel('Order id').fill(orderId);
+    for (let i = 0; i < 30; i++) {
+      await page.getByRole('button', { name: 'Show the trace' }).click();
+      await page.getByRole('button', { name: 'Show the trace' }).and(page.locator(':enabled')).waitFor();
+      const seen = (await page.getByTestId('trace-services').count())
+        ? ((await page.getByTestId('trace-services').textContent()) ?? '')
+        : '';
+      if (['cart', 'catalog', 'gateway', 'order', 'payment', 'user', 'web'].every((s) => seen.includes(s))) break;
+      await new Promise((r) => setTimeout(r, 2_000));
+    }
+    await page.getByRole('heading', { name: 'Trace of an order' }).scrollIntoViewIfNeeded();
+    await page.getByRole('list', { name: 'Trace waterfall' }).screenshot({ path: join(OUT, 'trace-waterfall.png') });
+    console.log(`screenshots: ${join(OUT, 'trace-waterfall.png')}`);
   } finally {
     await desktop.close();
   }

@@ -12,6 +12,7 @@ import { type BrowserContext, chromium, type Page } from 'playwright-core';
 export const WEB_URL = process.env.WEB_URL ?? 'http://127.0.0.1:8088';
 export const GATEWAY_URL = process.env.GATEWAY_URL ?? 'http://127.0.0.1:8080';
 const CATALOG_URL = process.env.CATALOG_URL ?? 'http://127.0.0.1:8082';
+const USER_URL = process.env.USER_URL ?? 'http://127.0.0.1:8081';
 const STATE_DIR =
   process.env.SHOPLAB_STATE ?? join(process.env.XDG_STATE_HOME ?? join(homedir(), '.local', 'state'), 'shoplab');
 
@@ -73,11 +74,14 @@ export async function availableOf(productId: string): Promise<number> {
   return (await send(`${GATEWAY_URL}/api/v1/products/${encodeURIComponent(productId)}`)).available;
 }
 
-/** A new account registered through the public API (for tests whose subject is not sign-up). */
+/**
+ * A new account, registered at the user service itself (for tests whose subject is not sign-up;
+ * as test/e2e does, so the gateway's deadline on a scrypt hash does not decide them).
+ */
 export async function registerShopper(prefix: string): Promise<{ email: string; password: string }> {
   const email = `${prefix}-${randomUUID()}@example.com`;
   const password = 'a long enough password';
-  await send(`${GATEWAY_URL}/api/v1/auth/register`, 'POST', { email, password, name: prefix });
+  await send(`${USER_URL}/v1/auth/register`, 'POST', { email, password, name: prefix });
   return { email, password };
 }
 

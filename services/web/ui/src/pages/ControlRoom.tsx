@@ -1,6 +1,7 @@
 import { type FormEvent, useCallback, useEffect, useState } from 'react';
 import { api, problemText } from '../api/client';
 import { ErrorBanner } from '../components/Notices';
+import { TraceWaterfall } from '../components/TraceWaterfall';
 import { adminToken } from '../session';
 
 // The gateway's admin answers have no response schema in its OpenAPI document, so their shapes
@@ -41,7 +42,8 @@ function useAdmin() {
 /**
  * The control room's first page, behind the admin token (typed in, kept for this tab only):
  * the service map with each service's readiness and the gateway's breakers, refreshed every
- * 2 s; the audit on demand; chaos rules set and cleared through a form.
+ * 2 s; chaos rules set and cleared through a form; an order's trace drawn from Jaeger; the
+ * audit on demand.
  */
 export function ControlRoom() {
   const { token, setToken, headers } = useAdmin();
@@ -123,6 +125,7 @@ export function ControlRoom() {
       <ErrorBanner message={error} />
       <ServiceMap services={services} breakers={breakers} />
       <Chaos headers={headers} />
+      <TraceWaterfall headers={headers} />
       <Audit headers={headers} />
     </section>
   );
