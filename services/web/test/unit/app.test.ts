@@ -48,7 +48,8 @@ before(async () => {
   mkdirSync(join(dir, 'assets'));
   writeFileSync(join(dir, 'index.html'), INDEX);
   writeFileSync(join(dir, 'assets', 'app-1234.js'), 'console.log(1)');
-  app = await appWith({ UI_DIR: dir, GATEWAY_URL: `http://127.0.0.1:${await closedPort()}` });
+  const nobody = `http://127.0.0.1:${await closedPort()}`;
+  app = await appWith({ UI_DIR: dir, GATEWAY_URL: nobody, JAEGER_URL: nobody });
 });
 after(async () => {
   await app?.close();
@@ -114,6 +115,24 @@ test('a JSON body is checked here and passed on: bad JSON and unstorable text ar
     payload: { email: 'a@example.com', password: 'x' },
   });
   assert.equal(ok.statusCode, 503);
+});
+
+test('Jaeger’s API is read behind the admin token only', async () => {
+  const anonymous = await app.inject({ url: '/jaeger/api/services' });
+  assert.equal(anonymous.statusCode, 401);
+  assert.equal(anonymous.json().code, 'SHOP_UNAUTHENTICATED');
+  const wrong = await app.inject({
+    url: '/jaeger/api/services',
+    headers: { authorization: 'Bearer not-the-token-0000' },
+  });
+  assert.equal(wrong.statusCode, 403);
+  const admin = { authorization: 'Bearer web-unit-test-admin-token' };
+  const write = await app.inject({ method: 'POST', url: '/jaeger/api/services', headers: admin });
+  assert.equal(write.statusCode, 405);
+  // With the token, on to Jaeger, which does not answer here.
+  const read = await app.inject({ url: '/jaeger/api/services', headers: admin });
+  assert.equal(read.statusCode, 503);
+  assert.match(read.json().detail, /Jaeger/);
 });
 
 test('not ready without a bundle', async () => {
