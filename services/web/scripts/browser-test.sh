@@ -30,6 +30,7 @@ if [[ ! -x $CHROMIUM ]]; then
     tail -n 30 /tmp/shoplab-chromium-install.log >&2
     exit 1
   }
+  [[ -x $CHROMIUM ]] || { echo "web-test: the chromium package is installed but $CHROMIUM is not there" >&2; exit 1; }
 fi
 echo "web-test: $("$CHROMIUM" --version 2>/dev/null | tail -n 1)"
 export CHROMIUM
