@@ -49,7 +49,15 @@ if [[ ! -f $VENV/.installed ]]; then
   command -v python3 >/dev/null || die "python3 is needed (apt-get install python3 python3-venv)"
   say "installing schemathesis==$SCHEMATHESIS_VERSION into $VENV"
   rm -rf "$VENV"
-  python3 -m venv "$VENV"
+  if ! python3 -m venv "$VENV"; then
+    # Debian's python3 comes without ensurepip; its venv module is the package python3-venv.
+    [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null || die "python3 -m venv failed (apt-get install python3-venv)"
+    say "installing Debian package python3-venv (apt-get)"
+    rm -rf "$VENV"
+    apt-get install -y --no-install-recommends python3-venv >&2 ||
+      { apt-get update >&2 && apt-get install -y --no-install-recommends python3-venv >&2; }
+    python3 -m venv "$VENV"
+  fi
   "$VENV/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"
   touch "$VENV/.installed"
 fi
