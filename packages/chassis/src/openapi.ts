@@ -199,7 +199,8 @@ function problemResponse(status: number): OpenApiResponse {
   return {
     description: describeStatus(status),
     content: { 'application/problem+json': { schema: PROBLEM_REF } },
-    ...(status === 429 ? { headers: { 'Retry-After': RETRY_AFTER_REF } } : {}),
+    // 429 always says when to retry; a 503 does when it knows (a full bulkhead, a busy checkout).
+    ...(status === 429 || status === 503 ? { headers: { 'Retry-After': RETRY_AFTER_REF } } : {}),
   };
 }
 
@@ -240,7 +241,8 @@ export interface CompleteOpenApiOptions {
  * Adds what every operation can answer to the generated document: 400 (a URL that does not
  * decode, text no database stores, a failing schema), 503 (not ready, shutting down, a fault
  * injected, a dependency down); 401 where a token is required, 403 where it is the admin
- * token; 413 and 415 where there is a body; 429 with Retry-After under the rate-limited prefix.
+ * token; 413 and 415 where there is a body; 429 with Retry-After under the rate-limited prefix
+ * (503 may carry Retry-After too).
  * A route's own problem responses become application/problem+json with the shared schema,
  * and request strings say they may not hold NUL.
  */
