@@ -1,6 +1,7 @@
 // The storefront's typed API client is checked against the gateway's own OpenAPI document:
 // this builds the gateway's HTTP app from its compiled code (no listen, no downstream called),
-// asks it for the document and turns it into TypeScript types with openapi-typescript.
+// asks it for the document and turns it into TypeScript types with openapi-typescript (the
+// document's prose left out: a reworded description changes no type).
 //
 //   node services/web/scripts/api-types.mjs          rewrite ui/src/api/gateway.gen.ts
 //   node services/web/scripts/api-types.mjs --check  fail when the committed file is stale
@@ -58,9 +59,26 @@ export async function gatewayOpenApi() {
   }
 }
 
+/**
+ * The document without its prose (description, summary, examples): the types are about paths,
+ * parameters and shapes, so rewording a route's description does not make them stale. A schema
+ * property that happens to be called `description` (a product's) is kept.
+ */
+export function withoutProse(node, parentKey = '') {
+  if (Array.isArray(node)) return node.map((item) => withoutProse(item));
+  if (node === null || typeof node !== 'object') return node;
+  const out = {};
+  for (const [key, value] of Object.entries(node)) {
+    const prose = ['description', 'summary', 'example', 'examples'].includes(key);
+    if (prose && parentKey !== 'properties') continue;
+    out[key] = withoutProse(value, key);
+  }
+  return out;
+}
+
 /** The generated module's text. */
 export async function generatedTypes() {
-  const ast = await openapiTS(await gatewayOpenApi(), { alphabetize: true });
+  const ast = await openapiTS(withoutProse(await gatewayOpenApi()), { alphabetize: true });
   return HEADER + astToString(ast);
 }
 

@@ -11,7 +11,6 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Circuit breakers */
         get: {
             parameters: {
                 query?: never;
@@ -21,14 +20,12 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description Default Response */
                 200: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content?: never;
                 };
-                /** @description The request is not valid (problem+json; code SHOP_VALIDATION_FAILED, SHOP_BAD_REQUEST, SHOP_INVALID_CARD; pages at /problems/<slug>) */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -37,7 +34,6 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Authentication is required (problem+json; code SHOP_UNAUTHENTICATED, SHOP_INVALID_CREDENTIALS; pages at /problems/<slug>) */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -46,7 +42,6 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Not allowed (problem+json; code SHOP_FORBIDDEN; pages at /problems/<slug>) */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -55,9 +50,9 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Too many concurrent calls (problem+json; code SHOP_BULKHEAD_FULL, SHOP_DEPENDENCY_UNAVAILABLE, SHOP_CIRCUIT_OPEN, SHOP_NOT_READY, SHOP_SHUTTING_DOWN, SHOP_CHAOS_INJECTED; pages at /problems/<slug>) */
                 503: {
                     headers: {
+                        "Retry-After": components["headers"]["Retry-After"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -66,7 +61,6 @@ export interface paths {
                 };
             };
         };
-        /** Turn every circuit breaker of this process on or off */
         put: {
             parameters: {
                 query?: never;
@@ -82,7 +76,6 @@ export interface paths {
                 };
             };
             responses: {
-                /** @description Default Response */
                 200: {
                     headers: {
                         [name: string]: unknown;
@@ -94,7 +87,6 @@ export interface paths {
                         };
                     };
                 };
-                /** @description The request is not valid (problem+json; code SHOP_VALIDATION_FAILED, SHOP_BAD_REQUEST, SHOP_INVALID_CARD; pages at /problems/<slug>) */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -103,7 +95,6 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Authentication is required (problem+json; code SHOP_UNAUTHENTICATED, SHOP_INVALID_CREDENTIALS; pages at /problems/<slug>) */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -112,7 +103,6 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Not allowed (problem+json; code SHOP_FORBIDDEN; pages at /problems/<slug>) */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -121,7 +111,6 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Not found (problem+json; code SHOP_NOT_FOUND, SHOP_ROUTE_NOT_FOUND; pages at /problems/<slug>) */
                 404: {
                     headers: {
                         [name: string]: unknown;
@@ -130,7 +119,6 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description The request body is too large (problem+json; code SHOP_PAYLOAD_TOO_LARGE; pages at /problems/<slug>) */
                 413: {
                     headers: {
                         [name: string]: unknown;
@@ -139,7 +127,6 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Unsupported content type (problem+json; code SHOP_UNSUPPORTED_MEDIA_TYPE; pages at /problems/<slug>) */
                 415: {
                     headers: {
                         [name: string]: unknown;
@@ -148,9 +135,9 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Too many concurrent calls (problem+json; code SHOP_BULKHEAD_FULL, SHOP_DEPENDENCY_UNAVAILABLE, SHOP_CIRCUIT_OPEN, SHOP_NOT_READY, SHOP_SHUTTING_DOWN, SHOP_CHAOS_INJECTED; pages at /problems/<slug>) */
                 503: {
                     headers: {
+                        "Retry-After": components["headers"]["Retry-After"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -173,7 +160,6 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Active fault rules */
         get: {
             parameters: {
                 query?: never;
@@ -183,14 +169,12 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description Default Response */
                 200: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content?: never;
                 };
-                /** @description The request is not valid (problem+json; code SHOP_VALIDATION_FAILED, SHOP_BAD_REQUEST, SHOP_INVALID_CARD; pages at /problems/<slug>) */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -199,7 +183,6 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Authentication is required (problem+json; code SHOP_UNAUTHENTICATED, SHOP_INVALID_CREDENTIALS; pages at /problems/<slug>) */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -208,7 +191,6 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Not allowed (problem+json; code SHOP_FORBIDDEN; pages at /problems/<slug>) */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -217,9 +199,9 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Too many concurrent calls (problem+json; code SHOP_BULKHEAD_FULL, SHOP_DEPENDENCY_UNAVAILABLE, SHOP_CIRCUIT_OPEN, SHOP_NOT_READY, SHOP_SHUTTING_DOWN, SHOP_CHAOS_INJECTED; pages at /problems/<slug>) */
                 503: {
                     headers: {
+                        "Retry-After": components["headers"]["Retry-After"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -228,7 +210,6 @@ export interface paths {
                 };
             };
         };
-        /** Add a fault rule */
         put: {
             parameters: {
                 query?: never;
@@ -264,14 +245,12 @@ export interface paths {
                 };
             };
             responses: {
-                /** @description Default Response */
                 200: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content?: never;
                 };
-                /** @description The request is not valid (problem+json; code SHOP_VALIDATION_FAILED, SHOP_BAD_REQUEST, SHOP_INVALID_CARD; pages at /problems/<slug>) */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -280,7 +259,6 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Authentication is required (problem+json; code SHOP_UNAUTHENTICATED, SHOP_INVALID_CREDENTIALS; pages at /problems/<slug>) */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -289,7 +267,6 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Not allowed (problem+json; code SHOP_FORBIDDEN; pages at /problems/<slug>) */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -298,7 +275,6 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description The request body is too large (problem+json; code SHOP_PAYLOAD_TOO_LARGE; pages at /problems/<slug>) */
                 413: {
                     headers: {
                         [name: string]: unknown;
@@ -307,7 +283,6 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Unsupported content type (problem+json; code SHOP_UNSUPPORTED_MEDIA_TYPE; pages at /problems/<slug>) */
                 415: {
                     headers: {
                         [name: string]: unknown;
@@ -316,9 +291,9 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Too many concurrent calls (problem+json; code SHOP_BULKHEAD_FULL, SHOP_DEPENDENCY_UNAVAILABLE, SHOP_CIRCUIT_OPEN, SHOP_NOT_READY, SHOP_SHUTTING_DOWN, SHOP_CHAOS_INJECTED; pages at /problems/<slug>) */
                 503: {
                     headers: {
+                        "Retry-After": components["headers"]["Retry-After"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -328,7 +303,6 @@ export interface paths {
             };
         };
         post?: never;
-        /** Clear every fault */
         delete: {
             parameters: {
                 query?: never;
@@ -338,14 +312,12 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description Default Response */
                 200: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content?: never;
                 };
-                /** @description The request is not valid (problem+json; code SHOP_VALIDATION_FAILED, SHOP_BAD_REQUEST, SHOP_INVALID_CARD; pages at /problems/<slug>) */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -354,7 +326,6 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Authentication is required (problem+json; code SHOP_UNAUTHENTICATED, SHOP_INVALID_CREDENTIALS; pages at /problems/<slug>) */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -363,7 +334,6 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Not allowed (problem+json; code SHOP_FORBIDDEN; pages at /problems/<slug>) */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -372,9 +342,9 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Too many concurrent calls (problem+json; code SHOP_BULKHEAD_FULL, SHOP_DEPENDENCY_UNAVAILABLE, SHOP_CIRCUIT_OPEN, SHOP_NOT_READY, SHOP_SHUTTING_DOWN, SHOP_CHAOS_INJECTED; pages at /problems/<slug>) */
                 503: {
                     headers: {
+                        "Retry-After": components["headers"]["Retry-After"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -398,7 +368,6 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
-        /** Clear one fault */
         delete: {
             parameters: {
                 query?: never;
@@ -410,7 +379,6 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description Default Response */
                 200: {
                     headers: {
                         [name: string]: unknown;
@@ -421,7 +389,6 @@ export interface paths {
                         };
                     };
                 };
-                /** @description The request is not valid (problem+json; code SHOP_VALIDATION_FAILED, SHOP_BAD_REQUEST, SHOP_INVALID_CARD; pages at /problems/<slug>) */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -430,7 +397,6 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Authentication is required (problem+json; code SHOP_UNAUTHENTICATED, SHOP_INVALID_CREDENTIALS; pages at /problems/<slug>) */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -439,7 +405,6 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Not allowed (problem+json; code SHOP_FORBIDDEN; pages at /problems/<slug>) */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -448,7 +413,6 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Not found (problem+json; code SHOP_NOT_FOUND, SHOP_ROUTE_NOT_FOUND; pages at /problems/<slug>) */
                 404: {
                     headers: {
                         [name: string]: unknown;
@@ -457,9 +421,9 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Too many concurrent calls (problem+json; code SHOP_BULKHEAD_FULL, SHOP_DEPENDENCY_UNAVAILABLE, SHOP_CIRCUIT_OPEN, SHOP_NOT_READY, SHOP_SHUTTING_DOWN, SHOP_CHAOS_INJECTED; pages at /problems/<slug>) */
                 503: {
                     headers: {
+                        "Retry-After": components["headers"]["Retry-After"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -480,7 +444,6 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The audit’s invariants (docs/reference.md#audit), checked through every service’s admin API */
         get: {
             parameters: {
                 query?: never;
@@ -490,7 +453,6 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description Default Response */
                 200: {
                     headers: {
                         [name: string]: unknown;
@@ -498,7 +460,6 @@ export interface paths {
                     content: {
                         "application/json": {
                             checkedAt: string;
-                            /** @description false when any invariant FAILs */
                             ok: boolean;
                             results: {
                                 counts: {
@@ -513,7 +474,6 @@ export interface paths {
                         };
                     };
                 };
-                /** @description The request is not valid (problem+json; code SHOP_VALIDATION_FAILED, SHOP_BAD_REQUEST, SHOP_INVALID_CARD; pages at /problems/<slug>) */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -522,7 +482,6 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Authentication is required (problem+json; code SHOP_UNAUTHENTICATED, SHOP_INVALID_CREDENTIALS; pages at /problems/<slug>) */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -531,7 +490,6 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Not allowed (problem+json; code SHOP_FORBIDDEN; pages at /problems/<slug>) */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -540,7 +498,6 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Too many requests (problem+json; code SHOP_RATE_LIMITED; pages at /problems/<slug>) */
                 429: {
                     headers: {
                         "Retry-After": components["headers"]["Retry-After"];
@@ -550,9 +507,9 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Too many concurrent calls (problem+json; code SHOP_BULKHEAD_FULL, SHOP_DEPENDENCY_UNAVAILABLE, SHOP_CIRCUIT_OPEN, SHOP_NOT_READY, SHOP_SHUTTING_DOWN, SHOP_CHAOS_INJECTED; pages at /problems/<slug>) */
                 503: {
                     headers: {
+                        "Retry-After": components["headers"]["Retry-After"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -576,7 +533,6 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The gateway’s circuit breakers */
         get: {
             parameters: {
                 query?: never;
@@ -586,14 +542,12 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description Default Response */
                 200: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content?: never;
                 };
-                /** @description The request is not valid (problem+json; code SHOP_VALIDATION_FAILED, SHOP_BAD_REQUEST, SHOP_INVALID_CARD; pages at /problems/<slug>) */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -602,7 +556,6 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Authentication is required (problem+json; code SHOP_UNAUTHENTICATED, SHOP_INVALID_CREDENTIALS; pages at /problems/<slug>) */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -611,7 +564,6 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Not allowed (problem+json; code SHOP_FORBIDDEN; pages at /problems/<slug>) */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -620,7 +572,6 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Too many requests (problem+json; code SHOP_RATE_LIMITED; pages at /problems/<slug>) */
                 429: {
                     headers: {
                         "Retry-After": components["headers"]["Retry-After"];
@@ -630,9 +581,9 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Too many concurrent calls (problem+json; code SHOP_BULKHEAD_FULL, SHOP_DEPENDENCY_UNAVAILABLE, SHOP_CIRCUIT_OPEN, SHOP_NOT_READY, SHOP_SHUTTING_DOWN, SHOP_CHAOS_INJECTED; pages at /problems/<slug>) */
                 503: {
                     headers: {
+                        "Retry-After": components["headers"]["Retry-After"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -641,7 +592,6 @@ export interface paths {
                 };
             };
         };
-        /** Turn every breaker of the gateway on, or off (pass-through) */
         put: {
             parameters: {
                 query?: never;
@@ -657,14 +607,12 @@ export interface paths {
                 };
             };
             responses: {
-                /** @description Default Response */
                 200: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content?: never;
                 };
-                /** @description The request is not valid (problem+json; code SHOP_VALIDATION_FAILED, SHOP_BAD_REQUEST, SHOP_INVALID_CARD; pages at /problems/<slug>) */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -673,7 +621,6 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Authentication is required (problem+json; code SHOP_UNAUTHENTICATED, SHOP_INVALID_CREDENTIALS; pages at /problems/<slug>) */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -682,7 +629,6 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Not allowed (problem+json; code SHOP_FORBIDDEN; pages at /problems/<slug>) */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -691,7 +637,6 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description The request body is too large (problem+json; code SHOP_PAYLOAD_TOO_LARGE; pages at /problems/<slug>) */
                 413: {
                     headers: {
                         [name: string]: unknown;
@@ -700,7 +645,6 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Unsupported content type (problem+json; code SHOP_UNSUPPORTED_MEDIA_TYPE; pages at /problems/<slug>) */
                 415: {
                     headers: {
                         [name: string]: unknown;
@@ -709,7 +653,6 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Too many requests (problem+json; code SHOP_RATE_LIMITED; pages at /problems/<slug>) */
                 429: {
                     headers: {
                         "Retry-After": components["headers"]["Retry-After"];
@@ -719,9 +662,9 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Too many concurrent calls (problem+json; code SHOP_BULKHEAD_FULL, SHOP_DEPENDENCY_UNAVAILABLE, SHOP_CIRCUIT_OPEN, SHOP_NOT_READY, SHOP_SHUTTING_DOWN, SHOP_CHAOS_INJECTED; pages at /problems/<slug>) */
                 503: {
                     headers: {
+                        "Retry-After": components["headers"]["Retry-After"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -745,7 +688,6 @@ export interface paths {
             cookie?: never;
         };
         get?: never;
-        /** Add a fault rule to every instance of a service (`gateway`: this gateway) */
         put: {
             parameters: {
                 query?: never;
@@ -783,14 +725,12 @@ export interface paths {
                 };
             };
             responses: {
-                /** @description Default Response */
                 200: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content?: never;
                 };
-                /** @description The request is not valid (problem+json; code SHOP_VALIDATION_FAILED, SHOP_BAD_REQUEST, SHOP_INVALID_CARD; pages at /problems/<slug>) */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -799,7 +739,6 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Authentication is required (problem+json; code SHOP_UNAUTHENTICATED, SHOP_INVALID_CREDENTIALS; pages at /problems/<slug>) */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -808,7 +747,6 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Not allowed (problem+json; code SHOP_FORBIDDEN; pages at /problems/<slug>) */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -817,7 +755,6 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description The request body is too large (problem+json; code SHOP_PAYLOAD_TOO_LARGE; pages at /problems/<slug>) */
                 413: {
                     headers: {
                         [name: string]: unknown;
@@ -826,7 +763,6 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Unsupported content type (problem+json; code SHOP_UNSUPPORTED_MEDIA_TYPE; pages at /problems/<slug>) */
                 415: {
                     headers: {
                         [name: string]: unknown;
@@ -835,7 +771,6 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Too many requests (problem+json; code SHOP_RATE_LIMITED; pages at /problems/<slug>) */
                 429: {
                     headers: {
                         "Retry-After": components["headers"]["Retry-After"];
@@ -845,9 +780,9 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Too many concurrent calls (problem+json; code SHOP_BULKHEAD_FULL, SHOP_DEPENDENCY_UNAVAILABLE, SHOP_CIRCUIT_OPEN, SHOP_NOT_READY, SHOP_SHUTTING_DOWN, SHOP_CHAOS_INJECTED; pages at /problems/<slug>) */
                 503: {
                     headers: {
+                        "Retry-After": components["headers"]["Retry-After"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -857,7 +792,6 @@ export interface paths {
             };
         };
         post?: never;
-        /** Clear every fault rule of a service (`gateway`: this gateway) */
         delete: {
             parameters: {
                 query?: never;
@@ -869,14 +803,12 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description Default Response */
                 200: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content?: never;
                 };
-                /** @description The request is not valid (problem+json; code SHOP_VALIDATION_FAILED, SHOP_BAD_REQUEST, SHOP_INVALID_CARD; pages at /problems/<slug>) */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -885,7 +817,6 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Authentication is required (problem+json; code SHOP_UNAUTHENTICATED, SHOP_INVALID_CREDENTIALS; pages at /problems/<slug>) */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -894,7 +825,6 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Not allowed (problem+json; code SHOP_FORBIDDEN; pages at /problems/<slug>) */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -903,7 +833,6 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Too many requests (problem+json; code SHOP_RATE_LIMITED; pages at /problems/<slug>) */
                 429: {
                     headers: {
                         "Retry-After": components["headers"]["Retry-After"];
@@ -913,9 +842,9 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Too many concurrent calls (problem+json; code SHOP_BULKHEAD_FULL, SHOP_DEPENDENCY_UNAVAILABLE, SHOP_CIRCUIT_OPEN, SHOP_NOT_READY, SHOP_SHUTTING_DOWN, SHOP_CHAOS_INJECTED; pages at /problems/<slug>) */
                 503: {
                     headers: {
+                        "Retry-After": components["headers"]["Retry-After"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -936,7 +865,6 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Every downstream’s instances (from the registry) and their /readyz */
         get: {
             parameters: {
                 query?: never;
@@ -946,14 +874,12 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description Default Response */
                 200: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content?: never;
                 };
-                /** @description The request is not valid (problem+json; code SHOP_VALIDATION_FAILED, SHOP_BAD_REQUEST, SHOP_INVALID_CARD; pages at /problems/<slug>) */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -962,7 +888,6 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Authentication is required (problem+json; code SHOP_UNAUTHENTICATED, SHOP_INVALID_CREDENTIALS; pages at /problems/<slug>) */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -971,7 +896,6 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Not allowed (problem+json; code SHOP_FORBIDDEN; pages at /problems/<slug>) */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -980,7 +904,6 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Too many requests (problem+json; code SHOP_RATE_LIMITED; pages at /problems/<slug>) */
                 429: {
                     headers: {
                         "Retry-After": components["headers"]["Retry-After"];
@@ -990,9 +913,9 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Too many concurrent calls (problem+json; code SHOP_BULKHEAD_FULL, SHOP_DEPENDENCY_UNAVAILABLE, SHOP_CIRCUIT_OPEN, SHOP_NOT_READY, SHOP_SHUTTING_DOWN, SHOP_CHAOS_INJECTED; pages at /problems/<slug>) */
                 503: {
                     headers: {
+                        "Retry-After": components["headers"]["Retry-After"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -1018,7 +941,6 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Exchange email and password for a Bearer token (JWT) */
         post: {
             parameters: {
                 query?: never;
@@ -1035,7 +957,6 @@ export interface paths {
                 };
             };
             responses: {
-                /** @description Default Response */
                 200: {
                     headers: {
                         [name: string]: unknown;
@@ -1048,7 +969,6 @@ export interface paths {
                         };
                     };
                 };
-                /** @description The request is not valid (problem+json; code SHOP_VALIDATION_FAILED, SHOP_BAD_REQUEST, SHOP_INVALID_CARD; pages at /problems/<slug>) */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -1057,7 +977,6 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Authentication is required (problem+json; code SHOP_UNAUTHENTICATED, SHOP_INVALID_CREDENTIALS; pages at /problems/<slug>) */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -1066,7 +985,6 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description The request body is too large (problem+json; code SHOP_PAYLOAD_TOO_LARGE; pages at /problems/<slug>) */
                 413: {
                     headers: {
                         [name: string]: unknown;
@@ -1075,7 +993,6 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Unsupported content type (problem+json; code SHOP_UNSUPPORTED_MEDIA_TYPE; pages at /problems/<slug>) */
                 415: {
                     headers: {
                         [name: string]: unknown;
@@ -1084,7 +1001,6 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Too many requests (problem+json; code SHOP_RATE_LIMITED; pages at /problems/<slug>) */
                 429: {
                     headers: {
                         "Retry-After": components["headers"]["Retry-After"];
@@ -1094,16 +1010,15 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Too many concurrent calls (problem+json; code SHOP_BULKHEAD_FULL, SHOP_DEPENDENCY_UNAVAILABLE, SHOP_CIRCUIT_OPEN, SHOP_NOT_READY, SHOP_SHUTTING_DOWN, SHOP_CHAOS_INJECTED; pages at /problems/<slug>) */
                 503: {
                     headers: {
+                        "Retry-After": components["headers"]["Retry-After"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Timed out (problem+json; code SHOP_TIMEOUT; pages at /problems/<slug>) */
                 504: {
                     headers: {
                         [name: string]: unknown;
@@ -1129,7 +1044,6 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Create an account; answers with the user and a token */
         post: {
             parameters: {
                 query?: never;
@@ -1148,7 +1062,6 @@ export interface paths {
                 };
             };
             responses: {
-                /** @description Default Response */
                 201: {
                     headers: {
                         [name: string]: unknown;
@@ -1169,7 +1082,6 @@ export interface paths {
                         };
                     };
                 };
-                /** @description The request is not valid (problem+json; code SHOP_VALIDATION_FAILED, SHOP_BAD_REQUEST, SHOP_INVALID_CARD; pages at /problems/<slug>) */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -1178,7 +1090,6 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Already exists (problem+json; code SHOP_ALREADY_EXISTS, SHOP_CONFLICT, SHOP_ORDER_INVALID_STATE, SHOP_RESERVATION_INVALID_STATE, SHOP_OUT_OF_STOCK, SHOP_LINE_LIMIT_EXCEEDED, SHOP_CART_EMPTY, SHOP_PRODUCT_UNAVAILABLE, SHOP_PAYMENT_INVALID_STATE, SHOP_REFUND_EXCEEDS_CAPTURE; pages at /problems/<slug>) */
                 409: {
                     headers: {
                         [name: string]: unknown;
@@ -1187,7 +1098,6 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description The request body is too large (problem+json; code SHOP_PAYLOAD_TOO_LARGE; pages at /problems/<slug>) */
                 413: {
                     headers: {
                         [name: string]: unknown;
@@ -1196,7 +1106,6 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Unsupported content type (problem+json; code SHOP_UNSUPPORTED_MEDIA_TYPE; pages at /problems/<slug>) */
                 415: {
                     headers: {
                         [name: string]: unknown;
@@ -1205,7 +1114,6 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Too many requests (problem+json; code SHOP_RATE_LIMITED; pages at /problems/<slug>) */
                 429: {
                     headers: {
                         "Retry-After": components["headers"]["Retry-After"];
@@ -1215,16 +1123,15 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Too many concurrent calls (problem+json; code SHOP_BULKHEAD_FULL, SHOP_DEPENDENCY_UNAVAILABLE, SHOP_CIRCUIT_OPEN, SHOP_NOT_READY, SHOP_SHUTTING_DOWN, SHOP_CHAOS_INJECTED; pages at /problems/<slug>) */
                 503: {
                     headers: {
+                        "Retry-After": components["headers"]["Retry-After"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Timed out (problem+json; code SHOP_TIMEOUT; pages at /problems/<slug>) */
                 504: {
                     headers: {
                         [name: string]: unknown;
@@ -1248,10 +1155,6 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /**
-         * The caller’s cart
-         * @description The composed cart: stored lines with current names, prices and stock. When the catalog fails, lines keep their stored prices, `name`/`currentPrice`/`available` are null and `degraded: ["catalog"]`.
-         */
         get: {
             parameters: {
                 query?: never;
@@ -1261,43 +1164,33 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description Default Response */
                 200: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
                         "application/json": {
-                            /** @description Parts left out because a downstream failed; absent when the answer is complete */
                             degraded?: ("stock" | "catalog" | "products" | "payment" | "orders" | "cart")[];
                             itemCount: number;
                             lines: {
                                 available: number | null;
-                                /** @description the catalog's price now */
                                 currentPrice: {
-                                    /** @description integer minor units (cents) */
                                     amount: number;
                                     currency: string;
                                 } | null;
-                                /** @description Money: `{ amount: 1999, currency: "USD" }` */
                                 lineTotal: {
-                                    /** @description integer minor units (cents) */
                                     amount: number;
                                     currency: string;
                                 };
                                 name: string | null;
                                 productId: string;
                                 quantity: number;
-                                /** @description the price when the line was last changed */
                                 unitPrice: {
-                                    /** @description integer minor units (cents) */
                                     amount: number;
                                     currency: string;
                                 };
                             }[];
-                            /** @description Money: `{ amount: 1999, currency: "USD" }` */
                             total: {
-                                /** @description integer minor units (cents) */
                                 amount: number;
                                 currency: string;
                             };
@@ -1306,7 +1199,6 @@ export interface paths {
                         };
                     };
                 };
-                /** @description The request is not valid (problem+json; code SHOP_VALIDATION_FAILED, SHOP_BAD_REQUEST, SHOP_INVALID_CARD; pages at /problems/<slug>) */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -1315,7 +1207,6 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Authentication is required (problem+json; code SHOP_UNAUTHENTICATED, SHOP_INVALID_CREDENTIALS; pages at /problems/<slug>) */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -1324,7 +1215,6 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Too many requests (problem+json; code SHOP_RATE_LIMITED; pages at /problems/<slug>) */
                 429: {
                     headers: {
                         "Retry-After": components["headers"]["Retry-After"];
@@ -1334,16 +1224,15 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Too many concurrent calls (problem+json; code SHOP_BULKHEAD_FULL, SHOP_DEPENDENCY_UNAVAILABLE, SHOP_CIRCUIT_OPEN, SHOP_NOT_READY, SHOP_SHUTTING_DOWN, SHOP_CHAOS_INJECTED; pages at /problems/<slug>) */
                 503: {
                     headers: {
+                        "Retry-After": components["headers"]["Retry-After"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Timed out (problem+json; code SHOP_TIMEOUT; pages at /problems/<slug>) */
                 504: {
                     headers: {
                         [name: string]: unknown;
@@ -1371,10 +1260,6 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /**
-         * Add a product (or more of it) to the cart
-         * @description The composed cart: stored lines with current names, prices and stock. When the catalog fails, lines keep their stored prices, `name`/`currentPrice`/`available` are null and `degraded: ["catalog"]`.
-         */
         post: {
             parameters: {
                 query?: never;
@@ -1391,43 +1276,33 @@ export interface paths {
                 };
             };
             responses: {
-                /** @description Default Response */
                 200: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
                         "application/json": {
-                            /** @description Parts left out because a downstream failed; absent when the answer is complete */
                             degraded?: ("stock" | "catalog" | "products" | "payment" | "orders" | "cart")[];
                             itemCount: number;
                             lines: {
                                 available: number | null;
-                                /** @description the catalog's price now */
                                 currentPrice: {
-                                    /** @description integer minor units (cents) */
                                     amount: number;
                                     currency: string;
                                 } | null;
-                                /** @description Money: `{ amount: 1999, currency: "USD" }` */
                                 lineTotal: {
-                                    /** @description integer minor units (cents) */
                                     amount: number;
                                     currency: string;
                                 };
                                 name: string | null;
                                 productId: string;
                                 quantity: number;
-                                /** @description the price when the line was last changed */
                                 unitPrice: {
-                                    /** @description integer minor units (cents) */
                                     amount: number;
                                     currency: string;
                                 };
                             }[];
-                            /** @description Money: `{ amount: 1999, currency: "USD" }` */
                             total: {
-                                /** @description integer minor units (cents) */
                                 amount: number;
                                 currency: string;
                             };
@@ -1436,43 +1311,33 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Default Response */
                 201: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
                         "application/json": {
-                            /** @description Parts left out because a downstream failed; absent when the answer is complete */
                             degraded?: ("stock" | "catalog" | "products" | "payment" | "orders" | "cart")[];
                             itemCount: number;
                             lines: {
                                 available: number | null;
-                                /** @description the catalog's price now */
                                 currentPrice: {
-                                    /** @description integer minor units (cents) */
                                     amount: number;
                                     currency: string;
                                 } | null;
-                                /** @description Money: `{ amount: 1999, currency: "USD" }` */
                                 lineTotal: {
-                                    /** @description integer minor units (cents) */
                                     amount: number;
                                     currency: string;
                                 };
                                 name: string | null;
                                 productId: string;
                                 quantity: number;
-                                /** @description the price when the line was last changed */
                                 unitPrice: {
-                                    /** @description integer minor units (cents) */
                                     amount: number;
                                     currency: string;
                                 };
                             }[];
-                            /** @description Money: `{ amount: 1999, currency: "USD" }` */
                             total: {
-                                /** @description integer minor units (cents) */
                                 amount: number;
                                 currency: string;
                             };
@@ -1481,7 +1346,6 @@ export interface paths {
                         };
                     };
                 };
-                /** @description The request is not valid (problem+json; code SHOP_VALIDATION_FAILED, SHOP_BAD_REQUEST, SHOP_INVALID_CARD; pages at /problems/<slug>) */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -1490,7 +1354,6 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Authentication is required (problem+json; code SHOP_UNAUTHENTICATED, SHOP_INVALID_CREDENTIALS; pages at /problems/<slug>) */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -1499,7 +1362,6 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Not found (problem+json; code SHOP_NOT_FOUND, SHOP_ROUTE_NOT_FOUND; pages at /problems/<slug>) */
                 404: {
                     headers: {
                         [name: string]: unknown;
@@ -1508,7 +1370,6 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Already exists (problem+json; code SHOP_ALREADY_EXISTS, SHOP_CONFLICT, SHOP_ORDER_INVALID_STATE, SHOP_RESERVATION_INVALID_STATE, SHOP_OUT_OF_STOCK, SHOP_LINE_LIMIT_EXCEEDED, SHOP_CART_EMPTY, SHOP_PRODUCT_UNAVAILABLE, SHOP_PAYMENT_INVALID_STATE, SHOP_REFUND_EXCEEDS_CAPTURE; pages at /problems/<slug>) */
                 409: {
                     headers: {
                         [name: string]: unknown;
@@ -1517,7 +1378,6 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description The request body is too large (problem+json; code SHOP_PAYLOAD_TOO_LARGE; pages at /problems/<slug>) */
                 413: {
                     headers: {
                         [name: string]: unknown;
@@ -1526,7 +1386,6 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Unsupported content type (problem+json; code SHOP_UNSUPPORTED_MEDIA_TYPE; pages at /problems/<slug>) */
                 415: {
                     headers: {
                         [name: string]: unknown;
@@ -1535,7 +1394,6 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Too many requests (problem+json; code SHOP_RATE_LIMITED; pages at /problems/<slug>) */
                 429: {
                     headers: {
                         "Retry-After": components["headers"]["Retry-After"];
@@ -1545,16 +1403,15 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Too many concurrent calls (problem+json; code SHOP_BULKHEAD_FULL, SHOP_DEPENDENCY_UNAVAILABLE, SHOP_CIRCUIT_OPEN, SHOP_NOT_READY, SHOP_SHUTTING_DOWN, SHOP_CHAOS_INJECTED; pages at /problems/<slug>) */
                 503: {
                     headers: {
+                        "Retry-After": components["headers"]["Retry-After"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Timed out (problem+json; code SHOP_TIMEOUT; pages at /problems/<slug>) */
                 504: {
                     headers: {
                         [name: string]: unknown;
@@ -1581,10 +1438,6 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
-        /**
-         * Remove a line
-         * @description The composed cart: stored lines with current names, prices and stock. When the catalog fails, lines keep their stored prices, `name`/`currentPrice`/`available` are null and `degraded: ["catalog"]`.
-         */
         delete: {
             parameters: {
                 query?: never;
@@ -1596,43 +1449,33 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description Default Response */
                 200: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
                         "application/json": {
-                            /** @description Parts left out because a downstream failed; absent when the answer is complete */
                             degraded?: ("stock" | "catalog" | "products" | "payment" | "orders" | "cart")[];
                             itemCount: number;
                             lines: {
                                 available: number | null;
-                                /** @description the catalog's price now */
                                 currentPrice: {
-                                    /** @description integer minor units (cents) */
                                     amount: number;
                                     currency: string;
                                 } | null;
-                                /** @description Money: `{ amount: 1999, currency: "USD" }` */
                                 lineTotal: {
-                                    /** @description integer minor units (cents) */
                                     amount: number;
                                     currency: string;
                                 };
                                 name: string | null;
                                 productId: string;
                                 quantity: number;
-                                /** @description the price when the line was last changed */
                                 unitPrice: {
-                                    /** @description integer minor units (cents) */
                                     amount: number;
                                     currency: string;
                                 };
                             }[];
-                            /** @description Money: `{ amount: 1999, currency: "USD" }` */
                             total: {
-                                /** @description integer minor units (cents) */
                                 amount: number;
                                 currency: string;
                             };
@@ -1641,7 +1484,6 @@ export interface paths {
                         };
                     };
                 };
-                /** @description The request is not valid (problem+json; code SHOP_VALIDATION_FAILED, SHOP_BAD_REQUEST, SHOP_INVALID_CARD; pages at /problems/<slug>) */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -1650,7 +1492,6 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Authentication is required (problem+json; code SHOP_UNAUTHENTICATED, SHOP_INVALID_CREDENTIALS; pages at /problems/<slug>) */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -1659,7 +1500,6 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Not found (problem+json; code SHOP_NOT_FOUND, SHOP_ROUTE_NOT_FOUND; pages at /problems/<slug>) */
                 404: {
                     headers: {
                         [name: string]: unknown;
@@ -1668,7 +1508,6 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Too many requests (problem+json; code SHOP_RATE_LIMITED; pages at /problems/<slug>) */
                 429: {
                     headers: {
                         "Retry-After": components["headers"]["Retry-After"];
@@ -1678,16 +1517,15 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Too many concurrent calls (problem+json; code SHOP_BULKHEAD_FULL, SHOP_DEPENDENCY_UNAVAILABLE, SHOP_CIRCUIT_OPEN, SHOP_NOT_READY, SHOP_SHUTTING_DOWN, SHOP_CHAOS_INJECTED; pages at /problems/<slug>) */
                 503: {
                     headers: {
+                        "Retry-After": components["headers"]["Retry-After"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Timed out (problem+json; code SHOP_TIMEOUT; pages at /problems/<slug>) */
                 504: {
                     headers: {
                         [name: string]: unknown;
@@ -1700,10 +1538,6 @@ export interface paths {
         };
         options?: never;
         head?: never;
-        /**
-         * Change the quantity of a line
-         * @description The composed cart: stored lines with current names, prices and stock. When the catalog fails, lines keep their stored prices, `name`/`currentPrice`/`available` are null and `degraded: ["catalog"]`.
-         */
         patch: {
             parameters: {
                 query?: never;
@@ -1721,43 +1555,33 @@ export interface paths {
                 };
             };
             responses: {
-                /** @description Default Response */
                 200: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
                         "application/json": {
-                            /** @description Parts left out because a downstream failed; absent when the answer is complete */
                             degraded?: ("stock" | "catalog" | "products" | "payment" | "orders" | "cart")[];
                             itemCount: number;
                             lines: {
                                 available: number | null;
-                                /** @description the catalog's price now */
                                 currentPrice: {
-                                    /** @description integer minor units (cents) */
                                     amount: number;
                                     currency: string;
                                 } | null;
-                                /** @description Money: `{ amount: 1999, currency: "USD" }` */
                                 lineTotal: {
-                                    /** @description integer minor units (cents) */
                                     amount: number;
                                     currency: string;
                                 };
                                 name: string | null;
                                 productId: string;
                                 quantity: number;
-                                /** @description the price when the line was last changed */
                                 unitPrice: {
-                                    /** @description integer minor units (cents) */
                                     amount: number;
                                     currency: string;
                                 };
                             }[];
-                            /** @description Money: `{ amount: 1999, currency: "USD" }` */
                             total: {
-                                /** @description integer minor units (cents) */
                                 amount: number;
                                 currency: string;
                             };
@@ -1766,7 +1590,6 @@ export interface paths {
                         };
                     };
                 };
-                /** @description The request is not valid (problem+json; code SHOP_VALIDATION_FAILED, SHOP_BAD_REQUEST, SHOP_INVALID_CARD; pages at /problems/<slug>) */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -1775,7 +1598,6 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Authentication is required (problem+json; code SHOP_UNAUTHENTICATED, SHOP_INVALID_CREDENTIALS; pages at /problems/<slug>) */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -1784,7 +1606,6 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Not found (problem+json; code SHOP_NOT_FOUND, SHOP_ROUTE_NOT_FOUND; pages at /problems/<slug>) */
                 404: {
                     headers: {
                         [name: string]: unknown;
@@ -1793,7 +1614,6 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Already exists (problem+json; code SHOP_ALREADY_EXISTS, SHOP_CONFLICT, SHOP_ORDER_INVALID_STATE, SHOP_RESERVATION_INVALID_STATE, SHOP_OUT_OF_STOCK, SHOP_LINE_LIMIT_EXCEEDED, SHOP_CART_EMPTY, SHOP_PRODUCT_UNAVAILABLE, SHOP_PAYMENT_INVALID_STATE, SHOP_REFUND_EXCEEDS_CAPTURE; pages at /problems/<slug>) */
                 409: {
                     headers: {
                         [name: string]: unknown;
@@ -1802,7 +1622,6 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description The request body is too large (problem+json; code SHOP_PAYLOAD_TOO_LARGE; pages at /problems/<slug>) */
                 413: {
                     headers: {
                         [name: string]: unknown;
@@ -1811,7 +1630,6 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Unsupported content type (problem+json; code SHOP_UNSUPPORTED_MEDIA_TYPE; pages at /problems/<slug>) */
                 415: {
                     headers: {
                         [name: string]: unknown;
@@ -1820,7 +1638,6 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Too many requests (problem+json; code SHOP_RATE_LIMITED; pages at /problems/<slug>) */
                 429: {
                     headers: {
                         "Retry-After": components["headers"]["Retry-After"];
@@ -1830,16 +1647,15 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Too many concurrent calls (problem+json; code SHOP_BULKHEAD_FULL, SHOP_DEPENDENCY_UNAVAILABLE, SHOP_CIRCUIT_OPEN, SHOP_NOT_READY, SHOP_SHUTTING_DOWN, SHOP_CHAOS_INJECTED; pages at /problems/<slug>) */
                 503: {
                     headers: {
+                        "Retry-After": components["headers"]["Retry-After"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Timed out (problem+json; code SHOP_TIMEOUT; pages at /problems/<slug>) */
                 504: {
                     headers: {
                         [name: string]: unknown;
@@ -1861,15 +1677,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /**
-         * Check out the caller’s cart
-         * @description Starts the checkout saga and answers 202 at once with the order’s URL (Location). Retrying with the same Idempotency-Key returns the same order. When more checkouts arrive than the shop can start in time, the rest are refused at once: 503 SHOP_BULKHEAD_FULL with Retry-After (seconds); send the same request again then, with the same Idempotency-Key. A 504 means the outcome is unknown: the same retry answers with the order if it was made.
-         */
         post: {
             parameters: {
                 query?: never;
                 header: {
-                    /** @description chosen by the client per checkout; a retry with the same key returns the same order */
                     "idempotency-key": string;
                 };
                 path?: never;
@@ -1881,28 +1692,22 @@ export interface paths {
                         card: {
                             cvc: string;
                             expMonth: number;
-                            /** @description with expMonth, not in the past */
                             expYear: number;
-                            /** @description must pass the Luhn check; test cards: 4242 4242 4242 4242 succeeds, 4000 0000 0000 0002 is declined */
                             number: string;
                         };
-                        /** @description a postal address, one of the user’s saved addresses, or absent for the default one */
                         shippingAddress?: {
                             city: string;
-                            /** @description ISO 3166-1 alpha-2 */
                             country: string;
                             line1: string;
                             line2?: string;
                             postalCode: string;
                         } | {
-                            /** @description one of the user’s saved addresses */
                             addressId: string;
                         };
                     };
                 };
             };
             responses: {
-                /** @description Default Response */
                 202: {
                     headers: {
                         [name: string]: unknown;
@@ -1920,7 +1725,6 @@ export interface paths {
                         };
                     };
                 };
-                /** @description The request is not valid (problem+json; code SHOP_VALIDATION_FAILED, SHOP_BAD_REQUEST, SHOP_INVALID_CARD; pages at /problems/<slug>) */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -1929,7 +1733,6 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Authentication is required (problem+json; code SHOP_UNAUTHENTICATED, SHOP_INVALID_CREDENTIALS; pages at /problems/<slug>) */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -1938,7 +1741,6 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Already exists (problem+json; code SHOP_ALREADY_EXISTS, SHOP_CONFLICT, SHOP_ORDER_INVALID_STATE, SHOP_RESERVATION_INVALID_STATE, SHOP_OUT_OF_STOCK, SHOP_LINE_LIMIT_EXCEEDED, SHOP_CART_EMPTY, SHOP_PRODUCT_UNAVAILABLE, SHOP_PAYMENT_INVALID_STATE, SHOP_REFUND_EXCEEDS_CAPTURE; pages at /problems/<slug>) */
                 409: {
                     headers: {
                         [name: string]: unknown;
@@ -1947,7 +1749,6 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description The request body is too large (problem+json; code SHOP_PAYLOAD_TOO_LARGE; pages at /problems/<slug>) */
                 413: {
                     headers: {
                         [name: string]: unknown;
@@ -1956,7 +1757,6 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Unsupported content type (problem+json; code SHOP_UNSUPPORTED_MEDIA_TYPE; pages at /problems/<slug>) */
                 415: {
                     headers: {
                         [name: string]: unknown;
@@ -1965,7 +1765,6 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description The idempotency key was used for a different request (problem+json; code SHOP_IDEMPOTENCY_KEY_REUSED; pages at /problems/<slug>) */
                 422: {
                     headers: {
                         [name: string]: unknown;
@@ -1974,7 +1773,6 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Too many requests (problem+json; code SHOP_RATE_LIMITED; pages at /problems/<slug>) */
                 429: {
                     headers: {
                         "Retry-After": components["headers"]["Retry-After"];
@@ -1984,16 +1782,15 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Too many concurrent calls (problem+json; code SHOP_BULKHEAD_FULL, SHOP_DEPENDENCY_UNAVAILABLE, SHOP_CIRCUIT_OPEN, SHOP_NOT_READY, SHOP_SHUTTING_DOWN, SHOP_CHAOS_INJECTED; pages at /problems/<slug>) */
                 503: {
                     headers: {
+                        "Retry-After": components["headers"]["Retry-After"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Timed out (problem+json; code SHOP_TIMEOUT; pages at /problems/<slug>) */
                 504: {
                     headers: {
                         [name: string]: unknown;
@@ -2017,10 +1814,6 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /**
-         * The caller’s profile, last five orders and cart summary
-         * @description Asked for in parallel. Orders or cart failing leaves them null with `degraded`; the profile failing is 503.
-         */
         get: {
             parameters: {
                 query?: never;
@@ -2030,7 +1823,6 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description Default Response */
                 200: {
                     headers: {
                         [name: string]: unknown;
@@ -2041,7 +1833,6 @@ export interface paths {
                                 itemCount: number;
                                 version: number;
                             } | null;
-                            /** @description Parts left out because a downstream failed; absent when the answer is complete */
                             degraded?: ("stock" | "catalog" | "products" | "payment" | "orders" | "cart")[];
                             recentOrders: {
                                 createdAt: string;
@@ -2049,9 +1840,7 @@ export interface paths {
                                 itemCount: number;
                                 /** @enum {string} */
                                 status: "PENDING" | "CONFIRMED" | "CANCELLED" | "UNKNOWN";
-                                /** @description Money: `{ amount: 1999, currency: "USD" }` */
                                 total: {
-                                    /** @description integer minor units (cents) */
                                     amount: number;
                                     currency: string;
                                 };
@@ -2074,7 +1863,6 @@ export interface paths {
                         };
                     };
                 };
-                /** @description The request is not valid (problem+json; code SHOP_VALIDATION_FAILED, SHOP_BAD_REQUEST, SHOP_INVALID_CARD; pages at /problems/<slug>) */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -2083,7 +1871,6 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Authentication is required (problem+json; code SHOP_UNAUTHENTICATED, SHOP_INVALID_CREDENTIALS; pages at /problems/<slug>) */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -2092,7 +1879,6 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Not found (problem+json; code SHOP_NOT_FOUND, SHOP_ROUTE_NOT_FOUND; pages at /problems/<slug>) */
                 404: {
                     headers: {
                         [name: string]: unknown;
@@ -2101,7 +1887,6 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Too many requests (problem+json; code SHOP_RATE_LIMITED; pages at /problems/<slug>) */
                 429: {
                     headers: {
                         "Retry-After": components["headers"]["Retry-After"];
@@ -2111,16 +1896,15 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Too many concurrent calls (problem+json; code SHOP_BULKHEAD_FULL, SHOP_DEPENDENCY_UNAVAILABLE, SHOP_CIRCUIT_OPEN, SHOP_NOT_READY, SHOP_SHUTTING_DOWN, SHOP_CHAOS_INJECTED; pages at /problems/<slug>) */
                 503: {
                     headers: {
+                        "Retry-After": components["headers"]["Retry-After"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Timed out (problem+json; code SHOP_TIMEOUT; pages at /problems/<slug>) */
                 504: {
                     headers: {
                         [name: string]: unknown;
@@ -2146,11 +1930,9 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The caller’s orders, newest first */
         get: {
             parameters: {
                 query?: {
-                    /** @description `nextCursor` of the previous page */
                     cursor?: string;
                     limit?: number;
                 };
@@ -2160,7 +1942,6 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description Default Response */
                 200: {
                     headers: {
                         [name: string]: unknown;
@@ -2172,18 +1953,14 @@ export interface paths {
                                 createdAt: string;
                                 id: string;
                                 lines: {
-                                    /** @description Money: `{ amount: 1999, currency: "USD" }` */
                                     lineTotal: {
-                                        /** @description integer minor units (cents) */
                                         amount: number;
                                         currency: string;
                                     };
                                     name: string;
                                     productId: string;
                                     quantity: number;
-                                    /** @description Money: `{ amount: 1999, currency: "USD" }` */
                                     unitPrice: {
-                                        /** @description integer minor units (cents) */
                                         amount: number;
                                         currency: string;
                                     };
@@ -2192,25 +1969,17 @@ export interface paths {
                                 /** @enum {string} */
                                 status: "PENDING" | "CONFIRMED" | "CANCELLED" | "UNKNOWN";
                                 timeline: {
-                                    /** @description 1 for an event */
                                     attempt: number;
                                     error: string | null;
                                     finishedAt: string | null;
-                                    /**
-                                     * @description `step`: an attempt of a saga step or compensation; `event`: a payment event the order service received
-                                     * @enum {string}
-                                     */
+                                    /** @enum {string} */
                                     kind: "step" | "event";
-                                    /** @description STARTED, SUCCEEDED, FAILED (retried), REFUSED (business refusal), INTERRUPTED; RECEIVED for an event */
                                     outcome: string;
                                     startedAt: string | null;
-                                    /** @description the saga step (`capture_payment`, `compensate:release_stock`) or the event type */
                                     step: string;
                                     traceId: string | null;
                                 }[];
-                                /** @description Money: `{ amount: 1999, currency: "USD" }` */
                                 total: {
-                                    /** @description integer minor units (cents) */
                                     amount: number;
                                     currency: string;
                                 };
@@ -2221,7 +1990,6 @@ export interface paths {
                         };
                     };
                 };
-                /** @description The request is not valid (problem+json; code SHOP_VALIDATION_FAILED, SHOP_BAD_REQUEST, SHOP_INVALID_CARD; pages at /problems/<slug>) */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -2230,7 +1998,6 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Authentication is required (problem+json; code SHOP_UNAUTHENTICATED, SHOP_INVALID_CREDENTIALS; pages at /problems/<slug>) */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -2239,7 +2006,6 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Too many requests (problem+json; code SHOP_RATE_LIMITED; pages at /problems/<slug>) */
                 429: {
                     headers: {
                         "Retry-After": components["headers"]["Retry-After"];
@@ -2249,16 +2015,15 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Too many concurrent calls (problem+json; code SHOP_BULKHEAD_FULL, SHOP_DEPENDENCY_UNAVAILABLE, SHOP_CIRCUIT_OPEN, SHOP_NOT_READY, SHOP_SHUTTING_DOWN, SHOP_CHAOS_INJECTED; pages at /problems/<slug>) */
                 503: {
                     headers: {
+                        "Retry-After": components["headers"]["Retry-After"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Timed out (problem+json; code SHOP_TIMEOUT; pages at /problems/<slug>) */
                 504: {
                     headers: {
                         [name: string]: unknown;
@@ -2284,10 +2049,6 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /**
-         * An order with its lines’ products, saga timeline and payment
-         * @description Products and payment are asked for in parallel; if either fails the order is still answered without it and `degraded` names what is missing.
-         */
         get: {
             parameters: {
                 query?: never;
@@ -2299,7 +2060,6 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description Default Response */
                 200: {
                     headers: {
                         [name: string]: unknown;
@@ -2308,13 +2068,10 @@ export interface paths {
                         "application/json": {
                             cancelReason: string | null;
                             createdAt: string;
-                            /** @description Parts left out because a downstream failed; absent when the answer is complete */
                             degraded?: ("stock" | "catalog" | "products" | "payment" | "orders" | "cart")[];
                             id: string;
                             lines: {
-                                /** @description Money: `{ amount: 1999, currency: "USD" }` */
                                 lineTotal: {
-                                    /** @description integer minor units (cents) */
                                     amount: number;
                                     currency: string;
                                 };
@@ -2326,32 +2083,23 @@ export interface paths {
                                 } | null;
                                 productId: string;
                                 quantity: number;
-                                /** @description Money: `{ amount: 1999, currency: "USD" }` */
                                 unitPrice: {
-                                    /** @description integer minor units (cents) */
                                     amount: number;
                                     currency: string;
                                 };
                             }[];
-                            /** @description null when no payment was made yet */
                             payment: {
-                                /** @description Money: `{ amount: 1999, currency: "USD" }` */
                                 amount: {
-                                    /** @description integer minor units (cents) */
                                     amount: number;
                                     currency: string;
                                 };
-                                /** @description Money: `{ amount: 1999, currency: "USD" }` */
                                 captured: {
-                                    /** @description integer minor units (cents) */
                                     amount: number;
                                     currency: string;
                                 };
                                 cardLast4: string | null;
                                 id: string;
-                                /** @description Money: `{ amount: 1999, currency: "USD" }` */
                                 refunded: {
-                                    /** @description integer minor units (cents) */
                                     amount: number;
                                     currency: string;
                                 };
@@ -2362,25 +2110,17 @@ export interface paths {
                             /** @enum {string} */
                             status: "PENDING" | "CONFIRMED" | "CANCELLED" | "UNKNOWN";
                             timeline: {
-                                /** @description 1 for an event */
                                 attempt: number;
                                 error: string | null;
                                 finishedAt: string | null;
-                                /**
-                                 * @description `step`: an attempt of a saga step or compensation; `event`: a payment event the order service received
-                                 * @enum {string}
-                                 */
+                                /** @enum {string} */
                                 kind: "step" | "event";
-                                /** @description STARTED, SUCCEEDED, FAILED (retried), REFUSED (business refusal), INTERRUPTED; RECEIVED for an event */
                                 outcome: string;
                                 startedAt: string | null;
-                                /** @description the saga step (`capture_payment`, `compensate:release_stock`) or the event type */
                                 step: string;
                                 traceId: string | null;
                             }[];
-                            /** @description Money: `{ amount: 1999, currency: "USD" }` */
                             total: {
-                                /** @description integer minor units (cents) */
                                 amount: number;
                                 currency: string;
                             };
@@ -2389,7 +2129,6 @@ export interface paths {
                         };
                     };
                 };
-                /** @description The request is not valid (problem+json; code SHOP_VALIDATION_FAILED, SHOP_BAD_REQUEST, SHOP_INVALID_CARD; pages at /problems/<slug>) */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -2398,7 +2137,6 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Authentication is required (problem+json; code SHOP_UNAUTHENTICATED, SHOP_INVALID_CREDENTIALS; pages at /problems/<slug>) */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -2407,7 +2145,6 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Not found (problem+json; code SHOP_NOT_FOUND, SHOP_ROUTE_NOT_FOUND; pages at /problems/<slug>) */
                 404: {
                     headers: {
                         [name: string]: unknown;
@@ -2416,7 +2153,6 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Too many requests (problem+json; code SHOP_RATE_LIMITED; pages at /problems/<slug>) */
                 429: {
                     headers: {
                         "Retry-After": components["headers"]["Retry-After"];
@@ -2426,16 +2162,15 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Too many concurrent calls (problem+json; code SHOP_BULKHEAD_FULL, SHOP_DEPENDENCY_UNAVAILABLE, SHOP_CIRCUIT_OPEN, SHOP_NOT_READY, SHOP_SHUTTING_DOWN, SHOP_CHAOS_INJECTED; pages at /problems/<slug>) */
                 503: {
                     headers: {
+                        "Retry-After": components["headers"]["Retry-After"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Timed out (problem+json; code SHOP_TIMEOUT; pages at /problems/<slug>) */
                 504: {
                     headers: {
                         [name: string]: unknown;
@@ -2461,10 +2196,6 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /**
-         * Server-Sent Events of the order’s saga progress
-         * @description `text/event-stream`: `event: status` when the status changes, `event: step` for each saga timeline entry, a `: heartbeat` comment every 15 s. The stream ends after CONFIRMED or CANCELLED.
-         */
         get: {
             parameters: {
                 query?: never;
@@ -2476,7 +2207,6 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description Server-Sent Events until the order is CONFIRMED or CANCELLED */
                 200: {
                     headers: {
                         [name: string]: unknown;
@@ -2485,7 +2215,6 @@ export interface paths {
                         "text/event-stream": string;
                     };
                 };
-                /** @description The request is not valid (problem+json; code SHOP_VALIDATION_FAILED, SHOP_BAD_REQUEST, SHOP_INVALID_CARD; pages at /problems/<slug>) */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -2494,7 +2223,6 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Authentication is required (problem+json; code SHOP_UNAUTHENTICATED, SHOP_INVALID_CREDENTIALS; pages at /problems/<slug>) */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -2503,7 +2231,6 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Not found (problem+json; code SHOP_NOT_FOUND, SHOP_ROUTE_NOT_FOUND; pages at /problems/<slug>) */
                 404: {
                     headers: {
                         [name: string]: unknown;
@@ -2512,7 +2239,6 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Too many requests (problem+json; code SHOP_RATE_LIMITED; pages at /problems/<slug>) */
                 429: {
                     headers: {
                         "Retry-After": components["headers"]["Retry-After"];
@@ -2522,16 +2248,15 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Too many concurrent calls (problem+json; code SHOP_BULKHEAD_FULL, SHOP_DEPENDENCY_UNAVAILABLE, SHOP_CIRCUIT_OPEN, SHOP_NOT_READY, SHOP_SHUTTING_DOWN, SHOP_CHAOS_INJECTED; pages at /problems/<slug>) */
                 503: {
                     headers: {
+                        "Retry-After": components["headers"]["Retry-After"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Timed out (problem+json; code SHOP_TIMEOUT; pages at /problems/<slug>) */
                 504: {
                     headers: {
                         [name: string]: unknown;
@@ -2557,7 +2282,6 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A page of products, filtered by category and/or text */
         get: {
             parameters: {
                 query?: {
@@ -2572,7 +2296,6 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description Default Response */
                 200: {
                     headers: {
                         [name: string]: unknown;
@@ -2580,16 +2303,13 @@ export interface paths {
                     content: {
                         "application/json": {
                             items: {
-                                /** @description units in stock now; null when the live stock is unknown */
                                 available: number | null;
                                 category: string;
                                 description: string;
                                 id: string;
                                 imageUrl: string | null;
                                 name: string;
-                                /** @description Money: `{ amount: 1999, currency: "USD" }` */
                                 price: {
-                                    /** @description integer minor units (cents) */
                                     amount: number;
                                     currency: string;
                                 };
@@ -2599,7 +2319,6 @@ export interface paths {
                         };
                     };
                 };
-                /** @description The request is not valid (problem+json; code SHOP_VALIDATION_FAILED, SHOP_BAD_REQUEST, SHOP_INVALID_CARD; pages at /problems/<slug>) */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -2608,7 +2327,6 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Too many requests (problem+json; code SHOP_RATE_LIMITED; pages at /problems/<slug>) */
                 429: {
                     headers: {
                         "Retry-After": components["headers"]["Retry-After"];
@@ -2618,16 +2336,15 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Too many concurrent calls (problem+json; code SHOP_BULKHEAD_FULL, SHOP_DEPENDENCY_UNAVAILABLE, SHOP_CIRCUIT_OPEN, SHOP_NOT_READY, SHOP_SHUTTING_DOWN, SHOP_CHAOS_INJECTED; pages at /problems/<slug>) */
                 503: {
                     headers: {
+                        "Retry-After": components["headers"]["Retry-After"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Timed out (problem+json; code SHOP_TIMEOUT; pages at /problems/<slug>) */
                 504: {
                     headers: {
                         [name: string]: unknown;
@@ -2653,10 +2370,6 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /**
-         * A product with its live stock
-         * @description When the catalog does not answer, a product seen in the last minute is served from the cache with `available: null` and `degraded: ["stock"]`; otherwise 503.
-         */
         get: {
             parameters: {
                 query?: never;
@@ -2668,25 +2381,20 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description Default Response */
                 200: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
                         "application/json": {
-                            /** @description units in stock now; null when the live stock is unknown */
                             available: number | null;
                             category: string;
-                            /** @description Parts left out because a downstream failed; absent when the answer is complete */
                             degraded?: ("stock" | "catalog" | "products" | "payment" | "orders" | "cart")[];
                             description: string;
                             id: string;
                             imageUrl: string | null;
                             name: string;
-                            /** @description Money: `{ amount: 1999, currency: "USD" }` */
                             price: {
-                                /** @description integer minor units (cents) */
                                 amount: number;
                                 currency: string;
                             };
@@ -2694,7 +2402,6 @@ export interface paths {
                         };
                     };
                 };
-                /** @description The request is not valid (problem+json; code SHOP_VALIDATION_FAILED, SHOP_BAD_REQUEST, SHOP_INVALID_CARD; pages at /problems/<slug>) */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -2703,7 +2410,6 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Not found (problem+json; code SHOP_NOT_FOUND, SHOP_ROUTE_NOT_FOUND; pages at /problems/<slug>) */
                 404: {
                     headers: {
                         [name: string]: unknown;
@@ -2712,7 +2418,6 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Too many requests (problem+json; code SHOP_RATE_LIMITED; pages at /problems/<slug>) */
                 429: {
                     headers: {
                         "Retry-After": components["headers"]["Retry-After"];
@@ -2722,16 +2427,15 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Too many concurrent calls (problem+json; code SHOP_BULKHEAD_FULL, SHOP_DEPENDENCY_UNAVAILABLE, SHOP_CIRCUIT_OPEN, SHOP_NOT_READY, SHOP_SHUTTING_DOWN, SHOP_CHAOS_INJECTED; pages at /problems/<slug>) */
                 503: {
                     headers: {
+                        "Retry-After": components["headers"]["Retry-After"];
                         [name: string]: unknown;
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Timed out (problem+json; code SHOP_TIMEOUT; pages at /problems/<slug>) */
                 504: {
                     headers: {
                         [name: string]: unknown;
@@ -2757,7 +2461,6 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The process is alive */
         get: {
             parameters: {
                 query?: never;
@@ -2767,14 +2470,12 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description Default Response */
                 200: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content?: never;
                 };
-                /** @description The request is not valid (problem+json; code SHOP_VALIDATION_FAILED, SHOP_BAD_REQUEST, SHOP_INVALID_CARD; pages at /problems/<slug>) */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -2783,9 +2484,9 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Too many concurrent calls (problem+json; code SHOP_BULKHEAD_FULL, SHOP_DEPENDENCY_UNAVAILABLE, SHOP_CIRCUIT_OPEN, SHOP_NOT_READY, SHOP_SHUTTING_DOWN, SHOP_CHAOS_INJECTED; pages at /problems/<slug>) */
                 503: {
                     headers: {
+                        "Retry-After": components["headers"]["Retry-After"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -2809,7 +2510,6 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Prometheus metrics */
         get: {
             parameters: {
                 query?: never;
@@ -2819,14 +2519,12 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description Default Response */
                 200: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content?: never;
                 };
-                /** @description The request is not valid (problem+json; code SHOP_VALIDATION_FAILED, SHOP_BAD_REQUEST, SHOP_INVALID_CARD; pages at /problems/<slug>) */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -2835,9 +2533,9 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Too many concurrent calls (problem+json; code SHOP_BULKHEAD_FULL, SHOP_DEPENDENCY_UNAVAILABLE, SHOP_CIRCUIT_OPEN, SHOP_NOT_READY, SHOP_SHUTTING_DOWN, SHOP_CHAOS_INJECTED; pages at /problems/<slug>) */
                 503: {
                     headers: {
+                        "Retry-After": components["headers"]["Retry-After"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -2861,7 +2559,6 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Every problem type (HTML) */
         get: {
             parameters: {
                 query?: never;
@@ -2871,7 +2568,6 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description An HTML page */
                 200: {
                     headers: {
                         [name: string]: unknown;
@@ -2880,7 +2576,6 @@ export interface paths {
                         "text/html": string;
                     };
                 };
-                /** @description The request is not valid (problem+json; code SHOP_VALIDATION_FAILED, SHOP_BAD_REQUEST, SHOP_INVALID_CARD; pages at /problems/<slug>) */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -2889,9 +2584,9 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Too many concurrent calls (problem+json; code SHOP_BULKHEAD_FULL, SHOP_DEPENDENCY_UNAVAILABLE, SHOP_CIRCUIT_OPEN, SHOP_NOT_READY, SHOP_SHUTTING_DOWN, SHOP_CHAOS_INJECTED; pages at /problems/<slug>) */
                 503: {
                     headers: {
+                        "Retry-After": components["headers"]["Retry-After"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -2915,7 +2610,6 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The page a problem’s `type` points at: what the code means and what to do (HTML) */
         get: {
             parameters: {
                 query?: never;
@@ -2927,7 +2621,6 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description An HTML page */
                 200: {
                     headers: {
                         [name: string]: unknown;
@@ -2936,7 +2629,6 @@ export interface paths {
                         "text/html": string;
                     };
                 };
-                /** @description The request is not valid (problem+json; code SHOP_VALIDATION_FAILED, SHOP_BAD_REQUEST, SHOP_INVALID_CARD; pages at /problems/<slug>) */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -2945,9 +2637,9 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description Too many concurrent calls (problem+json; code SHOP_BULKHEAD_FULL, SHOP_DEPENDENCY_UNAVAILABLE, SHOP_CIRCUIT_OPEN, SHOP_NOT_READY, SHOP_SHUTTING_DOWN, SHOP_CHAOS_INJECTED; pages at /problems/<slug>) */
                 503: {
                     headers: {
+                        "Retry-After": components["headers"]["Retry-After"];
                         [name: string]: unknown;
                     };
                     content: {
@@ -2971,7 +2663,6 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Dependencies answer */
         get: {
             parameters: {
                 query?: never;
@@ -2981,7 +2672,6 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description Default Response */
                 200: {
                     headers: {
                         [name: string]: unknown;
@@ -2995,7 +2685,6 @@ export interface paths {
                         };
                     };
                 };
-                /** @description The request is not valid (problem+json; code SHOP_VALIDATION_FAILED, SHOP_BAD_REQUEST, SHOP_INVALID_CARD; pages at /problems/<slug>) */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -3004,7 +2693,6 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description not ready, or shutting down */
                 503: {
                     headers: {
                         [name: string]: unknown;
@@ -3032,15 +2720,12 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
-        /** @description RFC 9457 problem details (application/problem+json) */
         Problem: {
-            /** @description stable error code, e.g. SHOP_OUT_OF_STOCK */
             code: string;
             detail?: string;
             instance?: string;
             status: number;
             title: string;
-            /** @description a page explaining the code: `/problems/<slug>`, relative to the service that answered */
             type: string;
         } & {
             [key: string]: unknown;
@@ -3050,7 +2735,6 @@ export interface components {
     parameters: never;
     requestBodies: never;
     headers: {
-        /** @description Seconds to wait before trying again */
         "Retry-After": number;
     };
     pathItems: never;
