@@ -59,5 +59,8 @@ step "the shop end to end: services up, then a shopper's path through the gatewa
 SHOPLAB_STARTED_FILE="$services_started" bash infra/local/services.sh up
 bash scripts/test.sh e2e
 
+step "the web shop in a real browser (Debian's chromium driven by playwright-core; installs chromium when missing)"
+bash services/web/scripts/browser-test.sh
+
 step "the exercises (docs/exercises): break the shop on purpose, each check ends with the audit"
 node packages/shopctl/dist/src/cli.js exercise run all
