@@ -9,6 +9,7 @@ step() { printf '\n==> %s\n' "$*"; }
 
 started_file=$(mktemp)
 services_started=$(mktemp)
+shop_before=$(mktemp)
 cleanup() {
   local rc=$?
   if [[ -s "$services_started" ]]; then
@@ -21,7 +22,7 @@ cleanup() {
     # shellcheck disable=SC2046
     bash infra/local/infra.sh down $(cat "$started_file") || true
   fi
-  rm -f "$started_file" "$services_started"
+  rm -f "$started_file" "$services_started" "$shop_before"
   echo "check: finished in $((SECONDS - t0))s with exit code $rc"
   exit "$rc"
 }
@@ -57,6 +58,9 @@ bash scripts/test.sh
 
 step "the shop end to end: services up, then a shopper's path through the gateway"
 SHOPLAB_STARTED_FILE="$services_started" bash infra/local/services.sh up
+# The live tests own their data (docs/adr/0015-tests-own-their-data.md): record the user's
+# shop now, and prove at the end that it is as it was.
+node test/e2e/dist/shop-guard.js record "$shop_before"
 bash scripts/test.sh e2e
 
 step "the web shop in a real browser (Debian's chromium driven by playwright-core; installs chromium when missing)"
@@ -64,3 +68,6 @@ bash services/web/scripts/browser-test.sh
 
 step "the exercises (docs/exercises): break the shop on purpose, each check ends with the audit"
 node packages/shopctl/dist/src/cli.js exercise run all
+
+step "the user's shop is as it was before the live tests (orders, products, stock)"
+node test/e2e/dist/shop-guard.js check "$shop_before"
