@@ -63,6 +63,9 @@ SHOPLAB_STARTED_FILE="$services_started" bash infra/local/services.sh up
 node test/e2e/dist/shop-guard.js record "$shop_before"
 bash scripts/test.sh e2e
 
+step "the gateway's OpenAPI, fuzzed (Schemathesis: every check and phase, scripts/fuzz-api.sh)"
+bash scripts/fuzz-api.sh
+
 step "the web shop in a real browser (Debian's chromium driven by playwright-core; installs chromium when missing)"
 bash services/web/scripts/browser-test.sh
 
