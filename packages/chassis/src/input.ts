@@ -40,7 +40,6 @@ export function findUnstorableText(value: unknown, path: string, depth = 0): Inp
     return message ? { field: path, message } : undefined;
   }
   if (typeof value !== 'object' || value === null || depth > MAX_DEPTH) return undefined;
-  if (Buffer.isBuffer(value) || ArrayBuffer.isView(value)) return undefined;
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) {
       const issue = findUnstorableText(value[i], `${path}.${i}`, depth + 1);
@@ -48,6 +47,11 @@ export function findUnstorableText(value: unknown, path: string, depth = 0): Inp
     }
     return undefined;
   }
+  // Only what a parser builds from text is walked: plain objects. A buffer, a stream (a
+  // proxied body), a Date or any class instance is not request text, and walking one would
+  // follow its internals.
+  const proto = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) return undefined;
   for (const [key, item] of Object.entries(value)) {
     const keyReason = unstorableTextReason(key);
     if (keyReason) return { field: `${path}.${JSON.stringify(key)}`, message: `(a key) ${keyReason}` };

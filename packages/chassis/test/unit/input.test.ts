@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { PassThrough } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import pino from 'pino';
 import { z } from 'zod';
@@ -26,6 +27,17 @@ describe('text a database cannot store', () => {
     assert.match(findUnstorableText({ 'k\u0000': 1 }, 'body')?.message ?? '', /a key/);
     assert.equal(findUnstorableText({ a: ['ok', 1, true, null], b: { c: '😀' } }, 'body'), undefined);
     assert.equal(findUnstorableText(undefined, 'query'), undefined);
+  });
+
+  test('only parsed text is walked: a stream (a proxied body), a buffer or a class instance is left alone', () => {
+    const stream = new PassThrough();
+    stream.end('{"a":"x\\u0000"}');
+    assert.equal(findUnstorableText(stream, 'body'), undefined);
+    assert.equal(findUnstorableText({ raw: Buffer.from('a\u0000b') }, 'body'), undefined);
+    assert.equal(findUnstorableText(new Date(), 'body'), undefined);
+    // a parsed object without a prototype is still walked
+    const bare = Object.assign(Object.create(null) as Record<string, unknown>, { q: 'a\u0000' });
+    assert.equal(findUnstorableText(bare, 'query')?.field, 'query.q');
   });
 });
 
