@@ -78,7 +78,7 @@ kind-up: ## run the shop on kind: cluster, images, apply, wait (needs Docker, ki
 kind-down: ## delete the kind cluster
 	@bash scripts/kind-down.sh
 
-audit: ## check the invariants of ARCHITECTURE.md §8 on the running shop (npx shopctl audit)
+audit: ## check the invariants of docs/reference.md#audit on the running shop (npx shopctl audit)
 	@node packages/shopctl/dist/src/cli.js audit
 
 RATE ?= 20

@@ -1,4 +1,4 @@
-// The audit's view of a service's messaging (ARCHITECTURE.md §8, invariant 6): its outbox
+// The audit's view of a service's messaging (docs/reference.md#audit, invariant 6): its outbox
 // (every row published?) and its consumers (how many event ids each group applied), behind
 // the admin token. `shopctl audit` reads these from every service that has them.
 import { z } from 'zod';

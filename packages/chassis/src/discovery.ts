@@ -1,4 +1,4 @@
-// Service registry and client-side discovery (ARCHITECTURE.md §5): an instance registers
+// Service registry and client-side discovery (docs/reference.md#discovery): an instance registers
 // itself at start and leaves before it stops; callers ask for the healthy instances of a
 // service and spread calls over them round robin. Two registries: `static` (addresses from
 // config: kind's Service DNS, tests, the embedded mode) and `consul` (compose).

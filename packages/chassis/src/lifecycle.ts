@@ -2,7 +2,7 @@ import closeWithGrace from 'close-with-grace';
 import type { Logger } from 'pino';
 
 /**
- * Shutdown phases, run in this order (STYLE.md §11): leave the registry first so no new
+ * Shutdown phases, run in this order (docs/style.md#shutdown-order): leave the registry first so no new
  * traffic arrives, stop taking work from Kafka and the outbox, let in-flight requests
  * finish, close pools, and flush telemetry last so the shutdown itself is traced.
  */

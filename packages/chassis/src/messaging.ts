@@ -1,5 +1,5 @@
 // Domain events on Kafka: the CloudEvents envelope, an idempotent producer and an idempotent
-// consumer with retries and a dead-letter topic (ARCHITECTURE.md §2).
+// consumer with retries and a dead-letter topic (docs/reference.md#calls-and-events).
 //
 // Wire format: CloudEvents 1.0 in the Kafka binding's *binary* content mode. The message value
 // is the event's JSON `data` alone; the attributes travel as `ce_*` headers next to the W3C

@@ -1,4 +1,4 @@
-// The transactional outbox (ARCHITECTURE.md §4): a service writes its events into `outbox` in
+// The transactional outbox (docs/reference.md#outbox): a service writes its events into `outbox` in
 // the same transaction as its state change (writeOutbox), and OutboxRelay publishes them to
 // Kafka in id order and marks them published.
 //

@@ -1,4 +1,4 @@
-// The audit (ARCHITECTURE.md §8) as pure functions over the data the services' admin APIs
+// The audit (docs/reference.md#audit) as pure functions over the data the services' admin APIs
 // return: `collect.ts` fetches it, `runAudit` judges it. Nothing here does I/O, so every
 // invariant is tested over crafted data (test/unit/audit.test.ts).
 import { z } from 'zod';
@@ -104,7 +104,7 @@ export interface AuditData {
 export type Verdict = 'PASS' | 'FAIL' | 'SKIP';
 
 export interface InvariantResult {
-  /** 1–7, as numbered in ARCHITECTURE.md §8. */
+  /** 1–7, as numbered in docs/reference.md#audit. */
   invariant: number;
   name: string;
   verdict: Verdict;

@@ -15,7 +15,7 @@ import { findOrderTrace, renderTraceTree } from './trace';
 
 const USAGE = `usage: shopctl <command> [arguments]
   audit [--json] [--token T] [--gateway URL] [--wait 60s]
-                                                check the invariants of ARCHITECTURE.md §8
+                                                check the invariants of docs/reference.md#audit
   trace <orderId> [--all] [--jaeger URL]        an order's checkout trace from Jaeger
   chaos set|list|clear …                        fault rules on the services (shopctl chaos help)
   stop|start|kill <target…>                     stop, start (and await) or crash a service or

@@ -1,5 +1,5 @@
 // The order service process: config → kit → database, Kafka, downstream clients → buildApp →
-// startService (listen, register, and the shutdown order of STYLE.md §11).
+// startService (listen, register, and the shutdown order of docs/style.md#shutdown-order).
 import {
   ConfigError,
   consumerIntake,

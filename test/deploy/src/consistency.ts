@@ -6,7 +6,7 @@
 //
 // The truth is the code: the services are the folders of services/, their settings are the keys of
 // each service's config schema (services/<name>/dist/src/config.js, so `make build` first), the
-// ports are ARCHITECTURE.md's table, which must also be the schema defaults and
+// ports are the table of docs/reference.md#services-and-ports, which must also be the schema defaults and
 // infra/local/services.sh's. Every problem is one line; the exit status is 1 when there is any.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -14,7 +14,7 @@ import { join } from 'node:path';
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 type Obj = { [key: string]: Json };
 
-/** ARCHITECTURE.md §1 "Default local ports". */
+/** docs/reference.md#services-and-ports. */
 export const EXPECTED_PORTS: Record<string, { http: number; grpc?: number }> = {
   gateway: { http: 8080 },
   user: { http: 8081, grpc: 9081 },
@@ -209,7 +209,10 @@ export function checkConsistency(input: Inputs): { problems: string[]; notes: st
   for (const s of services) {
     const expected = EXPECTED_PORTS[s];
     if (!expected) {
-      fail(`services/${s}`, 'has no row in the port table (ARCHITECTURE.md §1; EXPECTED_PORTS in this file)');
+      fail(
+        `services/${s}`,
+        'has no row in the port table (docs/reference.md#services-and-ports; EXPECTED_PORTS in this file)',
+      );
       continue;
     }
     const d = schemas.get(s)?.defaults;

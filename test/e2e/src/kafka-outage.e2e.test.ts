@@ -1,6 +1,6 @@
 // Kafka stopped for 30 s while 200 checkouts run (issue 5), against the running shop. The saga
 // does not need Kafka: checkouts are accepted and orders end while it is down, and their events
-// wait in the outboxes (ARCHITECTURE.md §4). When Kafka is back the outboxes drain by themselves
+// wait in the outboxes (docs/reference.md#outbox). When Kafka is back the outboxes drain by themselves
 // and every consumer (cart, catalog, user) applies each event exactly once: the sold counters,
 // the buyers' notifications and the carts show every order once, and no other.
 import assert from 'node:assert/strict';

@@ -1,6 +1,6 @@
 // Participant failures injected with the chaos controller (issue 5), against the running shop.
 // - A fault on a saga step that outlasts SAGA_STEP_DEADLINE_MS: the order is CANCELLED and
-//   exactly that step's compensations ran (ARCHITECTURE.md §3; a step that gave up without an
+//   exactly that step's compensations ran (docs/reference.md#saga; a step that gave up without an
 //   answer may have acted, so it is undone too — services/order/README.md, "Checkout saga").
 // - A fault shorter than the deadline at every step: retried, CONFIRMED, one capture.
 // - A compensation that fails for a while: retried until it succeeds.

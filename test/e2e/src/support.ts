@@ -1,6 +1,6 @@
 // What the system tests of the running shop share: calls through the gateway (the public API)
 // and to the services' admin APIs, shoppers and products made for one test, chaos rules that are
-// always cleared, the local stack's control scripts, and the audit (ARCHITECTURE.md §8) that
+// always cleared, the local stack's control scripts, and the audit (docs/reference.md#audit) that
 // every test ends with. Not a test file itself (no `.e2e.test` suffix).
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';

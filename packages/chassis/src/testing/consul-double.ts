@@ -1,5 +1,5 @@
 // ConsulDouble: a test double of Consul — not Consul; Consul cannot run on these machines
-// (../shared/OFFLINE-NOTES.md: no package, its Go modules are not open source). Compose and
+// (docs/reference.md#building-offline: no package, its Go modules are not open source). Compose and
 // kind run the real image. The double speaks the part of Consul's documented HTTP API
 // (developer.hashicorp.com/consul/api-docs) the chassis uses, over real HTTP, and runs real
 // HTTP/TCP health checks, so ConsulRegistry is exercised exactly as it talks to an agent.
@@ -78,7 +78,7 @@ const MAX_WAIT_MS = 10 * 60_000;
 
 /**
  * A test double of Consul — not Consul; Consul cannot run on these machines
- * (../shared/OFFLINE-NOTES.md). A real HTTP server on 127.0.0.1 that follows Consul's
+ * (docs/reference.md#building-offline). A real HTTP server on 127.0.0.1 that follows Consul's
  * documented HTTP API for:
  *
  * - `PUT /v1/agent/service/register` (Name, ID, Address, Port, Tags, Meta, Check/Checks with

@@ -1,6 +1,6 @@
 // What the cart does with the order service's events (topic order.events): a confirmed order
 // takes exactly what it bought out of the buyer's cart. Nothing else touches the cart — a
-// cancelled order leaves it as it is (ARCHITECTURE.md §8, invariant 7: a cart is cleared only
+// cancelled order leaves it as it is (docs/reference.md#audit, invariant 7: a cart is cleared only
 // by a confirmed order). Runs inside the consumer's transaction, which also records the event id.
 import { type DomainEvent, eventType, PoisonMessageError } from '@shoplab/chassis';
 import { z } from 'zod';

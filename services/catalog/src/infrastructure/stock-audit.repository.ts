@@ -1,4 +1,4 @@
-// Stock counters and reservation counts for the audit (ARCHITECTURE.md §8, invariant 4).
+// Stock counters and reservation counts for the audit (docs/reference.md#audit, invariant 4).
 import type { StockAuditReader, StockReport } from '../application/ports';
 import { RESERVATION_STATUSES, type ReservationStatus } from '../domain/stock';
 import { type CatalogPrisma, mapDatabaseError } from './database';

@@ -1,4 +1,4 @@
-// The audit's view of the cart (ARCHITECTURE.md §8, invariant 7: a cart is cleared only by a
+// The audit's view of the cart (docs/reference.md#audit, invariant 7: a cart is cleared only by a
 // confirmed order), behind the admin token: which orders took their purchase out of a cart.
 import { type HttpApp, requireAdminToken } from '@shoplab/chassis';
 import { z } from 'zod';

@@ -1,4 +1,4 @@
-// Behind the admin token: the audit's view of stock (ARCHITECTURE.md §8, invariant 4) and
+// Behind the admin token: the audit's view of stock (docs/reference.md#audit, invariant 4) and
 // adding products with their stock.
 import { type HttpApp, requireAdminToken, ShopError } from '@shoplab/chassis';
 import { z } from 'zod';

@@ -1,4 +1,4 @@
-// Admin REST: the ledger totals the audit (ARCHITECTURE.md §8) checks orders against.
+// Admin REST: the ledger totals the audit (docs/reference.md#audit) checks orders against.
 import { type HttpApp, requireAdminToken } from '@shoplab/chassis';
 import { z } from 'zod';
 import type { PaymentService } from '../../application/payments';
