@@ -245,7 +245,7 @@ export const exercise01 = registerExercise({
         on.ended.length === SHOPPERS && off.ended.length === SHOPPERS,
         `breakers on: ${describeTally(tally(on.ended.map((e) => e.order.status)))}; time to end ${describeSeconds(on.ended.map((e) => e.secondsToEnd))}`,
         `breakers off: ${describeTally(tally(off.ended.map((e) => e.order.status)))}; time to end ${describeSeconds(off.ended.map((e) => e.secondsToEnd))}`,
-        'the price of the breaker: it stays open for its reset timeout (10 s) after payment recovers; a saga whose step deadline ends first compensates',
+        'the price of the breaker: it stays open for its reset timeout (10 s) after payment recovers; a saga refused by it waits for its trial call instead of giving up (docs/adr/0014-step-deadline-needs-evidence.md)',
       ),
     ];
   },
