@@ -11,7 +11,8 @@ import pg from 'pg';
 import { createTokenSigner } from '../../src/auth';
 import { ConsulDouble } from '../../src/testing/consul-double';
 import { createScratchDatabase, type ScratchDatabase } from '../../src/testing/database';
-import { eventually, jaegerUrl } from '../support/stack';
+import { eventually } from '../../src/testing/eventually';
+import { jaegerUrl } from '../support/stack';
 
 const ADMIN = 'example-admin-token-0123456789';
 const JWT_SECRET = 'example-jwt-secret-0123456789abcdef';
@@ -71,7 +72,7 @@ before(async () => {
       if (child?.exitCode !== null) throw new Error(`the service exited: ${output}`);
       return output.includes('"ready":true') ? true : undefined;
     },
-    60_000,
+    { timeoutMs: 60_000, intervalMs: 200 },
   );
 });
 
@@ -82,11 +83,15 @@ after(async () => {
 });
 
 test('the service registers itself and is listed as passing once /readyz answers', async () => {
-  const listed = await eventually('a passing instance in Consul', async () => {
-    const res = await fetch(`${consul.url}/v1/health/service/${serviceName}?passing=true`);
-    const body = (await res.json()) as { Service: { Port: number; Meta: Record<string, string> } }[];
-    return body.length === 1 ? body[0] : undefined;
-  });
+  const listed = await eventually(
+    'a passing instance in Consul',
+    async () => {
+      const res = await fetch(`${consul.url}/v1/health/service/${serviceName}?passing=true`);
+      const body = (await res.json()) as { Service: { Port: number; Meta: Record<string, string> } }[];
+      return body.length === 1 ? body[0] : undefined;
+    },
+    { intervalMs: 200 },
+  );
   assert.equal(listed.Service.Port, httpPort);
   assert.ok(listed.Service.Meta.grpc_port, 'the gRPC port is published in meta');
 });
@@ -104,10 +109,14 @@ test('a widget written with its event in one transaction is published and consum
   const db = new pg.Client(database.settings);
   await db.connect();
   try {
-    await eventually('the consumer to record the widget.created event', async () => {
-      const { rows } = await db.query<{ widget_id: string }>('SELECT widget_id FROM widget_notifications');
-      return rows.length === 1 ? rows : undefined;
-    });
+    await eventually(
+      'the consumer to record the widget.created event',
+      async () => {
+        const { rows } = await db.query<{ widget_id: string }>('SELECT widget_id FROM widget_notifications');
+        return rows.length === 1 ? rows : undefined;
+      },
+      { intervalMs: 200 },
+    );
     const outbox = await db.query<{ published: boolean }>('SELECT published_at IS NOT NULL AS published FROM outbox');
     assert.deepEqual(
       outbox.rows.map((r) => r.published),
@@ -129,13 +138,17 @@ test('a read goes through the gRPC client, discovery and the breaker, and is tra
   assert.equal(((await missing.json()) as { code: string }).code, 'SHOP_NOT_FOUND');
 
   const traceId = res.headers.get('x-trace-id');
-  const spans = await eventually('the read trace in Jaeger', async () => {
-    const r = await fetch(`${jaegerUrl}/api/traces/${traceId}`);
-    if (!r.ok) return undefined;
-    const body = (await r.json()) as { data: { spans: { operationName: string }[] }[] };
-    const names = body.data[0]?.spans.map((s) => s.operationName) ?? [];
-    return names.filter((n) => n.includes('catalog.v1.CatalogService/GetProduct')).length >= 2 ? names : undefined;
-  });
+  const spans = await eventually(
+    'the read trace in Jaeger',
+    async () => {
+      const r = await fetch(`${jaegerUrl}/api/traces/${traceId}`);
+      if (!r.ok) return undefined;
+      const body = (await r.json()) as { data: { spans: { operationName: string }[] }[] };
+      const names = body.data[0]?.spans.map((s) => s.operationName) ?? [];
+      return names.filter((n) => n.includes('catalog.v1.CatalogService/GetProduct')).length >= 2 ? names : undefined;
+    },
+    { intervalMs: 200 },
+  );
   assert.ok(
     spans.some((n) => n.startsWith('GET')),
     'the HTTP span is in the same trace',
@@ -174,12 +187,10 @@ test('SIGTERM deregisters first, lets the in-flight request finish, then closes 
   await new Promise((resolve) => setTimeout(resolve, 200));
   child?.kill('SIGTERM');
 
-  await eventually(
-    'the instance to leave Consul',
-    async () => (consul.list().length === 0 ? true : undefined),
-    1_000,
-    20,
-  );
+  await eventually('the instance to leave Consul', async () => (consul.list().length === 0 ? true : undefined), {
+    timeoutMs: 1_000,
+    intervalMs: 20,
+  });
   let finished = false;
   void inFlight.then(() => {
     finished = true;

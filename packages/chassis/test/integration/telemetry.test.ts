@@ -5,7 +5,8 @@ import { once } from 'node:events';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, test } from 'node:test';
-import { eventually, jaegerUrl, otlpEndpoint } from '../support/stack';
+import { eventually } from '../../src/testing/eventually';
+import { jaegerUrl, otlpEndpoint } from '../support/stack';
 
 const dist = join(__dirname, '../..');
 let child: ChildProcess | undefined;
@@ -42,15 +43,19 @@ test('the telemetry preload traces HTTP and fastify spans into Jaeger and return
   child.kill('SIGTERM');
   await once(child, 'exit');
 
-  const spans = await eventually('the request trace in Jaeger', async () => {
-    const r = await fetch(`${jaegerUrl}/api/traces/${traceId}`);
-    if (!r.ok) return undefined;
-    const body = (await r.json()) as {
-      data: { spans: JaegerSpan[]; processes: Record<string, { serviceName: string }> }[];
-    };
-    const trace = body.data[0];
-    return trace && trace.spans.length >= 2 ? trace : undefined;
-  });
+  const spans = await eventually(
+    'the request trace in Jaeger',
+    async () => {
+      const r = await fetch(`${jaegerUrl}/api/traces/${traceId}`);
+      if (!r.ok) return undefined;
+      const body = (await r.json()) as {
+        data: { spans: JaegerSpan[]; processes: Record<string, { serviceName: string }> }[];
+      };
+      const trace = body.data[0];
+      return trace && trace.spans.length >= 2 ? trace : undefined;
+    },
+    { intervalMs: 200 },
+  );
   assert.ok(Object.values(spans.processes).some((p) => p.serviceName === serviceName));
   const names = spans.spans.map((s) => s.operationName);
   assert.ok(

@@ -18,25 +18,8 @@ import { kafkaBrokers, testDatabase } from './stack';
 const run = promisify(execFile);
 const repoRoot = resolve(__dirname, '../../../../..');
 
-/** Polls `probe` until it returns a value (not undefined) or the deadline passes. */
-export async function eventually<T>(
-  what: string,
-  probe: () => Promise<T | undefined> | T | undefined,
-  { timeoutMs = 30_000, intervalMs = 100 }: { timeoutMs?: number; intervalMs?: number } = {},
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch (err) {
-      lastError = err;
-    }
-    await new Promise((resolve) => setTimeout(resolve, intervalMs));
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${String(lastError)}` : ''}`);
-}
+/** The chassis' one bounded poll (`testing` entry), as the messaging and outbox tests use it. */
+export { eventually } from '../../src/testing/eventually';
 
 /** W3C trace context and async context propagation, as the telemetry bootstrap installs them. */
 export function installTracePropagation(): void {
