@@ -2,6 +2,7 @@ export * from './admin-audit';
 export * from './auth';
 export * from './chaos';
 export * from './config';
+export * from './database';
 export * from './discovery';
 export * from './errors';
 export * from './eventing';
@@ -22,5 +23,6 @@ export {
   OfflinePrismaPg,
   poolConfig,
 } from './prisma';
+export * from './prisma-consumer';
 export * from './resilience';
 export * from './service';
