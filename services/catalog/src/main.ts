@@ -1,16 +1,15 @@
 // config → kit → database (+ seed) → Kafka producer and outbox relay → buildApp → startService.
 import {
   consumerIntake,
+  createDatabase,
   createEventing,
   createServiceKit,
   loadConfig,
-  poolConfig,
   startService,
 } from '@shoplab/chassis';
-import pg from 'pg';
 import { buildApp } from './app';
 import { configSchema } from './config';
-import { createCatalogPrisma } from './infrastructure/database';
+import { PrismaClient } from './infrastructure/database';
 import { createOrderEventsConsumer } from './infrastructure/order-events.consumer';
 import { seedCatalog } from './infrastructure/seed';
 
@@ -18,23 +17,13 @@ async function main(): Promise<void> {
   const config = loadConfig(configSchema);
   const kit = createServiceKit(config);
   const { logger } = kit;
-  const db = {
-    host: config.DB_HOST,
-    port: config.DB_PORT,
-    user: config.DB_USER,
-    password: config.DB_PASSWORD,
-    database: config.DB_NAME,
-    maxConnections: config.DB_POOL_MAX,
-  };
-  const prisma = createCatalogPrisma(db);
+  const db = createDatabase(config, PrismaClient);
+  const { prisma } = db;
   if (config.SEED_CATALOG) {
     const seeded = await seedCatalog(prisma);
     logger.info(seeded, 'catalog seed applied');
   }
-
-  // The relay has its own small pool: publishing must not wait behind a burst of stock commands.
-  const relayPool = new pg.Pool({ ...poolConfig({ ...db, maxConnections: 3 }) });
-  const { kafka, relayIntake, producerPool } = createEventing(kit, { relayPool });
+  const { kafka, relayIntake, producerPool } = createEventing(kit, { relayPool: db.relayPool });
 
   const app = await buildApp({
     kit,
@@ -61,11 +50,7 @@ async function main(): Promise<void> {
     http: app.http,
     grpc: app.grpc,
     intake: [orderEvents, relayIntake],
-    pools: [
-      producerPool,
-      { name: 'relay-pool', close: () => relayPool.end() },
-      { name: 'prisma', close: () => prisma.$disconnect() },
-    ],
+    pools: [producerPool, ...db.pools],
   });
 }
 
