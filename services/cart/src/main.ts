@@ -1,14 +1,12 @@
 // The cart service process: config → kit → database and Kafka → buildApp → startService.
 import {
   consumerIntake,
+  createDatabase,
   createEventing,
-  createPrismaAdapter,
   createServiceKit,
   loadConfig,
-  poolConfig,
   startService,
 } from '@shoplab/chassis';
-import pg from 'pg';
 import { buildApp } from './app';
 import { configSchema } from './config';
 import { PrismaClient } from './generated/prisma/client';
@@ -18,18 +16,9 @@ import { createOrderEventsConsumer } from './infrastructure/order-events.consume
 async function main(): Promise<void> {
   const config = loadConfig(configSchema);
   const kit = createServiceKit(config);
-  const db = {
-    host: config.DB_HOST,
-    port: config.DB_PORT,
-    user: config.DB_USER,
-    password: config.DB_PASSWORD,
-    database: config.DB_NAME,
-    maxConnections: config.DB_POOL_MAX,
-  };
-  const prisma = new PrismaClient({ adapter: createPrismaAdapter(db) });
-  // The relay's own small pool: one connection per cycle plus its LISTEN connection.
-  const relayPool = new pg.Pool({ ...poolConfig(db), max: 3 });
-  const { kafka, relayIntake, producerPool } = createEventing(kit, { relayPool });
+  const db = createDatabase(config, PrismaClient);
+  const { prisma } = db;
+  const { kafka, relayIntake, producerPool } = createEventing(kit, { relayPool: db.relayPool });
 
   const catalogClient = createCatalogClient(kit, {
     deadlineMs: config.CATALOG_DEADLINE_MS,
@@ -57,12 +46,7 @@ async function main(): Promise<void> {
     // Stopped in this order: the consumer finishes its in-flight event (its outbox rows commit
     // with it), then the relay stops.
     intake: [orderEvents, relayIntake],
-    pools: [
-      { name: 'catalog-client', close: () => catalogClient.close() },
-      producerPool,
-      { name: 'prisma', close: () => prisma.$disconnect() },
-      { name: 'relay-pool', close: () => relayPool.end() },
-    ],
+    pools: [{ name: 'catalog-client', close: () => catalogClient.close() }, producerPool, ...db.pools],
   });
 }
 
