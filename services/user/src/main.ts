@@ -1,19 +1,25 @@
 // The user service process: config → kit → database and Kafka → buildApp → startService.
-import { ConfigError, consumerIntake, createEventing, createServiceKit, startService } from '@shoplab/chassis';
+import {
+  ConfigError,
+  consumerIntake,
+  createDatabase,
+  createEventing,
+  createServiceKit,
+  startService,
+} from '@shoplab/chassis';
 import { buildApp } from './app';
 import { loadUserConfig } from './config';
-import { createPgPool, createPrismaClient, databaseSettings } from './infrastructure/database';
+import { PrismaClient } from './infrastructure/database';
 import { createOrderEventsConsumer } from './infrastructure/order-events.consumer';
 
 async function main(): Promise<void> {
   const config = loadUserConfig();
   const kit = createServiceKit(config);
   const { logger } = kit;
-  const settings = databaseSettings(config);
-  const prisma = createPrismaClient(settings);
-  const pool = createPgPool(settings);
+  const db = createDatabase(config, PrismaClient);
+  const { prisma } = db;
   const { kafka, relayIntake, producerPool } = createEventing(kit, {
-    relayPool: pool,
+    relayPool: db.relayPool,
     pollIntervalMs: config.OUTBOX_POLL_INTERVAL_MS,
   });
 
@@ -37,11 +43,7 @@ async function main(): Promise<void> {
     http,
     grpc,
     intake: [orderEvents, relayIntake],
-    pools: [
-      producerPool,
-      { name: 'pg', close: () => pool.end() },
-      { name: 'prisma', close: () => prisma.$disconnect() },
-    ],
+    pools: [producerPool, ...db.pools],
   });
 }
 

@@ -1,40 +1,21 @@
-// The order-events consumer: the chassis' idempotent consumer (each event applied in ONE Prisma
-// transaction with its processed_events row; retries, then `<topic>.dlq`) around applyOrderEvent
-// (the notification log), run by main.ts through the chassis' consumerIntake.
-import { createConsumer, type EventConsumer, type ServiceKit } from '@shoplab/chassis';
-import type { Kafka } from 'kafkajs';
+// The order-events consumer: the chassis' Prisma-transactional consumer (each event applied in
+// ONE transaction with its processed_events row; retries, then `<topic>.dlq`) around
+// applyOrderEvent (the notification log), run by main.ts through the chassis' consumerIntake.
+import { createPrismaConsumer, type EventConsumer, type PrismaConsumerWiring } from '@shoplab/chassis';
 import { applyOrderEvent } from '../application/order-events';
-import type { UserConfig } from '../config';
 import type { Prisma, PrismaClient } from '../generated/prisma/client';
 import { PrismaNotificationWriter } from './notification.repository';
 
-export interface OrderEventsConsumerOptions {
-  kafka: Kafka;
-  prisma: PrismaClient;
-  kit: Pick<ServiceKit<UserConfig>, 'logger' | 'metrics' | 'chaos'>;
-  /** The order service's topic (ORDER_EVENTS_TOPIC). */
-  topic: string;
-  /** Default `user-order-events`. */
-  groupId?: string;
-  maxAttempts?: number;
-  backoff?: { initialMs?: number; maxMs?: number };
-}
+/** The wiring; `groupId` defaults to ORDER_EVENTS_GROUP. */
+export type OrderEventsConsumerOptions = PrismaConsumerWiring<PrismaClient>;
 
 export const ORDER_EVENTS_GROUP = 'user-order-events';
 
 export function createOrderEventsConsumer(options: OrderEventsConsumerOptions): EventConsumer {
-  const { prisma, kit } = options;
-  const log = kit.logger.child({ component: 'order-events' });
-  return createConsumer<Prisma.TransactionClient>({
-    kafka: options.kafka,
+  const log = options.kit.logger.child({ component: 'order-events' });
+  return createPrismaConsumer<Prisma.TransactionClient>({
+    ...options,
     groupId: options.groupId ?? ORDER_EVENTS_GROUP,
-    topics: [options.topic],
-    logger: kit.logger,
-    metrics: { registry: kit.metrics.registry },
-    chaos: kit.chaos,
-    ...(options.maxAttempts ? { maxAttempts: options.maxAttempts } : {}),
-    ...(options.backoff ? { backoff: options.backoff } : {}),
-    transaction: (work) => prisma.$transaction(work, { maxWait: 5_000, timeout: 10_000 }),
     handler: async (event, tx) => {
       const outcome = await applyOrderEvent(event, new PrismaNotificationWriter(tx));
       const level = outcome.kind === 'ignored' ? 'debug' : outcome.kind === 'no-recipient' ? 'warn' : 'info';
