@@ -7,10 +7,11 @@ import {
   type CompensationName,
   classifyFailure,
   compensationStep,
-  idempotencyKey,
+  SAGA_STEPS,
   SagaRefusal,
   type SagaStepName,
 } from '../domain/saga';
+import type { SagaStepRule } from '../domain/saga-transitions';
 import type {
   CommandOptions,
   PaymentInfo,
@@ -35,26 +36,23 @@ export interface SagaContext {
   optionsAs(target: 'user' | 'catalog' | 'payment', step: string): CommandOptions;
 }
 
-export interface SagaStepDefinition {
-  name: SagaStepName;
+/** A step: its rule (name, what undoes it, domain/saga-transitions.ts) and how it runs. */
+export interface SagaStepDefinition extends SagaStepRule {
   run(ctx: SagaContext): Promise<StepEffects>;
-  /** If this step is refused or gives up, these undo the earlier steps, in this order. */
-  compensate: CompensationName[];
-  /** If it gives up without knowing whether its command acted (timeouts), this undoes the step itself first. */
-  ifOutcomeUnknown?: CompensationName;
-  /** A local step that is retried until it succeeds: nothing after the capture is compensated for an outage. */
-  retryForever?: boolean;
 }
 
 // biome-ignore format: one line per step, as in the table of docs/reference.md#saga
-export const CHECKOUT_SAGA: readonly SagaStepDefinition[] = [
-  { name: 'validate_user',     run: validateUser,     compensate: [] },
-  { name: 'reserve_stock',     run: reserveStock,     compensate: [],                                  ifOutcomeUnknown: 'release_stock' },
-  { name: 'authorize_payment', run: authorizePayment, compensate: ['release_stock'],                   ifOutcomeUnknown: 'void_payment' },
-  { name: 'commit_stock',      run: commitStock,      compensate: ['void_payment', 'release_stock'] },
-  { name: 'capture_payment',   run: capturePayment,   compensate: ['restock_committed', 'void_payment'] },
-  { name: 'confirm',           run: async () => ({}), compensate: [],                                  retryForever: true },
-];
+const STEPS: Readonly<Record<SagaStepName, Omit<SagaStepDefinition, 'name'>>> = {
+  validate_user:     { run: validateUser,     compensate: [] },
+  reserve_stock:     { run: reserveStock,     compensate: [],                                  ifOutcomeUnknown: 'release_stock' },
+  authorize_payment: { run: authorizePayment, compensate: ['release_stock'],                   ifOutcomeUnknown: 'void_payment' },
+  commit_stock:      { run: commitStock,      compensate: ['void_payment', 'release_stock'] },
+  capture_payment:   { run: capturePayment,   compensate: ['restock_committed', 'void_payment'] },
+  confirm:           { run: async () => ({}), compensate: [],                                  retryForever: true },
+};
+
+/** The forward steps, in the order domain/saga.ts declares them (SAGA_STEPS). */
+export const CHECKOUT_SAGA: readonly SagaStepDefinition[] = SAGA_STEPS.map((name) => ({ name, ...STEPS[name] }));
 
 export const COMPENSATE: Readonly<Record<CompensationName, (ctx: SagaContext) => Promise<void>>> = {
   release_stock: releaseStock,
@@ -62,11 +60,7 @@ export const COMPENSATE: Readonly<Record<CompensationName, (ctx: SagaContext) =>
   restock_committed: restockCommitted,
 };
 
-/** The compensations to run when `step` is refused (outcome known) or gives up (outcome unknown). */
-export function compensationPlan(step: SagaStepDefinition, outcomeKnown: boolean): CompensationName[] {
-  const plan = outcomeKnown || !step.ifOutcomeUnknown ? [] : [step.ifOutcomeUnknown];
-  return [...plan, ...step.compensate.filter((c) => !plan.includes(c))];
-}
+export { compensationPlan } from '../domain/saga-transitions';
 
 // ---------------------------------------------------------------------------------------
 // Steps
@@ -175,9 +169,4 @@ async function refusedAs<T>(reason: string, work: () => Promise<T>): Promise<T> 
     const code = (err as { code?: unknown }).code;
     throw new SagaRefusal(reason, (err as Error).message, typeof code === 'string' ? code : undefined, { cause: err });
   }
-}
-
-/** The key of `step`'s commands for this order. */
-export function keyOf(saga: SagaSnapshot, step: string): string {
-  return idempotencyKey(saga.orderId, step);
 }

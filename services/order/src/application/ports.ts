@@ -13,6 +13,7 @@ import type {
   ShippingAddress,
 } from '../domain/order';
 import type { AttemptOutcome, BreakerView, CompensationName, SagaState } from '../domain/saga';
+import type { SagaProgress } from '../domain/saga-transitions';
 
 /** The buyer's cart (cart.v1.CartService/GetCart). */
 export interface CartReader {
@@ -178,15 +179,7 @@ export interface SagaSnapshot {
 }
 
 /** The saga fields an attempt's end writes. */
-export interface SagaProgress {
-  state: SagaState;
-  currentStep: number;
-  attempts: number;
-  nextAttemptAt: Date;
-  deadlineAt: Date;
-  compensations: CompensationName[];
-  failureReason?: string;
-}
+export type { SagaProgress };
 
 /** What a successful step changes on the order, in the transaction that records it. */
 export interface StepEffects {

@@ -8,6 +8,9 @@
 // - Every attempt is written before its command is sent (a STARTED row) and after it returns
 //   (SUCCEEDED / FAILED / REFUSED with the saga's next state, in one transaction). Each write
 //   checks and bumps saga_instances.version: a runner that lost its saga writes nothing.
+// - What comes next is the domain's state machine (domain/saga-transitions.ts); the runner brings
+//   the clock, the random draws and its breakers' views, and records the transition with the
+//   order's end event (order-end-events.ts) when the saga ends.
 // - A refusal compensates at once; other failures are retried with backoff and jitter. The step's
 //   deadline is the time its participant has to come back: the step gives up only when an
 //   attempt started at or after it failed, and an attempt the runner's own open breaker refused
@@ -15,29 +18,20 @@
 //   taken over after its deadline therefore gets one more attempt before it may compensate.
 //   Compensations are retried until they succeed.
 import { isSpanContextValid, ROOT_CONTEXT, type Span, SpanStatusCode, trace } from '@opentelemetry/api';
-import { createEvent, eventType, extractTraceContext, type Logger, ShopError, traceHeaders } from '@shoplab/chassis';
+import { extractTraceContext, type Logger, traceHeaders } from '@shoplab/chassis';
 import type { Card } from '../domain/checkout-request';
+import { type BreakerView, describeFailure, idempotencyKey, SagaRefusal } from '../domain/saga';
 import {
-  afterStepFailure,
-  type BreakerView,
-  CANCEL_STEP,
-  type CompensationName,
-  classifyFailure,
-  compensationStep,
-  deadlineReason,
-  describeFailure,
-  idempotencyKey,
-  refusalReason,
-  retryDelayMs,
-  SagaRefusal,
-} from '../domain/saga';
-import {
-  CHECKOUT_SAGA,
-  COMPENSATE,
-  compensationPlan,
-  type SagaContext,
-  type SagaStepDefinition,
-} from './checkout-saga';
+  afterFailure,
+  afterSuccess,
+  breakerTarget,
+  nextAction,
+  type SagaAction,
+  type SagaTransition,
+  timelineName,
+} from '../domain/saga-transitions';
+import { CHECKOUT_SAGA, COMPENSATE, type SagaContext, type SagaStepDefinition } from './checkout-saga';
+import { orderCancelledEvent, orderConfirmedEvent } from './order-end-events';
 import type {
   AttemptEnd,
   BreakerWatch,
@@ -53,9 +47,6 @@ import type {
   StockReservations,
   UserDirectory,
 } from './ports';
-
-export const ORDER_CONFIRMED = eventType('order', 'confirmed');
-export const ORDER_CANCELLED = eventType('order', 'cancelled');
 
 export interface SagaRunnerSettings {
   pollIntervalMs: number;
@@ -86,10 +77,7 @@ export interface SagaRunnerDeps {
   random?: () => number;
 }
 
-type Action =
-  | { kind: 'step'; step: SagaStepDefinition }
-  | { kind: 'compensation'; name: CompensationName }
-  | { kind: 'cancel' };
+type Action = SagaAction<SagaStepDefinition>;
 
 interface Change {
   attempt: AttemptEnd;
@@ -247,7 +235,7 @@ export class SagaRunner {
   private async advance(saga: SagaSnapshot): Promise<SagaSnapshot | undefined> {
     // Even when the step's deadline passed while no runner could try (a crashed runner's lease),
     // it gets its attempt: only an attempt after the deadline can show the participant is still down.
-    const action = nextAction(saga);
+    const action = nextAction(saga, CHECKOUT_SAGA);
     const name = timelineName(action);
     const attempt = saga.attempts + 1;
     const parent = saga.traceContext ? extractTraceContext(saga.traceContext) : ROOT_CONTEXT;
@@ -307,9 +295,10 @@ export class SagaRunner {
       failure = err;
     }
     const finishedAt = this.clock();
-    const change = succeeded
-      ? this.succeeded(current, action, begun.rowId, effects, finishedAt)
-      : this.failed(current, action, begun.rowId, failure, startedAt, finishedAt);
+    const transition = succeeded
+      ? afterSuccess(current, action, finishedAt, this.leaseFrom(finishedAt))
+      : this.afterFailure(current, action, failure, startedAt, finishedAt);
+    const change = this.recorded(current, action, begun.rowId, finishedAt, transition, effects, failure);
 
     if (change.attempt.outcome !== 'SUCCEEDED') {
       span.setStatus({ code: SpanStatusCode.ERROR, message: change.attempt.error?.code ?? 'failed' });
@@ -351,101 +340,66 @@ export class SagaRunner {
     }
   }
 
-  private succeeded(saga: SagaSnapshot, action: Action, rowId: bigint, effects: StepEffects, finishedAt: Date): Change {
-    const attempt: AttemptEnd = { rowId, outcome: 'SUCCEEDED', finishedAt };
-    const base = { ...progressOf(saga), attempts: 0, nextAttemptAt: this.leaseFrom(finishedAt) };
-    switch (action.kind) {
-      case 'step': {
-        if (action.step.name === 'confirm') {
-          return {
-            attempt,
-            effects,
-            progress: { ...base, state: 'CONFIRMED', nextAttemptAt: finishedAt },
-            end: { status: 'CONFIRMED', event: orderConfirmedEvent(saga, finishedAt) },
-            continueNow: false,
-          };
-        }
-        return {
-          attempt,
-          effects,
-          progress: { ...base, state: 'RUNNING', currentStep: saga.currentStep + 1 },
-          continueNow: true,
-        };
-      }
-      case 'compensation':
-        return { attempt, progress: { ...base, compensations: saga.compensations.slice(1) }, continueNow: true };
-      case 'cancel': {
-        const reason = saga.failureReason ?? 'cancelled';
-        return {
-          attempt,
-          progress: { ...base, state: 'CANCELLED', nextAttemptAt: finishedAt },
-          end: { status: 'CANCELLED', cancelReason: reason, event: orderCancelledEvent(saga, reason, finishedAt) },
-          continueNow: false,
-        };
-      }
-    }
-  }
-
-  private failed(
+  /** The domain's decision on a failed attempt, with this runner's breakers and budgets; logged. */
+  private afterFailure(
     saga: SagaSnapshot,
     action: Action,
-    rowId: bigint,
     err: unknown,
     startedAt: Date,
     finishedAt: Date,
-  ): Change {
-    const kind = classifyFailure(err);
-    const attempt: AttemptEnd = {
-      rowId,
-      outcome: kind === 'refused' ? 'REFUSED' : 'FAILED',
-      error: describeFailure(err),
-      finishedAt,
-    };
-    const progress = progressOf(saga);
+  ): SagaTransition {
+    const target = breakerTarget(err);
+    const transition = afterFailure(
+      saga,
+      action,
+      {
+        err,
+        startedAt,
+        finishedAt,
+        leaseUntil: this.leaseFrom(finishedAt),
+        ...(target ? { breaker: () => this.breakerView(target) } : {}),
+        callDeadlineMs: this.callDeadlineOf(target),
+        breakerResetMs: this.settings.breakerResetMs,
+      },
+      { backoff: this.backoff(), random: this.random },
+    );
     if (action.kind !== 'step') {
-      // A compensation is retried until it succeeds: a saga never stops half way.
-      const delay = retryDelayMs(saga.attempts, this.backoff(), this.random);
-      const log = kind === 'refused' ? this.log.error.bind(this.log) : this.log.warn.bind(this.log);
+      const log = transition.outcome === 'REFUSED' ? this.log.error.bind(this.log) : this.log.warn.bind(this.log);
       log(
         { orderId: saga.orderId, step: timelineName(action), attempt: saga.attempts, err },
         'compensation failed; retrying',
       );
-      return { attempt, progress: { ...progress, nextAttemptAt: at(finishedAt, delay) }, continueNow: false };
+    } else if (transition.gaveUp) {
+      this.log.warn(
+        { orderId: saga.orderId, step: action.step.name, attempts: saga.attempts, deadlineAt: saga.deadlineAt },
+        'step still failing after its deadline; compensating',
+      );
     }
-    const { step } = action;
-    if (kind === 'refused') {
-      return {
-        attempt,
-        progress: this.compensating(saga, step, true, refusalReason(step.name, err), finishedAt),
-        continueNow: true,
-      };
+    return transition;
+  }
+
+  /** What is recorded of an attempt: its end on the timeline, the saga's progress, a step's effects, the end event. */
+  private recorded(
+    saga: SagaSnapshot,
+    action: Action,
+    rowId: bigint,
+    finishedAt: Date,
+    transition: SagaTransition,
+    effects: StepEffects,
+    err: unknown,
+  ): Change {
+    const { outcome, progress, continueNow } = transition;
+    if (outcome !== 'SUCCEEDED') {
+      return { attempt: { rowId, outcome, error: describeFailure(err), finishedAt }, progress, continueNow };
     }
-    const delay = retryDelayMs(saga.attempts, this.backoff(), this.random);
-    if (step.retryForever) {
-      return { attempt, progress: { ...progress, nextAttemptAt: at(finishedAt, delay) }, continueNow: false };
-    }
-    const target = breakerTarget(err);
-    const decision = afterStepFailure({
-      startedAt,
-      finishedAt,
-      deadlineAt: saga.deadlineAt,
-      ...(target ? { breaker: this.breakerView(target) } : {}),
-      callDeadlineMs: this.callDeadlineOf(target),
-      breakerResetMs: this.settings.breakerResetMs,
-      backoffMs: delay,
-      jitterMs: retryDelayMs(1, this.backoff(), this.random),
-    });
-    if ('retryAt' in decision) {
-      return { attempt, progress: { ...progress, nextAttemptAt: decision.retryAt }, continueNow: false };
-    }
-    this.log.warn(
-      { orderId: saga.orderId, step: step.name, attempts: saga.attempts, deadlineAt: saga.deadlineAt },
-      'step still failing after its deadline; compensating',
-    );
+    const attempt: AttemptEnd = { rowId, outcome, finishedAt };
+    const end = transition.end && endOf(saga, transition.end, finishedAt);
     return {
       attempt,
-      progress: this.compensating(saga, step, false, deadlineReason(step.name), finishedAt),
-      continueNow: true,
+      ...(action.kind === 'step' ? { effects } : {}),
+      progress,
+      ...(end ? { end } : {}),
+      continueNow,
     };
   }
 
@@ -458,23 +412,6 @@ export class SagaRunner {
     const budgets = this.settings.callDeadlineMs;
     if (target && target in budgets) return budgets[target as keyof typeof budgets];
     return Math.max(budgets.user, budgets.catalog, budgets.payment);
-  }
-
-  private compensating(
-    saga: SagaSnapshot,
-    step: SagaStepDefinition,
-    outcomeKnown: boolean,
-    reason: string,
-    now: Date,
-  ): SagaProgress {
-    return {
-      ...progressOf(saga),
-      state: 'COMPENSATING',
-      attempts: 0,
-      nextAttemptAt: this.leaseFrom(now),
-      compensations: compensationPlan(step, outcomeKnown),
-      failureReason: reason,
-    };
   }
 
   private contextFor(saga: SagaSnapshot, step: string): SagaContext {
@@ -529,88 +466,13 @@ export class SagaRunner {
   }
 }
 
-/** What the end events say about an order (a saga, or an ended order being republished). */
-export type EndedOrderFacts = Pick<
-  SagaSnapshot,
-  'orderId' | 'userId' | 'lines' | 'total' | 'paymentId' | 'cartVersion'
->;
-
-/** shop.order.confirmed.v1: cart takes the purchase out, catalog counts the sale, user logs a notification. */
-export function orderConfirmedEvent(order: EndedOrderFacts, confirmedAt: Date) {
-  return createEvent({
-    service: 'order',
-    type: ORDER_CONFIRMED,
-    subject: order.orderId,
-    time: confirmedAt,
-    data: {
-      orderId: order.orderId,
-      userId: order.userId,
-      status: 'CONFIRMED',
-      lines: order.lines,
-      total: order.total,
-      paymentId: order.paymentId ?? null,
-      cartVersion: order.cartVersion,
-      confirmedAt: confirmedAt.toISOString(),
-    },
-  });
-}
-
-/** shop.order.cancelled.v1, with the reason. */
-export function orderCancelledEvent(order: EndedOrderFacts, reason: string, cancelledAt: Date) {
-  return createEvent({
-    service: 'order',
-    type: ORDER_CANCELLED,
-    subject: order.orderId,
-    time: cancelledAt,
-    data: {
-      orderId: order.orderId,
-      userId: order.userId,
-      status: 'CANCELLED',
-      reason,
-      total: order.total,
-      cartVersion: order.cartVersion,
-      cancelledAt: cancelledAt.toISOString(),
-    },
-  });
-}
-
-function nextAction(saga: SagaSnapshot): Action {
-  if (saga.state === 'COMPENSATING') {
-    const [name] = saga.compensations;
-    return name ? { kind: 'compensation', name } : { kind: 'cancel' };
-  }
-  const step = CHECKOUT_SAGA[saga.currentStep - 1];
-  if (!step) throw new Error(`saga of order ${saga.orderId} is at step ${saga.currentStep}, which does not exist`);
-  return { kind: 'step', step };
-}
-
-/** The participant whose breaker refused the call (SHOP_CIRCUIT_OPEN names it), if that is what failed. */
-function breakerTarget(err: unknown): string | undefined {
-  if (!(err instanceof ShopError) || err.code !== 'SHOP_CIRCUIT_OPEN') return undefined;
-  const target = err.details?.target;
-  return typeof target === 'string' ? target : 'unknown';
-}
-
-function timelineName(action: Action): string {
-  switch (action.kind) {
-    case 'step':
-      return action.step.name;
-    case 'compensation':
-      return compensationStep(action.name);
-    case 'cancel':
-      return CANCEL_STEP;
-  }
-}
-
-function progressOf(saga: SagaSnapshot): SagaProgress {
+/** The saga's end as recorded: the order's status, the cancel reason and the end event. */
+function endOf(saga: SagaSnapshot, end: NonNullable<SagaTransition['end']>, finishedAt: Date): SagaEnd {
+  if (end.status === 'CONFIRMED') return { status: 'CONFIRMED', event: orderConfirmedEvent(saga, finishedAt) };
   return {
-    state: saga.state,
-    currentStep: saga.currentStep,
-    attempts: saga.attempts,
-    nextAttemptAt: saga.deadlineAt,
-    deadlineAt: saga.deadlineAt,
-    compensations: saga.compensations,
-    ...(saga.failureReason ? { failureReason: saga.failureReason } : {}),
+    status: 'CANCELLED',
+    cancelReason: end.cancelReason,
+    event: orderCancelledEvent(saga, end.cancelReason, finishedAt),
   };
 }
 

@@ -1,9 +1,13 @@
 // The checkout saga's vocabulary and rules (docs/reference.md#saga): the steps and compensations by name, what a failure means (a refusal compensates at once, anything
 // else is retried until the step's deadline), when a failed step is retried or given up (ADR 14),
 // the cancel reason it leads to, idempotency keys and retry delays. Plain TypeScript: no I/O.
+// The state machine built on these rules is saga-transitions.ts.
 import { type ErrorCode, GrpcStatus, ShopError } from '@shoplab/chassis/errors';
 
-/** The forward steps in order; `saga_instances.current_step` is the 1-based position. */
+/**
+ * The forward steps in order; `saga_instances.current_step` is the 1-based position. The one list
+ * of them: application/checkout-saga.ts says how each runs and builds its table in this order.
+ */
 export const SAGA_STEPS = [
   'validate_user',
   'reserve_stock',
@@ -25,12 +29,6 @@ export type SagaState = (typeof SAGA_STATES)[number];
 
 /** Outcomes of one attempt on the timeline. */
 export type AttemptOutcome = 'STARTED' | 'SUCCEEDED' | 'FAILED' | 'REFUSED' | 'INTERRUPTED';
-
-export function stepAt(position: number): SagaStepName {
-  const step = SAGA_STEPS[position - 1];
-  if (!step) throw new RangeError(`no saga step ${position}`);
-  return step;
-}
 
 export function isCompensation(value: string): value is CompensationName {
   return (COMPENSATIONS as readonly string[]).includes(value);

@@ -4,7 +4,12 @@
 // Safe to run any time: every consumer of these events applies each order once (cart's
 // order_clearances, catalog's sales_orders, user's notifications unique per order and kind).
 import { publishSwitch, ShopError, writeOutbox } from '@shoplab/chassis';
-import { ORDER_CANCELLED, ORDER_CONFIRMED, orderCancelledEvent, orderConfirmedEvent } from '../application/saga-runner';
+import {
+  ORDER_CANCELLED,
+  ORDER_CONFIRMED,
+  orderCancelledEvent,
+  orderConfirmedEvent,
+} from '../application/order-end-events';
 import { money } from '../domain/money';
 import type { PrismaClient } from '../generated/prisma/client';
 
