@@ -4,7 +4,7 @@
 // config: kind's Service DNS, tests, the embedded mode) and `consul` (compose).
 import { EventEmitter } from 'node:events';
 import Consul from 'consul';
-import { ShopError } from './errors';
+import { errorText, ShopError } from './errors';
 import type { Logger } from './logging';
 import { backoffDelay, sleep } from './resilience';
 
@@ -286,7 +286,7 @@ export class ConsulRegistry extends EventEmitter implements ServiceRegistry {
     try {
       return await call();
     } catch (err) {
-      throw new ShopError('SHOP_DEPENDENCY_UNAVAILABLE', `consul ${what} failed: ${messageOf(err)}`, undefined, {
+      throw new ShopError('SHOP_DEPENDENCY_UNAVAILABLE', `consul ${what} failed: ${errorText(err)}`, undefined, {
         cause: err,
       });
     }
@@ -401,12 +401,12 @@ class ServiceWatch {
     if (!this.unreachable) {
       this.unreachable = true;
       this.options.logger.warn(
-        { service: this.service, err: messageOf(err), known: this.list?.map((i) => i.id) ?? null },
+        { service: this.service, err: errorText(err), known: this.list?.map((i) => i.id) ?? null },
         'consul unreachable; serving the last known instances and retrying with backoff',
       );
       this.events.emit('unreachable', this.service, err);
     } else {
-      this.options.logger.debug({ service: this.service, attempt, err: messageOf(err) }, 'consul still unreachable');
+      this.options.logger.debug({ service: this.service, attempt, err: errorText(err) }, 'consul still unreachable');
     }
     for (const w of this.waiters.splice(0)) w.reject(this.unavailable(err));
   }
@@ -454,10 +454,6 @@ export function goDuration(ms: number): string {
 
 function hostForUrl(address: string): string {
   return address.includes(':') ? `[${address}]` : address;
-}
-
-function messageOf(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }
 
 // ---------------------------------------------------------------------------------------

@@ -371,3 +371,13 @@ export function codeForGrpcStatus(code: number): ErrorCode {
       return 'SHOP_INTERNAL';
   }
 }
+
+/**
+ * An error as one line of text: its message (anything else thrown: String(value)). With
+ * `cause`, an Error cause's message is appended — fetch puts the real reason (ECONNREFUSED…) there.
+ */
+export function errorText(err: unknown, options: { cause?: boolean } = {}): string {
+  if (!(err instanceof Error)) return String(err);
+  const cause = options.cause ? (err as { cause?: unknown }).cause : undefined;
+  return cause instanceof Error ? `${err.message}: ${cause.message}` : err.message;
+}

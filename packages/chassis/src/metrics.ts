@@ -1,4 +1,4 @@
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, type Metric, Registry } from 'prom-client';
 
 /** Latency buckets (seconds) for RPCs and HTTP requests: 2.5 ms … 10 s. */
 export const LATENCY_BUCKETS = [0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -62,4 +62,12 @@ export function createMetrics(service: string, instance?: string): ServiceMetric
       registers,
     }),
   };
+}
+
+/**
+ * The metric `name` of `registry`, created by `create` the first time: components built more
+ * than once per process (a consumer per restart, a relay per test) share one registration.
+ */
+export function getOrCreate<M extends Metric>(registry: Registry, name: string, create: () => M): M {
+  return (registry.getSingleMetric(name) as M | undefined) ?? create();
 }

@@ -3,9 +3,12 @@
 // and a bulkhead. Each one turns its own failure into a ShopError with a stable code, so a
 // caller handles "the breaker is open" the same way whichever client raised it.
 import CircuitBreaker from 'opossum';
+import { backoffMs, sleep } from './backoff';
 import { GrpcStatus, isTransientGrpcStatus, ShopError } from './errors';
 import type { Logger } from './logging';
 import type { ServiceMetrics } from './metrics';
+
+export { type BackoffPolicy, backoffMs, sleep } from './backoff';
 
 // ---------------------------------------------------------------------------------------
 // Error classification
@@ -309,8 +312,7 @@ export interface RetryOptions {
 
 /**
  * The wait before retry number `attempt` (1-based): "full jitter", a uniform draw from
- * [0, min(max, base·2^(attempt-1))). Full jitter spreads retrying clients out best
- * (AWS Architecture Blog, "Exponential Backoff And Jitter").
+ * [0, min(max, base·2^(attempt-1))), in whole milliseconds (backoffMs with minShare 0).
  */
 export function backoffDelay(
   attempt: number,
@@ -318,22 +320,7 @@ export function backoffDelay(
   maxDelayMs: number,
   random: () => number = Math.random,
 ): number {
-  const cap = Math.min(maxDelayMs, baseDelayMs * 2 ** Math.max(0, attempt - 1));
-  return Math.floor(random() * cap);
-}
-
-/** Waits `ms`; resolves early when `signal` aborts. */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const done = () => {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener('abort', done, { once: true });
-  });
+  return Math.floor(backoffMs(attempt, { initialMs: baseDelayMs, maxMs: maxDelayMs }, random));
 }
 
 /**
