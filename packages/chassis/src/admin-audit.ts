@@ -3,7 +3,8 @@
 // the admin token. `shopctl audit` reads these from every service that has them.
 import { z } from 'zod';
 import { type HttpApp, requireAdminToken } from './http';
-import { OUTBOX_CHANNEL, PUBLISH_MODES, publishSwitch } from './outbox';
+import { OUTBOX_CHANNEL } from './outbox-table';
+import { PUBLISH_MODES, publishSwitch } from './publish-switch';
 
 /** Anything that runs one SQL statement and returns its rows: a `pg.Pool`, or `prismaAuditPool(prisma)`. */
 export interface AuditPool {

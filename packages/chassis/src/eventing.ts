@@ -4,8 +4,9 @@
 import { Kafka } from 'kafkajs';
 import type pg from 'pg';
 import type { BaseConfig } from './config';
-import { createProducer, type EventProducer, kafkaLogCreator } from './messaging';
-import { OutboxRelay } from './outbox';
+import { kafkaLogCreator } from './kafka';
+import { OutboxRelay } from './outbox-relay';
+import { createProducer, type EventProducer } from './producer';
 import type { Closeable, Intake, ServiceKit } from './service';
 
 /** A config with kafkaConfigSchema's fields. */

@@ -1,0 +1,172 @@
+// The per-message logic of the idempotent consumer: decode the event, apply it in one
+// transaction that also records its id (processed-events.ts), retry a failing handler with
+// backoff, dead-letter what cannot be applied (dead-letter.ts), and only then commit the offset.
+import { performance } from 'node:perf_hooks';
+import { type Span, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import type { EachMessagePayload } from 'kafkajs';
+import { backoffDelayMs, sleep } from './backoff';
+import type { FaultInjector } from './chaos';
+import type { ConsumerMetrics } from './consumer-metrics';
+import { deadLetterWriter } from './dead-letter';
+import { errorText } from './errors';
+import { type DomainEvent, decodeEvent, extractTraceContext, headersToStrings, PoisonMessageError } from './events';
+import type { Logger } from './logging';
+import { recordProcessedEvent } from './processed-events';
+import type { EventProducer } from './producer';
+import type { SqlTransaction, TransactionRunner } from './sql';
+
+/** What the handler learns about the message besides the event. */
+export interface ConsumedEventContext {
+  topic: string;
+  partition: number;
+  offset: string;
+  groupId: string;
+  /** 1 on the first try. */
+  attempt: number;
+  headers: Record<string, string>;
+}
+
+/** Applies one event inside the consumer's transaction (the same one that records the event id). */
+export type EventHandler<Tx> = (event: DomainEvent, tx: Tx, meta: ConsumedEventContext) => Promise<void>;
+
+/** Everything the per-message logic needs; createConsumer wires it to kafkajs. Exposed for tests. */
+export interface MessageProcessorOptions<Tx extends SqlTransaction> {
+  groupId: string;
+  transaction: TransactionRunner<Tx>;
+  handler: EventHandler<Tx>;
+  logger: Logger;
+  metrics: ConsumerMetrics;
+  chaos?: Pick<FaultInjector, 'apply'>;
+  maxAttempts: number;
+  backoff: { initialMs?: number; maxMs?: number };
+  dlqTopic: (topic: string) => string;
+  producer: Pick<EventProducer, 'send'>;
+  /** Aborted on stop: backoff waits end and no further attempt starts. */
+  signal: AbortSignal;
+}
+
+/** One message to process, with the means to commit past it. */
+export interface MessageToProcess extends Pick<EachMessagePayload, 'topic' | 'partition' | 'message' | 'heartbeat'> {
+  /** Commits `offset` (the next offset to read) for the message's partition. */
+  commit: (offset: string) => Promise<void>;
+}
+
+/**
+ * The per-message logic: decode → (trace span) → attempts in a transaction → commit, or DLQ →
+ * commit. Resolves true once the offset is committed past the message, false when it gave up
+ * because the consumer is stopping (the message will be delivered again).
+ */
+export function createMessageProcessor<Tx extends SqlTransaction>(
+  options: MessageProcessorOptions<Tx>,
+): (payload: MessageToProcess) => Promise<boolean> {
+  const { groupId, metrics, signal } = options;
+  const log = options.logger.child({ component: 'kafka-consumer', group: groupId });
+
+  const deadLetter = deadLetterWriter({
+    groupId,
+    dlqTopic: options.dlqTopic,
+    producer: options.producer,
+    metrics,
+    log,
+    backoff: options.backoff,
+    signal,
+  });
+  const next = (offset: string) => (BigInt(offset) + 1n).toString();
+
+  return async ({ topic, partition, message, heartbeat, commit }) => {
+    const labels = { topic, group: groupId };
+    metrics.consumed.inc(labels);
+    const headers = headersToStrings(message.headers);
+    const parent = extractTraceContext(headers);
+
+    let event: DomainEvent;
+    try {
+      event = decodeEvent(message);
+    } catch (err) {
+      if (!(await deadLetter({ topic, partition, message, error: err, attempts: 0, reason: 'poison' }))) return false;
+      await commit(next(message.offset));
+      return true;
+    }
+
+    return tracer.startActiveSpan(
+      `process ${topic}`,
+      {
+        kind: SpanKind.CONSUMER,
+        attributes: {
+          'messaging.system': 'kafka',
+          'messaging.operation.type': 'process',
+          'messaging.destination.name': topic,
+          'messaging.destination.partition.id': String(partition),
+          'messaging.kafka.offset': Number(message.offset),
+          'messaging.consumer.group.name': groupId,
+          'messaging.message.id': event.id,
+          'cloudevents.event_type': event.type,
+          'cloudevents.event_subject': event.subject,
+        },
+      },
+      parent,
+      async (span: Span) => {
+        try {
+          let lastError: unknown;
+          let outcome: 'processed' | 'duplicate' | undefined;
+          let attempts = 0;
+          for (let attempt = 1; attempt <= options.maxAttempts && !outcome; attempt++) {
+            attempts = attempt;
+            const started = performance.now();
+            try {
+              await options.chaos?.apply('consumer', topic);
+              outcome = await options.transaction(async (tx) => {
+                // Recording first also serialises a concurrent redelivery on the primary key.
+                if (!(await recordProcessedEvent(tx, groupId, event.id))) return 'duplicate' as const;
+                await options.handler(event, tx, {
+                  topic,
+                  partition,
+                  offset: message.offset,
+                  groupId,
+                  attempt,
+                  headers,
+                });
+                return 'processed' as const;
+              });
+              metrics.handlerDuration.observe({ ...labels, outcome }, (performance.now() - started) / 1000);
+              if (outcome === 'duplicate') {
+                metrics.duplicates.inc(labels);
+                log.info({ topic, eventId: event.id, type: event.type }, 'duplicate event skipped');
+              } else {
+                metrics.processed.inc(labels);
+              }
+            } catch (err) {
+              lastError = err;
+              metrics.handlerDuration.observe({ ...labels, outcome: 'error' }, (performance.now() - started) / 1000);
+              metrics.failures.inc(labels);
+              span.recordException(err instanceof Error ? err : new Error(String(err)));
+              log.warn({ err, topic, eventId: event.id, type: event.type, attempt }, 'event handler failed');
+              // Stopping: leave the offset where it is; the message is delivered again later.
+              if (signal.aborted) return false;
+              // A handler that finds the event's data broken says so: retrying cannot help.
+              if (err instanceof PoisonMessageError) break;
+              if (attempt < options.maxAttempts) {
+                await sleep(backoffDelayMs(attempt, options.backoff), signal);
+                if (signal.aborted) return false;
+                await heartbeat();
+              }
+            }
+          }
+          if (!outcome) {
+            span.setStatus({ code: SpanStatusCode.ERROR, message: errorText(lastError) });
+            const reason = lastError instanceof PoisonMessageError ? 'poison' : 'failed';
+            if (!(await deadLetter({ topic, partition, message, error: lastError, attempts, reason }))) return false;
+          }
+          // Only now, with the side effect committed (or the message dead-lettered), may the offset
+          // move on. A failed commit propagates: kafkajs redelivers and the ledger skips the duplicate.
+          await commit(next(message.offset));
+          return true;
+        } finally {
+          span.end();
+        }
+      },
+    );
+  };
+}
+
+const tracer = trace.getTracer('@shoplab/chassis/messaging');

@@ -1,0 +1,456 @@
+// The outbox relay: publishes outbox rows to Kafka in id order and marks them published, one
+// active relay per schema (the ordering rules are in outbox.ts).
+import { type Context, type Span, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import type { Message } from 'kafkajs';
+import pg from 'pg';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { backoffDelayMs, sleep } from './backoff';
+import type { FaultInjector } from './chaos';
+import { errorText } from './errors';
+import { extractTraceContext, traceHeaders } from './events';
+import type { Logger } from './logging';
+import { getOrCreate } from './metrics';
+import { OUTBOX_CHANNEL } from './outbox-table';
+import type { EventProducer } from './producer';
+import { publishSwitch } from './publish-switch';
+
+/** The outbox metrics, registered once per registry. */
+export interface OutboxMetrics {
+  backlog: Gauge;
+  publishLag: Histogram<'topic'>;
+  published: Counter<'topic'>;
+  failures: Counter;
+  /** Events sent by the dual write (`direct` mode): published, or lost. */
+  direct: Counter<'topic' | 'outcome'>;
+}
+
+/** The relay's metrics; the backlog gauge counts unpublished rows at scrape time with `countBacklog`. */
+export function outboxMetrics(registry: Registry, countBacklog: () => Promise<number>): OutboxMetrics {
+  const registers = [registry];
+  return {
+    backlog: getOrCreate(
+      registry,
+      'shop_outbox_backlog',
+      () =>
+        new Gauge({
+          name: 'shop_outbox_backlog',
+          help: 'Outbox rows not yet published',
+          registers,
+          async collect() {
+            try {
+              this.set(await countBacklog());
+            } catch {
+              // The database is unreachable: keep the last value rather than fail the scrape.
+            }
+          },
+        }),
+    ),
+    publishLag: getOrCreate(
+      registry,
+      'shop_outbox_publish_lag_seconds',
+      () =>
+        new Histogram({
+          name: 'shop_outbox_publish_lag_seconds',
+          help: 'Time from writing an outbox row to publishing it',
+          labelNames: ['topic'],
+          buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
+          registers,
+        }),
+    ),
+    published: getOrCreate(
+      registry,
+      'shop_outbox_published_total',
+      () =>
+        new Counter({
+          name: 'shop_outbox_published_total',
+          help: 'Outbox rows published to Kafka',
+          labelNames: ['topic'],
+          registers,
+        }),
+    ),
+    failures: getOrCreate(
+      registry,
+      'shop_outbox_publish_failures_total',
+      () =>
+        new Counter({
+          name: 'shop_outbox_publish_failures_total',
+          help: 'Relay cycles that failed (Kafka, database or an injected fault) and backed off',
+          registers,
+        }),
+    ),
+    direct: getOrCreate(
+      registry,
+      'shop_outbox_direct_publish_total',
+      () =>
+        new Counter({
+          name: 'shop_outbox_direct_publish_total',
+          help: "Events sent by the dual write (publish mode `direct`, the exercises' before switch), by outcome: published or lost",
+          labelNames: ['topic', 'outcome'],
+          registers,
+        }),
+    ),
+  };
+}
+
+export interface OutboxRelayOptions {
+  /** The service's pool; one connection per cycle, plus a dedicated LISTEN connection. */
+  pool: pg.Pool;
+  producer: Pick<EventProducer, 'send'>;
+  logger: Logger;
+  metrics?: { registry: Registry };
+  /** `relay` faults apply once per cycle (target `outbox`). */
+  chaos?: Pick<FaultInjector, 'apply'>;
+  /** Polling fallback when no NOTIFY arrives (default 1000 ms). */
+  pollIntervalMs?: number;
+  /** Rows claimed per cycle (default 100). */
+  batchSize?: number;
+  /** Backoff after a failed cycle (default 200 ms doubling to 10 s, with jitter); retries never stop. */
+  backoff?: { initialMs?: number; maxMs?: number };
+  /** One active relay per schema via an advisory lock (default true). See the file comment. */
+  singleActive?: boolean;
+  /**
+   * Attach the producer to the process-wide publishSwitch so `/admin/outbox/mode` can switch
+   * the service to direct publishing (default false; services turn it on, tests leave it off).
+   */
+  attachPublishSwitch?: boolean;
+  /** The LISTEN connection (default: a pg.Client with the pool's settings). */
+  listenClient?: () => pg.Client;
+}
+
+/** What one relay cycle did. */
+export interface RelayCycleResult {
+  claimed: number;
+  published: number;
+  /** Another relay holds the lock; this one did nothing. */
+  standby: boolean;
+}
+
+/** A cycle that claimed rows but could not publish them all; the unpublished rows stay for the next cycle. */
+export class OutboxPublishError extends Error {
+  override readonly name = 'OutboxPublishError';
+}
+
+interface OutboxRow {
+  id: string;
+  event_id: string;
+  topic: string;
+  aggregate_id: string;
+  payload: unknown;
+  headers: Record<string, string>;
+  created_at: Date;
+}
+
+const CLAIM_SQL = `
+SELECT id, event_id, topic, aggregate_id, payload, headers, created_at
+  FROM outbox
+ WHERE published_at IS NULL
+ ORDER BY id
+ LIMIT $1
+   FOR UPDATE SKIP LOCKED`;
+
+// Per schema, so each service (and each test's scratch schema) has its own active relay.
+const LOCK_SQL = `SELECT pg_try_advisory_xact_lock(hashtext('shoplab.outbox-relay:' || current_schema())) AS locked`;
+
+const tracer = trace.getTracer('@shoplab/chassis/outbox');
+
+/** Publishes outbox rows to Kafka in id order; woken by NOTIFY, with a polling fallback. */
+export class OutboxRelay {
+  private readonly log: Logger;
+  private readonly metrics: OutboxMetrics;
+  private readonly pollIntervalMs: number;
+  private readonly batchSize: number;
+  private readonly backoff: { initialMs: number; maxMs: number };
+  private abort = new AbortController();
+  private running = false;
+  private loopDone: Promise<void> = Promise.resolve();
+  private listenDone: Promise<void> = Promise.resolve();
+  private listener: pg.Client | undefined;
+  private wakePending = false;
+  private wakeWaiter: (() => void) | undefined;
+
+  constructor(private readonly options: OutboxRelayOptions) {
+    this.log = options.logger.child({ component: 'outbox-relay' });
+    this.metrics = outboxMetrics(options.metrics?.registry ?? new Registry(), () => this.backlog());
+    this.pollIntervalMs = options.pollIntervalMs ?? 1000;
+    this.batchSize = options.batchSize ?? 100;
+    this.backoff = { initialMs: options.backoff?.initialMs ?? 200, maxMs: options.backoff?.maxMs ?? 10_000 };
+    if (options.attachPublishSwitch) {
+      publishSwitch.attach({ producer: options.producer, logger: this.log, outcomes: this.metrics.direct });
+    }
+  }
+
+  /** True while the LISTEN connection is up. */
+  get listening(): boolean {
+    return this.listener !== undefined;
+  }
+
+  /** Starts listening and publishing in the background; returns at once. */
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.abort = new AbortController();
+    this.listenDone = this.listenLoop();
+    this.loopDone = this.cycleLoop();
+    this.log.info({ pollIntervalMs: this.pollIntervalMs, batchSize: this.batchSize }, 'outbox relay started');
+  }
+
+  /** Stops: the in-flight cycle finishes (or rolls back), then the LISTEN connection closes. */
+  async stop(): Promise<void> {
+    if (!this.running) return;
+    this.abort.abort();
+    await this.listener?.end().catch(() => undefined);
+    await Promise.all([this.loopDone, this.listenDone]);
+    this.running = false;
+    this.log.info('outbox relay stopped');
+  }
+
+  /** Runs the next cycle now instead of at the next poll. */
+  wake(): void {
+    if (this.wakeWaiter) this.wakeWaiter();
+    else this.wakePending = true;
+  }
+
+  /** Unpublished rows. */
+  async backlog(): Promise<number> {
+    const { rows } = await this.options.pool.query<{ n: string }>(
+      'SELECT count(*) AS n FROM outbox WHERE published_at IS NULL',
+    );
+    return Number(rows[0]?.n ?? 0);
+  }
+
+  /**
+   * One cycle: claim up to batchSize rows in id order (FOR UPDATE SKIP LOCKED), publish them in
+   * that order stopping at the first failure, mark the published ones, commit. Throws
+   * OutboxPublishError (after committing what was published) when a publish failed.
+   */
+  async runOnce(): Promise<RelayCycleResult> {
+    if (this.options.chaos && (await this.applyChaos(this.options.chaos)) === 'stopped') {
+      return { claimed: 0, published: 0, standby: false };
+    }
+    const client = await this.options.pool.connect();
+    let broken: Error | undefined;
+    let failure: unknown;
+    let result: RelayCycleResult;
+    try {
+      await client.query('BEGIN');
+      if ((this.options.singleActive ?? true) && !(await this.tryLock(client))) {
+        await client.query('COMMIT');
+        return { claimed: 0, published: 0, standby: true };
+      }
+      const { rows } = await client.query<OutboxRow>(CLAIM_SQL, [this.batchSize]);
+      const { publishedIds, failedIds, error } = await this.publishInOrder(rows);
+      failure = error;
+      if (publishedIds.length > 0) {
+        const marked = await client.query<{ topic: string; lag_seconds: number }>(
+          `UPDATE outbox SET published_at = clock_timestamp(), attempts = attempts + 1, last_error = NULL
+            WHERE id = ANY($1::bigint[])
+        RETURNING topic, EXTRACT(EPOCH FROM published_at - created_at)::float8 AS lag_seconds`,
+          [publishedIds],
+        );
+        for (const row of marked.rows) {
+          this.metrics.published.inc({ topic: row.topic });
+          this.metrics.publishLag.observe({ topic: row.topic }, row.lag_seconds);
+        }
+      }
+      if (failedIds.length > 0) {
+        await client.query('UPDATE outbox SET attempts = attempts + 1, last_error = $2 WHERE id = ANY($1::bigint[])', [
+          failedIds,
+          errorText(error),
+        ]);
+      }
+      await client.query('COMMIT');
+      result = { claimed: rows.length, published: publishedIds.length, standby: false };
+    } catch (err) {
+      await client.query('ROLLBACK').catch((rollbackError: Error) => {
+        broken = rollbackError;
+      });
+      throw err;
+    } finally {
+      client.release(broken);
+    }
+    if (failure !== undefined) {
+      throw new OutboxPublishError(
+        `published ${result.published} of ${result.claimed} claimed rows: ${errorText(failure)}`,
+        { cause: failure },
+      );
+    }
+    return result;
+  }
+
+  /** Applies `relay` faults; a `hang` must not hold up stop(). */
+  private async applyChaos(chaos: Pick<FaultInjector, 'apply'>): Promise<'applied' | 'stopped'> {
+    const { signal } = this.abort;
+    let onAbort: () => void = () => undefined;
+    const stopped = new Promise<'stopped'>((resolve) => {
+      onAbort = () => resolve('stopped');
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
+    try {
+      return await Promise.race([chaos.apply('relay', 'outbox').then(() => 'applied' as const), stopped]);
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+    }
+  }
+
+  private async tryLock(client: pg.PoolClient): Promise<boolean> {
+    const { rows } = await client.query<{ locked: boolean }>(LOCK_SQL);
+    return rows[0]?.locked === true;
+  }
+
+  /**
+   * Sends the rows in id order, in runs that share a topic and a trace context (one request per
+   * run, sent inside that trace so the publish span joins the request that wrote the rows).
+   * Stops at the first failed run: nothing after it may overtake it.
+   */
+  private async publishInOrder(
+    rows: readonly OutboxRow[],
+  ): Promise<{ publishedIds: string[]; failedIds: string[]; error: unknown }> {
+    const publishedIds: string[] = [];
+    for (const run of runsOf(rows)) {
+      const [first] = run as [OutboxRow];
+      const ids = run.map((row) => row.id);
+      try {
+        await this.publishRun(first.topic, run, extractTraceContext(first.headers));
+        publishedIds.push(...ids);
+      } catch (error) {
+        return { publishedIds, failedIds: ids, error };
+      }
+    }
+    return { publishedIds, failedIds: [], error: undefined };
+  }
+
+  private publishRun(topic: string, run: readonly OutboxRow[], parent: Context): Promise<void> {
+    return tracer.startActiveSpan(
+      `publish ${topic}`,
+      {
+        kind: SpanKind.PRODUCER,
+        attributes: {
+          'messaging.system': 'kafka',
+          'messaging.operation.type': 'send',
+          'messaging.destination.name': topic,
+          'messaging.batch.message_count': run.length,
+        },
+      },
+      parent,
+      async (span: Span) => {
+        try {
+          // The publish span (or, with no SDK, the original context) becomes the consumer's parent.
+          const trace = traceHeaders();
+          const messages: Message[] = run.map((row) => ({
+            key: row.aggregate_id,
+            value: JSON.stringify(row.payload),
+            headers: { ...row.headers, ...trace },
+            timestamp: String(Date.parse(row.headers.ce_time ?? '') || row.created_at.getTime()),
+          }));
+          await this.options.producer.send([{ topic, messages }]);
+        } catch (err) {
+          span.setStatus({ code: SpanStatusCode.ERROR, message: errorText(err) });
+          throw err;
+        } finally {
+          span.end();
+        }
+      },
+    );
+  }
+
+  private async cycleLoop(): Promise<void> {
+    let failures = 0;
+    while (!this.abort.signal.aborted) {
+      this.wakePending = false;
+      let result: RelayCycleResult;
+      try {
+        result = await this.runOnce();
+      } catch (err) {
+        failures++;
+        this.metrics.failures.inc();
+        const delay = backoffDelayMs(failures, this.backoff);
+        this.log.warn({ err, failures, retryInMs: delay }, 'outbox relay cycle failed; rows stay and will be retried');
+        await this.idle(delay, false);
+        continue;
+      }
+      if (failures > 0) this.log.info({ failures }, 'outbox relay recovered');
+      failures = 0;
+      // A full batch means more rows are probably waiting: go again at once.
+      if (!result.standby && result.claimed === this.batchSize) continue;
+      await this.idle(this.pollIntervalMs, true);
+    }
+  }
+
+  /** Waits `ms`; a wakeable wait also ends on NOTIFY (or a wake that came during the cycle). Stop ends both. */
+  private async idle(ms: number, wakeable: boolean): Promise<void> {
+    if (wakeable && this.wakePending) {
+      this.wakePending = false;
+      return;
+    }
+    if (!wakeable) return sleep(ms, this.abort.signal);
+    await new Promise<void>((resolve) => {
+      const finish = () => {
+        clearTimeout(timer);
+        this.abort.signal.removeEventListener('abort', finish);
+        if (this.wakeWaiter === finish) this.wakeWaiter = undefined;
+        resolve();
+      };
+      const timer = setTimeout(finish, ms);
+      this.abort.signal.addEventListener('abort', finish, { once: true });
+      this.wakeWaiter = finish;
+    });
+  }
+
+  private createListenClient(): pg.Client {
+    if (this.options.listenClient) return this.options.listenClient();
+    const { Client: _client, ...settings } = this.options.pool.options as pg.PoolConfig;
+    // pg.Pool keeps the password non-enumerable (out of logs), so the spread misses it.
+    const { password } = this.options.pool.options as pg.PoolConfig;
+    return new pg.Client({ ...settings, password, application_name: 'shoplab-outbox-relay' });
+  }
+
+  /** Keeps one LISTEN connection open, reconnecting with backoff when it drops. */
+  private async listenLoop(): Promise<void> {
+    let failures = 0;
+    while (!this.abort.signal.aborted) {
+      const client = this.createListenClient();
+      const ended = new Promise<void>((resolve) => client.once('end', () => resolve()));
+      client.on('error', (err) => this.log.warn({ err }, 'outbox LISTEN connection error'));
+      client.on('notification', () => this.wake());
+      try {
+        await client.connect();
+        await client.query(`LISTEN ${OUTBOX_CHANNEL}`);
+        if (this.abort.signal.aborted) {
+          await client.end();
+          break;
+        }
+        this.listener = client;
+        if (failures > 0) this.log.info('outbox LISTEN connection restored');
+        failures = 0;
+        // Rows committed while nobody was listening sent their NOTIFY into the void.
+        this.wake();
+        await ended;
+      } catch (err) {
+        this.log.warn({ err }, 'outbox LISTEN connection failed; polling until it is back');
+        await client.end().catch(() => undefined);
+      } finally {
+        this.listener = undefined;
+      }
+      if (this.abort.signal.aborted) break;
+      failures++;
+      await sleep(backoffDelayMs(failures, this.backoff), this.abort.signal);
+    }
+  }
+}
+
+/** Consecutive rows with the same topic and trace context. */
+function runsOf(rows: readonly OutboxRow[]): OutboxRow[][] {
+  const runs: OutboxRow[][] = [];
+  let current: OutboxRow[] = [];
+  const keyOf = (row: OutboxRow) => `${row.topic}\n${row.headers.traceparent ?? ''}\n${row.headers.tracestate ?? ''}`;
+  for (const row of rows) {
+    const head = current[0];
+    if (head && keyOf(head) !== keyOf(row)) {
+      runs.push(current);
+      current = [];
+    }
+    current.push(row);
+  }
+  if (current.length > 0) runs.push(current);
+  return runs;
+}
