@@ -3,19 +3,17 @@
 import {
   ConfigError,
   consumerIntake,
+  createDatabase,
   createEventing,
   createServiceKit,
-  type DatabaseSettings,
   loadConfig,
-  poolConfig,
   startService,
 } from '@shoplab/chassis';
-import pg from 'pg';
 import { buildApp } from './app';
 import { configSchema } from './config';
 import { createCartClient } from './infrastructure/cart.client';
 import { createCatalogClient } from './infrastructure/catalog.client';
-import { createPrismaClient } from './infrastructure/database';
+import { PrismaClient } from './infrastructure/database';
 import { createPaymentClient } from './infrastructure/payment.client';
 import { createPaymentEventsConsumer } from './infrastructure/payment-events.consumer';
 import { createUserClient } from './infrastructure/user.client';
@@ -23,18 +21,9 @@ import { createUserClient } from './infrastructure/user.client';
 async function main(): Promise<void> {
   const config = loadConfig(configSchema);
   const kit = createServiceKit(config);
-  const db: DatabaseSettings = {
-    host: config.DB_HOST,
-    port: config.DB_PORT,
-    user: config.DB_USER,
-    password: config.DB_PASSWORD,
-    database: config.DB_NAME,
-    maxConnections: config.DB_POOL_MAX,
-  };
-  const prisma = createPrismaClient(db);
-  // The relay's own small pool: one connection per cycle (its LISTEN connection is separate).
-  const relayPool = new pg.Pool({ ...poolConfig(db), max: 2 });
-  const { kafka, relayIntake, producerPool } = createEventing(kit, { relayPool });
+  const db = createDatabase(config, PrismaClient);
+  const { prisma } = db;
+  const { kafka, relayIntake, producerPool } = createEventing(kit, { relayPool: db.relayPool });
   const cart = createCartClient(kit, config.CART_DEADLINE_MS);
   const catalog = createCatalogClient(kit, config.CATALOG_DEADLINE_MS);
   const user = createUserClient(kit, config.USER_DEADLINE_MS);
@@ -73,8 +62,7 @@ async function main(): Promise<void> {
         },
       },
       producerPool,
-      { name: 'prisma', close: () => prisma.$disconnect() },
-      { name: 'relay-pool', close: () => relayPool.end() },
+      ...db.pools,
     ],
   });
 }
