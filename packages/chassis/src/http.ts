@@ -14,7 +14,7 @@ import {
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { type FaultInjector, faultRuleInputSchema } from './chaos';
-import { type ErrorCode, problemOf, ShopError } from './errors';
+import { type ErrorCode, errorText, problemOf, ShopError } from './errors';
 import { refusedValueError, undecodableQueryError, unstorableInputError } from './input';
 import type { ServiceMetrics } from './metrics';
 import { completeOpenApi, type OpenApiDocument, problemPageRoutes, problemResponses, RouteTable } from './openapi';
@@ -287,7 +287,7 @@ async function runChecks(checks: Record<string, ReadinessCheck>, timeoutMs: numb
         ]);
         return [name, 'ok'] as const;
       } catch (err) {
-        return [name, `error: ${err instanceof Error ? err.message : String(err)}`] as const;
+        return [name, `error: ${errorText(err)}`] as const;
       } finally {
         clearTimeout(timer);
       }

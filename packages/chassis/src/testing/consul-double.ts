@@ -8,6 +8,7 @@ import { EventEmitter } from 'node:events';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import net from 'node:net';
+import { errorText } from '../errors';
 import type { Logger } from '../logging';
 
 export type CheckStatus = 'passing' | 'warning' | 'critical';
@@ -142,7 +143,7 @@ export class ConsulDouble {
       this.handle(req, res).catch((err: unknown) => {
         const status = err instanceof HttpError ? err.status : 500;
         if (!res.headersSent) res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8' });
-        res.end(err instanceof Error ? err.message : String(err));
+        res.end(errorText(err));
       });
     });
     await new Promise<void>((resolve, reject) => {

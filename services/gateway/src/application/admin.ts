@@ -1,5 +1,6 @@
 import {
   type BreakerRegistry,
+  errorText,
   type FaultInjector,
   type FaultRuleInput,
   type Instance,
@@ -56,7 +57,7 @@ export class AdminOperations {
         try {
           instances = await this.registry.instances(service);
         } catch (err) {
-          return { service, instances: [], error: messageOf(err) };
+          return { service, instances: [], error: errorText(err, { cause: true }) };
         }
         return { service, instances: await Promise.all(instances.map((i) => this.readiness(i))) };
       }),
@@ -106,7 +107,7 @@ export class AdminOperations {
           const text = await res.text();
           return { instance: instance.id, status: res.status, body: text ? JSON.parse(text) : undefined };
         } catch (err) {
-          return { instance: instance.id, error: messageOf(err) };
+          return { instance: instance.id, error: errorText(err, { cause: true }) };
         }
       }),
     );
@@ -151,15 +152,7 @@ export class AdminOperations {
       } catch {}
       return { ...base, ready: res.status === 200, readiness };
     } catch (err) {
-      return { ...base, ready: false, readiness: null, error: messageOf(err) };
+      return { ...base, ready: false, readiness: null, error: errorText(err, { cause: true }) };
     }
   }
-}
-
-function messageOf(err: unknown): string {
-  if (err instanceof Error) {
-    const cause = (err as { cause?: unknown }).cause;
-    return cause instanceof Error ? `${err.message}: ${cause.message}` : err.message;
-  }
-  return String(err);
 }

@@ -1,15 +1,12 @@
 // Checkout admission's Prometheus metrics (docs/adr/0016-checkout-load-shedding.md), in the
 // service's registry (/metrics). Created once per registry: tests build several apps on one.
+import { getOrCreate } from '@shoplab/chassis';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { AdmissionObserver } from '../application/checkout-admission';
 
-function once<M>(registry: Registry, name: string, create: () => M): M {
-  return (registry.getSingleMetric(name) as M | undefined) ?? create();
-}
-
 export function admissionMetrics(registry: Registry): AdmissionObserver {
   const registers = [registry];
-  const shed = once(
+  const shed = getOrCreate(
     registry,
     'shop_checkout_shed_total',
     () =>
@@ -20,12 +17,12 @@ export function admissionMetrics(registry: Registry): AdmissionObserver {
         registers,
       }),
   );
-  const running = once(
+  const running = getOrCreate(
     registry,
     'shop_checkout_running',
     () => new Gauge({ name: 'shop_checkout_running', help: 'Checkouts running now (admitted)', registers }),
   );
-  const waiting = once(
+  const waiting = getOrCreate(
     registry,
     'shop_checkout_waiting',
     () => new Gauge({ name: 'shop_checkout_waiting', help: 'Checkouts waiting for a slot now', registers }),

@@ -1,15 +1,12 @@
 // The saga's Prometheus metrics, in the service's registry (/metrics). Created once per
 // registry: several runners (tests, or a second runner in one process) share them.
+import { getOrCreate } from '@shoplab/chassis';
 import { Counter, Histogram, type Registry } from 'prom-client';
 import type { SagaObserver } from '../application/ports';
 
-function once<M>(registry: Registry, name: string, create: () => M): M {
-  return (registry.getSingleMetric(name) as M | undefined) ?? create();
-}
-
 export function sagaMetrics(registry: Registry): SagaObserver {
   const registers = [registry];
-  const outcomes = once(
+  const outcomes = getOrCreate(
     registry,
     'shop_saga_outcomes_total',
     () =>
@@ -20,7 +17,7 @@ export function sagaMetrics(registry: Registry): SagaObserver {
         registers,
       }),
   );
-  const duration = once(
+  const duration = getOrCreate(
     registry,
     'shop_saga_duration_seconds',
     () =>
@@ -32,7 +29,7 @@ export function sagaMetrics(registry: Registry): SagaObserver {
         registers,
       }),
   );
-  const attempts = once(
+  const attempts = getOrCreate(
     registry,
     'shop_saga_step_attempts_total',
     () =>
@@ -43,7 +40,7 @@ export function sagaMetrics(registry: Registry): SagaObserver {
         registers,
       }),
   );
-  const orders = once(
+  const orders = getOrCreate(
     registry,
     'shop_orders_total',
     () =>
@@ -54,7 +51,7 @@ export function sagaMetrics(registry: Registry): SagaObserver {
         registers,
       }),
   );
-  const revenue = once(
+  const revenue = getOrCreate(
     registry,
     'shop_revenue_minor_units_total',
     () =>
