@@ -11,6 +11,9 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { type ConsumersReport, type OutboxReport, SERVICES, type Service } from './audit';
 import { localBaseUrl } from './collect';
+import { messageOf } from './error-text';
+
+export { messageOf };
 
 // ---------------------------------------------------------------------------------------------
 // Configuration: addresses and the admin token
@@ -512,13 +515,4 @@ export class AdminApi {
 function summarize(body: unknown): string {
   const text = typeof body === 'string' ? body : JSON.stringify(body);
   return (text ?? '').slice(0, 200);
-}
-
-/** An error's message with its cause (fetch puts the real reason, e.g. ECONNREFUSED, there). */
-export function messageOf(err: unknown): string {
-  if (err instanceof Error) {
-    const cause = (err as { cause?: unknown }).cause;
-    return cause instanceof Error ? `${err.message}: ${cause.message}` : err.message;
-  }
-  return String(err);
 }

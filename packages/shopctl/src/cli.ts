@@ -9,6 +9,7 @@ import { CollectError, collectAuditData, localBaseUrl } from './collect';
 import { type CliIo, formatDuration, parseDuration, UsageError } from './command';
 import { controlCommand } from './control';
 import { dlqCommand } from './dlq';
+import { messageOf } from './error-text';
 import { exerciseCommand } from './exercises';
 import { loadCommand } from './load';
 import { findOrderTrace, renderTraceTree } from './trace';
@@ -77,7 +78,7 @@ async function auditThroughGateway(gateway: string, token: string): Promise<Audi
   try {
     res = await fetch(url, { headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(60_000) });
   } catch (err) {
-    throw new CollectError(`GET ${url} failed: ${err instanceof Error ? err.message : String(err)}`);
+    throw new CollectError(`GET ${url} failed: ${messageOf(err, { cause: false })}`);
   }
   const text = await res.text();
   if (res.status !== 200) throw new CollectError(`GET ${url} answered ${res.status}: ${text.slice(0, 300)}`);
@@ -101,7 +102,7 @@ async function trace(argv: string[], io: CliIo): Promise<number> {
     io.out(`${jaeger}/trace/${found.traceID}\n${renderTraceTree(found, { compact: !argv.includes('--all') })}\n`);
     return 0;
   } catch (err) {
-    io.err(`shopctl trace: ${err instanceof Error ? err.message : String(err)}\n`);
+    io.err(`shopctl trace: ${messageOf(err, { cause: false })}\n`);
     return 1;
   }
 }

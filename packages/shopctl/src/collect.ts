@@ -14,6 +14,7 @@ import {
   type Service,
   stockReportSchema,
 } from './audit';
+import { messageOf } from './error-text';
 
 export interface CollectOptions {
   /** `http://host:port` of one instance of the service. */
@@ -160,12 +161,4 @@ async function forEachLimited<T>(items: T[], limit: number, fn: (item: T) => Pro
 function summarize(body: unknown): string {
   const text = typeof body === 'string' ? body : JSON.stringify(body);
   return (text ?? '').slice(0, 300);
-}
-
-function messageOf(err: unknown): string {
-  if (err instanceof Error) {
-    const cause = (err as { cause?: unknown }).cause;
-    return cause instanceof Error ? `${err.message}: ${cause.message}` : err.message;
-  }
-  return String(err);
 }

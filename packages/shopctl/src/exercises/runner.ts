@@ -3,6 +3,7 @@
 import { type AuditReport, formatReport, runAudit } from '../audit';
 import { auditUntilSettled } from '../audit-wait';
 import { collectAuditData } from '../collect';
+import { messageOf } from '../error-text';
 import { type Check, check, type Exercise, type ExerciseContext, type ExerciseInfo, type ShopTarget } from './types';
 
 export interface RunOptions {
@@ -33,10 +34,6 @@ class Interrupted extends Error {
   constructor() {
     super('interrupted (Ctrl-C)');
   }
-}
-
-function messageOf(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }
 
 /** Rejects when `signal` aborts (at once if it already has). */
@@ -128,7 +125,10 @@ export async function runExercise(exercise: Exercise, options: RunOptions): Prom
       checks.push(...(await Promise.race([exercise.run(ctx), abort.promise])));
     } catch (err) {
       if (err instanceof Interrupted || signal.aborted) interrupted = true;
-      else checks.push(check('the exercise ran to the end', false, `stopped with an error: ${messageOf(err)}`));
+      else
+        checks.push(
+          check('the exercise ran to the end', false, `stopped with an error: ${messageOf(err, { cause: false })}`),
+        );
     } finally {
       abort.dispose();
     }
@@ -142,8 +142,8 @@ export async function runExercise(exercise: Exercise, options: RunOptions): Prom
       await withDeadline(Promise.resolve().then(undo), cleanupTimeoutMs, label);
       out(`  ✓ ${label}\n`);
     } catch (err) {
-      out(`  ✗ ${label}: ${messageOf(err)}\n`);
-      checks.push(check(`clean up: ${label}`, false, messageOf(err)));
+      out(`  ✗ ${label}: ${messageOf(err, { cause: false })}\n`);
+      checks.push(check(`clean up: ${label}`, false, messageOf(err, { cause: false })));
     }
   }
 
@@ -163,7 +163,14 @@ export async function runExercise(exercise: Exercise, options: RunOptions): Prom
       );
     } catch (err) {
       if (signal.aborted) interrupted = true;
-      else checks.push(check('the audit: every invariant holds afterwards', false, `could not run: ${messageOf(err)}`));
+      else
+        checks.push(
+          check(
+            'the audit: every invariant holds afterwards',
+            false,
+            `could not run: ${messageOf(err, { cause: false })}`,
+          ),
+        );
     }
   }
 
