@@ -1,6 +1,8 @@
 // Generated gRPC contracts, one namespace per proto package (see proto/ and `make proto`).
 export * as cartV1 from './gen/cart/v1/cart';
 export * as catalogV1 from './gen/catalog/v1/catalog';
+/** Money in integer minor units (cents) with an ISO 4217 currency code (proto/common/v1/money.proto): the one definition every service uses. */
+export type { Money } from './gen/common/v1/money';
 export * as commonV1 from './gen/common/v1/money';
 export * as healthV1 from './gen/grpc/health/v1/health';
 export * as orderV1 from './gen/order/v1/order';

@@ -1,12 +1,8 @@
 // A user's cart and the rules for its lines. Pure: no I/O.
 import { ShopError } from '@shoplab/chassis/errors';
+import type { Money } from '@shoplab/contracts';
 
 export const MAX_LINE_QUANTITY = 99;
-
-export interface Money {
-  amount: number;
-  currency: string;
-}
 
 export interface CartLine {
   productId: string;

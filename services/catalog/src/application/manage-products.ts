@@ -1,7 +1,8 @@
 // Adding products (the admin API): a new product arrives with its stock, so the audit's
 // invariant 4 (initial = available + reserved + sold) holds from its first moment.
 import { randomUUID } from 'node:crypto';
-import type { Money, Product } from '../domain/product';
+import type { Money } from '@shoplab/contracts';
+import type { Product } from '../domain/product';
 import type { ProductWriter } from './ports';
 
 export interface AddProductInput {

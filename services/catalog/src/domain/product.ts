@@ -1,11 +1,6 @@
 // Products as the catalog shows them, and the opaque page cursor. No I/O.
 import { ShopError } from '@shoplab/chassis/errors';
-
-export interface Money {
-  /** Integer minor units (cents). */
-  amount: number;
-  currency: string;
-}
+import type { Money } from '@shoplab/contracts';
 
 export interface Product {
   id: string;

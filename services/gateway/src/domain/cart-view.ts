@@ -1,6 +1,7 @@
 // The composed cart: the cart service's stored lines joined with the catalog's current
 // names, prices and stock. Pure: the application layer fetches, this decides.
-import { DEFAULT_CURRENCY, type DegradedPart, type Money, type ProductView, withDegraded } from './views';
+import type { Money } from '@shoplab/contracts';
+import { DEFAULT_CURRENCY, type DegradedPart, type ProductView, withDegraded } from './views';
 
 /** The cart as the cart service's REST API returns it. */
 export interface StoredCart {

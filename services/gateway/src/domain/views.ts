@@ -1,11 +1,6 @@
 // The public shapes of the gateway's API (docs/reference.md#public-api) and the pure
 // mappings from the gRPC contracts to them. No I/O here.
-import type { catalogV1, commonV1, orderV1, paymentV1, userV1 } from '@shoplab/contracts';
-
-export interface Money {
-  amount: number;
-  currency: string;
-}
+import type { catalogV1, commonV1, Money, orderV1, paymentV1, userV1 } from '@shoplab/contracts';
 
 export const DEFAULT_CURRENCY = 'USD';
 

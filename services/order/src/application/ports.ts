@@ -1,8 +1,8 @@
 // What the use cases need from the outside world; src/infrastructure implements each port.
 import type { DomainEvent } from '@shoplab/chassis';
+import type { Money } from '@shoplab/contracts';
 import type { Card } from '../domain/checkout-request';
 import type { OrderCursor } from '../domain/cursor';
-import type { Money } from '../domain/money';
 import type {
   CartLine,
   OrderLine,

@@ -1,8 +1,4 @@
-/** Money in integer minor units (cents) with an ISO 4217 currency code. */
-export interface Money {
-  amount: number;
-  currency: string;
-}
+import type { Money } from '@shoplab/contracts';
 
 export function money(amount: number, currency: string): Money {
   return { amount, currency };

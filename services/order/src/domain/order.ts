@@ -1,7 +1,8 @@
 // Orders as the service stores and shows them, and the pricing rule of checkout.
 // Plain TypeScript: no I/O.
 import { ShopError } from '@shoplab/chassis/errors';
-import { type Money, money } from './money';
+import type { Money } from '@shoplab/contracts';
+import { money } from './money';
 
 export const ORDER_STATUSES = ['PENDING', 'CONFIRMED', 'CANCELLED'] as const;
 export type OrderStatus = (typeof ORDER_STATUSES)[number];

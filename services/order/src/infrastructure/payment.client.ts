@@ -2,10 +2,10 @@
 // request and in the `idempotency-key` header; the saga retries them itself (each attempt on
 // its timeline), so the client does not.
 import { createGrpcClient, type GrpcClient, type ServiceKit, ShopError } from '@shoplab/chassis';
+import type { Money } from '@shoplab/contracts';
 import { paymentV1 } from '@shoplab/contracts';
 import type { CallOptions, CommandOptions, PaymentInfo, PaymentStatus, Payments } from '../application/ports';
 import type { Card } from '../domain/checkout-request';
-import type { Money } from '../domain/money';
 
 export type PaymentGrpcClient = GrpcClient<typeof paymentV1.PaymentServiceService>;
 

@@ -6,10 +6,10 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { createEvent, eventType, sleep } from '@shoplab/chassis';
 import { ShopError } from '@shoplab/chassis/errors';
+import type { Money } from '@shoplab/contracts';
 import { type CardInput, checkCard, normalizeCardNumber } from '../domain/card';
 import {
   checkMoney,
-  type Money,
   type PaymentRecord,
   type PaymentView,
   planCapture,

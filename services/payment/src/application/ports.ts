@@ -1,7 +1,8 @@
 // What the use cases need from storage. infrastructure/payment.store.ts implements it with Prisma.
 import type { DomainEvent } from '@shoplab/chassis';
 import type { ErrorCode } from '@shoplab/chassis/errors';
-import type { Money, PaymentRecord, PaymentStatus, PaymentView } from '../domain/payment';
+import type { Money } from '@shoplab/contracts';
+import type { PaymentRecord, PaymentStatus, PaymentView } from '../domain/payment';
 
 /** The stored first outcome of a command: the payment, or the business refusal that was recorded. */
 export type CommandOutcome =

@@ -4,16 +4,10 @@
 //        │             └──────Void──────► VOIDED
 //        └──(declined)──► DECLINED
 import { ShopError } from '@shoplab/chassis/errors';
+import type { Money } from '@shoplab/contracts';
 
 export const PAYMENT_STATUSES = ['AUTHORIZED', 'CAPTURED', 'VOIDED', 'REFUNDED', 'DECLINED'] as const;
 export type PaymentStatus = (typeof PAYMENT_STATUSES)[number];
-
-export interface Money {
-  /** Integer minor units (cents). */
-  amount: number;
-  /** ISO 4217, upper case. */
-  currency: string;
-}
 
 /** A payment as the service stores it. */
 export interface PaymentRecord {

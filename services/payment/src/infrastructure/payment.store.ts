@@ -2,6 +2,7 @@
 // the outbox rows are written after them (see writeOutbox's ordering rule).
 import { type DomainEvent, writeOutbox } from '@shoplab/chassis';
 import { ShopError } from '@shoplab/chassis/errors';
+import type { Money } from '@shoplab/contracts';
 import type {
   CommandOutcome,
   CurrencyTotals,
@@ -12,7 +13,7 @@ import type {
   PaymentTx,
   StoredKey,
 } from '../application/ports';
-import type { Money, PaymentRecord, PaymentStatus } from '../domain/payment';
+import type { PaymentRecord, PaymentStatus } from '../domain/payment';
 import { Prisma, type PrismaClient } from '../generated/prisma/client';
 
 type Db = PrismaClient | Prisma.TransactionClient;

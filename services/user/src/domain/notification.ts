@@ -1,5 +1,6 @@
 // The notification log: what the shop would have e-mailed a user, and when. No mail is sent;
 // the log is the record (and what a mailer would read). Pure: no I/O.
+import type { Money } from '@shoplab/contracts';
 
 export const NOTIFICATION_KINDS = ['welcome', 'order_confirmed', 'order_cancelled'] as const;
 export type NotificationKind = (typeof NOTIFICATION_KINDS)[number];
@@ -23,11 +24,6 @@ export interface Recipient {
   id: string;
   email: string;
   name: string;
-}
-
-export interface Money {
-  amount: number;
-  currency: string;
 }
 
 /** Minor units as a price: `USD 1,234.50`. Two decimals, as every ShopLab currency has. */
