@@ -9,8 +9,9 @@ import {
   type EventProducer,
   OutboxRelay,
 } from '@shoplab/chassis';
+import { eventually } from '@shoplab/chassis/testing';
 import { Kafka, logLevel } from 'kafkajs';
-import { eventually, type RunningCart, startCart, userHeaders } from '../support/harness';
+import { type RunningCart, startCart, userHeaders } from '../support/harness';
 
 const topic = `cart.events.test-${randomUUID().slice(0, 8)}`;
 const kafka = new Kafka({
@@ -65,7 +66,10 @@ test('every cart change reaches cart.events through the outbox, keyed by the use
   await send('DELETE', '/v1/cart/items/pen');
   await send('DELETE', '/v1/cart');
 
-  const events = await eventually('five cart events', () => (received.length >= 5 ? received : undefined));
+  const events = await eventually('five cart events', () => (received.length >= 5 ? received : undefined), {
+    timeoutMs: 15_000,
+    intervalMs: 50,
+  });
   assert.ok(events.every((e) => e.subject === user && e.source === '/shoplab/cart'));
   assert.deepEqual(
     events.map((e) => `${e.type}@${(e.data as { version: number }).version}`),

@@ -19,9 +19,10 @@ import {
   type Intake,
   type ServiceMetrics,
 } from '@shoplab/chassis';
+import { eventually } from '@shoplab/chassis/testing';
 import { Kafka, type KafkaMessage, logLevel, Partitioners, type Producer } from 'kafkajs';
 import { createOrderEventsConsumer } from '../../src/infrastructure/order-events.consumer';
-import { ADMIN_TOKEN, eventually, type RunningCart, startCart, userHeaders } from '../support/harness';
+import { ADMIN_TOKEN, type RunningCart, startCart, userHeaders } from '../support/harness';
 
 const suffix = randomUUID().slice(0, 8);
 const topic = `order.events.test-${suffix}`;
@@ -158,7 +159,10 @@ async function processed(eventId: string): Promise<boolean> {
 }
 
 const applied = (event: DomainEvent) =>
-  eventually(`event ${event.type} to be applied`, async () => ((await processed(event.id)) ? true : undefined));
+  eventually(`event ${event.type} to be applied`, async () => ((await processed(event.id)) ? true : undefined), {
+    timeoutMs: 15_000,
+    intervalMs: 50,
+  });
 
 async function clearedEvents(user: string): Promise<Record<string, unknown>[]> {
   const { rows } = await svc.pool.query<{ payload: Record<string, unknown> }>(
@@ -319,8 +323,10 @@ test('a malformed message and an event with broken data go to the DLQ, and the n
 
   assert.deepEqual((await cartOf(user)).lines, { mug: 1 });
   assert.equal(await processed(broken.id), false, 'the broken event was not recorded as applied');
-  const dead = await eventually('both messages in the DLQ', () =>
-    dlq.messages.length >= 2 ? dlq.messages : undefined,
+  const dead = await eventually(
+    'both messages in the DLQ',
+    () => (dlq.messages.length >= 2 ? dlq.messages : undefined),
+    { timeoutMs: 15_000, intervalMs: 50 },
   );
   await dlq.stop();
   const [poison, failed] = dead;

@@ -19,10 +19,11 @@ import {
   type Intake,
   type ServiceMetrics,
 } from '@shoplab/chassis';
+import { eventually } from '@shoplab/chassis/testing';
 import { Kafka, type KafkaMessage, logLevel, Partitioners, type Producer } from 'kafkajs';
 import { createOrderEventsConsumer } from '../../src/infrastructure/order-events.consumer';
 import { SEED_PRODUCTS } from '../../src/infrastructure/seed-data';
-import { ADMIN_TOKEN, addProduct, eventually, startTestCatalog, type TestCatalog } from './support';
+import { ADMIN_TOKEN, addProduct, startTestCatalog, type TestCatalog } from './support';
 
 const suffix = randomUUID().slice(0, 8);
 const topic = `order.events.test-${suffix}`;
@@ -119,13 +120,17 @@ function cancelled(orderId = `ord-${randomUUID()}`): DomainEvent {
 const orderIdOf = (event: DomainEvent) => (event.data as { orderId: string }).orderId;
 
 async function applied(event: DomainEvent): Promise<void> {
-  await eventually(`event ${event.type} to be applied`, async () => {
-    const { rowCount } = await catalog.sql.query(
-      'SELECT 1 FROM processed_events WHERE consumer_group = $1 AND event_id = $2',
-      [groupId, event.id],
-    );
-    return rowCount === 1 ? true : undefined;
-  });
+  await eventually(
+    `event ${event.type} to be applied`,
+    async () => {
+      const { rowCount } = await catalog.sql.query(
+        'SELECT 1 FROM processed_events WHERE consumer_group = $1 AND event_id = $2',
+        [groupId, event.id],
+      );
+      return rowCount === 1 ? true : undefined;
+    },
+    { timeoutMs: 20_000, intervalMs: 50, onError: 'fail' },
+  );
 }
 
 async function sales(): Promise<Record<string, { units: number; orders: number }>> {
@@ -162,8 +167,10 @@ describe('sold counters', () => {
     await producer.publish(topic, [first]);
     await producer.publish(topic, [first, second, dropped]);
     await Promise.all([applied(first), applied(second), applied(dropped)]);
-    await eventually('the copy to be skipped', async () =>
-      (await counter('shop_consumer_duplicates_total')) === duplicatesBefore + 1 ? true : undefined,
+    await eventually(
+      'the copy to be skipped',
+      async () => ((await counter('shop_consumer_duplicates_total')) === duplicatesBefore + 1 ? true : undefined),
+      { timeoutMs: 20_000, intervalMs: 50, onError: 'fail' },
     );
 
     assert.deepEqual(await sales(), {
@@ -285,8 +292,10 @@ describe('bad messages', () => {
 
     assert.deepEqual((await sales())['q-none'], { units: 1, orders: 1 });
     assert.equal(before['q-none'], undefined);
-    const [poison, failed] = await eventually('both messages in the DLQ', async () =>
-      dead.length >= 2 ? dead : undefined,
+    const [poison, failed] = await eventually(
+      'both messages in the DLQ',
+      async () => (dead.length >= 2 ? dead : undefined),
+      { timeoutMs: 20_000, intervalMs: 50, onError: 'fail' },
     );
     await reader.disconnect();
     assert.equal(poison?.value?.toString(), '{"not": "a cloudevent"}');

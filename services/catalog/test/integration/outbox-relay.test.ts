@@ -2,9 +2,10 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, test } from 'node:test';
 import { createLogger, createProducer, OutboxRelay, poolConfig } from '@shoplab/chassis';
+import { eventually } from '@shoplab/chassis/testing';
 import { Kafka, type KafkaMessage, logLevel } from 'kafkajs';
 import pg from 'pg';
-import { eventually, startTestCatalog, type TestCatalog } from './support';
+import { startTestCatalog, type TestCatalog } from './support';
 
 let catalog: TestCatalog;
 const kafka = new Kafka({
@@ -63,10 +64,14 @@ test('stock events written to the outbox reach Kafka through the relay, in order
   const relay = new OutboxRelay({ pool, producer, logger, pollIntervalMs: 100 });
   relay.start();
   try {
-    const mine = await eventually('both events on Kafka', async () => {
-      const list = received.filter((m) => m.key?.toString() === id);
-      return list.length >= 2 ? list : undefined;
-    });
+    const mine = await eventually(
+      'both events on Kafka',
+      async () => {
+        const list = received.filter((m) => m.key?.toString() === id);
+        return list.length >= 2 ? list : undefined;
+      },
+      { timeoutMs: 20_000, intervalMs: 50, onError: 'fail' },
+    );
     assert.deepEqual(
       mine.map((m) => m.headers?.ce_type?.toString()),
       ['shop.catalog.stock_reserved.v1', 'shop.catalog.stock_committed.v1'],
@@ -77,7 +82,11 @@ test('stock events written to the outbox reach Kafka through the relay, in order
       reservationId: id,
       lines: [{ productId: 'relay-1', quantity: 2 }],
     });
-    await eventually('every row marked published', async () => ((await relay.backlog()) === 0 ? true : undefined));
+    await eventually('every row marked published', async () => ((await relay.backlog()) === 0 ? true : undefined), {
+      timeoutMs: 20_000,
+      intervalMs: 50,
+      onError: 'fail',
+    });
   } finally {
     await relay.stop();
     await producer.disconnect();

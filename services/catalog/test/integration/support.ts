@@ -159,14 +159,3 @@ export async function outboxFor(sql: pg.Pool, reservationId: string): Promise<Ou
   );
   return rows;
 }
-
-/** Polls `probe` until it returns a value (not a sleep-then-assert: it ends as soon as it holds). */
-export async function eventually<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}

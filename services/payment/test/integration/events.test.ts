@@ -10,8 +10,9 @@ import {
   OutboxRelay,
 } from '@shoplab/chassis';
 import { ShopError } from '@shoplab/chassis/errors';
+import { eventually } from '@shoplab/chassis/testing';
 import { Kafka, logLevel } from 'kafkajs';
-import { eventually, type RunningPayment, scratchDatabase, startPayment } from '../support/harness';
+import { type RunningPayment, scratchDatabase, startPayment } from '../support/harness';
 
 const topic = `payment.events.test-${randomUUID().slice(0, 8)}`;
 const kafka = new Kafka({
@@ -94,7 +95,10 @@ test('every payment change reaches payment.events through the outbox, keyed by t
     (err) => err instanceof ShopError && err.code === 'SHOP_PAYMENT_DECLINED',
   );
 
-  const events = await eventually('six payment events', () => (received.length >= 6 ? received : undefined));
+  const events = await eventually('six payment events', () => (received.length >= 6 ? received : undefined), {
+    timeoutMs: 15_000,
+    intervalMs: 50,
+  });
   const ofPayment = events.filter((e) => e.subject === id);
   assert.deepEqual(
     ofPayment.map((e) => e.type),

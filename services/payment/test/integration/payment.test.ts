@@ -2,10 +2,11 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { GrpcStatus, ShopError } from '@shoplab/chassis/errors';
+import { eventually } from '@shoplab/chassis/testing';
 import { paymentV1 } from '@shoplab/contracts';
 import type pg from 'pg';
 import type { PrismaClient } from '../../src/generated/prisma/client';
-import { ADMIN_TOKEN, eventually, type RunningPayment, scratchDatabase, startPayment } from '../support/harness';
+import { ADMIN_TOKEN, type RunningPayment, scratchDatabase, startPayment } from '../support/harness';
 
 const { PaymentStatus } = paymentV1;
 const VISA = '4242 4242 4242 4242';
@@ -407,7 +408,10 @@ describe('processor latency', () => {
       };
       await assert.rejects(slow.client.call('authorize', request), refusedWith('SHOP_TIMEOUT'));
       // Wait until the server has finished with the abandoned call, then look at what it left.
-      await eventually('the abandoned call to finish', () => (slow.app.grpc.inFlight === 0 ? true : undefined));
+      await eventually('the abandoned call to finish', () => (slow.app.grpc.inFlight === 0 ? true : undefined), {
+        timeoutMs: 15_000,
+        intervalMs: 50,
+      });
       assert.equal(await paymentsOfOrder(request.orderId), 0);
       const retried = await slow.client.call('authorize', request, { deadlineMs: 5_000 });
       assert.equal(retried.payment?.status, PaymentStatus.PAYMENT_STATUS_AUTHORIZED);

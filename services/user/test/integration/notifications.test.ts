@@ -19,6 +19,7 @@ import {
   type Intake,
   type ServiceMetrics,
 } from '@shoplab/chassis';
+import { eventually } from '@shoplab/chassis/testing';
 import { Kafka, type KafkaMessage, logLevel, Partitioners, type Producer } from 'kafkajs';
 import { createOrderEventsConsumer } from '../../src/infrastructure/order-events.consumer';
 import { ADMIN_TOKEN, PASSWORD, startTestService, type TestService, uniqueEmail } from '../support/app';
@@ -155,21 +156,14 @@ function created(userId: string, orderId: string): DomainEvent {
 const orderIdOf = (event: DomainEvent) => (event.data as { orderId: string }).orderId;
 
 /** Polls `probe` until it returns a value (not undefined), or fails after 20 s. */
-async function eventually<T>(what: string, probe: () => Promise<T | undefined> | T | undefined): Promise<T> {
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
 async function applied(event: DomainEvent): Promise<void> {
-  await eventually(`${event.type} ${event.id} to be applied`, async () =>
-    (await svc.prisma.processedEvent.count({ where: { consumerGroup: groupId, eventId: event.id } })) === 1
-      ? true
-      : undefined,
+  await eventually(
+    `${event.type} ${event.id} to be applied`,
+    async () =>
+      (await svc.prisma.processedEvent.count({ where: { consumerGroup: groupId, eventId: event.id } })) === 1
+        ? true
+        : undefined,
+    { timeoutMs: 20_000, intervalMs: 50, onError: 'fail' },
   );
 }
 
@@ -219,8 +213,10 @@ describe('order notifications', () => {
     await producer.publish(topic, [ok, declined]);
     await applied(declined);
     await applied(ok);
-    await eventually('the copy to be skipped', async () =>
-      (await counter('shop_consumer_duplicates_total')) === duplicatesBefore + 1 ? true : undefined,
+    await eventually(
+      'the copy to be skipped',
+      async () => ((await counter('shop_consumer_duplicates_total')) === duplicatesBefore + 1 ? true : undefined),
+      { timeoutMs: 20_000, intervalMs: 50, onError: 'fail' },
     );
 
     const items = await myNotifications(buyer);
@@ -295,7 +291,11 @@ describe('order notifications', () => {
       (await myNotifications(buyer)).map((n) => n.kind),
       ['order_cancelled', 'welcome'],
     );
-    const [poison, failed] = await eventually('both messages in the DLQ', () => (dead.length >= 2 ? dead : undefined));
+    const [poison, failed] = await eventually('both messages in the DLQ', () => (dead.length >= 2 ? dead : undefined), {
+      timeoutMs: 20_000,
+      intervalMs: 50,
+      onError: 'fail',
+    });
     await reader.disconnect();
     assert.deepEqual(poison?.value, Buffer.from([0xff, 0x00, 0x13]), 'the original bytes');
     assert.match(poison?.headers?.[DLQ_HEADERS.error]?.toString() ?? '', /no ce_id/);
