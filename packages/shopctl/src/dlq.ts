@@ -1,5 +1,5 @@
 // `shopctl dlq list|redrive`: the dead-letter topics the chassis' consumers write
-// (packages/chassis/src/messaging.ts): `<topic>.dlq`, the original key, value and headers,
+// (packages/chassis/src/dead-letter.ts): `<topic>.dlq`, the original key, value and headers,
 // plus x-error, x-error-attempts, x-original-topic/-partition/-offset and x-consumer-group.
 //
 // list reads every DLQ message without committing anything (a throw-away consumer group,
@@ -20,7 +20,7 @@ export const REDRIVE_GROUP = 'shopctl-dlq-redrive';
 /** Header added to a redriven copy (ISO time). */
 export const REDRIVEN_HEADER = 'x-redriven-at';
 
-/** Dead-letter headers (DLQ_HEADERS in packages/chassis/src/messaging.ts). */
+/** Dead-letter headers (DLQ_HEADERS in packages/chassis/src/dead-letter.ts). */
 const H = {
   error: 'x-error',
   attempts: 'x-error-attempts',
