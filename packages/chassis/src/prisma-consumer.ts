@@ -3,8 +3,14 @@
 // A service's consumer states only its group, its handler and what it logs.
 import type { Kafka } from 'kafkajs';
 import type { BaseConfig } from './config';
-import { createConsumer, type EventConsumer, type EventHandler, type SqlTransaction } from './messaging';
-import type { ServiceKit } from './service';
+import {
+  consumerIntake,
+  createConsumer,
+  type EventConsumer,
+  type EventHandler,
+  type SqlTransaction,
+} from './messaging';
+import type { Intake, ServiceKit } from './service';
 
 /** The part of a Prisma client the consumer needs: interactive transactions. */
 export interface PrismaTransactional<Tx> {
@@ -49,5 +55,22 @@ export function createPrismaConsumer<Tx extends SqlTransaction>(options: PrismaC
     ...(options.backoff ? { backoff: options.backoff } : {}),
     transaction: (work) => prisma.$transaction(work, CONSUMER_TRANSACTION),
     handler: options.handler,
+  });
+}
+
+/**
+ * A service's consumer as startService intake (consumerIntake: started in the background,
+ * retried while Kafka is away, the topic and its DLQ ensured), made by `create(wiring)`.
+ */
+export function prismaConsumerIntake<P>(
+  name: string,
+  create: (wiring: PrismaConsumerWiring<P>) => EventConsumer,
+  wiring: PrismaConsumerWiring<P>,
+): Intake {
+  return consumerIntake(name, {
+    kafka: wiring.kafka,
+    topics: [wiring.topic],
+    logger: wiring.kit.logger,
+    create: () => create(wiring),
   });
 }
