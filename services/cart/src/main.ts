@@ -1,10 +1,10 @@
 // The cart service process: config → kit → database and Kafka → buildApp → startService.
 import {
-  consumerIntake,
   createDatabase,
   createEventing,
   createServiceKit,
   loadConfig,
+  prismaConsumerIntake,
   startService,
 } from '@shoplab/chassis';
 import { buildApp } from './app';
@@ -26,19 +26,13 @@ async function main(): Promise<void> {
   });
   const app = await buildApp({ kit, prisma, catalog: new GrpcProductCatalog(catalogClient) });
   // A confirmed order takes its purchase out of the buyer's cart (groupId cart-order-events).
-  const orderEvents = consumerIntake('order-events-consumer', {
+  const orderEvents = prismaConsumerIntake('order-events-consumer', createOrderEventsConsumer, {
     kafka,
-    topics: [config.ORDER_EVENTS_TOPIC],
-    logger: kit.logger,
-    create: () =>
-      createOrderEventsConsumer({
-        kafka,
-        prisma,
-        kit,
-        topic: config.ORDER_EVENTS_TOPIC,
-        groupId: config.ORDER_EVENTS_GROUP,
-        maxAttempts: config.ORDER_EVENTS_MAX_ATTEMPTS,
-      }),
+    prisma,
+    kit,
+    topic: config.ORDER_EVENTS_TOPIC,
+    groupId: config.ORDER_EVENTS_GROUP,
+    maxAttempts: config.ORDER_EVENTS_MAX_ATTEMPTS,
   });
   await startService(kit, {
     http: app.http,

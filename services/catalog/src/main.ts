@@ -1,10 +1,10 @@
 // config → kit → database (+ seed) → Kafka producer and outbox relay → buildApp → startService.
 import {
-  consumerIntake,
   createDatabase,
   createEventing,
   createServiceKit,
   loadConfig,
+  prismaConsumerIntake,
   startService,
 } from '@shoplab/chassis';
 import { buildApp } from './app';
@@ -32,19 +32,13 @@ async function main(): Promise<void> {
     // while Kafka is down; being taken out of discovery for it would fail every checkout.
   });
   // Confirmed orders feed the sold counters (groupId catalog-order-events).
-  const orderEvents = consumerIntake('order-events-consumer', {
+  const orderEvents = prismaConsumerIntake('order-events-consumer', createOrderEventsConsumer, {
     kafka,
-    topics: [config.ORDER_EVENTS_TOPIC],
-    logger,
-    create: () =>
-      createOrderEventsConsumer({
-        kafka,
-        prisma,
-        kit,
-        topic: config.ORDER_EVENTS_TOPIC,
-        groupId: config.ORDER_EVENTS_GROUP,
-        maxAttempts: config.ORDER_EVENTS_MAX_ATTEMPTS,
-      }),
+    prisma,
+    kit,
+    topic: config.ORDER_EVENTS_TOPIC,
+    groupId: config.ORDER_EVENTS_GROUP,
+    maxAttempts: config.ORDER_EVENTS_MAX_ATTEMPTS,
   });
   await startService(kit, {
     http: app.http,

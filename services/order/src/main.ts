@@ -2,11 +2,11 @@
 // startService (listen, register, and the shutdown order of docs/style.md#shutdown-order).
 import {
   ConfigError,
-  consumerIntake,
   createDatabase,
   createEventing,
   createServiceKit,
   loadConfig,
+  prismaConsumerIntake,
   startService,
 } from '@shoplab/chassis';
 import { buildApp } from './app';
@@ -31,19 +31,13 @@ async function main(): Promise<void> {
 
   const { http, grpc, saga } = await buildApp({ kit, prisma, cart, catalog, user, payment });
   // The payment service's events go on the orders' timelines (groupId order-payment-events).
-  const paymentEvents = consumerIntake('payment-events-consumer', {
+  const paymentEvents = prismaConsumerIntake('payment-events-consumer', createPaymentEventsConsumer, {
     kafka,
-    topics: [config.PAYMENT_EVENTS_TOPIC],
-    logger: kit.logger,
-    create: () =>
-      createPaymentEventsConsumer({
-        kafka,
-        prisma,
-        kit,
-        topic: config.PAYMENT_EVENTS_TOPIC,
-        groupId: config.PAYMENT_EVENTS_GROUP,
-        maxAttempts: config.PAYMENT_EVENTS_MAX_ATTEMPTS,
-      }),
+    prisma,
+    kit,
+    topic: config.PAYMENT_EVENTS_TOPIC,
+    groupId: config.PAYMENT_EVENTS_GROUP,
+    maxAttempts: config.PAYMENT_EVENTS_MAX_ATTEMPTS,
   });
   await startService(kit, {
     http,

@@ -1,10 +1,10 @@
 // The user service process: config → kit → database and Kafka → buildApp → startService.
 import {
   ConfigError,
-  consumerIntake,
   createDatabase,
   createEventing,
   createServiceKit,
+  prismaConsumerIntake,
   startService,
 } from '@shoplab/chassis';
 import { buildApp } from './app';
@@ -15,7 +15,6 @@ import { createOrderEventsConsumer } from './infrastructure/order-events.consume
 async function main(): Promise<void> {
   const config = loadUserConfig();
   const kit = createServiceKit(config);
-  const { logger } = kit;
   const db = createDatabase(config, PrismaClient);
   const { prisma } = db;
   const { kafka, relayIntake, producerPool } = createEventing(kit, {
@@ -25,19 +24,13 @@ async function main(): Promise<void> {
 
   const { http, grpc } = await buildApp({ kit, prisma });
   // Confirmed and cancelled orders go to the notification log (groupId user-order-events).
-  const orderEvents = consumerIntake('order-events-consumer', {
+  const orderEvents = prismaConsumerIntake('order-events-consumer', createOrderEventsConsumer, {
     kafka,
-    topics: [config.ORDER_EVENTS_TOPIC],
-    logger,
-    create: () =>
-      createOrderEventsConsumer({
-        kafka,
-        prisma,
-        kit,
-        topic: config.ORDER_EVENTS_TOPIC,
-        groupId: config.ORDER_EVENTS_GROUP,
-        maxAttempts: config.ORDER_EVENTS_MAX_ATTEMPTS,
-      }),
+    prisma,
+    kit,
+    topic: config.ORDER_EVENTS_TOPIC,
+    groupId: config.ORDER_EVENTS_GROUP,
+    maxAttempts: config.ORDER_EVENTS_MAX_ATTEMPTS,
   });
   await startService(kit, {
     http,
