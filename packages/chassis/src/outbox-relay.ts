@@ -13,6 +13,7 @@ import { getOrCreate } from './metrics';
 import { OUTBOX_CHANNEL } from './outbox-table';
 import type { EventProducer } from './producer';
 import { publishSwitch } from './publish-switch';
+import { pgTransactionRunner } from './sql';
 
 /** The outbox metrics, registered once per registry. */
 export interface OutboxMetrics {
@@ -227,14 +228,9 @@ export class OutboxRelay {
     if (this.options.chaos && (await this.applyChaos(this.options.chaos)) === 'stopped') {
       return { claimed: 0, published: 0, standby: false };
     }
-    const client = await this.options.pool.connect();
-    let broken: Error | undefined;
     let failure: unknown;
-    let result: RelayCycleResult;
-    try {
-      await client.query('BEGIN');
+    const result = await pgTransactionRunner(this.options.pool)(async (client): Promise<RelayCycleResult> => {
       if ((this.options.singleActive ?? true) && !(await this.tryLock(client))) {
-        await client.query('COMMIT');
         return { claimed: 0, published: 0, standby: true };
       }
       const { rows } = await client.query<OutboxRow>(CLAIM_SQL, [this.batchSize]);
@@ -258,16 +254,8 @@ export class OutboxRelay {
           errorText(error),
         ]);
       }
-      await client.query('COMMIT');
-      result = { claimed: rows.length, published: publishedIds.length, standby: false };
-    } catch (err) {
-      await client.query('ROLLBACK').catch((rollbackError: Error) => {
-        broken = rollbackError;
-      });
-      throw err;
-    } finally {
-      client.release(broken);
-    }
+      return { claimed: rows.length, published: publishedIds.length, standby: false };
+    });
     if (failure !== undefined) {
       throw new OutboxPublishError(
         `published ${result.published} of ${result.claimed} claimed rows: ${errorText(failure)}`,
