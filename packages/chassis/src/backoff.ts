@@ -1,6 +1,7 @@
 // The one backoff formula and the one interruptible sleep every retry loop in the chassis
 // (and the services) waits with: consumer attempts and dead-letter writes, the outbox relay,
-// the consumer's start loop, discovery's watch, and `retry`.
+// the consumer's start loop, discovery's watch, and `retry`. It imports only Node, so domain code
+// may use it too: `@shoplab/chassis/backoff`.
 import { setTimeout as delay } from 'node:timers/promises';
 
 /** How a retry loop backs off. */
