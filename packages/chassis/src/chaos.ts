@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
+import { sleep } from './backoff';
 import { ShopError } from './errors';
 import type { ServiceMetrics } from './metrics';
 
@@ -103,7 +104,7 @@ export class FaultInjector {
       switch (fault.type) {
         case 'latency':
           this.count(kind, name, 'latency');
-          await new Promise((resolve) => setTimeout(resolve, fault.ms));
+          await sleep(fault.ms);
           break;
         case 'error':
           if (this.random() < fault.rate) {

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import pg from 'pg';
+import { sleep } from '../backoff';
 import type { DatabaseSettings } from '../prisma';
 
 /** Connection settings of the local stack's PostgreSQL, from DB_* variables (tests only). */
@@ -69,7 +70,7 @@ export async function createScratchDatabase(options: {
             return;
           } catch (err) {
             if ((err as { code?: string }).code !== '55006') throw err; // object_in_use
-            await new Promise((resolve) => setTimeout(resolve, 100));
+            await sleep(100);
           }
         }
         await c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
