@@ -326,3 +326,23 @@ function firstString(values: grpc.MetadataValue[]): string | undefined {
 export function createGrpcServer(settings: GrpcServerSettings): GrpcServer {
   return new GrpcServer(settings);
 }
+
+/** What createServiceGrpcServer reads from a ServiceKit. */
+export interface GrpcServiceKit {
+  config: { SERVICE_NAME: string; GRPC_HOST: string; GRPC_PORT: number };
+  logger: Logger;
+  metrics: Pick<ServiceMetrics, 'grpcServerDuration'>;
+  chaos: FaultInjector;
+}
+
+/** A service's gRPC server from its kit: SERVICE_NAME, GRPC_HOST, GRPC_PORT, its logger, metrics and chaos. */
+export function createServiceGrpcServer(kit: GrpcServiceKit): GrpcServer {
+  return createGrpcServer({
+    serviceName: kit.config.SERVICE_NAME,
+    logger: kit.logger,
+    metrics: kit.metrics,
+    chaos: kit.chaos,
+    host: kit.config.GRPC_HOST,
+    port: kit.config.GRPC_PORT,
+  });
+}
