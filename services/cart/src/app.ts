@@ -1,7 +1,7 @@
 // buildApp: the cart service's HTTP app and gRPC server, without listening.
 import {
-  createGrpcServer,
   createHttpApp,
+  createServiceGrpcServer,
   type GrpcServer,
   type HttpApp,
   prismaAuditPool,
@@ -48,14 +48,7 @@ export async function buildApp(deps: AppDeps): Promise<CartApp> {
   registerCartRoutes(http, { carts, jwtSecret: config.JWT_SECRET });
   registerAdminRoutes(http, { prisma, adminToken: config.ADMIN_TOKEN });
 
-  const grpc = createGrpcServer({
-    serviceName: config.SERVICE_NAME,
-    logger: kit.logger,
-    metrics: kit.metrics,
-    chaos: kit.chaos,
-    host: config.GRPC_HOST,
-    port: config.GRPC_PORT,
-  });
+  const grpc = createServiceGrpcServer(kit);
   grpc.addService(cartV1.CartServiceService, cartHandlers(carts));
   return { http, grpc, carts };
 }

@@ -1,8 +1,8 @@
 // buildApp: the catalog's HTTP and gRPC servers over its use cases. No listening here:
 // main.ts starts them, tests inject requests and call through real gRPC clients.
 import {
-  createGrpcServer,
   createHttpApp,
+  createServiceGrpcServer,
   type GrpcServer,
   type HttpApp,
   prismaAuditPool,
@@ -61,14 +61,7 @@ export async function buildApp(deps: AppDeps): Promise<CatalogApp> {
     adminToken: config.ADMIN_TOKEN,
   });
 
-  const grpc = createGrpcServer({
-    serviceName: config.SERVICE_NAME,
-    logger: kit.logger,
-    metrics: kit.metrics,
-    chaos: kit.chaos,
-    host: config.GRPC_HOST,
-    port: config.GRPC_PORT,
-  });
+  const grpc = createServiceGrpcServer(kit);
   grpc.addService(catalogV1.CatalogServiceService, catalogHandlers({ browse, stock }));
   return { http, grpc, stock, browse };
 }

@@ -2,8 +2,8 @@
 // use cases. No listening or running here: main.ts starts them, tests call app.inject(), real
 // gRPC clients and start runners themselves.
 import {
-  createGrpcServer,
   createHttpApp,
+  createServiceGrpcServer,
   createTokenVerifier,
   DEFAULT_CLIENT_BREAKER,
   type GrpcServer,
@@ -146,14 +146,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   });
   registerOutboxAudit(http, { pool: prismaAuditPool(prisma), adminToken: config.ADMIN_TOKEN });
 
-  const grpc = createGrpcServer({
-    serviceName: config.SERVICE_NAME,
-    logger,
-    metrics: kit.metrics,
-    chaos: kit.chaos,
-    host: config.GRPC_HOST,
-    port: config.GRPC_PORT,
-  });
+  const grpc = createServiceGrpcServer(kit);
   grpc.addService(orderV1.OrderServiceService, orderServiceHandlers(queries));
   return { http, grpc, saga };
 }

@@ -1,7 +1,7 @@
 // buildApp: the payment service's HTTP app and gRPC server, without listening.
 import {
-  createGrpcServer,
   createHttpApp,
+  createServiceGrpcServer,
   type GrpcServer,
   type HttpApp,
   prismaAuditPool,
@@ -46,14 +46,7 @@ export async function buildApp(deps: AppDeps): Promise<PaymentApp> {
   registerAdminRoutes(http, { payments, adminToken: config.ADMIN_TOKEN });
   registerOutboxAudit(http, { pool: prismaAuditPool(prisma), adminToken: config.ADMIN_TOKEN });
 
-  const grpc = createGrpcServer({
-    serviceName: config.SERVICE_NAME,
-    logger: kit.logger,
-    metrics: kit.metrics,
-    chaos: kit.chaos,
-    host: config.GRPC_HOST,
-    port: config.GRPC_PORT,
-  });
+  const grpc = createServiceGrpcServer(kit);
   grpc.addService(paymentV1.PaymentServiceService, paymentHandlers(payments));
   return { http, grpc, payments };
 }

@@ -1,6 +1,6 @@
 import {
-  createGrpcServer,
   createHttpApp,
+  createServiceGrpcServer,
   createTokenSigner,
   createTokenVerifier,
   type GrpcServer,
@@ -67,14 +67,7 @@ export async function buildApp(deps: AppDeps): Promise<UserApp> {
   registerUserRoutes(http, users, createTokenVerifier(config.JWT_SECRET));
   registerAdminRoutes(http, users, config.ADMIN_TOKEN);
 
-  const grpc = createGrpcServer({
-    serviceName: config.SERVICE_NAME,
-    logger: kit.logger,
-    metrics: kit.metrics,
-    chaos: kit.chaos,
-    host: config.GRPC_HOST,
-    port: config.GRPC_PORT,
-  });
+  const grpc = createServiceGrpcServer(kit);
   grpc.addService(userV1.UserServiceService, userServiceHandlers(users));
   return { http, grpc, users };
 }
