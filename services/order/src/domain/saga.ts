@@ -2,6 +2,7 @@
 // else is retried until the step's deadline), when a failed step is retried or given up (ADR 14),
 // the cancel reason it leads to, idempotency keys and retry delays. Plain TypeScript: no I/O.
 // The state machine built on these rules is saga-transitions.ts.
+import { backoffMs } from '@shoplab/chassis/backoff';
 import { type ErrorCode, GrpcStatus, ShopError } from '@shoplab/chassis/errors';
 
 /**
@@ -107,16 +108,15 @@ export function describeFailure(err: unknown): { code: string; message: string }
 }
 
 /**
- * Exponential backoff with jitter: attempt n waits between half and all of
- * min(maxMs, baseMs · 2^(n-1)), so retries of many sagas spread out but never spin.
+ * Exponential backoff with jitter (the chassis' one formula, backoffMs): attempt n waits between
+ * half and all of min(maxMs, baseMs · 2^(n-1)), so retries of many sagas spread out but never spin.
  */
 export function retryDelayMs(
   attempt: number,
   { baseMs, maxMs }: { baseMs: number; maxMs: number },
   random: () => number = Math.random,
 ): number {
-  const ceiling = Math.min(maxMs, baseMs * 2 ** Math.max(0, attempt - 1));
-  return Math.max(1, Math.round(ceiling * (0.5 + 0.5 * random())));
+  return Math.max(1, Math.round(backoffMs(attempt, { initialMs: baseMs, maxMs, minShare: 0.5 }, random)));
 }
 
 // ---------------------------------------------------------------------------------------
