@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import type { AddressInfo } from 'node:net';
 import { after, before, beforeEach, test } from 'node:test';
+import { until } from '@shoplab/chassis/testing';
 import { orderV1, paymentV1 } from '@shoplab/contracts';
 import {
   bearer,
@@ -285,7 +286,9 @@ test('beyond CHECKOUT_MAX_IN_FLIGHT the gateway refuses a checkout itself: 503 w
         payload: { card },
       });
     const first = send('in-flight-key-1');
-    while (world.state.checkoutHeaders.length === 0) await new Promise((r) => setTimeout(r, 5));
+    await until('the first checkout to reach the order service', () => world.state.checkoutHeaders.length > 0, {
+      intervalMs: 5,
+    });
     const second = await send('in-flight-key-2');
     assert.equal(second.statusCode, 503);
     assert.equal(second.json().code, 'SHOP_BULKHEAD_FULL');

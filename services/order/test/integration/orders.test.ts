@@ -9,6 +9,7 @@ import {
   ShopError,
   StaticRegistry,
 } from '@shoplab/chassis';
+import { eventually } from '@shoplab/chassis/testing';
 import { orderV1 } from '@shoplab/contracts';
 import { ADMIN_TOKEN, type Harness, newUserId, startHarness, VISA } from '../support/harness';
 
@@ -226,11 +227,18 @@ test('republish re-emits the end event of an ended order whose event is missing 
   const runner = h.newRunner();
   runner.start();
   let status = '';
-  for (let i = 0; i < 200 && status !== 'CONFIRMED' && status !== 'CANCELLED'; i++) {
-    await new Promise((resolve) => setTimeout(resolve, 25));
-    status = (await h.prisma.order.findUniqueOrThrow({ where: { id: orderId } })).status;
+  try {
+    await eventually(
+      `order ${orderId} to end`,
+      async () => {
+        status = (await h.prisma.order.findUniqueOrThrow({ where: { id: orderId } })).status;
+        return status === 'CONFIRMED' || status === 'CANCELLED' ? status : undefined;
+      },
+      { timeoutMs: 5_000, intervalMs: 25, onError: 'fail' },
+    );
+  } finally {
+    await runner.stop();
   }
-  await runner.stop();
   assert.equal(status, 'CONFIRMED');
   const endEvent = { aggregateId: orderId, eventType: 'shop.order.confirmed.v1' };
   const original = await h.prisma.outbox.findFirstOrThrow({ where: endEvent });

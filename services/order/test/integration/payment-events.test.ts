@@ -23,11 +23,12 @@ import {
   type Intake,
   StaticRegistry,
 } from '@shoplab/chassis';
+import { eventually } from '@shoplab/chassis/testing';
 import { orderV1 } from '@shoplab/contracts';
 import { Kafka, type KafkaMessage, logLevel } from 'kafkajs';
 import type { OrderView, TimelineEntry } from '../../src/domain/order';
 import { createPaymentEventsConsumer } from '../../src/infrastructure/payment-events.consumer';
-import { eventually, type Harness, newUserId, startHarness, VISA } from '../support/harness';
+import { type Harness, newUserId, startHarness, VISA } from '../support/harness';
 
 const suffix = randomUUID().slice(0, 8);
 const topic = `payment.events.test-${suffix}`;
@@ -158,8 +159,10 @@ async function processedBy(group: string, eventId: string): Promise<boolean> {
 }
 
 const applied = (event: DomainEvent, group = groupId) =>
-  eventually(`${event.type} ${event.id} to be applied by ${group}`, async () =>
-    (await processedBy(group, event.id)) ? true : undefined,
+  eventually(
+    `${event.type} ${event.id} to be applied by ${group}`,
+    async () => ((await processedBy(group, event.id)) ? true : undefined),
+    { timeoutMs: 15_000, intervalMs: 50 },
   );
 
 const events = (timeline: TimelineEntry[]) => timeline.filter((e) => e.kind === 'event');
@@ -221,10 +224,14 @@ test('the events take their place among the saga’s steps, in time order', asyn
   try {
     const userId = newUserId();
     const orderId = await placeOrder(userId);
-    const confirmed = await eventually('the saga to confirm the order', async () => {
-      const order = await orderOf(userId, orderId);
-      return order.status === 'CONFIRMED' ? order : undefined;
-    });
+    const confirmed = await eventually(
+      'the saga to confirm the order',
+      async () => {
+        const order = await orderOf(userId, orderId);
+        return order.status === 'CONFIRMED' ? order : undefined;
+      },
+      { timeoutMs: 15_000, intervalMs: 50 },
+    );
     const startOf = (step: string) => confirmed.timeline.find((e) => e.step === step)?.startedAt;
     // As the payment service would stamp them: while its Authorize and Capture were being called.
     const authorized = paymentEvent('authorized', orderId, { time: startOf('authorize_payment') });
@@ -289,10 +296,14 @@ test('an event about an unknown order is skipped; broken data goes to the DLQ; l
     events((await orderOf(userId, orderId)).timeline).map((e) => e.step),
     ['shop.payment.refunded.v1'],
   );
-  const [dead] = await eventually('the broken event in the DLQ', () => {
-    const found = dlq.messages.filter((m) => m.headers?.ce_id?.toString() === broken.id);
-    return found.length > 0 ? found : undefined;
-  });
+  const [dead] = await eventually(
+    'the broken event in the DLQ',
+    () => {
+      const found = dlq.messages.filter((m) => m.headers?.ce_id?.toString() === broken.id);
+      return found.length > 0 ? found : undefined;
+    },
+    { timeoutMs: 15_000, intervalMs: 50 },
+  );
   await dlq.stop();
   assert.equal(dead?.headers?.[DLQ_HEADERS.attempts]?.toString(), '1', 'broken data is not retried');
   assert.match(dead?.headers?.[DLQ_HEADERS.error]?.toString() ?? '', /invalid data/);

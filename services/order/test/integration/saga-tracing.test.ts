@@ -5,6 +5,7 @@ import { context, propagation, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { eventually } from '@shoplab/chassis/testing';
 import { type Harness, newUserId, startHarness, VISA } from '../support/harness';
 
 const exporter = new InMemorySpanExporter();
@@ -24,6 +25,19 @@ after(async () => {
   propagation.disable();
   context.disable();
 });
+
+/** Waits (polling the database) until the order's saga is confirmed. */
+async function confirmed(orderId: string): Promise<void> {
+  let state = 'not read yet';
+  await eventually(
+    () => `the saga of ${orderId} to be confirmed (still ${state})`,
+    async () => {
+      state = (await h.prisma.sagaInstance.findUniqueOrThrow({ where: { orderId } })).state;
+      return state === 'CONFIRMED' ? true : undefined;
+    },
+    { timeoutMs: 10_000, intervalMs: 20, onError: 'fail' },
+  );
+}
 
 test('every saga step is a span in the checkout’s trace, and the timeline carries its trace id', async () => {
   const userId = newUserId();
@@ -45,12 +59,7 @@ test('every saga step is a span in the checkout’s trace, and the timeline carr
   const runner = h.newRunner();
   runner.start();
   try {
-    for (let i = 0; ; i++) {
-      const saga = await h.prisma.sagaInstance.findUniqueOrThrow({ where: { orderId } });
-      if (saga.state === 'CONFIRMED') break;
-      assert.ok(i < 500, `saga still ${saga.state}`);
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
+    await confirmed(orderId);
   } finally {
     await runner.stop();
   }
@@ -88,12 +97,7 @@ test('a saga created without a trace context is still one trace: its first span 
   const runner = h.newRunner();
   runner.start();
   try {
-    for (let i = 0; ; i++) {
-      const saga = await h.prisma.sagaInstance.findUniqueOrThrow({ where: { orderId } });
-      if (saga.state === 'CONFIRMED') break;
-      assert.ok(i < 500, `saga still ${saga.state}`);
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
+    await confirmed(orderId);
   } finally {
     await runner.stop();
   }

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, before, beforeEach, test } from 'node:test';
 import { ShopError } from '@shoplab/chassis';
+import { eventually, until } from '@shoplab/chassis/testing';
 import type { SagaStore } from '../../src/application/ports';
 import type { SagaRunner } from '../../src/application/saga-runner';
 import type { TimelineEntry } from '../../src/domain/order';
@@ -75,13 +76,16 @@ interface OrderBody {
 
 /** Waits (polling the database) until the order's saga has ended, then reads it through the API. */
 async function settled(orderId: string, timeoutMs = 10_000): Promise<OrderBody> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const saga = await h.prisma.sagaInstance.findUniqueOrThrow({ where: { orderId } });
-    if (saga.state === 'CONFIRMED' || saga.state === 'CANCELLED') break;
-    if (Date.now() > until) assert.fail(`saga of ${orderId} still ${saga.state} at step ${saga.currentStep}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
+  let last = 'not read yet';
+  await eventually(
+    () => `the saga of ${orderId} to end (${last})`,
+    async () => {
+      const saga = await h.prisma.sagaInstance.findUniqueOrThrow({ where: { orderId } });
+      last = `still ${saga.state} at step ${saga.currentStep}`;
+      return saga.state === 'CONFIRMED' || saga.state === 'CANCELLED' ? true : undefined;
+    },
+    { timeoutMs, intervalMs: 20, onError: 'fail' },
+  );
   const { userId } = await h.prisma.order.findUniqueOrThrow({ where: { id: orderId } });
   const res = await h.app.http.inject({
     method: 'GET',
@@ -90,14 +94,6 @@ async function settled(orderId: string, timeoutMs = 10_000): Promise<OrderBody> 
   });
   assert.equal(res.statusCode, 200, res.body);
   return res.json();
-}
-
-async function waitFor(what: string, condition: () => boolean, timeoutMs = 5_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > until) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
 }
 
 /** Every command and lookup the fakes received for one order, in arrival order: `method key-suffix`. */
@@ -425,7 +421,10 @@ test('a stopped runner leaves its saga to a new runner, which finishes it withou
   const first = startRunner();
   h.payments.script.next('authorize', 'hang');
   const orderId = await placeOrder();
-  await waitFor('the first Authorize', () => h.payments.callsOf('authorize', orderId).length === 1);
+  await until('the first Authorize', () => h.payments.callsOf('authorize', orderId).length === 1, {
+    timeoutMs: 5_000,
+    intervalMs: 10,
+  });
 
   await first.stop();
   assert.equal((await h.prisma.order.findUniqueOrThrow({ where: { id: orderId } })).status, 'PENDING');
@@ -455,7 +454,7 @@ test('a runner that dies between a command and its record: a new runner resumes 
   });
   const first = startRunner({ store: crashOnAuthorize });
   const orderId = await placeOrder();
-  await waitFor('the crash', () => crashed);
+  await until('the crash', () => crashed, { timeoutMs: 5_000, intervalMs: 10 });
   await first.stop();
 
   const saga = await h.prisma.sagaInstance.findUniqueOrThrow({ where: { orderId } });
@@ -537,7 +536,10 @@ test('a participant back within the deadline confirms even though the runner’s
   startRunner({ breaker: { resetTimeoutMs: resetMs, volumeThreshold: 2 } });
   h.catalog.script.always('reserveStock', 'unavailable');
   const orderId = await placeOrder();
-  await waitFor('the breaker to refuse an attempt', () => h.catalog.callsOf('reserveStock', orderId).length >= 2);
+  await until('the breaker to refuse an attempt', () => h.catalog.callsOf('reserveStock', orderId).length >= 2, {
+    timeoutMs: 5_000,
+    intervalMs: 10,
+  });
   const openedAt = Date.now();
   await new Promise((resolve) => setTimeout(resolve, 300));
   h.catalog.script.reset(); // the catalog is back, well within the deadline
@@ -607,7 +609,7 @@ test('a runner that takes a saga over after its step’s deadline resumes forwar
   const state = { crashed: false };
   const first = startRunner({ store: diesAfterAuthorize(state), config: SHORT_DEADLINE });
   const orderId = await placeOrder();
-  await waitFor('the crash', () => state.crashed);
+  await until('the crash', () => state.crashed, { timeoutMs: 5_000, intervalMs: 10 });
   await first.stop(); // its saga stays leased: the version moved, so nothing is handed back
 
   startRunner({ config: SHORT_DEADLINE });
@@ -629,7 +631,7 @@ test('a runner that takes a saga over after its step’s deadline compensates wh
   const state = { crashed: false };
   const first = startRunner({ store: diesAfterAuthorize(state), config: SHORT_DEADLINE });
   const orderId = await placeOrder();
-  await waitFor('the crash', () => state.crashed);
+  await until('the crash', () => state.crashed, { timeoutMs: 5_000, intervalMs: 10 });
   await first.stop();
   h.payments.script.always('authorize', 'unavailable');
 

@@ -264,23 +264,3 @@ export function newUserId(): string {
 }
 
 export const VISA = { number: '4242 4242 4242 4242', expMonth: 12, expYear: 2099, cvc: '987' };
-
-/** Polls `probe` until it returns a value (not undefined) or the time is up. */
-export async function eventually<T>(
-  what: string,
-  probe: () => Promise<T | undefined> | T | undefined,
-  timeoutMs = 15_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch (err) {
-      lastError = err;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${String(lastError)}` : ''}`);
-}
