@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { test } from 'node:test';
-import { createProduct } from './support';
+import { createProduct, poll } from './support';
 
 const api = `${process.env.GATEWAY_URL ?? 'http://127.0.0.1:8080'}/api/v1`;
 const jaeger = process.env.JAEGER_QUERY_URL ?? 'http://127.0.0.1:16686';
@@ -43,16 +43,6 @@ async function json(
   return { res, body: (await res.json()) as Record<string, any> };
 }
 
-async function poll<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 500));
-  }
-}
-
 /** Registers a shopper, fills a cart and checks out with `card`; returns the order and the checkout's trace id. */
 async function checkout(cardNumber: string) {
   const { body: reg } = await json('POST', '/auth/register', undefined, {
@@ -74,10 +64,14 @@ async function checkout(cardNumber: string) {
   assert.equal(res.status, 202);
   const traceId = res.headers.get('x-trace-id');
   assert.match(traceId ?? '', /^[0-9a-f]{32}$/);
-  const order = await poll('a terminal order', async () => {
-    const { body: o } = await json('GET', `/orders/${body.orderId}`, token);
-    return o.status === 'PENDING' ? undefined : o;
-  });
+  const order = await poll(
+    'a terminal order',
+    async () => {
+      const { body: o } = await json('GET', `/orders/${body.orderId}`, token);
+      return o.status === 'PENDING' ? undefined : o;
+    },
+    { intervalMs: 500 },
+  );
   return { order, traceId: traceId as string };
 }
 
@@ -93,7 +87,7 @@ async function traceOf(traceId: string, ready: (t: Trace, services: Set<string>)
       const services = new Set(trace.spans.map((s) => trace.processes[s.processID]?.serviceName ?? ''));
       return ready(trace, services) ? trace : undefined;
     },
-    60_000,
+    { intervalMs: 500 },
   );
 }
 
@@ -190,21 +184,29 @@ test("every service's RED metrics reach Prometheus and move with traffic", async
     };
     return body.data.result;
   };
-  const up = await poll('every service scraped and up', async () => {
-    const result = await query('up{job="shoplab"} == 1');
-    const services = new Set(result.map((r) => r.metric.service));
-    return SERVICES.every((s) => services.has(s)) ? services : undefined;
-  });
+  const up = await poll(
+    'every service scraped and up',
+    async () => {
+      const result = await query('up{job="shoplab"} == 1');
+      const services = new Set(result.map((r) => r.metric.service));
+      return SERVICES.every((s) => services.has(s)) ? services : undefined;
+    },
+    { intervalMs: 500 },
+  );
   // Other processes of the stack (the web UI) may be scraped too; these six must be among them.
   assert.deepEqual(
     SERVICES.filter((s) => !up.has(s)),
     [],
   );
-  const red = await poll('RED metrics from every service', async () => {
-    const result = await query('sum by (service) (shop_http_request_duration_seconds_count{job="shoplab"})');
-    const services = new Set(result.map((r) => r.metric.service));
-    return SERVICES.every((s) => services.has(s)) ? services : undefined;
-  });
+  const red = await poll(
+    'RED metrics from every service',
+    async () => {
+      const result = await query('sum by (service) (shop_http_request_duration_seconds_count{job="shoplab"})');
+      const services = new Set(result.map((r) => r.metric.service));
+      return SERVICES.every((s) => services.has(s)) ? services : undefined;
+    },
+    { intervalMs: 500 },
+  );
   assert.deepEqual(
     SERVICES.filter((s) => !red.has(s)),
     [],
@@ -214,8 +216,10 @@ test("every service's RED metrics reach Prometheus and move with traffic", async
     Number((await query('sum(shop_http_request_duration_seconds_count{service="gateway"})'))[0]?.value[1] ?? 0);
   const before = await gatewayRequests();
   for (let i = 0; i < 20; i++) await fetch(`${api}/products?limit=5`);
-  await poll('the gateway request counter to move', async () =>
-    (await gatewayRequests()) >= before + 20 ? true : undefined,
+  await poll(
+    'the gateway request counter to move',
+    async () => ((await gatewayRequests()) >= before + 20 ? true : undefined),
+    { intervalMs: 500 },
   );
 
   for (const [expr, what] of [
@@ -228,10 +232,14 @@ test("every service's RED metrics reach Prometheus and move with traffic", async
     ['shop_circuit_breaker_state{service="gateway"}', 'gateway breakers'],
     ['process_resident_memory_bytes{job="shoplab"}', 'default process metrics'],
   ] as const) {
-    const result = await poll(what, async () => {
-      const r = await query(expr);
-      return r.length > 0 ? r : undefined;
-    });
+    const result = await poll(
+      what,
+      async () => {
+        const r = await query(expr);
+        return r.length > 0 ? r : undefined;
+      },
+      { intervalMs: 500 },
+    );
     assert.ok(result.length > 0, what);
   }
 });

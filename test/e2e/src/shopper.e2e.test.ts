@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { test } from 'node:test';
+import { eventually } from '@shoplab/chassis/testing';
 import { createProduct, type Product } from './support';
 
 const base = `${process.env.GATEWAY_URL ?? 'http://127.0.0.1:8080'}/api/v1`;
@@ -25,6 +26,24 @@ async function call(
   });
   const text = await res.text();
   return { status: res.status, headers: res.headers, body: text ? JSON.parse(text) : undefined };
+}
+
+/** GETs `path` every 250 ms until `done` holds for the answer; fails (showing the last answer) at `until` (epoch ms). */
+async function readUntil(
+  path: string,
+  token: string,
+  done: (answer: Awaited<ReturnType<typeof call>>) => boolean,
+  until: number,
+) {
+  let last: Awaited<ReturnType<typeof call>> | undefined;
+  return eventually(
+    () => `GET ${path} to settle (last answer: ${last?.status} ${JSON.stringify(last?.body)})`,
+    async () => {
+      last = await call('GET', path, { token });
+      return done(last) ? last : undefined;
+    },
+    { timeoutMs: Math.max(0, until - Date.now()), intervalMs: 250, onError: 'fail' },
+  );
 }
 
 test('a new shopper registers, browses, fills a cart, checks out and reads the order', async () => {
@@ -85,12 +104,8 @@ test('a new shopper registers, browses, fills a cart, checks out and reads the o
   assert.equal(again.body.orderId, orderId, 'the same Idempotency-Key gives the same order');
 
   // The saga runs behind the 202: follow the order until it is terminal.
-  let order = await call('GET', `/orders/${orderId}`, { token });
   const deadline = Date.now() + 60_000;
-  while (order.body?.status === 'PENDING' && Date.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, 250));
-    order = await call('GET', `/orders/${orderId}`, { token });
-  }
+  const order = await readUntil(`/orders/${orderId}`, token, (o) => o.body?.status !== 'PENDING', deadline);
   assert.equal(order.status, 200);
   assert.equal(order.body.id, orderId);
   assert.equal(order.body.status, 'CONFIRMED', JSON.stringify(order.body.timeline));
@@ -110,11 +125,7 @@ test('a new shopper registers, browses, fills a cart, checks out and reads the o
   ]);
 
   // The cart service consumes shop.order.confirmed.v1 and removes what was bought.
-  let after = await call('GET', '/cart', { token });
-  while (after.body?.lines?.length > 0 && Date.now() < deadline + 30_000) {
-    await new Promise((resolve) => setTimeout(resolve, 250));
-    after = await call('GET', '/cart', { token });
-  }
+  const after = await readUntil('/cart', token, (c) => !(c.body?.lines?.length > 0), deadline + 30_000);
   assert.equal(after.body.lines.length, 0, 'the confirmed order emptied the cart');
 
   const declined = await call('POST', '/cart/items', { token, body: { productId: first.id, quantity: 1 } });
@@ -125,11 +136,12 @@ test('a new shopper registers, browses, fills a cart, checks out and reads the o
     headers: { 'idempotency-key': randomUUID() },
   });
   assert.equal(refused.status, 202);
-  let cancelled = await call('GET', `/orders/${refused.body.orderId}`, { token });
-  while (cancelled.body?.status === 'PENDING' && Date.now() < deadline + 60_000) {
-    await new Promise((resolve) => setTimeout(resolve, 250));
-    cancelled = await call('GET', `/orders/${refused.body.orderId}`, { token });
-  }
+  const cancelled = await readUntil(
+    `/orders/${refused.body.orderId}`,
+    token,
+    (o) => o.body?.status !== 'PENDING',
+    deadline + 60_000,
+  );
   assert.equal(cancelled.body.status, 'CANCELLED', 'a declined card cancels the order');
 
   const mine = await call('GET', '/orders', { token });

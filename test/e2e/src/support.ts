@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
+import { type EventuallyOptions, eventually } from '@shoplab/chassis/testing';
 import {
   type AuditReport,
   collectAuditData,
@@ -100,28 +101,16 @@ export async function adminOk(service: Service, method: string, path: string, bo
   return answer.body;
 }
 
-/** Polls `probe` until it returns a value; a probe that throws counts as "not yet" (the last error is reported). */
-export async function poll<T>(
+/**
+ * The system tests' wait: the chassis' `eventually`, probing every 250 ms for up to 60 s unless
+ * told otherwise (a probe that throws is retried; the timeout names its last error).
+ */
+export function poll<T>(
   what: string,
   probe: () => Promise<T | undefined>,
-  { timeoutMs = 60_000, intervalMs = 250 } = {},
+  { timeoutMs = 60_000, intervalMs = 250, ...options }: EventuallyOptions = {},
 ): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(
-        `timed out after ${timeoutMs} ms waiting for ${what}${last ? `; last error: ${String(last)}` : ''}`,
-      );
-    }
-    await sleep(intervalMs);
-  }
+  return eventually(what, probe, { ...options, timeoutMs, intervalMs });
 }
 
 /** `phase(name)` reports how long the test took to get there (a diagnostic, not an assertion). */

@@ -4,7 +4,8 @@ import { test } from 'node:test';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BasicTracerProvider, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
-import { eventually, stack } from './stack';
+import { eventually } from '@shoplab/chassis/testing';
+import { stack } from './stack';
 
 interface JaegerTrace {
   traceID: string;
@@ -27,12 +28,16 @@ test('a span exported over OTLP/HTTP is found again through the Jaeger query API
   await provider.forceFlush();
   await provider.shutdown();
 
-  const found = await eventually('the trace in Jaeger', async () => {
-    const res = await fetch(`${stack.jaegerUrl}/api/traces/${traceId}`);
-    if (!res.ok) return undefined;
-    const body = (await res.json()) as { data: JaegerTrace[] };
-    return body.data[0]?.spans.length === 2 ? body.data[0] : undefined;
-  });
+  const found = await eventually(
+    'the trace in Jaeger',
+    async () => {
+      const res = await fetch(`${stack.jaegerUrl}/api/traces/${traceId}`);
+      if (!res.ok) return undefined;
+      const body = (await res.json()) as { data: JaegerTrace[] };
+      return body.data[0]?.spans.length === 2 ? body.data[0] : undefined;
+    },
+    { intervalMs: 250 },
+  );
   const byName = new Map(found.spans.map((s) => [s.operationName, s]));
   assert.ok(byName.has('smoke.parent') && byName.has('smoke.child'));
   assert.equal(byName.get('smoke.child')?.references[0]?.spanID, byName.get('smoke.parent')?.spanID);

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { test } from 'node:test';
+import { eventually } from '@shoplab/chassis/testing';
 import { Kafka, logLevel } from 'kafkajs';
-import { eventually, stack } from './stack';
+import { stack } from './stack';
 
 const kafka = new Kafka({ clientId: 'shoplab-smoke', brokers: stack.kafkaBrokers, logLevel: logLevel.NOTHING });
 
@@ -47,7 +48,9 @@ test('an idempotent producer and a consumer group round-trip keyed messages in o
     const sent = Array.from({ length: 10 }, (_, i) => ({ key: `order-${i % 2}`, value: `event-${i}` }));
     await producer.send({ topic, messages: sent.map((m) => ({ ...m, headers: { 'x-smoke': 'yes' } })) });
 
-    await eventually('all 10 messages to be consumed', async () => (received.length >= 10 ? true : undefined));
+    await eventually('all 10 messages to be consumed', async () => (received.length >= 10 ? true : undefined), {
+      intervalMs: 250,
+    });
     assert.equal(received.length, 10);
     assert.ok(received.every((m) => m.header === 'yes'));
     for (const key of ['order-0', 'order-1']) {
@@ -61,11 +64,15 @@ test('an idempotent producer and a consumer group round-trip keyed messages in o
 
     // The group committed its offsets with the broker's group coordinator.
     await consumer.stop();
-    const offsets = await eventually('committed offsets', async () => {
-      const [entry] = await admin.fetchOffsets({ groupId, topics: [topic] });
-      const total = entry?.partitions.reduce((sum, p) => sum + Math.max(0, Number(p.offset)), 0) ?? 0;
-      return total === 10 ? total : undefined;
-    });
+    const offsets = await eventually(
+      'committed offsets',
+      async () => {
+        const [entry] = await admin.fetchOffsets({ groupId, topics: [topic] });
+        const total = entry?.partitions.reduce((sum, p) => sum + Math.max(0, Number(p.offset)), 0) ?? 0;
+        return total === 10 ? total : undefined;
+      },
+      { intervalMs: 250 },
+    );
     assert.equal(offsets, 10);
   } finally {
     await consumer.disconnect();

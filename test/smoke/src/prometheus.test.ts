@@ -4,8 +4,9 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { eventually } from '@shoplab/chassis/testing';
 import { Counter, Registry } from 'prom-client';
-import { eventually, stack } from './stack';
+import { stack } from './stack';
 
 interface PromVector {
   status: string;
@@ -40,8 +41,7 @@ test('Prometheus discovers a new target through file_sd, scrapes it, and up == 1
         const body = await query(`up{instance="${instance}"}`);
         return body.data.result[0]?.value[1] === '1' ? body : undefined;
       },
-      60_000,
-      1_000,
+      { timeoutMs: 60_000, intervalMs: 1_000 },
     );
     assert.equal(up.data.result[0]?.metric.service, 'smoke');
     const scraped = await query(`shop_smoke_hits_total{instance="${instance}"}`);

@@ -13,24 +13,3 @@ export const stack = {
   prometheusUrl: process.env.PROMETHEUS_URL ?? 'http://127.0.0.1:9090',
   stateDir: process.env.SHOPLAB_STATE ?? `${process.env.XDG_STATE_HOME ?? `${process.env.HOME}/.local/state`}/shoplab`,
 };
-
-/** Polls `probe` until it returns a value (not undefined) or the deadline passes. */
-export async function eventually<T>(
-  what: string,
-  probe: () => Promise<T | undefined>,
-  timeoutMs = 30_000,
-  intervalMs = 250,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch (err) {
-      lastError = err;
-    }
-    await new Promise((resolve) => setTimeout(resolve, intervalMs));
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${String(lastError)}` : ''}`);
-}
