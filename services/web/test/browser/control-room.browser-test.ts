@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, test } from 'node:test';
+import { eventually } from '@shoplab/chassis/testing';
 import {
   ADMIN_TOKEN,
   type Browser,
@@ -50,13 +51,16 @@ async function confirmedOrder(): Promise<{ email: string; password: string; toke
     assert.equal(res.status, 202, text);
     orderId = (JSON.parse(text) as { orderId: string }).orderId;
   }
-  for (let i = 0; i < 240; i++) {
-    const order = await send(`${GATEWAY_URL}/api/v1/orders/${orderId}`, 'GET', undefined, token);
-    if (order.status === 'CONFIRMED') return { email, password, token, orderId };
-    assert.notEqual(order.status, 'CANCELLED', JSON.stringify(order));
-    await new Promise((r) => setTimeout(r, 500));
-  }
-  throw new Error(`order ${orderId} was not CONFIRMED in 2 minutes`);
+  await eventually(
+    `order ${orderId} to be CONFIRMED`,
+    async () => {
+      const order = await send(`${GATEWAY_URL}/api/v1/orders/${orderId}`, 'GET', undefined, token);
+      assert.notEqual(order.status, 'CANCELLED', JSON.stringify(order));
+      return order.status === 'CONFIRMED' ? true : undefined;
+    },
+    { timeoutMs: 120_000, intervalMs: 500, onError: 'fail' },
+  );
+  return { email, password, token, orderId };
 }
 
 /** `count` reads of the order through the web service at once; each answer's `degraded`. */
