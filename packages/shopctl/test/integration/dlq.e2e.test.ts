@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { test } from 'node:test';
+import { eventually } from '@shoplab/chassis/testing';
 import { Kafka, type KafkaMessage, logLevel, Partitioners } from 'kafkajs';
 import { discardDlq, listDlq, REDRIVEN_HEADER, redriveDlq } from '../../src/dlq';
 
@@ -29,11 +30,16 @@ async function readAll(topic: string, expected: number): Promise<KafkaMessage[]>
   const seen: KafkaMessage[] = [];
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: true });
-  const deadline = Date.now() + 30_000;
   await consumer.run({ eachMessage: async ({ message }) => void seen.push(message) });
-  while (seen.length < expected && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-  await consumer.disconnect();
-  return seen;
+  try {
+    return await eventually(
+      () => `${expected} message(s) on ${topic} (${seen.length} so far)`,
+      () => (seen.length >= expected ? seen : undefined),
+      { timeoutMs: 30_000, intervalMs: 100 },
+    );
+  } finally {
+    await consumer.disconnect();
+  }
 }
 
 test('messages on a DLQ are listed, then redriven to their source topic exactly once each', async (t) => {

@@ -5,6 +5,7 @@ import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
 import { test } from 'node:test';
+import { eventually } from '@shoplab/chassis/testing';
 import { AdminApi } from '../../src/api';
 
 const gateway = process.env.GATEWAY_URL ?? 'http://127.0.0.1:8080';
@@ -74,19 +75,28 @@ test('after a checkout reaches CONFIRMED, `shopctl audit` on the live services e
   assert.equal(checkout.status, 202, JSON.stringify(checkout.body));
 
   const deadline = Date.now() + 60_000;
-  let order = await call('GET', `/orders/${checkout.body.orderId}`, { token });
-  while (order.body?.status === 'PENDING' && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 250));
-    order = await call('GET', `/orders/${checkout.body.orderId}`, { token });
-  }
+  const orderPath = `/orders/${checkout.body.orderId}`;
+  let order: Awaited<ReturnType<typeof call>> | undefined;
+  order = await eventually(
+    () => `order ${checkout.body.orderId} to leave PENDING (last: ${JSON.stringify(order?.body)})`,
+    async () => {
+      order = await call('GET', orderPath, { token });
+      return order.body?.status === 'PENDING' ? undefined : order;
+    },
+    { timeoutMs: deadline - Date.now(), intervalMs: 250, onError: 'fail' },
+  );
   assert.equal(order.body.status, 'CONFIRMED', JSON.stringify(order.body));
 
   // The relay publishes the confirmation's events just after; the audit holds once they are out.
-  let run = await shopctl(['audit']);
-  while (run.code !== 0 && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 500));
-    run = await shopctl(['audit']);
-  }
+  let run: Awaited<ReturnType<typeof shopctl>> | undefined;
+  run = await eventually(
+    () => `the audit to pass (last run: ${run?.stdout}\n${run?.stderr})`,
+    async () => {
+      run = await shopctl(['audit']);
+      return run.code === 0 ? run : undefined;
+    },
+    { timeoutMs: Math.max(0, deadline - Date.now()), intervalMs: 500, onError: 'fail' },
+  );
   assert.equal(run.code, 0, `${run.stdout}\n${run.stderr}`);
   assert.match(run.stdout, /^PASS {2}2\. confirmed orders captured once and stock committed/m);
 
