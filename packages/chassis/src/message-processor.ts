@@ -15,6 +15,8 @@ import { recordProcessedEvent } from './processed-events';
 import type { EventProducer } from './producer';
 import type { SqlTransaction, TransactionRunner } from './sql';
 
+const tracer = trace.getTracer('@shoplab/chassis/messaging');
+
 /** What the handler learns about the message besides the event. */
 export interface ConsumedEventContext {
   topic: string;
@@ -168,5 +170,3 @@ export function createMessageProcessor<Tx extends SqlTransaction>(
     );
   };
 }
-
-const tracer = trace.getTracer('@shoplab/chassis/messaging');
