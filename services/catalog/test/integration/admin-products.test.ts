@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { after, afterEach, before, describe, test } from 'node:test';
 import { ShopError } from '@shoplab/chassis';
 import { SEED_PRODUCTS } from '../../src/infrastructure/seed-data';
-import { ADMIN_TOKEN, assertStockInvariant, startTestCatalog, stockOf, type TestCatalog } from './support';
+import { ADMIN_TOKEN, assertStockInvariant, startTestCatalog, stockOf, type TestCatalog } from '../support/harness';
 
 let catalog: TestCatalog;
 

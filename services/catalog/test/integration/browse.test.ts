@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import { ShopError } from '@shoplab/chassis';
 import { seedCatalog } from '../../src/infrastructure/seed';
 import { SEED_PRODUCTS } from '../../src/infrastructure/seed-data';
-import { startTestCatalog, type TestCatalog } from './support';
+import { startTestCatalog, type TestCatalog } from '../support/harness';
 
 let catalog: TestCatalog;
 

@@ -23,7 +23,7 @@ import { eventually } from '@shoplab/chassis/testing';
 import { Kafka, type KafkaMessage, logLevel, Partitioners, type Producer } from 'kafkajs';
 import { createOrderEventsConsumer } from '../../src/infrastructure/order-events.consumer';
 import { SEED_PRODUCTS } from '../../src/infrastructure/seed-data';
-import { ADMIN_TOKEN, addProduct, startTestCatalog, type TestCatalog } from './support';
+import { ADMIN_TOKEN, addProduct, startTestCatalog, type TestCatalog } from '../support/harness';
 
 const suffix = randomUUID().slice(0, 8);
 const topic = `order.events.test-${suffix}`;

@@ -5,7 +5,7 @@ import { createLogger, createProducer, OutboxRelay, poolConfig } from '@shoplab/
 import { eventually } from '@shoplab/chassis/testing';
 import { Kafka, type KafkaMessage, logLevel } from 'kafkajs';
 import pg from 'pg';
-import { startTestCatalog, type TestCatalog } from './support';
+import { startTestCatalog, type TestCatalog } from '../support/harness';
 
 let catalog: TestCatalog;
 const kafka = new Kafka({

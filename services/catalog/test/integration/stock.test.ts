@@ -12,7 +12,7 @@ import {
   startTestCatalog,
   stockOf,
   type TestCatalog,
-} from './support';
+} from '../support/harness';
 
 const { ReservationStatus } = catalogV1;
 

@@ -2,7 +2,16 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, beforeEach, test } from 'node:test';
-import { ADMIN_TOKEN, admin, bearer, deadAddress, type Gateway, startGateway, startWorld, type World } from './harness';
+import {
+  ADMIN_TOKEN,
+  admin,
+  bearer,
+  deadAddress,
+  type Gateway,
+  startGateway,
+  startWorld,
+  type World,
+} from '../support/harness';
 
 let world: World;
 let gw: Gateway;

@@ -1,6 +1,15 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, test } from 'node:test';
-import { bearer, deadAddress, type Gateway, product, startGateway, startWorld, usd, type World } from './harness';
+import {
+  bearer,
+  deadAddress,
+  type Gateway,
+  product,
+  startGateway,
+  startWorld,
+  usd,
+  type World,
+} from '../support/harness';
 
 let world: World;
 let gw: Gateway;

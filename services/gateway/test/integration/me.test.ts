@@ -1,7 +1,16 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, test } from 'node:test';
 import { orderV1 } from '@shoplab/contracts';
-import { bearer, deadAddress, type Gateway, order, startGateway, startWorld, usd, type World } from './harness';
+import {
+  bearer,
+  deadAddress,
+  type Gateway,
+  order,
+  startGateway,
+  startWorld,
+  usd,
+  type World,
+} from '../support/harness';
 
 let world: World;
 let gw: Gateway;

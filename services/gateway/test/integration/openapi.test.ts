@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { ERROR_CODES, type ErrorCode, problemSlug } from '@shoplab/chassis';
-import { admin, bearer, type Gateway, product, startGateway, startWorld, type World } from './harness';
+import { admin, bearer, type Gateway, product, startGateway, startWorld, type World } from '../support/harness';
 
 let world: World;
 let gw: Gateway;

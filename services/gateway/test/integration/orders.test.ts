@@ -16,7 +16,7 @@ import {
   tokenFor,
   usd,
   type World,
-} from './harness';
+} from '../support/harness';
 
 let world: World;
 let gw: Gateway;
