@@ -5,11 +5,9 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { type EventuallyOptions, eventually } from '@shoplab/chassis/testing';
+import { type EventuallyOptions, eventually, localAdminToken, localStateDir } from '@shoplab/chassis/testing';
 import {
   type AuditReport,
   collectAuditData,
@@ -23,8 +21,7 @@ import { Kafka, logLevel } from 'kafkajs';
 export const API = `${process.env.GATEWAY_URL ?? 'http://127.0.0.1:8080'}/api/v1`;
 /** The checkout this file was built in (it runs from test/e2e/dist). */
 export const REPO_ROOT = resolve(__dirname, '../../..');
-export const STATE_DIR =
-  process.env.SHOPLAB_STATE ?? join(process.env.XDG_STATE_HOME ?? join(homedir(), '.local', 'state'), 'shoplab');
+export const STATE_DIR = localStateDir();
 
 export const CARDS = {
   ok: { number: '4242 4242 4242 4242', expMonth: 12, expYear: 2035, cvc: '123' },
@@ -45,17 +42,7 @@ export interface Answer {
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** The admin token: $ADMIN_TOKEN, else the local stack's secrets file (as `shopctl audit` finds it). */
-export const ADMIN_TOKEN = ((): string => {
-  if (process.env.ADMIN_TOKEN) return process.env.ADMIN_TOKEN;
-  try {
-    const line = readFileSync(join(STATE_DIR, 'secrets.env'), 'utf8')
-      .split('\n')
-      .find((l) => /^\s*(export\s+)?ADMIN_TOKEN=/.test(l));
-    return (line?.split('=').slice(1).join('=') ?? '').trim().replace(/^(['"])(.*)\1$/, '$2');
-  } catch {
-    return '';
-  }
-})();
+export const ADMIN_TOKEN = localAdminToken();
 
 async function send(
   url: string,

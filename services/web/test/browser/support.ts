@@ -4,30 +4,19 @@
 // nothing but this machine.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { homedir, tmpdir } from 'node:os';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { localAdminToken } from '@shoplab/chassis/testing';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
 
 export const WEB_URL = process.env.WEB_URL ?? 'http://127.0.0.1:8088';
 export const GATEWAY_URL = process.env.GATEWAY_URL ?? 'http://127.0.0.1:8080';
 const CATALOG_URL = process.env.CATALOG_URL ?? 'http://127.0.0.1:8082';
 const USER_URL = process.env.USER_URL ?? 'http://127.0.0.1:8081';
-const STATE_DIR =
-  process.env.SHOPLAB_STATE ?? join(process.env.XDG_STATE_HOME ?? join(homedir(), '.local', 'state'), 'shoplab');
 
 /** The admin token: $ADMIN_TOKEN, else the local stack's secrets file. */
-export const ADMIN_TOKEN = ((): string => {
-  if (process.env.ADMIN_TOKEN) return process.env.ADMIN_TOKEN;
-  try {
-    const line = readFileSync(join(STATE_DIR, 'secrets.env'), 'utf8')
-      .split('\n')
-      .find((l) => /^\s*(export\s+)?ADMIN_TOKEN=/.test(l));
-    return (line?.split('=').slice(1).join('=') ?? '').trim().replace(/^(['"])(.*)\1$/, '$2');
-  } catch {
-    return '';
-  }
-})();
+export const ADMIN_TOKEN = localAdminToken();
 
 // biome-ignore lint/suspicious/noExplicitAny: tests read loosely typed JSON.
 type Json = any;
