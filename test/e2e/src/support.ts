@@ -7,21 +7,23 @@ import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { type EventuallyOptions, eventually, localAdminToken, localStateDir } from '@shoplab/chassis/testing';
+import { type EventuallyOptions, eventually } from '@shoplab/chassis/testing';
 import {
   type AuditReport,
   collectAuditData,
   formatReport,
   localBaseUrl,
+  resolveAdminToken,
   runAudit,
   type Service,
+  shoplabStateDir,
 } from '@shoplab/shopctl';
 import { Kafka, logLevel } from 'kafkajs';
 
 export const API = `${process.env.GATEWAY_URL ?? 'http://127.0.0.1:8080'}/api/v1`;
 /** The checkout this file was built in (it runs from test/e2e/dist). */
 export const REPO_ROOT = resolve(__dirname, '../../..');
-export const STATE_DIR = localStateDir();
+export const STATE_DIR = shoplabStateDir();
 
 export const CARDS = {
   ok: { number: '4242 4242 4242 4242', expMonth: 12, expYear: 2035, cvc: '123' },
@@ -42,7 +44,7 @@ export interface Answer {
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** The admin token: $ADMIN_TOKEN, else the local stack's secrets file (as `shopctl audit` finds it). */
-export const ADMIN_TOKEN = localAdminToken();
+export const ADMIN_TOKEN = resolveAdminToken(undefined, process.env) ?? '';
 
 async function send(
   url: string,

@@ -2,4 +2,3 @@
 export * from './consul-double';
 export * from './database';
 export * from './eventually';
-export * from './local-stack';

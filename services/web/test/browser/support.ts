@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { localAdminToken } from '@shoplab/chassis/testing';
+import { resolveAdminToken } from '@shoplab/shopctl';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
 
 export const WEB_URL = process.env.WEB_URL ?? 'http://127.0.0.1:8088';
@@ -15,8 +15,8 @@ export const GATEWAY_URL = process.env.GATEWAY_URL ?? 'http://127.0.0.1:8080';
 const CATALOG_URL = process.env.CATALOG_URL ?? 'http://127.0.0.1:8082';
 const USER_URL = process.env.USER_URL ?? 'http://127.0.0.1:8081';
 
-/** The admin token: $ADMIN_TOKEN, else the local stack's secrets file. */
-export const ADMIN_TOKEN = localAdminToken();
+/** The admin token: $ADMIN_TOKEN, else the local stack's secrets file (as `shopctl` finds it). */
+export const ADMIN_TOKEN = resolveAdminToken(undefined, process.env) ?? '';
 
 // biome-ignore lint/suspicious/noExplicitAny: tests read loosely typed JSON.
 type Json = any;
