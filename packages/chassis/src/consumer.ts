@@ -50,6 +50,13 @@ export interface EventConsumer {
   start(): Promise<void>;
   /** Stops fetching, lets the in-flight handler finish (no further retries), and disconnects. */
   stop(): Promise<void>;
+  /**
+   * Calls `listener` once if kafkajs gives this consumer up: it crashed with an error kafkajs
+   * does not restart after (e.g. "Failed to find group coordinator" while a restarted broker
+   * is still loading its groups). The consumer then fetches nothing more; consumerIntake
+   * replaces it.
+   */
+  onGiveUp(listener: (err: unknown) => void): void;
 }
 
 /**
@@ -74,6 +81,7 @@ export function createConsumer(options: PgConsumerOptions | RunnerConsumerOption
 
   let consumer: Consumer | undefined;
   let abort = new AbortController();
+  const giveUpListeners: ((err: unknown) => void)[] = [];
 
   return {
     groupId,
@@ -104,6 +112,7 @@ export function createConsumer(options: PgConsumerOptions | RunnerConsumerOption
       });
       c.on(c.events.CRASH, ({ payload }) => {
         log.error({ err: payload.error, restart: payload.restart }, 'consumer crashed');
+        if (!payload.restart && consumer === c) for (const listener of giveUpListeners) listener(payload.error);
       });
       await c.connect();
       await c.subscribe({ topics: [...options.topics], fromBeginning: options.fromBeginning ?? true });
@@ -144,19 +153,32 @@ export function createConsumer(options: PgConsumerOptions | RunnerConsumerOption
       await ownProducer?.disconnect();
       log.info('consumer stopped');
     },
+    onGiveUp(listener) {
+      giveUpListeners.push(listener);
+    },
   };
 }
 
 /**
  * Runs a consumer as an Intake. start() returns at once and connects in the background,
  * retrying with backoff (topics ensured first, with their DLQ): the service keeps serving
- * while Kafka is away, and events wait in Kafka until the consumer is up.
+ * while Kafka is away, and events wait in Kafka until the consumer is up. It also supervises:
+ * a consumer kafkajs gives up on (onGiveUp) is stopped and replaced by a new one, through the
+ * same retrying start, so no outage leaves a service that has quietly stopped consuming.
  */
 export function consumerIntake(
   name: string,
-  options: { kafka: Kafka; topics: readonly string[]; logger: Logger; create: () => EventConsumer },
+  options: {
+    kafka: Kafka;
+    topics: readonly string[];
+    logger: Logger;
+    create: () => EventConsumer;
+    /** Backoff between start attempts (default 500 ms doubling to 15 s, with jitter). */
+    backoff?: { initialMs?: number; maxMs?: number };
+  },
 ): Intake {
   const log = options.logger.child({ component: name });
+  const backoff = { initialMs: options.backoff?.initialMs ?? 500, maxMs: options.backoff?.maxMs ?? 15_000 };
   let abort = new AbortController();
   let running: EventConsumer | undefined;
   let starting: Promise<void> | undefined;
@@ -167,16 +189,34 @@ export function consumerIntake(
       try {
         await ensureTopics(options.kafka, options.topics, { withDlq: true });
         await consumer.start();
+        if (signal.aborted) {
+          await consumer.stop();
+          return;
+        }
         running = consumer;
+        consumer.onGiveUp((err) => replace(consumer, err, signal));
         if (attempt > 1) log.info({ attempt }, 'consumer started after retries');
         return;
       } catch (err) {
         await consumer.stop().catch(() => undefined);
-        const retryInMs = backoffDelayMs(attempt, { initialMs: 500, maxMs: 15_000 });
+        const retryInMs = backoffDelayMs(attempt, backoff);
         log.warn({ err, attempt, retryInMs }, 'cannot start the consumer yet; retrying');
         await sleep(retryInMs, signal);
       }
     }
+  };
+
+  const replace = (dead: EventConsumer, err: unknown, signal: AbortSignal): void => {
+    if (signal.aborted || running !== dead) return;
+    running = undefined;
+    log.warn({ err }, 'kafkajs gave the consumer up; replacing it');
+    starting = (async () => {
+      await dead
+        .stop()
+        .catch((stopErr: unknown) => log.warn({ err: stopErr }, 'stopping the given-up consumer failed'));
+      await sleep(backoff.initialMs, signal);
+      await startLoop(signal);
+    })();
   };
 
   return {

@@ -35,12 +35,16 @@ const GROUPS = ['cart-order-events', 'catalog-order-events', 'user-order-events'
 
 /** The messaging counters once every outbox is drained and every order.events consumer has caught up. */
 async function settledMessaging(what: string): Promise<Messaging> {
+  // What the last probe saw, for the timeout's message: which outbox or which group is behind.
+  let seen = 'nothing yet';
   return poll(
-    what,
+    () => `${what} (last seen: ${seen})`,
     async () => {
       const first = await messaging();
+      seen = `unpublished ${JSON.stringify(first.unpublished)}`;
       if (Object.values(first.unpublished).some((n) => n > 0)) return undefined;
       const lag = await consumerLag('order.events', GROUPS);
+      seen += `, order.events lag ${JSON.stringify(lag)}`;
       if (Object.values(lag).some((n) => n > 0)) return undefined;
       const now = await messaging();
       return now.published.order === first.published.order ? now : undefined;

@@ -95,7 +95,7 @@ export async function adminOk(service: Service, method: string, path: string, bo
  * told otherwise (a probe that throws is retried; the timeout names its last error).
  */
 export function poll<T>(
-  what: string,
+  what: string | (() => string),
   probe: () => Promise<T | undefined>,
   { timeoutMs = 60_000, intervalMs = 250, ...options }: EventuallyOptions = {},
 ): Promise<T> {

@@ -6,6 +6,7 @@ import type pg from 'pg';
 import { Registry } from 'prom-client';
 import {
   type ConsumedEventContext,
+  consumerIntake,
   createConsumer,
   createEvent,
   createProducer,
@@ -28,6 +29,7 @@ import {
   scratchSchema,
   testKafka,
   testLogger,
+  withKafkaStopped,
 } from '../support/kafka-fixtures';
 import { testDatabase } from '../support/stack';
 
@@ -312,4 +314,55 @@ test('a handler can run in a Prisma interactive transaction that also records th
   );
   assert.deepEqual(await appliedIds(), [event.id, next.id]);
   assert.equal(await counterValue(registry, 'shop_consumer_duplicates_total'), 1);
+});
+
+test('a consumer kafkajs gives up on during a Kafka outage is replaced, and the events published after it are applied', async () => {
+  await db.pool.query('TRUNCATE applied');
+  const topic = randomName('chassis.msg.');
+  topics.push(topic, `${topic}.dlq`);
+  await createTopics(kafka, [topic, `${topic}.dlq`]);
+  const groupId = randomName('chassis-msg-');
+  let created = 0;
+  let givenUp = 0;
+  const intake = consumerIntake('test-consumer', {
+    kafka,
+    topics: [topic],
+    logger,
+    backoff: { initialMs: 200, maxMs: 1_000 },
+    create: () => {
+      created++;
+      const consumer = createConsumer({
+        kafka,
+        groupId,
+        topics: [topic],
+        db: db.pool,
+        handler: apply,
+        logger,
+        // Whatever the crash, kafkajs gives this consumer up instead of restarting it: the
+        // case a restarted broker that cannot name the group coordinator yet produces.
+        consumerConfig: { retry: { retries: 1, initialRetryTime: 100, restartOnFailure: async () => false } },
+      });
+      consumer.onGiveUp(() => givenUp++);
+      return consumer;
+    },
+  });
+  cleanups.push(async () => intake.stop());
+  await intake.start?.();
+  const before = orderEvent('ord-before-outage');
+  await producer.publish(topic, [before]);
+  await eventually('the first event to be applied', async () =>
+    (await appliedIds()).includes(before.id) ? true : undefined,
+  );
+
+  await withKafkaStopped(() => eventually('kafkajs to give the consumer up', () => (givenUp > 0 ? true : undefined)));
+
+  const afterwards = orderEvent('ord-after-outage');
+  await producer.publish(topic, [afterwards]);
+  await eventually(
+    'the event published after the outage to be applied by the replacement',
+    async () => ((await appliedIds()).includes(afterwards.id) ? true : undefined),
+    { timeoutMs: 90_000 },
+  );
+  assert.deepEqual(await appliedIds(), [before.id, afterwards.id]);
+  assert.ok(created >= 2, `the intake created a replacement consumer (${created} created)`);
 });
