@@ -5,7 +5,7 @@ INFRA := bash infra/local/infra.sh
 SERVICES := bash infra/local/services.sh
 
 
-.PHONY: audit load exercises check-refs deploy-check compose-up compose-down kind-up kind-down
+.PHONY: audit load bench exercises check-refs deploy-check compose-up compose-down kind-up kind-down
 .PHONY: help install proto proto-check prisma build lint format test check up down status logs env clean
 
 help: ## list the targets
@@ -88,6 +88,9 @@ load: ## open-loop load on the running shop: browse/cart/checkout mix (make load
 
 fuzz: build ## fuzz the gateway's OpenAPI on the running shop: Schemathesis, every check and phase (scripts/fuzz-api.sh)
 	@bash scripts/fuzz-api.sh
+
+bench: build ## measure the running shop: P1–P6 of docs/benchmarks.md, recorded there (scripts/bench.sh; needs make up)
+	@bash scripts/bench.sh
 
 exercises: build ## break the running shop on purpose: every exercise's check (docs/exercises/), each ending with the audit
 	@node packages/shopctl/dist/src/cli.js exercise run all

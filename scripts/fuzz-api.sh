@@ -69,13 +69,10 @@ source "$SECRETS"
 export ADMIN_TOKEN
 
 WORK=$(mktemp -d)
-GATEWAY_PID=""
+# shellcheck source=lib/own-gateway.sh
+source "$ROOT/scripts/lib/own-gateway.sh"
 cleanup() {
-  if [[ -n $GATEWAY_PID ]] && kill -0 "$GATEWAY_PID" 2>/dev/null; then
-    kill -TERM "$GATEWAY_PID" 2>/dev/null || true
-    for _ in $(seq 50); do kill -0 "$GATEWAY_PID" 2>/dev/null || break; sleep 0.2; done
-    kill -KILL "$GATEWAY_PID" 2>/dev/null || true
-  fi
+  own_gateway_stop
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -84,26 +81,8 @@ trap cleanup EXIT
 if [[ -n ${FUZZ_BASE_URL:-} ]]; then
   BASE=$FUZZ_BASE_URL
 else
-  [[ -f services/gateway/dist/src/main.js ]] || die "the gateway is not built (make build)"
-  if curl -fsS -m 2 "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1; then
-    die "port $PORT is taken; set FUZZ_GATEWAY_PORT"
-  fi
-  mkdir -p "$SHOPLAB_STATE/logs"
-  log=$SHOPLAB_STATE/logs/gateway-fuzz.log
-  say "starting a gateway on :$PORT with RATE_LIMIT_PER_MINUTE raised for this run (log: $log)"
-  env SERVICE_NAME=gateway HTTP_PORT="$PORT" ADMIN_TOKEN="$ADMIN_TOKEN" JWT_SECRET="$JWT_SECRET" \
-    NODE_ENV=development OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318 \
-    RATE_LIMIT_PER_MINUTE=1000000 \
-    node --enable-source-maps --require "$ROOT/packages/chassis/dist/src/telemetry.js" \
-    services/gateway/dist/src/main.js >"$log" 2>&1 &
-  GATEWAY_PID=$!
-  BASE=http://127.0.0.1:$PORT
-  for _ in $(seq 120); do
-    curl -fsS -m 2 "$BASE/readyz" >/dev/null 2>&1 && break
-    kill -0 "$GATEWAY_PID" 2>/dev/null || die "the fuzz gateway exited; see $log"
-    sleep 0.5
-  done
-  curl -fsS -m 2 "$BASE/readyz" >/dev/null || die "the fuzz gateway did not get ready; see $log"
+  own_gateway_start "$PORT" fuzz || die "could not start the fuzz gateway (FUZZ_GATEWAY_PORT picks another port)"
+  BASE=$OWN_GATEWAY_URL
 fi
 
 # --- 3. A user of its own ---------------------------------------------------------------

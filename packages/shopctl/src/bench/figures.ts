@@ -1,0 +1,367 @@
+// The bench's figures P1–P4 and P6 (docs/benchmarks.md), each measured side by side with its
+// baseline in the same run: the machines this runs on are shared and noisy, so an absolute time
+// only means something beside the thing it is compared with.
+import { randomUUID } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import { cartV1, orderV1, userV1 } from '@shoplab/contracts';
+import { ApiError, messageOf, type Order, requestJson, shoplabStateDir, TEST_CARDS } from '../api';
+import { closedLoopThroughput, histogramBuckets, Latencies, quantileBetween, residentMb, timed } from './measure';
+
+/** Where the bench sends its requests. */
+export interface BenchTarget {
+  /** A gateway of the bench's own (scripts/bench.sh starts one with the rate limit raised), no trailing slash. */
+  gatewayUrl: string;
+  /** `http://127.0.0.1:8082` … of each backing service (their REST, /metrics and admin APIs). */
+  serviceUrl: (service: 'user' | 'catalog' | 'cart' | 'payment' | 'order') => string;
+  /** `127.0.0.1:9081` … of the services the gateway calls over gRPC. */
+  grpcAddress: (service: 'user' | 'cart' | 'order') => string;
+  adminToken: string;
+  env: NodeJS.ProcessEnv;
+  log: (line: string) => void;
+}
+
+interface BenchShopper {
+  userId: string;
+  token: string;
+}
+
+const api = (target: BenchTarget, path: string) => `${target.gatewayUrl}/api/v1${path}`;
+
+/** A product of the bench's own (docs/adr/0015-tests-own-their-data.md), with `stock` units. */
+export async function benchProduct(target: BenchTarget, runId: string, stock: number): Promise<string> {
+  const product = await requestJson<{ id: string }>('POST', `${target.serviceUrl('catalog')}/v1/admin/products`, {
+    token: target.adminToken,
+    body: { name: `Bench product (${runId})`, category: 'bench', price: { amount: 1500, currency: 'USD' }, stock },
+  });
+  return product.id;
+}
+
+/** Registers `count` shoppers (one password hash each: the token comes with the registration), 16 at a time. */
+export async function registerShoppers(target: BenchTarget, runId: string, count: number): Promise<BenchShopper[]> {
+  const shoppers: BenchShopper[] = [];
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(16, count) }, async () => {
+      while (next < count) {
+        next++;
+        const registered = await requestJson<{ user: { id: string }; token: string }>(
+          'POST',
+          api(target, '/auth/register'),
+          {
+            body: {
+              email: `bench-${runId}-${randomUUID()}@example.com`,
+              password: `pw-${randomUUID()}`,
+              name: 'Bench shopper',
+            },
+          },
+        );
+        shoppers.push({ userId: registered.user.id, token: registered.token });
+      }
+    }),
+  );
+  return shoppers;
+}
+
+/** Puts one unit of `productId` in each shopper's cart, 16 at a time. */
+async function fillCarts(target: BenchTarget, shoppers: readonly BenchShopper[], productId: string): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(16, shoppers.length) }, async () => {
+      while (next < shoppers.length) {
+        const shopper = shoppers[next++] as BenchShopper;
+        await requestJson('POST', api(target, '/cart/items'), {
+          token: shopper.token,
+          body: { productId, quantity: 1 },
+        });
+      }
+    }),
+  );
+}
+
+// -----------------------------------------------------------------------------------------------
+// P1: a composed read ÷ the slowest downstream it calls, measured directly
+
+export interface ComposedReadFigure {
+  samples: number;
+  gatewayP50Ms: number;
+  downstreamP50Ms: Record<'user' | 'order' | 'cart', number>;
+  /** gateway p50 ÷ the slowest downstream's p50; goal ≤ 1.3. */
+  ratio: number;
+}
+
+function unary<Req, Res>(
+  client: grpc.Client,
+  method: (req: Req, cb: (err: grpc.ServiceError | null, res: Res) => void) => unknown,
+  request: Req,
+): Promise<Res> {
+  return new Promise((resolve, reject) => {
+    method.call(client, request, (err, res) => (err ? reject(err) : resolve(res)));
+  });
+}
+
+/**
+ * The gateway's `/me` (profile + last orders + cart, asked for in parallel) at concurrency 1,
+ * interleaved with the three gRPC calls it makes, each sent straight to its service.
+ */
+export async function composedRead(
+  target: BenchTarget,
+  shopper: BenchShopper,
+  samples: number,
+): Promise<ComposedReadFigure> {
+  const credentials = grpc.credentials.createInsecure();
+  const user = new userV1.UserServiceClient(target.grpcAddress('user'), credentials);
+  const order = new orderV1.OrderServiceClient(target.grpcAddress('order'), credentials);
+  const cart = new cartV1.CartServiceClient(target.grpcAddress('cart'), credentials);
+  const calls = {
+    gateway: () => requestJson('GET', api(target, '/me'), { token: shopper.token }),
+    user: () => unary(user, user.getUser, { id: shopper.userId }),
+    order: () => unary(order, order.listOrders, { userId: shopper.userId, limit: 5, cursor: '' }),
+    cart: () =>
+      unary(cart, cart.getCart, { userId: shopper.userId }).catch((err: grpc.ServiceError) => {
+        if (err.code !== grpc.status.NOT_FOUND) throw err; // no cart yet is an answer too
+      }),
+  };
+  const latencies = { gateway: new Latencies(), user: new Latencies(), order: new Latencies(), cart: new Latencies() };
+  try {
+    // Warm up: connections, JIT, the services' caches.
+    for (let i = 0; i < 20; i++) for (const call of Object.values(calls)) await call();
+    for (let i = 0; i < samples; i++) {
+      for (const [name, call] of Object.entries(calls) as [keyof typeof calls, () => Promise<unknown>][]) {
+        latencies[name].record(await timed(call));
+      }
+    }
+  } finally {
+    user.close();
+    order.close();
+    cart.close();
+  }
+  const downstreamP50Ms = {
+    user: latencies.user.percentile(50),
+    order: latencies.order.percentile(50),
+    cart: latencies.cart.percentile(50),
+  };
+  const gatewayP50Ms = latencies.gateway.percentile(50);
+  return { samples, gatewayP50Ms, downstreamP50Ms, ratio: gatewayP50Ms / Math.max(...Object.values(downstreamP50Ms)) };
+}
+
+// -----------------------------------------------------------------------------------------------
+// P3 + P4 + P6 under load: the highest sustained checkout rate
+
+export interface CheckoutStep {
+  rate: number;
+  seconds: number;
+  sent: number;
+  accepted: number;
+  /** Non-202 answers and failures by kind (`503 SHOP_BULKHEAD_FULL`, `timeout`). */
+  errors: Record<string, number>;
+  checkoutMs: ReturnType<Latencies['summary']>;
+  /** The order's creation → the saga's `confirm` step finishing, from the order's own timeline. */
+  toConfirmedMs: ReturnType<Latencies['summary']>;
+  notConfirmed: number;
+  /** Outbox commit → Kafka publish, every service's relay, as the upper bound of the histogram bucket; null when nothing was published. */
+  publishLagP99Ms: number | null;
+  /** Highest resident memory of each service seen during the step, MB. */
+  residentMb: Record<string, number | null>;
+  /** POST /checkout p99 ≤ 300 ms, checkout→CONFIRMED p99 ≤ 2 s, no error. */
+  sustained: boolean;
+}
+
+const SERVICES = ['user', 'catalog', 'cart', 'payment', 'order'] as const;
+
+/** Resident memory of each service of the local stack now, from its pid file (`gateway`: the bench's own when given). */
+export async function serviceMemory(
+  target: BenchTarget,
+  benchGatewayPid?: number,
+): Promise<Record<string, number | null>> {
+  const memory: Record<string, number | null> = {};
+  for (const service of ['gateway', ...SERVICES]) {
+    let pid: number | undefined = service === 'gateway' ? benchGatewayPid : undefined;
+    if (pid === undefined) {
+      const text = await readFile(join(shoplabStateDir(target.env), 'run', `${service}.pid`), 'utf8').catch(() => '');
+      pid = Number.parseInt(text.trim(), 10);
+    }
+    memory[service] = Number.isFinite(pid) ? await residentMb(pid) : null;
+  }
+  return memory;
+}
+
+async function publishLagBuckets(target: BenchTarget): Promise<Map<number, number>> {
+  const total = new Map<number, number>();
+  for (const service of SERVICES) {
+    const page = await fetch(`${target.serviceUrl(service)}/metrics`).then((r) => r.text());
+    for (const [bound, value] of histogramBuckets(page, 'shop_outbox_publish_lag_seconds')) {
+      total.set(bound, (total.get(bound) ?? 0) + value);
+    }
+  }
+  return total;
+}
+
+function errorKind(err: unknown): string {
+  if (err instanceof ApiError) {
+    const code = (err.body as { code?: string } | undefined)?.code;
+    return `${err.status}${code ? ` ${code}` : ''}`;
+  }
+  return messageOf(err).includes('timeout') || messageOf(err).includes('aborted') ? 'timeout' : 'unreachable';
+}
+
+/**
+ * One step: `rate` checkouts a second for `seconds`, open loop (arrival i is due at i/rate
+ * whatever the answers do), each by a shopper whose cart holds one unit of the bench's product.
+ * Then every order is read until it ended, for the time to CONFIRMED.
+ */
+export async function checkoutStep(
+  target: BenchTarget,
+  shoppers: readonly BenchShopper[],
+  productId: string,
+  rate: number,
+  seconds: number,
+  benchGatewayPid?: number,
+): Promise<CheckoutStep> {
+  const count = Math.round(rate * seconds);
+  if (shoppers.length < count) throw new Error(`the step needs ${count} shoppers, ${shoppers.length} given`);
+  const buyers = shoppers.slice(0, count);
+  await fillCarts(target, buyers, productId);
+  const lagBefore = await publishLagBuckets(target);
+  const memory: Record<string, number | null> = {};
+  const sampleMemory = async () => {
+    for (const [service, mb] of Object.entries(await serviceMemory(target, benchGatewayPid))) {
+      memory[service] = Math.max(memory[service] ?? 0, mb ?? 0) || null;
+    }
+  };
+  const memoryTimer = setInterval(() => void sampleMemory(), 1000);
+
+  const checkoutMs = new Latencies();
+  const errors: Record<string, number> = {};
+  const orders: { shopper: BenchShopper; orderId: string }[] = [];
+  const started = performance.now();
+  const inFlight: Promise<void>[] = [];
+  try {
+    for (let i = 0; i < count; i++) {
+      const due = started + (i * 1000) / rate;
+      const wait = due - performance.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      const shopper = buyers[i] as BenchShopper;
+      inFlight.push(
+        (async () => {
+          const t0 = performance.now();
+          try {
+            const accepted = await requestJson<{ orderId: string }>('POST', api(target, '/checkout'), {
+              token: shopper.token,
+              headers: { 'idempotency-key': `bench-${randomUUID()}` },
+              body: { card: TEST_CARDS.ok },
+              timeoutMs: 10_000,
+            });
+            checkoutMs.record(performance.now() - t0);
+            orders.push({ shopper, orderId: accepted.orderId });
+          } catch (err) {
+            const kind = errorKind(err);
+            errors[kind] = (errors[kind] ?? 0) + 1;
+          }
+        })(),
+      );
+    }
+    await Promise.all(inFlight);
+  } finally {
+    clearInterval(memoryTimer);
+  }
+  await sampleMemory();
+
+  const toConfirmedMs = new Latencies();
+  let notConfirmed = 0;
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(16, orders.length) }, async () => {
+      while (next < orders.length) {
+        const { shopper, orderId } = orders[next++] as (typeof orders)[number];
+        const order = await waitEnded(target, shopper, orderId);
+        const confirmedAt = order?.timeline.find((s) => s.step === 'confirm' && s.outcome === 'SUCCEEDED')?.finishedAt;
+        if (order?.status === 'CONFIRMED' && confirmedAt) {
+          toConfirmedMs.record(Date.parse(confirmedAt) - Date.parse(order.createdAt));
+        } else notConfirmed++;
+      }
+    }),
+  );
+  const lag = quantileBetween(lagBefore, await publishLagBuckets(target), 0.99);
+  const checkout = checkoutMs.summary();
+  const confirmed = toConfirmedMs.summary();
+  const errorCount = Object.values(errors).reduce((a, b) => a + b, 0);
+  return {
+    rate,
+    seconds,
+    sent: count,
+    accepted: orders.length,
+    errors,
+    checkoutMs: checkout,
+    toConfirmedMs: confirmed,
+    notConfirmed,
+    publishLagP99Ms: lag ? lag.upperBound * 1000 : null,
+    residentMb: memory,
+    sustained: errorCount === 0 && notConfirmed === 0 && checkout.p99 <= 300 && confirmed.p99 <= 2_000,
+  };
+}
+
+async function waitEnded(target: BenchTarget, shopper: BenchShopper, orderId: string): Promise<Order | undefined> {
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    const order = await requestJson<Order>('GET', api(target, `/orders/${orderId}`), { token: shopper.token }).catch(
+      () => undefined,
+    );
+    if (order && (order.status === 'CONFIRMED' || order.status === 'CANCELLED')) return order;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  return undefined;
+}
+
+// -----------------------------------------------------------------------------------------------
+// P2: the gateway's product page ÷ catalog's own, same page, same connections
+
+export interface ListThroughputFigure {
+  connections: number;
+  seconds: number;
+  gatewayRps: number;
+  catalogRps: number;
+  gatewayErrors: number;
+  catalogErrors: number;
+  /** gateway ÷ catalog; goal ≥ 0.5. */
+  ratio: number;
+}
+
+/**
+ * `GET /products?limit=20` through the gateway and straight from catalog, each in a closed loop
+ * of `connections` for `seconds`, alternated twice (catalog, gateway, catalog, gateway) so a
+ * noisy neighbour weighs on both alike; the rates are the means.
+ */
+export async function listThroughput(
+  target: BenchTarget,
+  connections: number,
+  seconds: number,
+): Promise<ListThroughputFigure> {
+  const gateway = new URL(target.gatewayUrl);
+  const catalog = new URL(target.serviceUrl('catalog'));
+  const runs = { gateway: [] as number[], catalog: [] as number[] };
+  let gatewayErrors = 0;
+  let catalogErrors = 0;
+  // Warm up both paths.
+  await closedLoopThroughput(catalog.origin, '/v1/products?limit=20', { connections, durationMs: 1000 });
+  await closedLoopThroughput(gateway.origin, '/api/v1/products?limit=20', { connections, durationMs: 1000 });
+  for (let round = 0; round < 2; round++) {
+    const direct = await closedLoopThroughput(catalog.origin, '/v1/products?limit=20', {
+      connections,
+      durationMs: (seconds * 1000) / 2,
+    });
+    runs.catalog.push(direct.rps);
+    catalogErrors += direct.errors;
+    const composed = await closedLoopThroughput(gateway.origin, '/api/v1/products?limit=20', {
+      connections,
+      durationMs: (seconds * 1000) / 2,
+    });
+    runs.gateway.push(composed.rps);
+    gatewayErrors += composed.errors;
+  }
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  const gatewayRps = mean(runs.gateway);
+  const catalogRps = mean(runs.catalog);
+  return { connections, seconds, gatewayRps, catalogRps, gatewayErrors, catalogErrors, ratio: gatewayRps / catalogRps };
+}
