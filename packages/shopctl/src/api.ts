@@ -9,8 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { type ConsumersReport, type OutboxReport, SERVICES, type Service } from './audit';
-import { localBaseUrl } from './collect';
+import { type ConsumersReport, type OutboxReport, SERVICES, type Service } from '@shoplab/audit';
 import { messageOf } from './error-text';
 
 export { messageOf };
@@ -24,6 +23,20 @@ export type ServiceName = (typeof TARGET_SERVICES)[number];
 
 /** The gateway's local port (infra/local/services.sh). */
 export const GATEWAY_PORT = 8080;
+
+/** The services' local HTTP ports (infra/local/services.sh). */
+export const LOCAL_PORTS: Record<Service, number> = {
+  user: 8081,
+  catalog: 8082,
+  cart: 8083,
+  payment: 8084,
+  order: 8085,
+};
+
+/** `SHOPLAB_<SVC>_URL` from `env`, else `http://127.0.0.1:<local port>`. */
+export function localBaseUrl(service: Service, env: NodeJS.ProcessEnv = process.env): string {
+  return env[`SHOPLAB_${service.toUpperCase()}_URL`]?.replace(/\/+$/, '') ?? `http://127.0.0.1:${LOCAL_PORTS[service]}`;
+}
 
 /** True for `user`, `catalog`, `cart`, `payment`, `order` and `gateway`. */
 export function isServiceName(name: string): name is ServiceName {

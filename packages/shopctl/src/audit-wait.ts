@@ -1,8 +1,7 @@
 // `shopctl audit --wait`: right after a fault or a load run, some invariants fail only because
 // the shop has not caught up yet — sagas still PENDING (1), outbox rows not yet relayed or
 // consumers behind (6). This retries the audit while those fail, until they hold or time is up.
-import type { AuditReport } from './audit';
-import { CollectError } from './collect';
+import { type AuditReport, CollectError } from '@shoplab/audit';
 
 /** Invariants that settle by themselves once the shop is quiet: 1 (orders settled) and 6 (messaging). */
 export const SETTLING_INVARIANTS: readonly number[] = [1, 6];

@@ -1,11 +1,10 @@
 #!/usr/bin/env node
 // shopctl: the operator's command line (`shopctl help` lists the commands). Each command lives
 // in its own module (chaos.ts, …) and returns its exit status; 2 always means bad input.
-import { resolveAdminToken } from './api';
-import { type AuditReport, formatReport, runAudit } from './audit';
+import { type AuditReport, CollectError, collectAuditData, formatReport, runAudit } from '@shoplab/audit';
+import { localBaseUrl, resolveAdminToken } from './api';
 import { auditUntilSettled } from './audit-wait';
 import { chaosCommand } from './chaos';
-import { CollectError, collectAuditData, localBaseUrl } from './collect';
 import { type CliIo, formatDuration, parseDuration, UsageError } from './command';
 import { controlCommand } from './control';
 import { dlqCommand } from './dlq';

@@ -1,13 +1,4 @@
-// An error as one line of text, for every shopctl message. shopctl stays off the chassis (a
-// command-line tool without the service runtime), so this is the chassis' errorText's twin:
-// keep the two alike.
-
-/**
- * The error's message (anything else thrown: String(value)). With `cause` (the default), an
- * Error cause's message is appended: fetch puts the real reason, e.g. ECONNREFUSED, there.
- */
-export function messageOf(err: unknown, options: { cause?: boolean } = {}): string {
-  if (!(err instanceof Error)) return String(err);
-  const cause = (options.cause ?? true) ? (err as { cause?: unknown }).cause : undefined;
-  return cause instanceof Error ? `${err.message}: ${cause.message}` : err.message;
-}
+// An error as one line of text, for every shopctl message: the audit's own `messageOf`
+// (packages/audit/src/error-text.ts), which the audit's collection errors use too, so the
+// command line and the audit word a failure alike.
+export { messageOf } from '@shoplab/audit';

@@ -1,3 +1,2 @@
+export * from '@shoplab/audit';
 export * from './api';
-export * from './audit';
-export * from './collect';

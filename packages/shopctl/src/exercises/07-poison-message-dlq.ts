@@ -3,8 +3,9 @@
 // handled as soon as the fault is gone. After the fix, `shopctl dlq redrive` puts the parked
 // events back and the cart catches up. A message that is not a CloudEvent at all goes to the
 // DLQ at once, without retries (docs/exercises/07-poison-message-dlq.md).
+
+import type { Service } from '@shoplab/audit';
 import type { FaultRuleInput } from '../api';
-import type { Service } from '../audit';
 import { type DlqMessage, discardDlq, listDlq, redriveDlq, sendRaw } from '../dlq';
 import {
   auditNow,

@@ -1,9 +1,15 @@
 // What the messaging exercises (5 outbox, 6 idempotent consumer, 7 dead-letter queue) share:
 // stopping and starting infrastructure, the outboxes and consumer ledgers of every service,
 // the cart's clearances, and waiting for a condition with a deadline.
+import {
+  type AuditReport,
+  collectAuditData,
+  type InvariantResult,
+  runAudit,
+  SERVICES,
+  type Service,
+} from '@shoplab/audit';
 import type { OutboxStatus } from '../api';
-import { type AuditReport, type InvariantResult, runAudit, SERVICES, type Service } from '../audit';
-import { collectAuditData } from '../collect';
 import { type ControlAction, type ControlTarget, runControl } from '../control';
 import { scrape, sumSamples } from './support';
 import type { ExerciseContext } from './types';

@@ -1,8 +1,7 @@
 // Runs one exercise: context → run → cleanup stack (always, last-in first-out) → audit.
 // The verdict is PASS only when every check, every cleanup and the audit pass.
-import { type AuditReport, formatReport, runAudit } from '../audit';
+import { type AuditReport, collectAuditData, formatReport, runAudit } from '@shoplab/audit';
 import { auditUntilSettled } from '../audit-wait';
-import { collectAuditData } from '../collect';
 import { messageOf } from '../error-text';
 import { type Check, check, type Exercise, type ExerciseContext, type ExerciseInfo, type ShopTarget } from './types';
 

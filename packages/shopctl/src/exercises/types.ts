@@ -2,8 +2,9 @@
 // pattern that should contain it, and checks that measure whether it did. The runner
 // (runner.ts) gives each run a context whose cleanup stack always unwinds — after a failed
 // step, a thrown error or Ctrl-C — so no fault outlives its exercise and nothing stays stopped.
+
+import type { Service } from '@shoplab/audit';
 import type { AdminApi, ShopApi } from '../api';
-import type { Service } from '../audit';
 
 export type CheckVerdict = 'PASS' | 'FAIL';
 

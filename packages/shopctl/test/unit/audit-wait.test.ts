@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { AuditReport, Verdict } from '../../src/audit';
+import { type AuditReport, CollectError, type Verdict } from '@shoplab/audit';
 import { auditUntilSettled, isSettling } from '../../src/audit-wait';
-import { CollectError } from '../../src/collect';
 
 function report(failing: number[]): AuditReport {
   const results = [1, 2, 3, 4, 5, 6, 7].map((invariant) => ({

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import type { AuditReport } from '@shoplab/audit';
 import { AdminApi, ShopApi } from '../../src/api';
-import type { AuditReport } from '../../src/audit';
 import {
   check,
   type Exercise,

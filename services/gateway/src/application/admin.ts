@@ -1,3 +1,4 @@
+import { type AuditReport, CollectError, collectAuditData, runAudit } from '@shoplab/audit';
 import {
   type BreakerRegistry,
   errorText,
@@ -6,7 +7,6 @@ import {
   type Instance,
   ShopError,
 } from '@shoplab/chassis';
-import { type AuditReport, CollectError, collectAuditData, runAudit } from '@shoplab/shopctl';
 import { DOWNSTREAMS, type Downstream } from '../config';
 import { baseUrlOf, type Downstreams } from './ports';
 

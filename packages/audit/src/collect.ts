@@ -1,6 +1,7 @@
 // Fetches what the audit judges from the services' own admin endpoints (no gateway in
-// between). Used by the `shopctl audit` command (local ports) and by the gateway's
-// `/api/v1/admin/audit` (its registry's addresses).
+// between). The caller says where each service is: the `shopctl audit` command its local ports
+// (packages/shopctl/src/api.ts, localBaseUrl), the gateway's `/api/v1/admin/audit` its
+// registry's addresses.
 import type { z } from 'zod';
 import {
   type AuditData,
@@ -29,20 +30,6 @@ export interface CollectOptions {
 /** A required admin endpoint did not answer as expected: the audit cannot judge. */
 export class CollectError extends Error {
   override readonly name = 'CollectError';
-}
-
-/** The default local HTTP ports (infra/local/services.sh). */
-export const LOCAL_PORTS: Record<Service, number> = {
-  user: 8081,
-  catalog: 8082,
-  cart: 8083,
-  payment: 8084,
-  order: 8085,
-};
-
-/** `SHOPLAB_<SVC>_URL` from `env`, else `http://127.0.0.1:<local port>`. */
-export function localBaseUrl(service: Service, env: NodeJS.ProcessEnv = process.env): string {
-  return env[`SHOPLAB_${service.toUpperCase()}_URL`]?.replace(/\/+$/, '') ?? `http://127.0.0.1:${LOCAL_PORTS[service]}`;
 }
 
 interface Answer {
