@@ -3,7 +3,7 @@
 # infrastructure). Same conventions as infra.sh: pid files, logs, readiness waits, stop by pid.
 #
 # usage: infra/local/services.sh <up|down|kill|status|logs|env> [service ...]
-#   services (start order): user catalog payment cart order gateway web (default: all)
+#   services (start order): user catalog payment cart order history gateway web (default: all)
 #   up      apply pending Prisma migrations (in parallel), start what is not running, wait for /readyz
 #   down    stop what services.sh started (SIGTERM → graceful shutdown; SIGKILL after the timeout)
 #   kill    crash it: SIGKILL at once, no graceful shutdown (the pid file's process only)
@@ -19,8 +19,8 @@ ROOT=$(cd "$HERE/../.." && pwd)
 # shellcheck source=lib.sh
 source "$HERE/lib.sh"
 
-ALL_SERVICES=(user catalog payment cart order gateway web)
-declare -A HTTP_PORT=([gateway]=8080 [user]=8081 [catalog]=8082 [cart]=8083 [payment]=8084 [order]=8085 [web]=8088)
+ALL_SERVICES=(user catalog payment cart order history gateway web)
+declare -A HTTP_PORT=([gateway]=8080 [user]=8081 [catalog]=8082 [cart]=8083 [payment]=8084 [order]=8085 [history]=8086 [web]=8088)
 declare -A GRPC_PORT=([user]=9081 [catalog]=9082 [cart]=9083 [payment]=9084 [order]=9085)
 SECRETS=$SHOPLAB_STATE/secrets.env
 

@@ -1,0 +1,247 @@
+// The read side's intake: one consumer per source topic, in consumer groups of the read
+// model's current generation, and the rebuild that drops the read model and replays the topics
+// from the start under a new generation's groups (docs/patterns/cqrs.md#rebuild).
+import { type Intake, type PrismaConsumerWiring, prismaConsumerIntake } from '@shoplab/chassis';
+import { ShopError } from '@shoplab/chassis/errors';
+import type { Admin, Kafka } from 'kafkajs';
+import type { PrismaClient } from '../generated/prisma/client';
+import { createHistoryConsumer } from './history.consumer';
+import type { PrismaHistoryReads } from './history.store';
+
+export interface SourceTopic {
+  topic: string;
+  /** The first generation's group; generation n > 0 uses `<group>-g<n>`. */
+  group: string;
+  maxAttempts?: number;
+}
+
+export interface ProjectorOptions {
+  kafka: Kafka;
+  prisma: PrismaClient;
+  kit: PrismaConsumerWiring<PrismaClient>['kit'];
+  reads: PrismaHistoryReads;
+  sources: SourceTopic[];
+  backoff?: { initialMs?: number; maxMs?: number };
+  /** How often a running rebuild checks whether it has caught up (default 250 ms). */
+  rebuildPollMs?: number;
+}
+
+export interface RebuildStatus {
+  state: 'idle' | 'running' | 'done' | 'failed';
+  generation: number;
+  startedAt: string | null;
+  finishedAt: string | null;
+  elapsedSeconds: number;
+  /** Events the new generation applied so far (all source topics). */
+  eventsApplied: number;
+  /** The topics' ends when the rebuild started: it is done once its groups reached them. */
+  targetEvents: number;
+  documents: number;
+  error: string | null;
+}
+
+export function groupFor(group: string, generation: number): string {
+  return generation === 0 ? group : `${group}-g${generation}`;
+}
+
+/** Messages of `topic` the group has not consumed yet (from the start when it has committed nothing). */
+async function groupLag(admin: Admin, topic: string, groupId: string): Promise<number> {
+  const [ends, committed] = await Promise.all([
+    admin.fetchTopicOffsets(topic),
+    admin.fetchOffsets({ groupId, topics: [topic] }),
+  ]);
+  const at = new Map((committed[0]?.partitions ?? []).map((p) => [p.partition, Number(p.offset)]));
+  let lag = 0;
+  for (const p of ends) {
+    const position = at.get(p.partition) ?? -1;
+    lag += Math.max(0, Number(p.high) - (position >= 0 ? position : Number(p.low)));
+  }
+  return lag;
+}
+
+export class HistoryProjector implements Intake {
+  readonly name = 'history-projection';
+  private intakes: Intake[] = [];
+  private generation = 0;
+  private admin: Admin | undefined;
+  private rebuild: RebuildStatus = {
+    state: 'idle',
+    generation: 0,
+    startedAt: null,
+    finishedAt: null,
+    elapsedSeconds: 0,
+    eventsApplied: 0,
+    targetEvents: 0,
+    documents: 0,
+    error: null,
+  };
+
+  constructor(private readonly options: ProjectorOptions) {}
+
+  /** The consumer group each source topic is consumed by now. */
+  groups(): { topic: string; groupId: string }[] {
+    return this.options.sources.map((s) => ({ topic: s.topic, groupId: groupFor(s.group, this.generation) }));
+  }
+
+  async start(): Promise<void> {
+    this.generation = await this.options.reads.generation();
+    this.rebuild.generation = this.generation;
+    this.intakes = this.options.sources.map((s) =>
+      prismaConsumerIntake(`${s.topic}-consumer`, createHistoryConsumer, {
+        kafka: this.options.kafka,
+        prisma: this.options.prisma,
+        kit: this.options.kit,
+        topic: s.topic,
+        groupId: groupFor(s.group, this.generation),
+        ...(s.maxAttempts ? { maxAttempts: s.maxAttempts } : {}),
+        ...(this.options.backoff ? { backoff: this.options.backoff } : {}),
+      }),
+    );
+    for (const intake of this.intakes) await intake.start?.();
+  }
+
+  async stop(): Promise<void> {
+    const intakes = this.intakes;
+    this.intakes = [];
+    for (const intake of intakes) await intake.stop();
+    const admin = this.admin;
+    this.admin = undefined;
+    await admin?.disconnect();
+  }
+
+  /** A connected admin client, kept for the lag reads (reconnected after an error). */
+  async kafkaAdmin(): Promise<Admin> {
+    if (!this.admin) {
+      const admin = this.options.kafka.admin();
+      await admin.connect();
+      this.admin = admin;
+    }
+    return this.admin;
+  }
+
+  /** Events each source topic holds that the current groups have not applied yet. */
+  async lag(): Promise<{ topic: string; groupId: string; events: number }[]> {
+    try {
+      const admin = await this.kafkaAdmin();
+      return await Promise.all(
+        this.groups().map(async (g) => ({ ...g, events: await groupLag(admin, g.topic, g.groupId) })),
+      );
+    } catch (err) {
+      const admin = this.admin;
+      this.admin = undefined;
+      await admin?.disconnect().catch(() => undefined);
+      throw new ShopError('SHOP_DEPENDENCY_UNAVAILABLE', `Kafka did not answer: ${(err as Error).message}`);
+    }
+  }
+
+  rebuildStatus(): RebuildStatus {
+    const r = this.rebuild;
+    if (r.state === 'running' && r.startedAt) r.elapsedSeconds = (Date.now() - Date.parse(r.startedAt)) / 1000;
+    return { ...r };
+  }
+
+  /**
+   * Drops the read model and replays every source topic from its start under the next
+   * generation's groups. Returns at once (state `running`); rebuildStatus() reports progress.
+   * SHOP_CONFLICT while a rebuild runs.
+   */
+  async startRebuild(): Promise<RebuildStatus> {
+    if (this.rebuild.state === 'running') {
+      throw new ShopError('SHOP_CONFLICT', 'A rebuild is already running', { generation: this.rebuild.generation });
+    }
+    const startedAt = new Date();
+    this.rebuild = {
+      ...this.rebuild,
+      state: 'running',
+      startedAt: startedAt.toISOString(),
+      finishedAt: null,
+      error: null,
+    };
+    try {
+      for (const intake of this.intakes) await intake.stop();
+      this.intakes = [];
+      await this.options.reads.reset();
+      const ends = await this.topicEnds();
+      let target = 0;
+      for (const partitions of ends.values()) for (const p of partitions) target += p.high - p.low;
+      await this.start();
+      this.rebuild = {
+        ...this.rebuild,
+        generation: this.generation,
+        targetEvents: target,
+        eventsApplied: 0,
+        documents: 0,
+      };
+      void this.followRebuild(ends);
+    } catch (err) {
+      this.fail(err);
+      throw err;
+    }
+    return this.rebuildStatus();
+  }
+
+  /** Each source topic's partitions: the first offset still held and the next to be written. */
+  private async topicEnds(): Promise<Map<string, { partition: number; low: number; high: number }[]>> {
+    const admin = await this.kafkaAdmin();
+    const ends = new Map<string, { partition: number; low: number; high: number }[]>();
+    for (const s of this.options.sources) {
+      const offsets = await admin.fetchTopicOffsets(s.topic);
+      ends.set(
+        s.topic,
+        offsets.map((p) => ({ partition: p.partition, low: Number(p.low), high: Number(p.high) })),
+      );
+    }
+    return ends;
+  }
+
+  private fail(err: unknown): void {
+    this.rebuild = {
+      ...this.rebuild,
+      state: 'failed',
+      finishedAt: new Date().toISOString(),
+      error: err instanceof Error ? err.message : String(err),
+    };
+  }
+
+  /** Polls until the new groups have reached the topics' ends as they were at the start. */
+  private async followRebuild(ends: Map<string, { partition: number; low: number; high: number }[]>): Promise<void> {
+    const poll = this.options.rebuildPollMs ?? 250;
+    const generation = this.generation;
+    try {
+      for (;;) {
+        if (this.rebuild.state !== 'running' || this.generation !== generation) return;
+        const stats = await this.options.reads.stats();
+        this.rebuild.eventsApplied = Object.values(stats.topics).reduce((sum, t) => sum + t.eventsApplied, 0);
+        this.rebuild.documents = stats.documents;
+        let caughtUp = true;
+        for (const g of this.groups()) {
+          const committed = await (await this.kafkaAdmin()).fetchOffsets({ groupId: g.groupId, topics: [g.topic] });
+          const at = new Map((committed[0]?.partitions ?? []).map((p) => [p.partition, Number(p.offset)]));
+          for (const { partition, low, high } of ends.get(g.topic) ?? []) {
+            if (high > low && (at.get(partition) ?? -1) < high) caughtUp = false;
+          }
+        }
+        if (caughtUp) {
+          // Every event up to the ends has committed: the final counts.
+          const final = await this.options.reads.stats();
+          const finishedAt = new Date();
+          this.rebuild = {
+            ...this.rebuild,
+            eventsApplied: Object.values(final.topics).reduce((sum, t) => sum + t.eventsApplied, 0),
+            documents: final.documents,
+            state: 'done',
+            finishedAt: finishedAt.toISOString(),
+            elapsedSeconds:
+              (finishedAt.getTime() - Date.parse(this.rebuild.startedAt ?? finishedAt.toISOString())) / 1000,
+          };
+          this.options.kit.logger.info({ ...this.rebuild }, 'history rebuild done');
+          return;
+        }
+        await new Promise((resolve) => setTimeout(resolve, poll));
+      }
+    } catch (err) {
+      this.fail(err);
+      this.options.kit.logger.error({ err }, 'history rebuild failed');
+    }
+  }
+}
