@@ -8,6 +8,7 @@
 // onto an outbox row (payload + headers).
 import { randomUUID } from 'node:crypto';
 import { type Context, context, defaultTextMapGetter, propagation, ROOT_CONTEXT } from '@opentelemetry/api';
+import type { EventContract, EventData, EventInput } from '@shoplab/contracts';
 import { CloudEvent, Kafka as CloudEventsKafka } from 'cloudevents';
 import type { IHeaders, Message } from 'kafkajs';
 import { z } from 'zod';
@@ -87,6 +88,34 @@ export function createEvent<T>(input: NewEvent<T>): DomainEvent<T> {
   };
   domainEventSchema.parse(event);
   return event;
+}
+
+/** A new event of a contract (@shoplab/contracts): the type is the contract's, the data its schema's. */
+export type NewContractEvent<C extends EventContract> = Omit<NewEvent<EventInput<C>>, 'type'>;
+
+/**
+ * Builds an event of `contract` (docs/reference.md#event-schemas): the data is typed by the
+ * contract's schema and parsed through it, so a producer cannot emit a payload the schema
+ * refuses (a refusal throws here, before anything is written to the outbox).
+ */
+export function createContractEvent<C extends EventContract>(
+  contract: C,
+  input: NewContractEvent<C>,
+): DomainEvent<EventData<C>> {
+  return createEvent({ ...input, type: contract.type, data: contract.schema.parse(input.data) as EventData<C> });
+}
+
+/**
+ * The data of a consumed event, parsed by `contract`'s schema (unknown extra fields are dropped,
+ * never refused). Throws PoisonMessageError (→ the DLQ at once: retrying cannot mend it) when the
+ * schema refuses it: a consumer never acts on a guess.
+ */
+export function parseEventData<C extends EventContract>(contract: C, event: DomainEvent): EventData<C> {
+  const parsed = contract.schema.safeParse(event.data);
+  if (!parsed.success) {
+    throw new PoisonMessageError(`${event.type} ${event.id} has invalid data: ${z.prettifyError(parsed.error)}`);
+  }
+  return parsed.data as EventData<C>;
 }
 
 /** The W3C trace context of `ctx` (the active one by default) as headers; empty without a propagator. */

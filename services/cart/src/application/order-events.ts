@@ -2,20 +2,11 @@
 // takes exactly what it bought out of the buyer's cart. Nothing else touches the cart — a
 // cancelled order leaves it as it is (docs/reference.md#audit, invariant 7: a cart is cleared only
 // by a confirmed order). Runs inside the consumer's transaction, which also records the event id.
-import { type DomainEvent, eventType, PoisonMessageError } from '@shoplab/chassis';
-import { z } from 'zod';
+import { type DomainEvent, parseEventData } from '@shoplab/chassis';
+import { OrderConfirmedV1 } from '@shoplab/contracts';
 import { takeOutPurchase } from '../domain/cart';
 import { cartEvent, commitCartChange } from './cart-service';
 import type { OrderClearances } from './ports';
-
-export const ORDER_CONFIRMED = eventType('order', 'confirmed');
-
-/** The part of shop.order.confirmed.v1's data the cart relies on (other fields are ignored). */
-export const orderConfirmedData = z.object({
-  orderId: z.string().min(1).max(200),
-  userId: z.string().min(1).max(200),
-  lines: z.array(z.object({ productId: z.string().min(1).max(200), quantity: z.number().int().positive() })).min(1),
-});
 
 export type OrderEventOutcome =
   /** The purchase left the cart: a new version and a shop.cart.cleared.v1 event. */
@@ -28,16 +19,12 @@ export type OrderEventOutcome =
   | { kind: 'ignored'; type: string };
 
 /**
- * Applies one order event. Throws (→ retries, then the DLQ) when a confirmed event's data is not
- * what the contract promises: a cart is never changed on a guess.
+ * Applies one order event. Throws PoisonMessageError (→ the DLQ) when a confirmed event's data is
+ * not what its schema in @shoplab/contracts promises: a cart is never changed on a guess.
  */
 export async function applyOrderEvent(event: DomainEvent, clearances: OrderClearances): Promise<OrderEventOutcome> {
-  if (event.type !== ORDER_CONFIRMED) return { kind: 'ignored', type: event.type };
-  const parsed = orderConfirmedData.safeParse(event.data);
-  if (!parsed.success) {
-    throw new PoisonMessageError(`${event.type} ${event.id} has invalid data: ${z.prettifyError(parsed.error)}`);
-  }
-  const { orderId, userId, lines } = parsed.data;
+  if (event.type !== OrderConfirmedV1.type) return { kind: 'ignored', type: event.type };
+  const { orderId, userId, lines } = parseEventData(OrderConfirmedV1, event);
   if (!(await clearances.claim(orderId, userId, event.id))) return { kind: 'already-cleared', orderId };
 
   const result = await clearances.changeExisting(userId, async (cart, tx) => {

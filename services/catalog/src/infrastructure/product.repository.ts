@@ -1,12 +1,13 @@
 // Product reads and writes with Prisma. `available` comes from the product's stock row.
-import { createEvent, eventType, ShopError, writeOutbox } from '@shoplab/chassis';
+import { createContractEvent, ShopError, writeOutbox } from '@shoplab/chassis';
+import { ProductCreatedV1 } from '@shoplab/contracts';
 import type { PopularProductQuery, ProductQuery, ProductReader, ProductWriter } from '../application/ports';
 import type { CategorySummary, NewProduct, Product } from '../domain/product';
 import { Prisma } from '../generated/prisma/client';
 import { type CatalogPrisma, mapDatabaseError } from './database';
 import { SERVICE } from './stock.store';
 
-export const PRODUCT_CREATED = eventType('catalog', 'product_created');
+export const PRODUCT_CREATED = ProductCreatedV1.type;
 
 const withStock = { stock: { select: { available: true } } } as const;
 type ProductRow = Prisma.ProductGetPayload<{ include: typeof withStock }>;
@@ -116,9 +117,8 @@ export class PrismaProductWriter implements ProductWriter {
         });
         await writeOutbox(
           tx,
-          createEvent({
+          createContractEvent(ProductCreatedV1, {
             service: SERVICE,
-            type: PRODUCT_CREATED,
             subject: product.id,
             data: {
               productId: product.id,

@@ -1,7 +1,8 @@
 // The stock transaction on PostgreSQL: raw SQL inside a Prisma interactive transaction, with
 // row locks (`SELECT … FOR UPDATE` in product-id order) and conditional updates, and the
 // events written to the outbox in the same transaction.
-import { createEvent, eventType, writeOutbox } from '@shoplab/chassis';
+import { createContractEvent, writeOutbox } from '@shoplab/chassis';
+import { stockEventsV1 } from '@shoplab/contracts';
 import type { StockEvent, StockStore, StockTransaction } from '../application/ports';
 import type { IdempotencyRecord, StockOperation } from '../domain/idempotency';
 import type { Reservation, ReservationStatus, StockBucket, StockLevel, StockLine } from '../domain/stock';
@@ -120,9 +121,8 @@ class PrismaStockTransaction implements StockTransaction {
   async emit(event: StockEvent): Promise<void> {
     await writeOutbox(
       this.tx,
-      createEvent({
+      createContractEvent(stockEventsV1[event.type], {
         service: SERVICE,
-        type: eventType('catalog', event.type),
         subject: event.reservationId,
         data: { reservationId: event.reservationId, lines: event.lines },
       }),

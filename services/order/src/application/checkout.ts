@@ -3,13 +3,14 @@
 // record, the sealed card and the OrderCreated event; a retried request with the same
 // Idempotency-Key gets the same order back.
 import { randomUUID } from 'node:crypto';
-import { createEvent, eventType, ShopError, traceHeaders } from '@shoplab/chassis';
+import { createContractEvent, ShopError, traceHeaders } from '@shoplab/chassis';
+import { OrderCreatedV1 } from '@shoplab/contracts';
 import { type CheckoutRequest, canonicalJson, validateCard } from '../domain/checkout-request';
 import { type OrderStatus, priceCart } from '../domain/order';
 import type { CardVault, CartReader, CheckoutRecord, OrderRepository, ProductCatalog, SagaObserver } from './ports';
 import { DuplicateCheckoutError } from './ports';
 
-export const ORDER_CREATED = eventType('order', 'created');
+export const ORDER_CREATED = OrderCreatedV1.type;
 
 export interface CheckoutResult {
   orderId: string;
@@ -57,9 +58,8 @@ export class CheckoutService {
 
     const orderId = randomUUID();
     const shippingAddress = request.shippingAddress;
-    const event = createEvent({
+    const event = createContractEvent(OrderCreatedV1, {
       service: 'order',
-      type: ORDER_CREATED,
       subject: orderId,
       time: now,
       // Never the card: consumers need what was bought, by whom, for how much, and where to.

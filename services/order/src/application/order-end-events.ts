@@ -1,11 +1,12 @@
 // The events that end an order (docs/reference.md#saga): the saga runner writes one with the
 // saga's last attempt; the end-event repair (infrastructure/end-events.repository.ts) writes one
 // for an ended order whose event the outbox never held.
-import { createEvent, eventType } from '@shoplab/chassis';
+import { createContractEvent } from '@shoplab/chassis';
+import { OrderCancelledV1, OrderConfirmedV1 } from '@shoplab/contracts';
 import type { SagaSnapshot } from './ports';
 
-export const ORDER_CONFIRMED = eventType('order', 'confirmed');
-export const ORDER_CANCELLED = eventType('order', 'cancelled');
+export const ORDER_CONFIRMED = OrderConfirmedV1.type;
+export const ORDER_CANCELLED = OrderCancelledV1.type;
 
 /** What the end events say about an order (a saga, or an ended order being republished). */
 export type EndedOrderFacts = Pick<
@@ -15,9 +16,8 @@ export type EndedOrderFacts = Pick<
 
 /** shop.order.confirmed.v1: cart takes the purchase out, catalog counts the sale, user logs a notification. */
 export function orderConfirmedEvent(order: EndedOrderFacts, confirmedAt: Date) {
-  return createEvent({
+  return createContractEvent(OrderConfirmedV1, {
     service: 'order',
-    type: ORDER_CONFIRMED,
     subject: order.orderId,
     time: confirmedAt,
     data: {
@@ -35,9 +35,8 @@ export function orderConfirmedEvent(order: EndedOrderFacts, confirmedAt: Date) {
 
 /** shop.order.cancelled.v1, with the reason. */
 export function orderCancelledEvent(order: EndedOrderFacts, reason: string, cancelledAt: Date) {
-  return createEvent({
+  return createContractEvent(OrderCancelledV1, {
     service: 'order',
-    type: ORDER_CANCELLED,
     subject: order.orderId,
     time: cancelledAt,
     data: {

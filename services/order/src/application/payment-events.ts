@@ -4,23 +4,13 @@
 // event id in processed_events.
 import { isSpanContextValid } from '@opentelemetry/api';
 import { parseTraceParent } from '@opentelemetry/core';
-import { type DomainEvent, PoisonMessageError } from '@shoplab/chassis';
+import { type DomainEvent, parseEventData } from '@shoplab/chassis';
+import { defineEvent, PAYMENT_EVENT_V1, paymentEventV1Core } from '@shoplab/contracts';
 import { z } from 'zod';
 import type { PaymentEventLog } from './ports';
 
-/** `shop.payment.<kind>.v1`: authorized, declined, captured, voided, refunded, and later kinds of v1. */
-export const PAYMENT_EVENT_V1 = /^shop\.payment\.[a-z][a-z0-9_]*\.v1$/;
-
-/** The part of a shop.payment.*.v1 event's data the order service records (other fields are ignored). */
-export const paymentEventData = z.object({
-  paymentId: z.string().min(1).max(200),
-  orderId: z.string().min(1).max(200),
-  status: z.string().min(1).max(40),
-  amount: z.object({
-    amount: z.number().int().nonnegative(),
-    currency: z.string().regex(/^[A-Z]{3}$/, 'an ISO 4217 code, e.g. USD'),
-  }),
-});
+/** Any shop.payment.*.v1 event, read by the fields every kind carries (@shoplab/contracts). */
+const anyPaymentEventV1 = defineEvent('shop.payment.*.v1', paymentEventV1Core);
 
 /** Order ids are UUIDs: anything else names no order of this service. */
 const orderIdSchema = z.guid();
@@ -53,11 +43,7 @@ export async function applyPaymentEvent(
 ): Promise<PaymentEventOutcome> {
   const { type } = event;
   if (!PAYMENT_EVENT_V1.test(type)) return { kind: 'ignored', type };
-  const parsed = paymentEventData.safeParse(event.data);
-  if (!parsed.success) {
-    throw new PoisonMessageError(`${type} ${event.id} has invalid data: ${z.prettifyError(parsed.error)}`);
-  }
-  const { orderId, paymentId, status, amount } = parsed.data;
+  const { orderId, paymentId, status, amount } = parseEventData(anyPaymentEventV1, event);
   if (!orderIdSchema.safeParse(orderId).success || !(await events.orderExists(orderId))) {
     return { kind: 'unknown-order', orderId, type };
   }

@@ -4,9 +4,10 @@
 //   store the outcome → commit → answer (a recorded decline is thrown only after its commit).
 // Money therefore moves once per key however often a command is retried or raced.
 import { createHash, randomUUID } from 'node:crypto';
-import { createEvent, eventType, sleep } from '@shoplab/chassis';
+import { createContractEvent, sleep } from '@shoplab/chassis';
 import { ShopError } from '@shoplab/chassis/errors';
-import type { Money } from '@shoplab/contracts';
+import { type EventInput, type Money, paymentEventsV1, type paymentEventV1Core } from '@shoplab/contracts';
+import type { z } from 'zod';
 import { type CardInput, checkCard, normalizeCardNumber } from '../domain/card';
 import {
   checkMoney,
@@ -65,21 +66,33 @@ function fingerprintOf(parts: unknown[]): string {
   return createHash('sha256').update(JSON.stringify(parts)).digest('hex');
 }
 
-function paymentEvent(kind: string, p: PaymentRecord, amount: Money, extra: Record<string, unknown> = {}) {
-  return createEvent({
-    service: 'payment',
-    type: eventType('payment', kind),
-    subject: p.id,
-    data: {
-      paymentId: p.id,
-      orderId: p.orderId,
-      status: p.status,
-      amount,
-      captured: { amount: p.capturedAmount, currency: p.currency },
-      refunded: { amount: p.refundedAmount, currency: p.currency },
-      ...extra,
-    },
-  });
+type PaymentEventKind = keyof typeof paymentEventsV1;
+/** What a kind of payment event adds to the fields every kind carries (authorized: cardLast4, declined: reason). */
+type PaymentEventExtra<K extends PaymentEventKind> = Omit<
+  EventInput<(typeof paymentEventsV1)[K]>,
+  keyof z.input<typeof paymentEventV1Core>
+>;
+
+/** shop.payment.<kind>.v1, built through its schema in @shoplab/contracts. */
+function paymentEvent<K extends PaymentEventKind>(
+  kind: K,
+  p: PaymentRecord,
+  amount: Money,
+  extra: PaymentEventExtra<K>,
+) {
+  const contract = paymentEventsV1[kind];
+  const core: z.input<typeof paymentEventV1Core> = {
+    paymentId: p.id,
+    orderId: p.orderId,
+    status: p.status,
+    amount,
+    captured: { amount: p.capturedAmount, currency: p.currency },
+    refunded: { amount: p.refundedAmount, currency: p.currency },
+  };
+  // The core is type-checked above, the kind's own fields by PaymentEventExtra<K>; the contract's
+  // schema parses the whole (createContractEvent) before it reaches the outbox.
+  const data = { ...core, ...extra } as EventInput<typeof contract>;
+  return createContractEvent(contract, { service: 'payment', subject: p.id, data });
 }
 
 /** The answer of a command, from its (possibly replayed) outcome. */
@@ -164,7 +177,7 @@ export class PaymentService {
         const captured = await tx.updatePayment(p.id, { status: 'CAPTURED', capturedAmount: p.amount });
         const money = { amount: p.amount, currency: p.currency };
         await tx.appendLedger(p.id, 'CAPTURE', money);
-        await tx.writeEvents([paymentEvent('captured', captured, money)]);
+        await tx.writeEvents([paymentEvent('captured', captured, money, {})]);
         return { payment: viewOf(captured) };
       }),
     );
@@ -184,7 +197,7 @@ export class PaymentService {
         const voided = await tx.updatePayment(p.id, { status: 'VOIDED' });
         const money = { amount: p.amount, currency: p.currency };
         await tx.appendLedger(p.id, 'VOID', money);
-        await tx.writeEvents([paymentEvent('voided', voided, money)]);
+        await tx.writeEvents([paymentEvent('voided', voided, money, {})]);
         return { payment: viewOf(voided) };
       }),
     );
@@ -204,7 +217,7 @@ export class PaymentService {
         const { refundedAmount } = planRefund(p, money);
         const refunded = await tx.updatePayment(p.id, { status: 'REFUNDED', refundedAmount });
         await tx.appendLedger(p.id, 'REFUND', money);
-        await tx.writeEvents([paymentEvent('refunded', refunded, money)]);
+        await tx.writeEvents([paymentEvent('refunded', refunded, money, {})]);
         return { payment: viewOf(refunded) };
       }),
     );

@@ -1,0 +1,66 @@
+// The order service's events (topic order.events, subject = order id). Never the card.
+import { z } from 'zod';
+import { defineEvent, idSchema, moneySchema, quantityLineSchema } from './contract';
+
+const postalAddress = z.object({
+  line1: z.string(),
+  line2: z.string().optional(),
+  city: z.string(),
+  postalCode: z.string(),
+  country: z.string(),
+});
+
+/** An order line as priced at checkout. */
+export const pricedLineSchema = quantityLineSchema.extend({
+  /** The product's name at checkout. */
+  name: z.string(),
+  unitPrice: moneySchema,
+  lineTotal: moneySchema,
+});
+
+/** shop.order.created.v1: a PENDING order whose saga has yet to run. */
+export const OrderCreatedV1 = defineEvent(
+  'shop.order.created.v1',
+  z.object({
+    orderId: idSchema,
+    userId: idSchema,
+    status: z.literal('PENDING'),
+    lines: z.array(pricedLineSchema).min(1),
+    total: moneySchema,
+    /** As given at checkout; null means the user's default address (resolved by the saga). */
+    shippingAddress: z.union([postalAddress, z.object({ addressId: idSchema })]).nullable(),
+    cartVersion: z.number().int().nonnegative(),
+    createdAt: z.iso.datetime({ offset: true }),
+  }),
+);
+
+/** shop.order.confirmed.v1: cart takes the purchase out, catalog counts the sale, user logs a notification. */
+export const OrderConfirmedV1 = defineEvent(
+  'shop.order.confirmed.v1',
+  z.object({
+    orderId: idSchema,
+    userId: idSchema,
+    status: z.literal('CONFIRMED'),
+    lines: z.array(quantityLineSchema).min(1),
+    total: moneySchema,
+    paymentId: idSchema.nullable(),
+    /** The cart version the order bought. */
+    cartVersion: z.number().int().nonnegative(),
+    confirmedAt: z.iso.datetime({ offset: true }),
+  }),
+);
+
+/** shop.order.cancelled.v1: the order ended without a sale, with the saga's reason. */
+export const OrderCancelledV1 = defineEvent(
+  'shop.order.cancelled.v1',
+  z.object({
+    orderId: idSchema,
+    userId: idSchema,
+    status: z.literal('CANCELLED'),
+    /** `payment_declined`, `step_deadline_exceeded:capture_payment`, … */
+    reason: z.string().min(1).max(2000),
+    total: moneySchema,
+    cartVersion: z.number().int().nonnegative(),
+    cancelledAt: z.iso.datetime({ offset: true }),
+  }),
+);
