@@ -1,7 +1,7 @@
 # syntax=docker/dockerfile:1
 # One image recipe for every ShopLab service (docs/adr/0011-one-parametrised-dockerfile.md).
 #
-#   docker build --build-arg SERVICE=order -t shoplab/order:dev .     a service (user catalog cart payment order gateway web)
+#   docker build --build-arg SERVICE=order -t shoplab/order:dev .     a service (user catalog cart payment order history gateway web)
 #   docker build --target migrate -t shoplab/migrate:dev .            Prisma migrations of every schema (one-shot)
 #
 # Stages:
@@ -12,7 +12,7 @@
 #   prod-deps  npm ci --omit=dev
 #   runtime    (default, last) node:20-bookworm-slim, prod node_modules, chassis + contracts + ONE service
 #
-# Everything up to the runtime's shared layers is identical for the six services: build them one
+# Everything up to the runtime's shared layers is identical for the services: build them one
 # after the other and only the last two layers differ (BuildKit reuses the rest).
 
 ARG NODE_IMAGE=node:20-bookworm-slim
@@ -64,7 +64,7 @@ RUN find packages services -name prisma.config.ts -not -path '*/node_modules/*' 
 # shoplab_<service>) in parallel; compose runs all five, each Kubernetes Deployment its own.
 FROM build AS migrate
 # DB_PASSWORD comes from the environment (compose, the Kubernetes Secret), never the image.
-ENV MIGRATE_SERVICES="user catalog cart payment order" \
+ENV MIGRATE_SERVICES="user catalog cart payment order history" \
     DB_HOST=postgres DB_PORT=5432 DB_USER=shoplab \
     HOME=/tmp
 USER 1000:1000

@@ -7,3 +7,4 @@ CREATE DATABASE shoplab_catalog;
 CREATE DATABASE shoplab_cart;
 CREATE DATABASE shoplab_payment;
 CREATE DATABASE shoplab_order;
+CREATE DATABASE shoplab_history;

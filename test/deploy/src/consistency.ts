@@ -22,6 +22,7 @@ export const EXPECTED_PORTS: Record<string, { http: number; grpc?: number }> = {
   cart: { http: 8083, grpc: 9083 },
   payment: { http: 8084, grpc: 9084 },
   order: { http: 8085, grpc: 9085 },
+  history: { http: 8086 },
   web: { http: 8088 },
 };
 
