@@ -230,6 +230,37 @@ test('checkout without an Idempotency-Key, or with a malformed one, is a 400 pro
   assert.equal(short.statusCode, 400);
 });
 
+test('a card the order service would refuse is refused here with its answer, and never sent on', async () => {
+  world.state.carts.set('alice', { lines: [{ productId: 'p1', quantity: 1, unitPrice: usd(1999) }], version: 1 });
+  const before = world.state.checkoutHeaders.length;
+  const send = (badCard: typeof card) =>
+    gw.app.inject({
+      method: 'POST',
+      url: '/api/v1/checkout',
+      headers: { ...alice, 'idempotency-key': 'checkout-card-key' },
+      payload: { card: badCard },
+    });
+  // What only the rule's code can see (the order service's validateCard answers the same).
+  for (const [badCard, field] of [
+    [{ ...card, number: '4242 4242 4242 4241' }, 'card.number'],
+    [{ ...card, expMonth: 1, expYear: 2020 }, 'card.expYear'],
+  ] as const) {
+    const res = await send(badCard);
+    assert.equal(res.statusCode, 400, res.body);
+    assert.match(String(res.headers['content-type']), /application\/problem\+json/);
+    assert.equal(res.json().code, 'SHOP_INVALID_CARD');
+    assert.equal(res.json().field, field);
+    assert.doesNotMatch(res.body, /4241/, 'the number is never repeated');
+  }
+  // What the schema says (the order service's schema is the same one): 11 digits.
+  const short = await send({ ...card, number: '4242 4242 420' });
+  assert.equal(short.statusCode, 400);
+  assert.equal(short.json().code, 'SHOP_VALIDATION_FAILED');
+  assert.equal(world.state.checkoutHeaders.length, before, 'no refused card reached the order service');
+  // Spaces and dashes are fine.
+  assert.equal((await send({ ...card, number: '4242-4242 4242-4242' })).statusCode, 202);
+});
+
 test('the order service’s refusal of a checkout is passed through (409 SHOP_CART_EMPTY)', async () => {
   const res = await gw.app.inject({
     method: 'POST',

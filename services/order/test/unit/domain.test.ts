@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ShopError } from '@shoplab/chassis';
+import { checkoutCardSchema } from '@shoplab/contracts';
 import { canonicalJson, IDEMPOTENCY_KEY_PATTERN, passesLuhn, validateCard } from '../../src/domain/checkout-request';
 import { decodeCursor, encodeCursor, pageSize } from '../../src/domain/cursor';
 import { type PricedProduct, priceCart } from '../../src/domain/order';
@@ -71,6 +72,23 @@ test('an expired card, a bad number or a bad CVC is SHOP_INVALID_CARD', () => {
   assert.throws(() => validateCard({ ...ok, expMonth: 10, expYear: 2026 }, now), shopCode('SHOP_INVALID_CARD'));
   assert.throws(() => validateCard({ ...ok, number: '4242424242424241' }, now), shopCode('SHOP_INVALID_CARD'));
   assert.throws(() => validateCard({ ...ok, cvc: '12' }, now), shopCode('SHOP_INVALID_CARD'));
+  // 11 and 20 digits (both pass Luhn), letters, a tab: not 12–19 digits with spaces and dashes.
+  for (const number of ['42424242420', '42424242424242424242', '4242a4242424242', '4242\t4242424242424242']) {
+    assert.throws(() => validateCard({ ...ok, number }, now), shopCode('SHOP_INVALID_CARD'), number);
+  }
+});
+
+test('the request schema and validateCard are one rule: a number the schema accepts fails only Luhn', () => {
+  const now = new Date('2026-11-27T00:00:00Z');
+  const ok = { number: '4242424242424242', expMonth: 12, expYear: 2030, cvc: '123' };
+  // Digits 12 to 19 long that pass Luhn, written with the separators the schema allows.
+  for (const number of ['4242-4242-4242', '424242424242424242', ' 4000 0000 0000 0002 ']) {
+    assert.equal(checkoutCardSchema.safeParse({ ...ok, number }).success, true, number);
+    validateCard({ ...ok, number }, now);
+  }
+  for (const number of ['42424242420', '4242 4242 4242 4242 4242', '4242_4242_4242_4242']) {
+    assert.equal(checkoutCardSchema.safeParse({ ...ok, number }).success, false, number);
+  }
 });
 
 test('canonical JSON ignores key order and undefined members', () => {

@@ -1,10 +1,13 @@
 import { ShopError } from '@shoplab/chassis';
+import { cardProblem, checkoutCardSchema } from '@shoplab/contracts';
 import { z } from 'zod';
 import { callerOf, type RouteGroup } from './context';
 import { nonBlankText, personalText, problemResponses, userBearer } from './schemas';
 
-// The order service's rules, so that what this schema accepts the order service accepts too
-// (apart from what no schema can say: a card number must pass the Luhn check and not be expired).
+// The order service's rules, so that what this schema accepts the order service accepts too. The
+// card's rule is the order service's own (@shoplab/contracts: checkoutCardSchema, and cardProblem
+// for what no schema can say — the Luhn check, the expiry), so a card order would refuse is
+// refused here first, with the same 400 SHOP_INVALID_CARD.
 // The address rules are the user service's, which checks it (the country must also be an
 // assigned ISO 3166-1 code, which this schema does not list).
 const postalAddress = z.object({
@@ -28,15 +31,7 @@ const postalAddress = z.object({
 const savedAddress = z.object({ addressId: nonBlankText(100).describe('one of the user’s saved addresses') });
 
 const checkoutBody = z.object({
-  card: z.object({
-    number: z
-      .string()
-      .regex(/^[\d\s-]{12,23}$/, '12 to 19 digits (spaces and dashes allowed)')
-      .describe('must pass the Luhn check; test cards: 4242 4242 4242 4242 succeeds, 4000 0000 0000 0002 is declined'),
-    expMonth: z.number().int().min(1).max(12),
-    expYear: z.number().int().min(2000).max(2100).describe('with expMonth, not in the past'),
-    cvc: z.string().regex(/^\d{3,4}$/, '3 or 4 digits'),
-  }),
+  card: checkoutCardSchema,
   shippingAddress: z
     .union([postalAddress, savedAddress])
     .optional()
@@ -77,6 +72,8 @@ export const checkoutRoutes: RouteGroup = (app, { orders }) => {
       },
     },
     async (request, reply) => {
+      const problem = cardProblem(request.body.card, new Date());
+      if (problem) throw new ShopError('SHOP_INVALID_CARD', problem.message, { field: problem.field });
       const answer = await orders
         .checkout(callerOf(request), request.headers['idempotency-key'], request.body)
         .catch((err: unknown) => {

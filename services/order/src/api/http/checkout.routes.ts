@@ -1,4 +1,5 @@
 import { type AuthenticatedUser, type HttpApp, ShopError } from '@shoplab/chassis';
+import { checkoutCardSchema } from '@shoplab/contracts';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { CheckoutService } from '../../application/checkout';
@@ -35,15 +36,7 @@ const checkoutHeaders = z.looseObject({
 });
 
 const checkoutBody = z.object({
-  card: z.object({
-    number: z
-      .string()
-      .regex(/^[\d\s-]{12,23}$/, '12 to 19 digits (spaces and dashes allowed)')
-      .describe('test cards: 4242 4242 4242 4242 succeeds, 4000 0000 0000 0002 is declined'),
-    expMonth: z.number().int().min(1).max(12),
-    expYear: z.number().int().min(2000).max(2100),
-    cvc: z.string().regex(/^\d{3,4}$/, '3 or 4 digits'),
-  }),
+  card: checkoutCardSchema,
   shippingAddress: shippingAddressSchema
     .optional()
     .describe('a postal address, one of the caller’s saved addresses, or absent for the default one'),
