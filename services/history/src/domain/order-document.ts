@@ -9,67 +9,30 @@
 // by rules that do not look at arrival order: the same events always give the same document,
 // whatever order they came in, and a late event never takes a document back (an ended order
 // stays ended, a captured payment is not "authorized" again).
-import { type DomainEvent, PoisonMessageError } from '@shoplab/chassis';
-import { z } from 'zod';
+import { type DomainEvent, PoisonMessageError, parseEventData } from '@shoplab/chassis';
+import {
+  defineEvent,
+  type EventData,
+  OrderCancelledV1,
+  OrderConfirmedV1,
+  OrderCreatedV1,
+  PAYMENT_EVENT_V1,
+  PaymentDeclinedV1,
+  paymentEventV1Core,
+} from '@shoplab/contracts';
 
-export const ORDER_CREATED = 'shop.order.created.v1';
-export const ORDER_CONFIRMED = 'shop.order.confirmed.v1';
-export const ORDER_CANCELLED = 'shop.order.cancelled.v1';
-/** Every payment kind of version 1 (authorized, declined, captured, voided, refunded, and later ones). */
-export const PAYMENT_EVENT_V1 = /^shop\.payment\.[a-z][a-z0-9_]*\.v1$/;
+export type Money = { amount: number; currency: string };
 
-const money = z.object({ amount: z.number().int(), currency: z.string().min(1).max(10) });
-export type Money = z.infer<typeof money>;
-const id = z.string().min(1).max(200);
-const time = z.iso.datetime({ offset: true });
+/** Any `shop.payment.<kind>.v1`, read by the core every kind shares (docs/reference.md#event-schemas). */
+const AnyPaymentEventV1 = defineEvent('shop.payment.*.v1', paymentEventV1Core);
+type PaymentData = EventData<typeof AnyPaymentEventV1> & { reason?: string };
 
-/** The parts of the events' data the read side uses (other fields are ignored). */
-const itemSchema = z.object({
-  productId: id,
-  /** Absent only in a confirmed event's lines (order.created carries the name at checkout). */
-  name: z.string().max(500).optional(),
-  quantity: z.number().int().positive(),
-  unitPrice: money.optional(),
-  lineTotal: money.optional(),
-});
-const createdData = z.object({
-  orderId: id,
-  userId: id,
-  lines: z.array(itemSchema).min(1),
-  total: money,
-  createdAt: time,
-});
-const confirmedData = z.object({
-  orderId: id,
-  userId: id,
-  lines: z.array(itemSchema).optional(),
-  total: money,
-  paymentId: id.nullable().optional(),
-  confirmedAt: time,
-});
-const cancelledData = z.object({
-  orderId: id,
-  userId: id,
-  reason: z.string().min(1).max(2000),
-  total: money,
-  cancelledAt: time,
-});
-const paymentData = z.object({
-  paymentId: id,
-  orderId: id,
-  status: z.string().min(1).max(40),
-  amount: money,
-  captured: money,
-  refunded: money,
-  reason: z.string().max(200).optional(),
-});
-
-/** One event as the read side keeps it. */
+/** One event as the read side keeps it: its data as the contract parsed it. */
 export type OrderFact =
-  | { kind: 'created'; eventId: string; time: string; data: z.infer<typeof createdData> }
-  | { kind: 'confirmed'; eventId: string; time: string; data: z.infer<typeof confirmedData> }
-  | { kind: 'cancelled'; eventId: string; time: string; data: z.infer<typeof cancelledData> }
-  | { kind: 'payment'; eventId: string; time: string; type: string; data: z.infer<typeof paymentData> };
+  | { kind: 'created'; eventId: string; time: string; data: EventData<typeof OrderCreatedV1> }
+  | { kind: 'confirmed'; eventId: string; time: string; data: EventData<typeof OrderConfirmedV1> }
+  | { kind: 'cancelled'; eventId: string; time: string; data: EventData<typeof OrderCancelledV1> }
+  | { kind: 'payment'; eventId: string; time: string; type: string; data: PaymentData };
 
 /** Everything known about one order, event id → fact. */
 export interface OrderFacts {
@@ -118,7 +81,11 @@ export interface OrderDocument {
 
 /** The order id an event is about, or null when the read side does not use that event type. */
 export function orderIdOf(event: DomainEvent): string | null {
-  if (event.type === ORDER_CREATED || event.type === ORDER_CONFIRMED || event.type === ORDER_CANCELLED) {
+  if (
+    event.type === OrderCreatedV1.type ||
+    event.type === OrderConfirmedV1.type ||
+    event.type === OrderCancelledV1.type
+  ) {
     return event.subject;
   }
   if (PAYMENT_EVENT_V1.test(event.type)) {
@@ -131,27 +98,22 @@ export function orderIdOf(event: DomainEvent): string | null {
   return null;
 }
 
-function parse<S extends z.ZodType>(schema: S, event: DomainEvent): z.infer<S> {
-  const parsed = schema.safeParse(event.data);
-  if (!parsed.success) {
-    throw new PoisonMessageError(`${event.type} ${event.id} has invalid data: ${z.prettifyError(parsed.error)}`);
-  }
-  return parsed.data;
-}
-
 /** The fact an event contributes (null: not an event the read side uses). Throws PoisonMessageError on bad data. */
 export function factOf(event: DomainEvent): OrderFact | null {
   const base = { eventId: event.id, time: new Date(event.time).toISOString() };
   switch (event.type) {
-    case ORDER_CREATED:
-      return { kind: 'created', ...base, data: parse(createdData, event) };
-    case ORDER_CONFIRMED:
-      return { kind: 'confirmed', ...base, data: parse(confirmedData, event) };
-    case ORDER_CANCELLED:
-      return { kind: 'cancelled', ...base, data: parse(cancelledData, event) };
+    case OrderCreatedV1.type:
+      return { kind: 'created', ...base, data: parseEventData(OrderCreatedV1, event) };
+    case OrderConfirmedV1.type:
+      return { kind: 'confirmed', ...base, data: parseEventData(OrderConfirmedV1, event) };
+    case OrderCancelledV1.type:
+      return { kind: 'cancelled', ...base, data: parseEventData(OrderCancelledV1, event) };
+    case PaymentDeclinedV1.type:
+      return { kind: 'payment', ...base, type: event.type, data: parseEventData(PaymentDeclinedV1, event) };
     default:
-      if (PAYMENT_EVENT_V1.test(event.type))
-        return { kind: 'payment', ...base, type: event.type, data: parse(paymentData, event) };
+      if (PAYMENT_EVENT_V1.test(event.type)) {
+        return { kind: 'payment', ...base, type: event.type, data: parseEventData(AnyPaymentEventV1, event) };
+      }
       return null;
   }
 }
@@ -206,7 +168,7 @@ function paymentState(all: OrderFact[], paymentId: string | null): PaymentState 
   const pool = candidates.length > 0 ? candidates : payments;
   const best = pool.reduce(moreAdvanced);
   const own = payments.filter((p) => p.data.paymentId === best.data.paymentId);
-  const authorized = own.find((p) => p.type === 'shop.payment.authorized.v1' || p.type === 'shop.payment.declined.v1');
+  const authorized = own.find((p) => p.data.status === 'AUTHORIZED' || p.data.status === 'DECLINED');
   const declined = own.find((p) => p.data.status === 'DECLINED');
   return {
     paymentId: best.data.paymentId,
@@ -232,14 +194,23 @@ export function toDocument(facts: OrderFacts): OrderDocument {
 
   const status: OrderStatus | null =
     ended?.kind === 'confirmed' ? 'CONFIRMED' : ended?.kind === 'cancelled' ? 'CANCELLED' : created ? 'PENDING' : null;
-  const lines = created?.data.lines ?? confirmed?.data.lines ?? [];
-  const items: OrderItem[] = lines.map((l) => ({
-    productId: l.productId,
-    name: l.name ?? null,
-    quantity: l.quantity,
-    unitPrice: l.unitPrice ?? null,
-    lineTotal: l.lineTotal ?? null,
-  }));
+  // order.created has the lines as priced at checkout; a confirmed event alone (its order.created
+  // not in yet) gives products and quantities only.
+  const items: OrderItem[] = created
+    ? created.data.lines.map((l) => ({
+        productId: l.productId,
+        name: l.name,
+        quantity: l.quantity,
+        unitPrice: l.unitPrice,
+        lineTotal: l.lineTotal,
+      }))
+    : (confirmed?.data.lines ?? []).map((l) => ({
+        productId: l.productId,
+        name: null,
+        quantity: l.quantity,
+        unitPrice: null,
+        lineTotal: null,
+      }));
   const orderFact = created ?? confirmed ?? cancelled;
   const createdAt = created ? new Date(created.data.createdAt).toISOString() : null;
   const endedAt =
