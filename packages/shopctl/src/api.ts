@@ -10,6 +10,7 @@ import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { type ConsumersReport, type OutboxReport, SERVICES, type Service } from '@shoplab/audit';
+import type { Money } from '@shoplab/contracts';
 import { messageOf } from './error-text';
 
 export { messageOf };
@@ -198,10 +199,8 @@ export interface ApiOptions {
 // ---------------------------------------------------------------------------------------------
 // The shopper's API (gateway /api/v1)
 
-export interface Money {
-  amount: number;
-  currency: string;
-}
+/** Money in integer minor units with an ISO 4217 code: the shop's one definition (@shoplab/contracts). */
+export type { Money };
 
 export interface Product {
   id: string;
