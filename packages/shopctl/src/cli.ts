@@ -4,6 +4,7 @@
 import { type AuditReport, CollectError, collectAuditData, formatReport, runAudit } from '@shoplab/audit';
 import { localBaseUrl, resolveAdminToken } from './api';
 import { auditUntilSettled } from './audit-wait';
+import { benchCommand } from './bench/command';
 import { chaosCommand } from './chaos';
 import { type CliIo, formatDuration, parseDuration, UsageError } from './command';
 import { controlCommand } from './control';
@@ -25,6 +26,8 @@ const USAGE = `usage: shopctl <command> [arguments]
   dlq list [topic] | dlq redrive <topic> [--max N]
                                                 dead-lettered messages; copy them back (shopctl dlq help)
   exercise list|show|run …                      break the shop on purpose and measure (docs/exercises/)
+  bench [--smoke] [--write docs/benchmarks.md]  the figures of docs/benchmarks.md on the running shop
+                                                (make bench; shopctl bench --help)
 
 audit: checks the invariants through the services' admin APIs.
   --token T       the admin token (default: $ADMIN_TOKEN, else ADMIN_TOKEN in
@@ -129,6 +132,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
   if (command === 'load') return loadCommand(rest, io, interruptSignal());
   if (command === 'dlq') return dlqCommand(rest, io);
   if (command === 'exercise') return exerciseCommand(rest, io);
+  if (command === 'bench') return benchCommand(rest, io);
   if (command !== 'audit') {
     io.err(`shopctl: unknown command ${command}\n${USAGE}\n`);
     return 2;

@@ -291,6 +291,10 @@ export function recordRun(page: string, r: BenchReport): string {
 }
 
 export async function benchCommand(argv: string[], io: CliIo): Promise<number> {
+  if (argv[0] === '--help' || argv[0] === '-h' || argv[0] === 'help') {
+    io.out(`${BENCH_USAGE}\n`);
+    return 0;
+  }
   let args: BenchArgs;
   try {
     args = parseBenchArgs(argv);
