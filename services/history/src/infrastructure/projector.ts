@@ -127,11 +127,16 @@ export class HistoryProjector implements Intake {
         this.groups().map(async (g) => ({ ...g, events: await groupLag(admin, g.topic, g.groupId) })),
       );
     } catch (err) {
-      const admin = this.admin;
-      this.admin = undefined;
-      await admin?.disconnect().catch(() => undefined);
+      await this.dropAdmin();
       throw new ShopError('SHOP_DEPENDENCY_UNAVAILABLE', `Kafka did not answer: ${(err as Error).message}`);
     }
+  }
+
+  /** Forgets the admin client after an error (the next call connects a new one). */
+  private async dropAdmin(): Promise<void> {
+    const admin = this.admin;
+    this.admin = undefined;
+    await admin?.disconnect().catch(() => undefined);
   }
 
   rebuildStatus(): RebuildStatus {
@@ -149,32 +154,38 @@ export class HistoryProjector implements Intake {
     if (this.rebuild.state === 'running') {
       throw new ShopError('SHOP_CONFLICT', 'A rebuild is already running', { generation: this.rebuild.generation });
     }
-    const startedAt = new Date();
+    // Kafka must answer before anything is dropped: without the topics' ends there is no rebuild.
+    let ends: Map<string, { partition: number; low: number; high: number }[]>;
+    try {
+      ends = await this.topicEnds();
+    } catch (err) {
+      await this.dropAdmin();
+      throw new ShopError('SHOP_DEPENDENCY_UNAVAILABLE', `Kafka did not answer: ${(err as Error).message}`);
+    }
     this.rebuild = {
       ...this.rebuild,
       state: 'running',
-      startedAt: startedAt.toISOString(),
+      startedAt: new Date().toISOString(),
       finishedAt: null,
       error: null,
+      eventsApplied: 0,
+      documents: 0,
     };
     try {
       for (const intake of this.intakes) await intake.stop();
       this.intakes = [];
       await this.options.reads.reset();
-      const ends = await this.topicEnds();
       let target = 0;
       for (const partitions of ends.values()) for (const p of partitions) target += p.high - p.low;
+      this.rebuild.targetEvents = target;
       await this.start();
-      this.rebuild = {
-        ...this.rebuild,
-        generation: this.generation,
-        targetEvents: target,
-        eventsApplied: 0,
-        documents: 0,
-      };
+      this.rebuild.generation = this.generation;
       void this.followRebuild(ends);
     } catch (err) {
       this.fail(err);
+      // The database refused the reset (or the generation): consume again, in whatever
+      // generation the database holds, rather than stay stopped.
+      if (this.intakes.length === 0) await this.start().catch(() => undefined);
       throw err;
     }
     return this.rebuildStatus();
@@ -207,21 +218,11 @@ export class HistoryProjector implements Intake {
   private async followRebuild(ends: Map<string, { partition: number; low: number; high: number }[]>): Promise<void> {
     const poll = this.options.rebuildPollMs ?? 250;
     const generation = this.generation;
-    try {
-      for (;;) {
-        if (this.rebuild.state !== 'running' || this.generation !== generation) return;
-        const stats = await this.options.reads.stats();
-        this.rebuild.eventsApplied = Object.values(stats.topics).reduce((sum, t) => sum + t.eventsApplied, 0);
-        this.rebuild.documents = stats.documents;
-        let caughtUp = true;
-        for (const g of this.groups()) {
-          const committed = await (await this.kafkaAdmin()).fetchOffsets({ groupId: g.groupId, topics: [g.topic] });
-          const at = new Map((committed[0]?.partitions ?? []).map((p) => [p.partition, Number(p.offset)]));
-          for (const { partition, low, high } of ends.get(g.topic) ?? []) {
-            if (high > low && (at.get(partition) ?? -1) < high) caughtUp = false;
-          }
-        }
-        if (caughtUp) {
+    const log = this.options.kit.logger;
+    for (;;) {
+      if (this.rebuild.state !== 'running' || this.generation !== generation) return;
+      try {
+        if (await this.caughtUp(ends)) {
           // Every event up to the ends has committed: the final counts.
           const final = await this.options.reads.stats();
           const finishedAt = new Date();
@@ -234,14 +235,31 @@ export class HistoryProjector implements Intake {
             elapsedSeconds:
               (finishedAt.getTime() - Date.parse(this.rebuild.startedAt ?? finishedAt.toISOString())) / 1000,
           };
-          this.options.kit.logger.info({ ...this.rebuild }, 'history rebuild done');
+          log.info({ ...this.rebuild }, 'history rebuild done');
           return;
         }
-        await new Promise((resolve) => setTimeout(resolve, poll));
+      } catch (err) {
+        // Kafka or the database away for a moment: the consumers carry on; so does the follow-up.
+        await this.dropAdmin();
+        log.warn({ err }, 'could not read the rebuild progress; retrying');
       }
-    } catch (err) {
-      this.fail(err);
-      this.options.kit.logger.error({ err }, 'history rebuild failed');
+      await new Promise((resolve) => setTimeout(resolve, poll));
     }
+  }
+
+  /** Updates the progress counts; true once the current groups reached `ends` on every partition. */
+  private async caughtUp(ends: Map<string, { partition: number; low: number; high: number }[]>): Promise<boolean> {
+    const stats = await this.options.reads.stats();
+    this.rebuild.eventsApplied = Object.values(stats.topics).reduce((sum, t) => sum + t.eventsApplied, 0);
+    this.rebuild.documents = stats.documents;
+    const admin = await this.kafkaAdmin();
+    for (const g of this.groups()) {
+      const committed = await admin.fetchOffsets({ groupId: g.groupId, topics: [g.topic] });
+      const at = new Map((committed[0]?.partitions ?? []).map((p) => [p.partition, Number(p.offset)]));
+      for (const { partition, low, high } of ends.get(g.topic) ?? []) {
+        if (high > low && (at.get(partition) ?? -1) < high) return false;
+      }
+    }
+    return true;
   }
 }

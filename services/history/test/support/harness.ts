@@ -35,7 +35,8 @@ export interface RunningHistory {
   close(): Promise<void>;
 }
 
-export async function startHistory(): Promise<RunningHistory> {
+/** `kafkaBrokers`: another broker list (a dead one: Kafka away), tried once per call. */
+export async function startHistory(options: { kafkaBrokers?: string } = {}): Promise<RunningHistory> {
   const suffix = randomUUID().slice(0, 8);
   const orderTopic = `order.events.history-test-${suffix}`;
   const paymentTopic = `payment.events.history-test-${suffix}`;
@@ -50,10 +51,16 @@ export async function startHistory(): Promise<RunningHistory> {
     ORDER_EVENTS_GROUP: `history-order-events-test-${suffix}`,
     PAYMENT_EVENTS_TOPIC: paymentTopic,
     PAYMENT_EVENTS_GROUP: `history-payment-events-test-${suffix}`,
+    ...(options.kafkaBrokers ? { KAFKA_BROKERS: options.kafkaBrokers } : {}),
   });
   const kit = createServiceKit(config);
-  const kafka = new Kafka({ clientId: 'history-test', brokers: config.KAFKA_BROKERS, logLevel: logLevel.NOTHING });
-  await ensureTopics(kafka, [orderTopic, paymentTopic], { withDlq: true });
+  const kafka = new Kafka({
+    clientId: 'history-test',
+    brokers: config.KAFKA_BROKERS,
+    logLevel: logLevel.NOTHING,
+    ...(options.kafkaBrokers ? { retry: { retries: 0 }, connectionTimeout: 500 } : {}),
+  });
+  if (!options.kafkaBrokers) await ensureTopics(kafka, [orderTopic, paymentTopic], { withDlq: true });
   const app = await buildApp({ kit, prisma, kafka, backoff: { initialMs: 20, maxMs: 50 } });
   await app.http.ready();
   await app.projector.start();
@@ -75,6 +82,7 @@ export async function startHistory(): Promise<RunningHistory> {
       kit.breakers.close();
       await prisma.$disconnect();
       await db.drop();
+      if (options.kafkaBrokers) return;
       const kafkaAdmin = kafka.admin();
       await kafkaAdmin.connect();
       await kafkaAdmin
