@@ -10,7 +10,7 @@
 #   build      prisma generate (every prisma.config.ts) + tsc -b of every service + the web bundle; /out = what runtimes need
 #   migrate    build + `scripts/prisma.sh migrate deploy` for the schemas in MIGRATE_SERVICES
 #   prod-deps  npm ci --omit=dev
-#   runtime    (default, last) node:20-bookworm-slim, prod node_modules, chassis + contracts + ONE service
+#   runtime    (default, last) node:20-bookworm-slim, prod node_modules, packages/* (chassis, contracts, audit, …) + ONE service
 #
 # Everything up to the runtime's shared layers is identical for the services: build them one
 # after the other and only the last two layers differ (BuildKit reuses the rest).
@@ -42,7 +42,7 @@ ENV CHECKPOINT_DISABLE=1 PRISMA_HIDE_UPDATE_MESSAGE=1
 COPY . .
 # `npm run build` = `scripts/prisma.sh generate` + `tsc -b`; the generate step lists schemas with
 # `git ls-files`, and a build context has no .git, so the schema folders are passed explicitly.
-# Only the services (and what they reference: chassis, contracts) are compiled; the web
+# Only the services (and the packages they reference: chassis, contracts, audit, …) are compiled; the web
 # service's bundle (React, Vite) goes to services/web/dist/ui.
 RUN find packages services -name prisma.config.ts -not -path '*/node_modules/*' -printf '%h\0' | sort -z \
    | xargs -0 bash scripts/prisma.sh generate \
