@@ -240,16 +240,30 @@ image_consul_double() {
 # node image. Its first line, `# syntax=docker/dockerfile:1`, makes BuildKit pull its Dockerfile
 # front end from a registry; here the file is given on stdin without that directive, so Docker
 # 20.10's built-in front end (which has `RUN --mount`) builds it. Everything else is the file.
+# Build context: a snapshot of the working tree (the files git tracks or would, not the ignored
+# ones; .dockerignore applies on top), taken once, so every image of a run comes from the same
+# sources and the build stage is compiled once for all of them while the tree keeps changing.
+SHOPLAB_CONTEXT=$IMAGES_CACHE/context/shoplab
+
+_shoplab_snapshot() {
+  rm -rf "$SHOPLAB_CONTEXT"
+  mkdir -p "$SHOPLAB_CONTEXT"
+  (cd "$REPO_DIR" && git ls-files -z --cached --others --exclude-standard | xargs -0 -r sh -c 'for f; do [ -e "$f" ] && printf "%s\0" "$f"; done' sh |
+    tar --null -T - -cf -) | tar -C "$SHOPLAB_CONTEXT" -xf -
+  echo "$(find "$SHOPLAB_CONTEXT" -type f | wc -l) files"
+}
+
 _shoplab_build() {
   local target=$1 tag=$2
   shift 2
-  sed '1{/^# *syntax=/d}' "$REPO_DIR/Dockerfile" \
-    | docker_build "$tag" "$REPO_DIR" -f - --target "$target" --build-arg "NODE_IMAGE=$NODE_IMAGE" "$@"
+  sed '1{/^# *syntax=/d}' "$SHOPLAB_CONTEXT/Dockerfile" |
+    docker_build "$tag" "$SHOPLAB_CONTEXT" -f - --target "$target" --build-arg "NODE_IMAGE=$NODE_IMAGE" "$@"
 }
 
 image_shoplab() {
   local s
   image_exists "$NODE_IMAGE" || die images "shoplab: $NODE_IMAGE is missing; build it first: infra/local/images.sh node"
+  step images "shoplab: snapshot of the working tree → $SHOPLAB_CONTEXT" _shoplab_snapshot
   step images "shoplab: migrate → shoplab/migrate:dev" _shoplab_build migrate shoplab/migrate:dev
   for s in "${SHOPLAB_SERVICES[@]}"; do
     step images "shoplab: $s → shoplab/$s:dev" _shoplab_build runtime "shoplab/$s:dev" --build-arg "SERVICE=$s"
