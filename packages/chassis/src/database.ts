@@ -3,8 +3,6 @@
 // two as `pools` for startService. Also the one mapping of database failures to ShopErrors.
 import pg from 'pg';
 import type { databaseConfigSchema } from './config';
-import { ShopError } from './errors';
-import { refusedValueError } from './input';
 import { createPrismaAdapter, type DatabaseSettings, type OfflinePrismaPg, poolConfig } from './prisma';
 import type { Closeable } from './service';
 
@@ -74,41 +72,5 @@ export function createDatabase<P extends { $disconnect(): Promise<void> }>(
   };
 }
 
-// ---------------------------------------------------------------------------------------
-// Database failures as ShopErrors
-
-/** Prisma codes that mean "try again": the database is unreachable or busy. */
-const UNAVAILABLE_CODES = new Set(['P1001', 'P1002', 'P1008', 'P1017', 'P2024', 'P2028', 'P2037']);
-/** A write conflict or deadlock: the transaction was rolled back and may be retried as it is. */
-const CONFLICT_CODES = new Set(['P2034']);
-/** Prisma's error class for a client that could not connect (matched by name: each service generates its own). */
-const INITIALIZATION_ERROR = 'PrismaClientInitializationError';
-const KNOWN_REQUEST_ERROR = 'PrismaClientKnownRequestError';
-
-function prismaErrorCode(err: unknown): string | undefined {
-  if (!(err instanceof Error) || err.name !== KNOWN_REQUEST_ERROR) return undefined;
-  const code = (err as Error & { code?: unknown }).code;
-  return typeof code === 'string' ? code : undefined;
-}
-
-/**
- * The ShopError a caller can act on for a database failure, or `err` unchanged:
- * SHOP_DEPENDENCY_UNAVAILABLE (503) when the database is unreachable or busy, SHOP_CONFLICT
- * (409) for a write conflict or deadlock (retry as it is), SHOP_VALIDATION_FAILED (400) for a
- * value the database refused (refusedValueError). `database` names it in the message ("catalog").
- */
-export function mapDatabaseError(err: unknown, database: string): unknown {
-  if (err instanceof ShopError) return err;
-  const code = prismaErrorCode(err);
-  const unavailable = `The ${database} database is unavailable`;
-  if (code !== undefined && UNAVAILABLE_CODES.has(code)) {
-    return new ShopError('SHOP_DEPENDENCY_UNAVAILABLE', unavailable, undefined, { cause: err });
-  }
-  if (code !== undefined && CONFLICT_CODES.has(code)) {
-    return new ShopError('SHOP_CONFLICT', 'A concurrent change conflicted; retry', undefined, { cause: err });
-  }
-  if (err instanceof Error && err.name === INITIALIZATION_ERROR) {
-    return new ShopError('SHOP_DEPENDENCY_UNAVAILABLE', unavailable, undefined, { cause: err });
-  }
-  return refusedValueError(err) ?? err;
-}
+// Database failures as ShopErrors: database-errors.ts (the HTTP and gRPC error paths apply them).
+export { databaseError, mapDatabaseError } from './database-errors';

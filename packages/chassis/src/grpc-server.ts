@@ -4,8 +4,9 @@
 import * as grpc from '@grpc/grpc-js';
 import { healthV1 } from '@shoplab/contracts';
 import type { FaultInjector } from './chaos';
+import { databaseError } from './database-errors';
 import { ERROR_CODES, GrpcStatus, ShopError } from './errors';
-import { refusedValueError, unstorableInputError } from './input';
+import { unstorableInputError } from './input';
 import type { Logger } from './logging';
 import type { ServiceMetrics } from './metrics';
 import { isClientMistake } from './resilience';
@@ -306,8 +307,10 @@ export class GrpcServer {
           callback(null, response);
         },
         (thrown: unknown) => {
-          // A value the database refused is INVALID_ARGUMENT, not INTERNAL: the caller's breaker stays closed.
-          const err = refusedValueError(thrown) ?? thrown;
+          // A database failure keeps its meaning on the wire (database-errors.ts): UNAVAILABLE when
+          // it is down, ABORTED for a conflict, INVALID_ARGUMENT for a value it refused (not
+          // INTERNAL: the caller's breaker stays closed for a caller's mistake).
+          const err = databaseError(thrown, this.settings.serviceName) ?? thrown;
           const status = toGrpcStatus(err);
           finish(status.code, err);
           callback(status);

@@ -14,8 +14,9 @@ import {
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { type FaultInjector, faultRuleInputSchema } from './chaos';
+import { databaseError } from './database-errors';
 import { type ErrorCode, errorText, problemOf, ShopError } from './errors';
-import { refusedValueError, undecodableQueryError, unstorableInputError } from './input';
+import { undecodableQueryError, unstorableInputError } from './input';
 import type { ServiceMetrics } from './metrics';
 import { completeOpenApi, type OpenApiDocument, problemPageRoutes, problemResponses, RouteTable } from './openapi';
 
@@ -89,11 +90,12 @@ function fastifyErrorToShopError(err: FastifyError): ShopError | undefined {
 
 /**
  * Problem+json for every error: ShopErrors as they are, validation with the failing fields, a
- * value the database refused as 400, the rest as 500. Input no database can store (NUL, lone
+ * database failure as databaseError says (503 unavailable, 409 conflict, 400 refused value), the
+ * rest as 500. Input no database can store (NUL, lone
  * surrogates) is refused before any route's schema or handler sees it; a method the path does
  * not have is 405 with Allow.
  */
-const problemPlugin = fp(async (app: FastifyInstance, opts: { routes: RouteTable }) => {
+const problemPlugin = fp(async (app: FastifyInstance, opts: { routes: RouteTable; service: string }) => {
   app.addHook('onRoute', (route) => opts.routes.add(route.url, route.method));
   app.addHook('onRequest', async (request) => {
     const undecodable = undecodableQueryError(request.url);
@@ -126,10 +128,16 @@ const problemPlugin = fp(async (app: FastifyInstance, opts: { routes: RouteTable
     // (e.g. a QUERY without Content-Type): the answer is still about the route.
     if (request.is404) return notFound(request, reply);
     if (error instanceof ShopError) return sendProblem(reply, error);
-    const refusedValue = refusedValueError(error);
-    if (refusedValue) {
-      request.log.warn({ err: error }, 'the database refused a value of the request');
-      return sendProblem(reply, refusedValue);
+    // The database unavailable (503 with Retry-After), a write conflict (409) or a value it
+    // refused (400): database-errors.ts, for every service alike.
+    const fromDatabase = databaseError(error, opts.service);
+    if (fromDatabase) {
+      request.log.warn(
+        { err: error, code: fromDatabase.code },
+        'a database failure, answered as %s',
+        fromDatabase.code,
+      );
+      return sendProblem(reply, fromDatabase);
     }
     if (hasZodFastifySchemaValidationErrors(error)) {
       const errors = error.validation.map((v) => ({
@@ -342,7 +350,7 @@ export async function createHttpApp(options: HttpAppOptions): Promise<HttpApp> {
     },
   });
   if (options.swaggerUi) await app.register(swaggerUi, { routePrefix: '/docs' });
-  await app.register(problemPlugin, { routes });
+  await app.register(problemPlugin, { routes, service: options.service });
   await app.register(observabilityPlugin, { metrics: options.metrics, chaos: options.chaos });
 
   const hide = { hide: true } as const;

@@ -4,7 +4,7 @@ import { ProductCreatedV1 } from '@shoplab/contracts';
 import type { PopularProductQuery, ProductQuery, ProductReader, ProductWriter } from '../application/ports';
 import type { CategorySummary, NewProduct, Product } from '../domain/product';
 import { Prisma } from '../generated/prisma/client';
-import { type CatalogPrisma, mapDatabaseError } from './database';
+import type { CatalogPrisma } from './database';
 import { SERVICE } from './stock.store';
 
 export const PRODUCT_CREATED = ProductCreatedV1.type;
@@ -43,9 +43,12 @@ export class PrismaProductReader implements ProductReader {
           }
         : {}),
     };
-    const rows = await this.prisma.product
-      .findMany({ where, include: withStock, orderBy: { id: 'asc' }, take: query.limit })
-      .catch(rethrow);
+    const rows = await this.prisma.product.findMany({
+      where,
+      include: withStock,
+      orderBy: { id: 'asc' },
+      take: query.limit,
+    });
     return rows.map(toProduct);
   }
 
@@ -66,7 +69,7 @@ export class PrismaProductReader implements ProductReader {
           FROM products p LEFT JOIN product_sales s ON s.product_id = p.id
          WHERE ${Prisma.join(conditions, ' AND ')}
          ORDER BY ${sold} DESC, p.id ASC
-         LIMIT ${query.limit}`.catch(rethrow);
+         LIMIT ${query.limit}`;
     const products = new Map((await this.getMany(ranked.map((r) => r.id))).map((p) => [p.id, p]));
     return ranked.flatMap((r) => {
       const product = products.get(r.id);
@@ -75,22 +78,26 @@ export class PrismaProductReader implements ProductReader {
   }
 
   async get(id: string): Promise<Product | undefined> {
-    const row = await this.prisma.product.findUnique({ where: { id }, include: withStock }).catch(rethrow);
+    const row = await this.prisma.product.findUnique({ where: { id }, include: withStock });
     return row ? toProduct(row) : undefined;
   }
 
   async getMany(ids: readonly string[]): Promise<Product[]> {
     if (ids.length === 0) return [];
-    const rows = await this.prisma.product
-      .findMany({ where: { id: { in: [...ids] } }, include: withStock, orderBy: { id: 'asc' } })
-      .catch(rethrow);
+    const rows = await this.prisma.product.findMany({
+      where: { id: { in: [...ids] } },
+      include: withStock,
+      orderBy: { id: 'asc' },
+    });
     return rows.map(toProduct);
   }
 
   async categories(): Promise<CategorySummary[]> {
-    const groups = await this.prisma.product
-      .groupBy({ by: ['category'], _count: { _all: true }, orderBy: { category: 'asc' } })
-      .catch(rethrow);
+    const groups = await this.prisma.product.groupBy({
+      by: ['category'],
+      _count: { _all: true },
+      orderBy: { category: 'asc' },
+    });
     return groups.map((g) => ({ name: g.category, count: g._count._all }));
   }
 }
@@ -139,7 +146,7 @@ export class PrismaProductWriter implements ProductWriter {
           sku: product.sku,
         });
       }
-      throw mapDatabaseError(err);
+      throw err;
     }
   }
 }
@@ -147,8 +154,4 @@ export class PrismaProductWriter implements ProductWriter {
 /** Escapes LIKE's wildcards (and its escape character) so the text matches literally. */
 function escapeLike(text: string): string {
   return text.replace(/[\\%_]/g, (c) => `\\${c}`);
-}
-
-function rethrow(err: unknown): never {
-  throw mapDatabaseError(err);
 }

@@ -6,7 +6,7 @@ import { stockEventsV1 } from '@shoplab/contracts';
 import type { StockEvent, StockStore, StockTransaction } from '../application/ports';
 import type { IdempotencyRecord, StockOperation } from '../domain/idempotency';
 import type { Reservation, ReservationStatus, StockBucket, StockLevel, StockLine } from '../domain/stock';
-import { type CatalogPrisma, type CatalogTransaction, mapDatabaseError } from './database';
+import type { CatalogPrisma, CatalogTransaction } from './database';
 
 export const SERVICE = 'catalog';
 
@@ -137,13 +137,10 @@ export class PrismaStockStore implements StockStore {
   ) {}
 
   async transaction<T>(work: (tx: StockTransaction) => Promise<T>): Promise<T> {
-    try {
-      return await this.prisma.$transaction((tx) => work(new PrismaStockTransaction(tx)), {
-        maxWait: this.options.maxWaitMs ?? 10_000,
-        timeout: this.options.timeoutMs ?? 15_000,
-      });
-    } catch (err) {
-      throw mapDatabaseError(err);
-    }
+    // A database failure reaches the HTTP and gRPC error paths as it is: the chassis maps it.
+    return await this.prisma.$transaction((tx) => work(new PrismaStockTransaction(tx)), {
+      maxWait: this.options.maxWaitMs ?? 10_000,
+      timeout: this.options.timeoutMs ?? 15_000,
+    });
   }
 }
