@@ -1,5 +1,6 @@
 // The simulated card processor's rules. Pure functions: no I/O, no clock (the caller passes `now`).
 import { ShopError } from '@shoplab/chassis/errors';
+import { passesLuhn } from '@shoplab/contracts';
 
 export interface CardInput {
   number: string;
@@ -27,20 +28,8 @@ const DECLINED_CARDS: ReadonlyMap<string, CardDecision> = new Map([
   ['4000000000009995', { outcome: 'declined', code: 'SHOP_INSUFFICIENT_FUNDS', reason: 'insufficient_funds' }],
 ]);
 
-/** The Luhn (mod 10) checksum of a string of digits. */
-export function luhnValid(digits: string): boolean {
-  if (!/^\d+$/.test(digits)) return false;
-  let sum = 0;
-  for (let i = 0; i < digits.length; i++) {
-    let d = digits.charCodeAt(digits.length - 1 - i) - 48;
-    if (i % 2 === 1) {
-      d *= 2;
-      if (d > 9) d -= 9;
-    }
-    sum += d;
-  }
-  return sum % 10 === 0;
-}
+/** The Luhn (mod 10) checksum of a string of digits: the checkout's own (@shoplab/contracts). */
+export const luhnValid: (digits: string) => boolean = passesLuhn;
 
 /** The digits of a card number written with spaces or dashes; undefined when anything else is in it. */
 export function normalizeCardNumber(number: string): string | undefined {
