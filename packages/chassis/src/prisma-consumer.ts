@@ -39,6 +39,12 @@ export interface PrismaConsumerOptions<Tx extends SqlTransaction>
   groupId: string;
   /** Applies one event with `tx`, the transaction its processed_events row commits in. */
   handler: EventHandler<Tx>;
+  /**
+   * Partitions whose events are handled at the same time (default 1). Each partition keeps its
+   * order; more than 1 suits a handler whose result does not depend on the order of events
+   * across partitions (the history's projection).
+   */
+  partitionsConsumedConcurrently?: number;
 }
 
 /** createConsumer with a Prisma transaction per event (CONSUMER_TRANSACTION's limits). */
@@ -53,6 +59,9 @@ export function createPrismaConsumer<Tx extends SqlTransaction>(options: PrismaC
     chaos: kit.chaos,
     ...(options.maxAttempts ? { maxAttempts: options.maxAttempts } : {}),
     ...(options.backoff ? { backoff: options.backoff } : {}),
+    ...(options.partitionsConsumedConcurrently
+      ? { partitionsConsumedConcurrently: options.partitionsConsumedConcurrently }
+      : {}),
     transaction: (work) => prisma.$transaction(work, CONSUMER_TRANSACTION),
     handler: options.handler,
   });

@@ -17,7 +17,13 @@ export async function projectEvent(
   topic: string,
   writes: HistoryWrites,
 ): Promise<ProjectionOutcome> {
+  const outcome = await project(event, writes);
+  // Last: the topic's progress row is shared by every partition's transaction (held briefly).
   await writes.recordProgress(topic, new Date(event.time));
+  return outcome;
+}
+
+async function project(event: DomainEvent, writes: HistoryWrites): Promise<ProjectionOutcome> {
   const peek = applyEvent(null, event);
   if (peek === null) return { kind: 'ignored', type: event.type };
   const orderId = peek.facts.orderId;
