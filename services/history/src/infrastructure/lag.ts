@@ -34,14 +34,13 @@ export async function readLag(sources: LagSources, now = Date.now()): Promise<To
   });
 }
 
-/** The two gauges, read at scrape time (one Kafka and database read per scrape, shared by both). */
+/** The two gauges, read at scrape time. */
 export function registerLagMetrics(registry: Registry, read: () => Promise<TopicLag[]>): void {
+  // Both gauges' collect() run during one scrape: they share the read in flight.
   let pending: Promise<TopicLag[]> | undefined;
   const once = (): Promise<TopicLag[]> => {
     pending ??= read().finally(() => {
-      setTimeout(() => {
-        pending = undefined;
-      }, 500).unref();
+      pending = undefined;
     });
     return pending;
   };

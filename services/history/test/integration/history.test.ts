@@ -189,6 +189,48 @@ test('lag: zero events behind once caught up, and the Prometheus gauges per topi
   assert.match(metrics, new RegExp(`shop_history_lag_seconds\\{topic="${svc.paymentTopic}"[^}]*\\} 0`));
 });
 
+test('lag while the consumer hangs: events waiting and seconds behind, per topic; both 0 once it resumes', async () => {
+  const lagOf = async (topic: string) => {
+    const res = await svc.app.http.inject({ method: 'GET', url: '/admin/history/lag', headers: admin });
+    return (res.json().topics as { topic: string; events: number; seconds: number }[]).find((t) => t.topic === topic);
+  };
+  const hang = await svc.app.http.inject({
+    method: 'PUT',
+    url: '/admin/chaos',
+    headers: admin,
+    payload: { kind: 'consumer', target: svc.orderTopic, fault: { type: 'hang' }, durationSeconds: 120 },
+  });
+  assert.equal(hang.statusCode, 201, hang.body);
+  const late = checkoutEvents({
+    userId: userB,
+    products: [{ productId: 'late', name: 'Late Lamp', quantity: 1, price: 100 }],
+    outcome: 'confirmed',
+    start: day(4),
+  });
+  try {
+    for (const e of late.order) await svc.publish(svc.orderTopic, e);
+    const behind = await eventually('the order topic lagging by the two events', async () => {
+      const lag = await lagOf(svc.orderTopic);
+      return lag && lag.events >= 2 ? lag : undefined;
+    });
+    assert.ok(behind.seconds > 0, `seconds ${behind.seconds}`);
+    assert.equal((await lagOf(svc.paymentTopic))?.events, 0);
+    const metrics = (await svc.app.http.inject({ method: 'GET', url: '/metrics' })).body;
+    const gauge = new RegExp(
+      `shop_history_lag_events\\{topic="${svc.orderTopic.replace(/\./g, '\\.')}"[^}]*\\} (\\d+)`,
+    ).exec(metrics);
+    assert.ok(gauge && Number(gauge[1]) >= 2, `gauge: ${gauge?.[0]}`);
+    assert.equal((await getOrder(late.orderId)).statusCode, 404);
+  } finally {
+    await svc.app.http.inject({ method: 'DELETE', url: '/admin/chaos', headers: admin });
+  }
+  await eventually('the order topic caught up', async () => {
+    const lag = await lagOf(svc.orderTopic);
+    return lag && lag.events === 0 && lag.seconds === 0 ? lag : undefined;
+  });
+  assert.equal((await getOrder(late.orderId)).json().status, 'CONFIRMED');
+});
+
 test('rebuild: the read model dropped and replayed from the topics equals the one before', async () => {
   const before = await allDocuments();
   assert.ok(before.length >= 4);
@@ -215,10 +257,10 @@ test('rebuild: the read model dropped and replayed from the topics equals the on
     return status;
   });
   assert.equal(done.documents, before.length);
-  // 3 orders × 4 events and the marker's 2; the topics also hold the 2 redelivered copies,
-  // which the rebuild's groups skip as well.
-  assert.equal(done.eventsApplied, 14);
-  assert.equal(done.targetEvents, 16);
+  // 3 orders × 4 events, the marker's 2 and the late order's 2; the topics also hold the 2
+  // redelivered copies, which the rebuild's groups skip as well.
+  assert.equal(done.eventsApplied, 16);
+  assert.equal(done.targetEvents, 18);
   assert.ok(done.elapsedSeconds > 0);
   assert.deepEqual(await allDocuments(), before);
 
