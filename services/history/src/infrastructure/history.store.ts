@@ -1,6 +1,6 @@
 // The read model in PostgreSQL (ADR 22): the projection's writes, inside the consumer's
-// transaction, and the reads the API serves (search with full text, JSONB documents).
-import { mapDatabaseError } from '@shoplab/chassis';
+// transaction, and the reads the API serves (search with full text, JSONB documents). Database
+// failures reach the chassis' error paths unmapped (a 503 when the database is away).
 import type { HistoryWrites, ReadModelStats } from '../application/ports';
 import type { SearchPage, SearchQuery } from '../application/search';
 import { type OrderDocument, type OrderFacts, searchText } from '../domain/order-document';
@@ -59,12 +59,8 @@ export class PrismaHistoryReads {
   constructor(private readonly prisma: PrismaClient) {}
 
   async get(orderId: string): Promise<OrderDocument | null> {
-    try {
-      const row = await this.prisma.orderHistory.findUnique({ where: { orderId }, select: { document: true } });
-      return row ? (row.document as unknown as OrderDocument) : null;
-    } catch (err) {
-      throw mapDatabaseError(err, 'history');
-    }
+    const row = await this.prisma.orderHistory.findUnique({ where: { orderId }, select: { document: true } });
+    return row ? (row.document as unknown as OrderDocument) : null;
   }
 
   /** Newest first by creation; only orders whose order.created has been applied. */
@@ -80,21 +76,17 @@ export class PrismaHistoryReads {
     if (query.after) {
       where.push(Prisma.sql`(created_at, order_id) < (${query.after.createdAt}, ${query.after.orderId})`);
     }
-    try {
-      const rows = await this.prisma.$queryRaw<DocumentRow[]>`
-        SELECT document, created_at, order_id FROM order_history
-         WHERE ${Prisma.join(where, ' AND ')}
-         ORDER BY created_at DESC, order_id DESC
-         LIMIT ${query.limit + 1}`;
-      const page = rows.slice(0, query.limit);
-      const last = page.at(-1);
-      return {
-        orders: page.map((r) => r.document),
-        next: rows.length > query.limit && last ? { createdAt: last.created_at, orderId: last.order_id } : null,
-      };
-    } catch (err) {
-      throw mapDatabaseError(err, 'history');
-    }
+    const rows = await this.prisma.$queryRaw<DocumentRow[]>`
+      SELECT document, created_at, order_id FROM order_history
+       WHERE ${Prisma.join(where, ' AND ')}
+       ORDER BY created_at DESC, order_id DESC
+       LIMIT ${query.limit + 1}`;
+    const page = rows.slice(0, query.limit);
+    const last = page.at(-1);
+    return {
+      orders: page.map((r) => r.document),
+      next: rows.length > query.limit && last ? { createdAt: last.created_at, orderId: last.order_id } : null,
+    };
   }
 
   async stats(): Promise<ReadModelStats> {
