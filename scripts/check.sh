@@ -66,6 +66,9 @@ bash scripts/test.sh e2e
 step "the gateway's OpenAPI, fuzzed (Schemathesis: every check and phase, scripts/fuzz-api.sh)"
 bash scripts/fuzz-api.sh
 
+step "the bench's smoke (make bench, short): every figure of docs/benchmarks.md measured once, none judged"
+bash scripts/bench.sh --smoke
+
 step "the web shop in a real browser (Debian's chromium driven by playwright-core; installs chromium when missing)"
 bash services/web/scripts/browser-test.sh
 
