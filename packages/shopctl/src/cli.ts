@@ -5,6 +5,7 @@ import { type AuditReport, CollectError, collectAuditData, formatReport, runAudi
 import { localBaseUrl, resolveAdminToken } from './api';
 import { auditUntilSettled } from './audit-wait';
 import { benchCommand } from './bench/command';
+import { hammerCommand, profileCommand } from './bench/profile';
 import { chaosCommand } from './chaos';
 import { type CliIo, formatDuration, parseDuration, UsageError } from './command';
 import { controlCommand } from './control';
@@ -28,6 +29,10 @@ const USAGE = `usage: shopctl <command> [arguments]
   exercise list|show|run …                      break the shop on purpose and measure (docs/exercises/)
   bench [--smoke] [--write docs/benchmarks.md]  the figures of docs/benchmarks.md on the running shop
                                                 (make bench; shopctl bench --help)
+  profile <file.cpuprofile> [--top 20]          a CPU profile's busy time by code origin and top
+                                                functions (scripts/profile.sh records one)
+  hammer <url> [--connections 20] [--duration 20s]
+                                                GETs a url in a closed loop: req/s and latency
 
 audit: checks the invariants through the services' admin APIs.
   --token T       the admin token (default: $ADMIN_TOKEN, else ADMIN_TOKEN in
@@ -133,6 +138,8 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
   if (command === 'dlq') return dlqCommand(rest, io);
   if (command === 'exercise') return exerciseCommand(rest, io);
   if (command === 'bench') return benchCommand(rest, io);
+  if (command === 'profile') return profileCommand(rest, io);
+  if (command === 'hammer') return hammerCommand(rest, io);
   if (command !== 'audit') {
     io.err(`shopctl: unknown command ${command}\n${USAGE}\n`);
     return 2;
