@@ -4,10 +4,13 @@
 # runs the load command given after `--` (with PROFILED_URL=http://127.0.0.1:<its HTTP port> in
 # its environment, to aim at it), stops the instance (the profile is written as it exits), and
 # prints the summary (shopctl profile). The running shop is untouched.
+# With --in-place, the shop's own instance is restarted with --cpu-prof instead (for what a
+# second instance would not get: the checkout's saga runs where the checkout was accepted), and
+# restarted without it afterwards.
 #
-# Usage: scripts/profile.sh SERVICE -- COMMAND [ARGS...]
+# Usage: scripts/profile.sh [--in-place] SERVICE -- COMMAND [ARGS...]
 #   scripts/profile.sh catalog -- npx shopctl hammer '$PROFILED_URL/v1/products?limit=20' --duration 20s
-#   scripts/profile.sh order -- bash scripts/bench.sh --no-exercise --rates 20 --step 20s
+#   scripts/profile.sh --in-place order -- bash scripts/bench.sh --smoke --rates 20 --step 20s
 # (the single quotes keep $PROFILED_URL for the command's own shell: it is expanded there).
 # Profiles are kept in $SHOPLAB_STATE/profiles/ (open one in Chrome DevTools' Performance tab).
 set -euo pipefail
@@ -18,7 +21,9 @@ SECRETS=$SHOPLAB_STATE/secrets.env
 say() { printf '[profile] %s\n' "$*" >&2; }
 die() { say "$*"; exit 2; }
 
-(($# >= 3)) && [[ $2 == -- ]] || die "usage: scripts/profile.sh SERVICE -- COMMAND [ARGS...]"
+in_place=false
+[[ ${1:-} == --in-place ]] && { in_place=true; shift; }
+(($# >= 3)) && [[ $2 == -- ]] || die "usage: scripts/profile.sh [--in-place] SERVICE -- COMMAND [ARGS...]"
 service=$1
 shift 2
 declare -A HTTP=([gateway]=8080 [user]=8081 [catalog]=8082 [cart]=8083 [payment]=8084 [order]=8085 [history]=8086)
@@ -29,11 +34,31 @@ declare -A GRPC=([user]=9081 [catalog]=9082 [cart]=9083 [payment]=9084 [order]=9
 # shellcheck disable=SC1090
 source "$SECRETS"
 
+dir=$SHOPLAB_STATE/profiles/$service-$(date -u +%Y%m%dT%H%M%SZ)
+mkdir -p "$dir"
+
+if $in_place; then
+  restore() { bash infra/local/services.sh up "$service" >&2 || say "could not start $service again: bash infra/local/services.sh up $service"; }
+  say "restarting the shop's $service with --cpu-prof"
+  bash infra/local/services.sh down "$service" >&2
+  trap restore EXIT
+  started_ns=$(date +%s%N)
+  SHOPLAB_NODE_FLAGS="--cpu-prof --cpu-prof-dir=$dir" bash infra/local/services.sh up "$service" >&2
+  ready_ms=$((($(date +%s%N) - started_ns) / 1000000))
+  say "ready after $ready_ms ms (left out of the summary); running: $*"
+  PROFILED_URL=http://127.0.0.1:${HTTP[$service]} bash -c "$*" || say "the load command exited with $?"
+  bash infra/local/services.sh down "$service" >&2
+  restore
+  trap - EXIT
+  profile=$(find "$dir" -name '*.cpuprofile' | head -n 1)
+  [[ -n $profile ]] || die "no profile was written in $dir"
+  say "profile: $profile"
+  exec node packages/shopctl/dist/src/cli.js profile "$profile" --from "$ready_ms"
+fi
+
 http_port=$((HTTP[$service] + 10000))
 grpc_env=()
 [[ -v "GRPC[$service]" ]] && grpc_env=("GRPC_PORT=$((GRPC[$service] + 10000))")
-dir=$SHOPLAB_STATE/profiles/$service-$(date -u +%Y%m%dT%H%M%SZ)
-mkdir -p "$dir"
 log=$dir/instance.log
 
 say "starting a second $service on :$http_port with --cpu-prof (log: $log)"

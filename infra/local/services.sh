@@ -9,7 +9,8 @@
 #   kill    crash it: SIGKILL at once, no graceful shutdown (the pid file's process only)
 #   status  one line per service: name, state, address
 #   env     the environment a service is started with (secrets masked)
-# Environment: SHOPLAB_STARTED_FILE (as for infra.sh), SHOPLAB_READY_TIMEOUT.
+# Environment: SHOPLAB_STARTED_FILE (as for infra.sh), SHOPLAB_READY_TIMEOUT, SHOPLAB_NODE_FLAGS
+# (extra node flags for what `up` starts, e.g. --cpu-prof: scripts/profile.sh --in-place).
 # Secrets for the local stack (ADMIN_TOKEN, JWT_SECRET, CARD_ENCRYPTION_KEY) are generated once
 # into $SHOPLAB_STATE/secrets.env (mode 600).
 set -euo pipefail
@@ -129,7 +130,10 @@ start_service() {
   esac
   require_ports_free "$s" "${HTTP_PORT[$s]}" ${GRPC_PORT[$s]:+"${GRPC_PORT[$s]}"}
   mapfile -t env_args < <(service_env "$s")
-  launch "$s" env "${env_args[@]}" node --enable-source-maps \
+  local node_flags=()
+  # shellcheck disable=SC2206 # split on purpose: several flags in one variable
+  [[ -n ${SHOPLAB_NODE_FLAGS:-} ]] && node_flags=($SHOPLAB_NODE_FLAGS)
+  launch "$s" env "${env_args[@]}" node --enable-source-maps "${node_flags[@]}" \
     --require "$ROOT/packages/chassis/dist/src/telemetry.js" "$dir/dist/src/main.js"
   mark_started "$s"
   wait_ready "$s" "${s}_ready"
