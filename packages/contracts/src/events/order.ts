@@ -41,7 +41,16 @@ export const OrderConfirmedV1 = defineEvent(
     orderId: idSchema,
     userId: idSchema,
     status: z.literal('CONFIRMED'),
-    lines: z.array(quantityLineSchema).min(1),
+    /** name, unitPrice and lineTotal were added within v1: optional, so earlier events still parse. */
+    lines: z
+      .array(
+        quantityLineSchema.extend({
+          name: z.string().optional(),
+          unitPrice: moneySchema.optional(),
+          lineTotal: moneySchema.optional(),
+        }),
+      )
+      .min(1),
     total: moneySchema,
     paymentId: idSchema.nullable(),
     /** The cart version the order bought. */

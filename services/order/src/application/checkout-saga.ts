@@ -78,7 +78,8 @@ async function validateUser(ctx: SagaContext): Promise<StepEffects> {
 
 /** 2. Hold every line's units under the order id (all or none). */
 async function reserveStock(ctx: SagaContext): Promise<StepEffects> {
-  await ctx.stock.reserve(ctx.saga.orderId, ctx.saga.lines, ctx.options('catalog'));
+  const lines = ctx.saga.lines.map(({ productId, quantity }) => ({ productId, quantity }));
+  await ctx.stock.reserve(ctx.saga.orderId, lines, ctx.options('catalog'));
   return {};
 }
 

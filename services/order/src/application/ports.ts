@@ -169,7 +169,8 @@ export interface SagaSnapshot {
   compensations: CompensationName[];
   failureReason?: string;
   traceContext?: Record<string, string>;
-  lines: { productId: string; quantity: number }[];
+  /** What was bought; name and prices as priced at checkout (the confirmed event carries them). */
+  lines: { productId: string; quantity: number; name?: string; unitPrice?: Money; lineTotal?: Money }[];
   total: Money;
   cartVersion: number;
   shippingAddress?: ShippingAddress;

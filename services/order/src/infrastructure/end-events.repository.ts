@@ -12,6 +12,7 @@ import {
 } from '../application/order-end-events';
 import { money } from '../domain/money';
 import type { PrismaClient } from '../generated/prisma/client';
+import { pricedLine } from './saga.repository';
 
 export interface RepublishResult {
   republished: number;
@@ -55,9 +56,7 @@ export class EndEventRepublisher {
       const facts = {
         orderId,
         userId: row.userId,
-        lines: [...row.lines]
-          .sort((a, b) => a.lineNo - b.lineNo)
-          .map((line) => ({ productId: line.productId, quantity: line.quantity })),
+        lines: [...row.lines].sort((a, b) => a.lineNo - b.lineNo).map((line) => pricedLine(line, row.currency)),
         total: money(Number(row.totalAmount), row.currency),
         ...(row.paymentId ? { paymentId: row.paymentId } : {}),
         cartVersion: Number(row.cartVersion),

@@ -186,7 +186,7 @@ function toSnapshot(row: SagaRow): SagaSnapshot {
     compensations: row.compensations.map((name) => compensationName(row.orderId, name)),
     ...(row.failureReason ? { failureReason: row.failureReason } : {}),
     ...(traceContext && Object.keys(traceContext).length > 0 ? { traceContext } : {}),
-    lines: order.lines.map((line) => ({ productId: line.productId, quantity: line.quantity })),
+    lines: order.lines.map((line) => pricedLine(line, order.currency)),
     total: money(Number(order.totalAmount), order.currency),
     cartVersion: Number(order.cartVersion),
     ...(order.shippingAddress ? { shippingAddress: order.shippingAddress as ShippingAddress } : {}),
@@ -199,4 +199,18 @@ function compensationName(orderId: string, name: string): CompensationName {
   // Never skip a compensation silently: a name this version does not know stops the saga loudly.
   if (!isCompensation(name)) throw new Error(`saga of order ${orderId} lists an unknown compensation ${name}`);
   return name;
+}
+
+/** An order line as the saga and the end events carry it. */
+export function pricedLine(
+  line: { productId: string; name: string; quantity: number; unitPriceAmount: bigint; lineTotalAmount: bigint },
+  currency: string,
+) {
+  return {
+    productId: line.productId,
+    name: line.name,
+    quantity: line.quantity,
+    unitPrice: money(Number(line.unitPriceAmount), currency),
+    lineTotal: money(Number(line.lineTotalAmount), currency),
+  };
 }
