@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, describe, test } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import { catalogV1, healthV1 } from '@shoplab/contracts';
+import pg from 'pg';
 import { FaultInjector } from '../../src/chaos';
 import { ConsulRegistry, type Instance, StaticRegistry } from '../../src/discovery';
 import { GrpcStatus, ShopError } from '../../src/errors';
@@ -272,6 +273,33 @@ describe('gRPC server and client over loopback', () => {
     assert.equal(client.breaker.info().stats.failures, 0);
     catalog.fake.on.getProduct = undefined;
     assert.equal((await client.call('getProduct', { id: 'p1' })).product?.id, 'p1');
+  });
+
+  test('a handler whose database cannot be reached answers UNAVAILABLE SHOP_DEPENDENCY_UNAVAILABLE, not INTERNAL', async () => {
+    const catalog = await startCatalog();
+    const { client } = catalogClient([catalog.address]);
+    // A real pg pool pointed at a port where nothing listens: what a service sees when its database is down.
+    const server = http.createServer();
+    server.listen(0, '127.0.0.1');
+    await once(server as EventEmitter, 'listening');
+    const { port } = server.address() as AddressInfo;
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    const pool = new pg.Pool({ host: '127.0.0.1', port, user: 'nobody', database: 'nowhere', max: 1 });
+    try {
+      catalog.fake.on.getProduct = async () => {
+        await pool.query('select 1');
+        throw new Error('unreachable');
+      };
+      await assert.rejects(
+        client.call('getProduct', { id: 'p1' }),
+        shopError('SHOP_DEPENDENCY_UNAVAILABLE', (err) => {
+          assert.equal(err.grpcStatus, GrpcStatus.UNAVAILABLE);
+          assert.match(err.message, /catalog database is unavailable/);
+        }),
+      );
+    } finally {
+      await pool.end();
+    }
   });
 
   test('the deadline fires for a slow handler and the handler sees the cancellation', async () => {
