@@ -4,12 +4,14 @@ import { authRoutes } from './api/http/auth.routes';
 import { cartRoutes } from './api/http/cart.routes';
 import { checkoutRoutes } from './api/http/checkout.routes';
 import type { RouteDeps } from './api/http/context';
+import { adminHistoryRoutes, historyRoutes } from './api/http/history.routes';
 import { meRoutes } from './api/http/me.routes';
 import { orderRoutes } from './api/http/orders.routes';
 import { productRoutes } from './api/http/products.routes';
 import { registerRateLimit } from './api/http/rate-limit';
 import { AdminOperations } from './application/admin';
 import { CartViews } from './application/carts';
+import { HistoryViews } from './application/history';
 import { OrderViews } from './application/orders';
 import type { Downstreams } from './application/ports';
 import { ProductQueries } from './application/products';
@@ -62,6 +64,7 @@ export async function buildApp({ kit, downstreams }: AppDeps): Promise<{ http: H
     products,
     carts: new CartViews(downstreams.rest, products, logger),
     orders: new OrderViews(downstreams, products, logger),
+    history: new HistoryViews(downstreams, config.ADMIN_TOKEN, logger),
     admin: new AdminOperations(downstreams.httpRegistry, config.ADMIN_TOKEN, kit.chaos, kit.breakers),
   };
 
@@ -74,10 +77,14 @@ export async function buildApp({ kit, downstreams }: AppDeps): Promise<{ http: H
         user.addHook('preHandler', requireUser(verify));
         cartRoutes(user, deps);
         checkoutRoutes(user, deps);
+        historyRoutes(user, deps);
         orderRoutes(user, deps);
         meRoutes(user, deps);
       });
-      await api.register(async (admin: HttpApp) => adminRoutes(admin, deps));
+      await api.register(async (admin: HttpApp) => {
+        adminRoutes(admin, deps);
+        adminHistoryRoutes(admin, deps);
+      });
     },
     { prefix: API_PREFIX },
   );

@@ -19,12 +19,12 @@ export const configSchema = baseConfigSchema.extend({
     'user=127.0.0.1:9081,catalog=127.0.0.1:9082,cart=127.0.0.1:9083,payment=127.0.0.1:9084,order=127.0.0.1:9085',
   ),
   /**
-   * HTTP addresses of the downstreams in static mode: REST proxying (user, cart, order),
+   * HTTP addresses of the downstreams in static mode: REST proxying (user, cart, order, history),
    * `/readyz` at /admin/services and chaos forwarding (every service). Under Consul the
    * registered instances' address and port are used instead.
    */
   HTTP_SERVICES: addressList(
-    'user=127.0.0.1:8081,catalog=127.0.0.1:8082,cart=127.0.0.1:8083,payment=127.0.0.1:8084,order=127.0.0.1:8085',
+    'user=127.0.0.1:8081,catalog=127.0.0.1:8082,cart=127.0.0.1:8083,payment=127.0.0.1:8084,order=127.0.0.1:8085,history=127.0.0.1:8086',
   ),
   // Time budget of one call to each downstream (gRPC retries included; REST the same budget).
   USER_DEADLINE_MS: ms(2_000),
@@ -32,6 +32,8 @@ export const configSchema = baseConfigSchema.extend({
   CART_DEADLINE_MS: ms(1_000),
   PAYMENT_DEADLINE_MS: ms(800),
   ORDER_DEADLINE_MS: ms(2_000),
+  /** The order history (the read side, REST only): a search, its lag, one document. */
+  HISTORY_DEADLINE_MS: ms(2_000),
   /**
    * Checkouts in flight at the order service at once; one more is refused at once with 503 and
    * Retry-After (docs/adr/0016-checkout-load-shedding.md).

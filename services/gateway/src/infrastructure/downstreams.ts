@@ -45,7 +45,10 @@ export function createDownstreams(kit: ServiceKit<GatewayConfig>, options: Downs
     {
       caller: 'gateway',
       registry: httpRegistry,
-      deadlines: Object.fromEntries(REST_TARGETS.map((t) => [t, deadlineOf(config, t)])),
+      deadlines: {
+        ...Object.fromEntries(REST_TARGETS.map((t) => [t, deadlineOf(config, t)])),
+        history: config.HISTORY_DEADLINE_MS,
+      },
       // The gateway's only REST call to order is checkout.
       maxInFlight: { order: config.CHECKOUT_MAX_IN_FLIGHT },
       ...(options.breaker ? { breaker: options.breaker } : {}),

@@ -172,7 +172,17 @@ test('/admin/breakers lists the gateway’s breakers and the switch turns them a
   const list = (await gw.app.inject({ url: '/api/v1/admin/breakers', headers: admin })).json();
   assert.equal(list.enabled, true);
   const targets = list.items.map((b: { target: string }) => b.target).sort();
-  assert.deepEqual(targets, ['cart', 'cart-http', 'catalog', 'order', 'order-http', 'payment', 'user', 'user-http']);
+  assert.deepEqual(targets, [
+    'cart',
+    'cart-http',
+    'catalog',
+    'history-http',
+    'order',
+    'order-http',
+    'payment',
+    'user',
+    'user-http',
+  ]);
 
   const off = await gw.app.inject({
     method: 'PUT',

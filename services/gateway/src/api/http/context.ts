@@ -3,6 +3,7 @@ import { type HttpApp, ShopError } from '@shoplab/chassis';
 import type { FastifyRequest } from 'fastify';
 import type { AdminOperations } from '../../application/admin';
 import type { CartViews } from '../../application/carts';
+import type { HistoryViews } from '../../application/history';
 import type { OrderViews } from '../../application/orders';
 import type { Caller, Downstreams } from '../../application/ports';
 import type { ProductQueries } from '../../application/products';
@@ -15,6 +16,7 @@ export interface RouteDeps {
   products: ProductQueries;
   carts: CartViews;
   orders: OrderViews;
+  history: HistoryViews;
   admin: AdminOperations;
   verify: (token: string) => AuthenticatedUser;
 }
