@@ -12,6 +12,7 @@ import { controlCommand } from './control';
 import { dlqCommand } from './dlq';
 import { messageOf } from './error-text';
 import { exerciseCommand } from './exercises';
+import { historyCommand } from './history';
 import { loadCommand } from './load';
 import { findOrderTrace, renderTraceTree } from './trace';
 
@@ -26,6 +27,8 @@ const USAGE = `usage: shopctl <command> [arguments]
                                                 open-loop load on the public API (shopctl load --help)
   dlq list [topic] | dlq redrive <topic> [--max N]
                                                 dead-lettered messages; copy them back (shopctl dlq help)
+  history lag | history rebuild [--wait 10m]    the order history's lag per topic; rebuild its read model
+                                                and follow it until done (shopctl history help)
   exercise list|show|run …                      break the shop on purpose and measure (docs/exercises/)
   bench [--smoke] [--write docs/benchmarks.md]  the figures of docs/benchmarks.md on the running shop
                                                 (make bench; shopctl bench --help)
@@ -136,6 +139,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
   if (command === 'stop' || command === 'start' || command === 'kill') return controlCommand(command, rest, io);
   if (command === 'load') return loadCommand(rest, io, interruptSignal());
   if (command === 'dlq') return dlqCommand(rest, io);
+  if (command === 'history') return historyCommand(rest, io);
   if (command === 'exercise') return exerciseCommand(rest, io);
   if (command === 'bench') return benchCommand(rest, io);
   if (command === 'profile') return profileCommand(rest, io);
