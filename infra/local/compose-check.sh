@@ -31,9 +31,10 @@ export ADMIN_TOKEN=${ADMIN_TOKEN:-change-me-admin-token-0123456789}
 
 t_all=$(_now_us)
 engine_started=0
-docker_out=$(bash "$HERE/docker.sh" up)
-echo "$docker_out"
-[[ $docker_out == *"waiting until ready"* && $docker_out != *"already running"* ]] && engine_started=1
+started_file=$(mktemp)
+SHOPLAB_STARTED_FILE=$started_file bash "$HERE/docker.sh" up
+grep -qx docker "$started_file" && engine_started=1
+rm -f "$started_file"
 eval "$(bash "$HERE/docker.sh" env)"
 bash "$HERE/images.sh"
 

@@ -16,7 +16,7 @@
 #
 # It never talks to, stops or reconfigures a Docker daemon it did not start: every command goes
 # to the socket under $SHOPLAB_STATE/docker. Two daemons cannot both own the default bridge
-# (docker0); `up` refuses to start when docker0 exists and is not ours.
+# (docker0); `up` refuses to start while another daemon answers on /var/run/docker.sock.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -134,8 +134,10 @@ docker_start() {
     return 0
   fi
   [[ $st == stale ]] && { say docker "removing stale pid file"; rm -f "$(pid_file docker)"; }
-  if ip link show docker0 >/dev/null 2>&1; then
-    die docker "a network bridge docker0 exists and no dockerd of ours runs: another Docker daemon owns it (or left it behind); not touching it — stop that daemon (or \`ip link delete docker0\` if it is gone), then retry"
+  # Another daemon on the standard socket would share the docker0 bridge and its addresses with
+  # ours. (A docker0 left behind by a stopped daemon, ours included, is simply reused.)
+  if [[ -S /var/run/docker.sock ]] && "$DOCKER_CLI" -H unix:///var/run/docker.sock version >/dev/null 2>&1; then
+    die docker "another Docker daemon answers on /var/run/docker.sock; not touching it, and not starting a second one beside it (they would share the docker0 bridge) — use that one, or stop it first"
   fi
   mkdir -p "$DOCKER_DATA" "$DOCKER_EXEC"
   rm -f "$DOCKER_SOCK" "$DOCKER_PIDFILE"

@@ -16,7 +16,8 @@
 #   consul-double shoplab-local/consul-double:dev    the chassis' Consul test double (NOT Consul)
 #
 # An image that exists is kept (docker build's layer cache makes a rebuild cheap anyway); set
-# SHOPLAB_IMAGES_REBUILD=1 to build every listed image again. Downloads are cached under
+# SHOPLAB_IMAGES_REBUILD=1 to build every listed image again. ShopLab's own images are built from a
+# snapshot of the working tree, or of the commit SHOPLAB_IMAGES_FROM names (e.g. HEAD). Downloads are cached under
 # $SHOPLAB_CACHE/images; logs in $SHOPLAB_STATE/logs/images.setup.log. One build at a time.
 set -euo pipefail
 
@@ -243,11 +244,18 @@ image_consul_double() {
 # Build context: a snapshot of the working tree (the files git tracks or would, not the ignored
 # ones; .dockerignore applies on top), taken once, so every image of a run comes from the same
 # sources and the build stage is compiled once for all of them while the tree keeps changing.
+# SHOPLAB_IMAGES_FROM=<git revision> (e.g. HEAD) builds from that commit instead (`git archive`):
+# uncommitted work in progress stays out.
 SHOPLAB_CONTEXT=$IMAGES_CACHE/context/shoplab
 
 _shoplab_snapshot() {
   rm -rf "$SHOPLAB_CONTEXT"
   mkdir -p "$SHOPLAB_CONTEXT"
+  if [[ -n ${SHOPLAB_IMAGES_FROM:-} ]]; then
+    git -C "$REPO_DIR" archive --format=tar "$SHOPLAB_IMAGES_FROM" | tar -C "$SHOPLAB_CONTEXT" -xf -
+    echo "$(find "$SHOPLAB_CONTEXT" -type f | wc -l) files of $SHOPLAB_IMAGES_FROM ($(git -C "$REPO_DIR" rev-parse --short "$SHOPLAB_IMAGES_FROM"))"
+    return 0
+  fi
   (cd "$REPO_DIR" && git ls-files -z --cached --others --exclude-standard | xargs -0 -r sh -c 'for f; do [ -e "$f" ] && printf "%s\0" "$f"; done' sh |
     tar --null -T - -cf -) | tar -C "$SHOPLAB_CONTEXT" -xf -
   echo "$(find "$SHOPLAB_CONTEXT" -type f | wc -l) files"
@@ -263,7 +271,7 @@ _shoplab_build() {
 image_shoplab() {
   local s
   image_exists "$NODE_IMAGE" || die images "shoplab: $NODE_IMAGE is missing; build it first: infra/local/images.sh node"
-  step images "shoplab: snapshot of the working tree → $SHOPLAB_CONTEXT" _shoplab_snapshot
+  step images "shoplab: snapshot of ${SHOPLAB_IMAGES_FROM:-the working tree} → $SHOPLAB_CONTEXT" _shoplab_snapshot
   step images "shoplab: migrate → shoplab/migrate:dev" _shoplab_build migrate shoplab/migrate:dev
   for s in "${SHOPLAB_SERVICES[@]}"; do
     step images "shoplab: $s → shoplab/$s:dev" _shoplab_build runtime "shoplab/$s:dev" --build-arg "SERVICE=$s"
