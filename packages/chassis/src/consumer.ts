@@ -54,7 +54,8 @@ export interface EventConsumer {
    * Calls `listener` once if kafkajs gives this consumer up: it crashed with an error kafkajs
    * does not restart after (e.g. "Failed to find group coordinator" while a restarted broker
    * is still loading its groups). The consumer then fetches nothing more; consumerIntake
-   * replaces it.
+   * replaces it. A listener added after that (the crash may come while start() is still
+   * joining the group) is called at once.
    */
   onGiveUp(listener: (err: unknown) => void): void;
 }
@@ -82,12 +83,16 @@ export function createConsumer(options: PgConsumerOptions | RunnerConsumerOption
   let consumer: Consumer | undefined;
   let abort = new AbortController();
   const giveUpListeners: ((err: unknown) => void)[] = [];
+  // Set once kafkajs gave this consumer up: a listener added later (the crash may come while
+  // start() is still joining the group) is told at once.
+  let givenUp: { err: unknown } | undefined;
 
   return {
     groupId,
     async start() {
       if (consumer) return;
       abort = new AbortController();
+      givenUp = undefined;
       // kafkajs' stop() waits for the fetch long-poll in flight: 1 s instead of 5 s keeps shutdown quick.
       const c = kafka.consumer({ maxWaitTimeInMs: 1000, ...options.consumerConfig, groupId });
       consumer = c;
@@ -112,7 +117,10 @@ export function createConsumer(options: PgConsumerOptions | RunnerConsumerOption
       });
       c.on(c.events.CRASH, ({ payload }) => {
         log.error({ err: payload.error, restart: payload.restart }, 'consumer crashed');
-        if (!payload.restart && consumer === c) for (const listener of giveUpListeners) listener(payload.error);
+        if (!payload.restart && consumer === c && !givenUp) {
+          givenUp = { err: payload.error };
+          for (const listener of giveUpListeners) listener(payload.error);
+        }
       });
       await c.connect();
       await c.subscribe({ topics: [...options.topics], fromBeginning: options.fromBeginning ?? true });
@@ -155,6 +163,7 @@ export function createConsumer(options: PgConsumerOptions | RunnerConsumerOption
     },
     onGiveUp(listener) {
       giveUpListeners.push(listener);
+      if (givenUp) listener(givenUp.err);
     },
   };
 }
