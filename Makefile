@@ -5,7 +5,7 @@ INFRA := bash infra/local/infra.sh
 SERVICES := bash infra/local/services.sh
 
 
-.PHONY: audit load bench exercises check-refs deploy-check compose-up compose-down kind-up kind-down
+.PHONY: audit load bench exercises check-refs deploy-check compose-up compose-down images-local compose-check kind-up kind-down
 .PHONY: help install proto proto-check prisma build lint format test check up down status logs env clean
 
 help: ## list the targets
@@ -71,6 +71,12 @@ compose-up: ## run the shop with Docker Compose (needs Docker; docs/deployment.m
 
 compose-down: ## stop the compose stack (keeps volumes; `docker compose down -v` deletes them)
 	@docker compose down
+
+images-local: ## build the local images (Debian base, Node, infrastructure, ShopLab's) where no registry can be reached (root; docs/deployment.md#local-images)
+	@bash infra/local/images.sh
+
+compose-check: build ## the compose demo for real here: own dockerd, local images, every container healthy, the shopper test through them (root)
+	@bash infra/local/compose-check.sh
 
 kind-up: ## run the shop on kind: cluster, images, apply, wait (needs Docker, kind, kubectl)
 	@bash scripts/kind-up.sh
