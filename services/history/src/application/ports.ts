@@ -6,8 +6,8 @@ export interface HistoryWrites {
   /** The order's facts so far (null: not seen yet), locked against the other topic's consumer. */
   loadForUpdate(orderId: string): Promise<OrderFacts | null>;
   save(facts: OrderFacts, doc: OrderDocument): Promise<void>;
-  /** Counts one event of `topic` and keeps the newest event time (the lag's seconds). */
-  recordProgress(topic: string, eventTime: Date): Promise<void>;
+  /** Counts `events` (default 1) of `topic` and keeps the newest event time (the lag's seconds). */
+  recordProgress(topic: string, eventTime: Date, events?: number): Promise<void>;
 }
 
 export interface ReadModelStats {

@@ -18,6 +18,18 @@ export class PrismaHistoryWrites implements HistoryWrites {
     return row ? (row.facts as unknown as OrderFacts) : null;
   }
 
+  /** loadForUpdate for many orders in two statements (the locks taken in `orderIds`' order). */
+  async loadManyForUpdate(orderIds: string[]): Promise<Map<string, OrderFacts>> {
+    if (orderIds.length === 0) return new Map();
+    await this.tx.$queryRaw`
+      SELECT pg_advisory_xact_lock(hashtext(id))::text FROM unnest(${orderIds}::text[]) WITH ORDINALITY AS t(id, n) ORDER BY n`;
+    const rows = await this.tx.orderHistory.findMany({
+      where: { orderId: { in: orderIds } },
+      select: { orderId: true, facts: true },
+    });
+    return new Map(rows.map((r) => [r.orderId, r.facts as unknown as OrderFacts]));
+  }
+
   async save(facts: OrderFacts, doc: OrderDocument): Promise<void> {
     const columns = {
       userId: doc.userId,
@@ -40,10 +52,10 @@ export class PrismaHistoryWrites implements HistoryWrites {
     });
   }
 
-  async recordProgress(topic: string, eventTime: Date): Promise<void> {
+  async recordProgress(topic: string, eventTime: Date, events = 1): Promise<void> {
     await this.tx.$executeRaw`
-      INSERT INTO topic_progress (topic, events_applied, last_event_at) VALUES (${topic}, 1, ${eventTime})
-      ON CONFLICT (topic) DO UPDATE SET events_applied = topic_progress.events_applied + 1,
+      INSERT INTO topic_progress (topic, events_applied, last_event_at) VALUES (${topic}, ${events}, ${eventTime})
+      ON CONFLICT (topic) DO UPDATE SET events_applied = topic_progress.events_applied + EXCLUDED.events_applied,
         last_event_at = GREATEST(topic_progress.last_event_at, EXCLUDED.last_event_at)`;
   }
 }

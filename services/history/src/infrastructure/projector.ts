@@ -7,6 +7,7 @@ import type { Admin, Kafka } from 'kafkajs';
 import type { PrismaClient } from '../generated/prisma/client';
 import { createHistoryConsumer } from './history.consumer';
 import type { PrismaHistoryReads } from './history.store';
+import { BatchReplay } from './replay';
 
 export interface SourceTopic {
   topic: string;
@@ -64,6 +65,7 @@ export class HistoryProjector implements Intake {
   private intakes: Intake[] = [];
   private generation = 0;
   private admin: Admin | undefined;
+  private replay: BatchReplay | undefined;
   private rebuild: RebuildStatus = {
     state: 'idle',
     generation: 0,
@@ -101,6 +103,9 @@ export class HistoryProjector implements Intake {
   }
 
   async stop(): Promise<void> {
+    const replay = this.replay;
+    this.replay = undefined;
+    await replay?.stop();
     const intakes = this.intakes;
     this.intakes = [];
     for (const intake of intakes) await intake.stop();
@@ -178,8 +183,16 @@ export class HistoryProjector implements Intake {
       let target = 0;
       for (const partitions of ends.values()) for (const p of partitions) target += p.high - p.low;
       this.rebuild.targetEvents = target;
-      await this.start();
+      this.generation = await this.options.reads.generation();
       this.rebuild.generation = this.generation;
+      this.replay = new BatchReplay(
+        { kafka: this.options.kafka, prisma: this.options.prisma, logger: this.options.kit.logger },
+        this.groups().map((g) => ({
+          ...g,
+          ends: new Map((ends.get(g.topic) ?? []).map((p) => [p.partition, p.high > p.low ? p.high : 0])),
+        })),
+      );
+      void this.replayThenConsume(this.replay, this.generation);
       void this.followRebuild(ends);
     } catch (err) {
       this.fail(err);
@@ -189,6 +202,29 @@ export class HistoryProjector implements Intake {
       throw err;
     }
     return this.rebuildStatus();
+  }
+
+  /**
+   * The rebuild's replay, a batch per transaction (replay.ts), then the ordinary consumers of
+   * the same groups from where it committed: the events written since the rebuild began, and
+   * any partition the replay handed over.
+   */
+  private async replayThenConsume(replay: BatchReplay, generation: number): Promise<void> {
+    const log = this.options.kit.logger;
+    try {
+      const { replayed, handedOver } = await replay.run();
+      log.info({ replayed, handedOver }, 'history rebuild: batch replay finished');
+    } catch (err) {
+      log.warn({ err }, 'history rebuild: batch replay failed; the per-event consumers replay the rest');
+      await replay.stop();
+    }
+    if (this.replay !== replay || this.generation !== generation) return;
+    this.replay = undefined;
+    try {
+      await this.start();
+    } catch (err) {
+      this.fail(err);
+    }
   }
 
   /** Each source topic's partitions: the first offset still held and the next to be written. */
