@@ -87,13 +87,27 @@ test('a shopper signs up, adds two products, checks out and watches the order re
       .waitFor();
   });
 
-  await t.test('the order is in the history, and the stock was taken', async () => {
+  await t.test('the order is in the history (the read side), and the stock was taken', async () => {
     await page.getByRole('link', { name: 'Orders', exact: true }).click();
+    // The history follows the events: the page says when it is behind and reads again by itself.
     const row = page.locator(`li[data-order-id="${orderId}"]`);
-    await row.getByText('CONFIRMED').waitFor();
+    await row.getByText('CONFIRMED').waitFor({ timeout: SETTLE_MS });
     await row.getByText(usd(1250 + 2 * 799)).waitFor();
+    await row.getByText(`2 × ${b.name}`).waitFor();
+    assert.equal(await page.getByTestId('history-freshness').count(), 0, 'caught up: no "being updated" notice');
     assert.equal(await availableOf(a.id), 4);
     assert.equal(await availableOf(b.id), 3);
+  });
+
+  await t.test('the history searches by product words and by status', async () => {
+    await page.getByLabel('Search your orders').fill(b.name);
+    await page.getByRole('button', { name: 'Search' }).click();
+    await page.locator(`li[data-order-id="${orderId}"]`).waitFor();
+    await page.getByLabel('Search your orders').fill('');
+    await page.getByLabel('Status').selectOption('CANCELLED');
+    await page.getByRole('button', { name: 'Search' }).click();
+    await page.getByText('No order matches.').waitFor();
+    assert.equal(await page.locator(`li[data-order-id="${orderId}"]`).count(), 0);
   });
 
   assert.deepEqual(failures, [], 'no error in the page');

@@ -30,6 +30,7 @@ export type ProductPage = Ok<'/api/v1/products', 'get'>;
 export type Cart = Ok<'/api/v1/cart', 'get'>;
 export type Order = Ok<'/api/v1/orders/{id}', 'get'>;
 export type OrderPage = Ok<'/api/v1/orders', 'get'>;
+export type OrderHistory = Ok<'/api/v1/orders/history', 'get'>;
 export type SagaStep = Order['timeline'][number];
 export type Money = Product['price'];
 export type Problem = Schemas['Problem'];

@@ -858,6 +858,172 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/admin/orders/search": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: {
+            parameters: {
+                query?: {
+                    cursor?: string;
+                    from?: string;
+                    limit?: number;
+                    maxAmount?: number;
+                    minAmount?: number;
+                    q?: string;
+                    status?: "PENDING" | "CONFIRMED" | "CANCELLED";
+                    to?: string;
+                    userId?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            behind: {
+                                historyStatus: string | null;
+                                historyVersion: number | null;
+                                orderId: string;
+                                status: string;
+                            } | null;
+                            degraded?: ("orders" | "lag")[];
+                            /** @enum {string} */
+                            freshness: "current" | "being updated" | "unknown";
+                            lag: {
+                                events: number;
+                                seconds: number | null;
+                                topics: {
+                                    events: number;
+                                    seconds: number | null;
+                                    topic: string;
+                                }[];
+                            } | null;
+                            nextCursor: string | null;
+                            orders: {
+                                items: {
+                                    lineTotal: {
+                                        amount: number;
+                                        currency: string;
+                                    } | null;
+                                    name: string | null;
+                                    productId: string;
+                                    quantity: number;
+                                    unitPrice: {
+                                        amount: number;
+                                        currency: string;
+                                    } | null;
+                                }[];
+                                lastEventAt: string;
+                                orderId: string;
+                                outcome: {
+                                    reason: string | null;
+                                    /** @enum {string} */
+                                    result: "confirmed" | "cancelled";
+                                } | null;
+                                payment: {
+                                    amount: {
+                                        amount: number;
+                                        currency: string;
+                                    };
+                                    captured: {
+                                        amount: number;
+                                        currency: string;
+                                    };
+                                    declineReason: string | null;
+                                    paymentId: string;
+                                    refunded: {
+                                        amount: number;
+                                        currency: string;
+                                    };
+                                    status: string;
+                                    updatedAt: string;
+                                } | null;
+                                status: ("PENDING" | "CONFIRMED" | "CANCELLED") | null;
+                                timings: {
+                                    createdAt: string | null;
+                                    durationMs: number | null;
+                                    endedAt: string | null;
+                                };
+                                total: {
+                                    amount: number;
+                                    currency: string;
+                                } | null;
+                                userId: string | null;
+                                version: number;
+                            }[];
+                        };
+                    };
+                };
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                429: {
+                    headers: {
+                        "Retry-After": components["headers"]["Retry-After"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                503: {
+                    headers: {
+                        "Retry-After": components["headers"]["Retry-After"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                504: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/admin/services": {
         parameters: {
             query?: never;
@@ -2232,6 +2398,163 @@ export interface paths {
                     };
                 };
                 404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                429: {
+                    headers: {
+                        "Retry-After": components["headers"]["Retry-After"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                503: {
+                    headers: {
+                        "Retry-After": components["headers"]["Retry-After"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                504: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/orders/history": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: {
+            parameters: {
+                query?: {
+                    cursor?: string;
+                    from?: string;
+                    limit?: number;
+                    maxAmount?: number;
+                    minAmount?: number;
+                    q?: string;
+                    status?: "PENDING" | "CONFIRMED" | "CANCELLED";
+                    to?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            behind: {
+                                historyStatus: string | null;
+                                historyVersion: number | null;
+                                orderId: string;
+                                status: string;
+                            } | null;
+                            degraded?: ("orders" | "lag")[];
+                            /** @enum {string} */
+                            freshness: "current" | "being updated" | "unknown";
+                            lag: {
+                                events: number;
+                                seconds: number | null;
+                                topics: {
+                                    events: number;
+                                    seconds: number | null;
+                                    topic: string;
+                                }[];
+                            } | null;
+                            nextCursor: string | null;
+                            orders: {
+                                items: {
+                                    lineTotal: {
+                                        amount: number;
+                                        currency: string;
+                                    } | null;
+                                    name: string | null;
+                                    productId: string;
+                                    quantity: number;
+                                    unitPrice: {
+                                        amount: number;
+                                        currency: string;
+                                    } | null;
+                                }[];
+                                lastEventAt: string;
+                                orderId: string;
+                                outcome: {
+                                    reason: string | null;
+                                    /** @enum {string} */
+                                    result: "confirmed" | "cancelled";
+                                } | null;
+                                payment: {
+                                    amount: {
+                                        amount: number;
+                                        currency: string;
+                                    };
+                                    captured: {
+                                        amount: number;
+                                        currency: string;
+                                    };
+                                    declineReason: string | null;
+                                    paymentId: string;
+                                    refunded: {
+                                        amount: number;
+                                        currency: string;
+                                    };
+                                    status: string;
+                                    updatedAt: string;
+                                } | null;
+                                status: ("PENDING" | "CONFIRMED" | "CANCELLED") | null;
+                                timings: {
+                                    createdAt: string | null;
+                                    durationMs: number | null;
+                                    endedAt: string | null;
+                                };
+                                total: {
+                                    amount: number;
+                                    currency: string;
+                                } | null;
+                                userId: string | null;
+                                version: number;
+                            }[];
+                        };
+                    };
+                };
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                401: {
                     headers: {
                         [name: string]: unknown;
                     };
