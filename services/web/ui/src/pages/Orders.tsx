@@ -60,7 +60,7 @@ export function Orders() {
   return (
     <section aria-labelledby="orders-title">
       <h1 id="orders-title">Your orders</h1>
-      <form className="search" role="search" onSubmit={search}>
+      <form className="search" onSubmit={search}>
         <input
           type="search"
           aria-label="Search your orders"
