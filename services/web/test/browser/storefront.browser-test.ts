@@ -1,11 +1,23 @@
 // A shopper's path through the storefront in a real browser (Chromium), against the running
 // shop: sign up, find two products (made by this test), add them, check out with the test
 // card that pays and watch the saga reach CONFIRMED on the live timeline; and, on a
-// phone-sized screen, a declined card: CANCELLED, with the compensation that gave the stock back.
+// phone-sized screen, a declined card: CANCELLED, with the compensation that gave the stock back;
+// and the orders page, read from the history (CQRS), saying so while the history is held back.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, test } from 'node:test';
-import { availableOf, type Browser, createProduct, openBrowser, registerShopper, send, usd, WEB_URL } from './support';
+import {
+  ADMIN_TOKEN,
+  availableOf,
+  type Browser,
+  createProduct,
+  GATEWAY_URL,
+  openBrowser,
+  registerShopper,
+  send,
+  usd,
+  WEB_URL,
+} from './support';
 
 const SETTLE_MS = 120_000;
 
@@ -151,4 +163,54 @@ test('on a phone-sized screen, a declined card ends CANCELLED with its compensat
     await compensation.filter({ hasText: 'SUCCEEDED' }).first().waitFor();
     assert.equal(await availableOf(product.id), 3, 'the reserved unit is back');
   });
+});
+
+test('while the history is held back, the orders page says the newest order is being updated, then shows it', async (t) => {
+  const historyUrl = process.env.HISTORY_URL ?? 'http://127.0.0.1:8086';
+  const product = await createProduct(2, 1999);
+  const shopper = await registerShopper('web-history');
+  const { token } = await send(`${GATEWAY_URL}/api/v1/auth/login`, 'POST', {
+    email: shopper.email,
+    password: shopper.password,
+  });
+  // The history's order.events consumer waits until the rule is cleared (or expires).
+  const rule = await send(
+    `${historyUrl}/admin/chaos`,
+    'PUT',
+    { kind: 'consumer', target: 'order.events', fault: { type: 'hang' }, durationSeconds: 120 },
+    ADMIN_TOKEN,
+  );
+  const release = () =>
+    send(`${historyUrl}/admin/chaos/${encodeURIComponent(rule.id)}`, 'DELETE', undefined, ADMIN_TOKEN);
+  t.after(() => release().catch(() => undefined));
+  await send(`${GATEWAY_URL}/api/v1/cart/items`, 'POST', { productId: product.id, quantity: 1 }, token);
+  const accepted = await fetch(`${GATEWAY_URL}/api/v1/checkout`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      authorization: `Bearer ${token}`,
+      'idempotency-key': `web-history-${randomUUID()}`,
+    },
+    body: JSON.stringify({ card: { number: '4242 4242 4242 4242', expMonth: 12, expYear: 2035, cvc: '123' } }),
+  });
+  assert.equal(accepted.status, 202);
+  const { orderId } = (await accepted.json()) as { orderId: string };
+
+  browser = await openBrowser();
+  const { page } = browser;
+  await page.goto(`${WEB_URL}/signin?next=${encodeURIComponent('/orders')}`);
+  await page.getByLabel('Email').fill(shopper.email);
+  await page.getByLabel('Password').fill(shopper.password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  const notice = page.getByTestId('history-freshness');
+  await notice.getByText('Being updated.').waitFor();
+  await notice.getByText(orderId.slice(0, 8)).waitFor();
+  assert.equal(await page.locator(`li[data-order-id="${orderId}"]`).count(), 0, 'not in the history yet');
+
+  await release();
+  // The page reads again by itself: the order arrives and the notice goes.
+  await page.locator(`li[data-order-id="${orderId}"]`).waitFor({ timeout: SETTLE_MS });
+  await notice.waitFor({ state: 'detached', timeout: SETTLE_MS });
+  await browser.close();
+  browser = undefined;
 });
