@@ -7,6 +7,7 @@ import './05-kafka-down-outbox';
 import './06-duplicate-delivery';
 import './07-poison-message-dlq';
 import './08-instance-dies-discovery';
+import './09-cqrs-lag-rebuild';
 
 export { EXERCISE_USAGE, exerciseCommand, formatSummary, type RunDeps } from './command';
 export { findExercise, listExercises, registerExercise } from './registry';
