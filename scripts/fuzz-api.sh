@@ -174,6 +174,16 @@ checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", "400", "401",
 [[operations]]
 include-name = "GET /api/v1/orders"
 checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", "400", "401", "403", "404", "409", "429", "5xx"]
+
+# The order history's search: a cursor the history did not hand out, `from` after `to`, or
+# `minAmount` above `maxAmount` is 400 SHOP_VALIDATION_FAILED.
+[[operations]]
+include-name = "GET /api/v1/orders/history"
+checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", "400", "401", "403", "404", "409", "429", "5xx"]
+
+[[operations]]
+include-name = "GET /api/v1/admin/orders/search"
+checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", "400", "401", "403", "404", "409", "429", "5xx"]
 EOF
 
 mkdir -p "$REPORT_DIR"
