@@ -9,7 +9,14 @@
 // write (packages/chassis/src/dead-letter.ts), as the per-event consumer would send it. A failed
 // transaction pauses that partition where it is: the ordinary per-event consumer of the same
 // group takes over from the committed offset, with its retries.
-import { type DomainEvent, decodeEvent, errorText, type Logger, PoisonMessageError } from '@shoplab/chassis';
+import {
+  DLQ_HEADERS,
+  type DomainEvent,
+  decodeEvent,
+  errorText,
+  type Logger,
+  PoisonMessageError,
+} from '@shoplab/chassis';
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage, Producer } from 'kafkajs';
 import { applyEvent, type OrderFacts, toDocument } from '../domain/order-document';
 import type { PrismaClient } from '../generated/prisma/client';
@@ -24,16 +31,6 @@ export interface ReplaySource {
 
 /** The partitions of the source topics consumed at once (infra: 3 per topic). */
 const PARTITIONS_AT_ONCE = 3;
-
-/** The dead-letter headers of packages/chassis/src/dead-letter.ts (DLQ_HEADERS). */
-const DLQ_HEADER = {
-  error: 'x-error',
-  attempts: 'x-error-attempts',
-  topic: 'x-original-topic',
-  partition: 'x-original-partition',
-  offset: 'x-original-offset',
-  group: 'x-consumer-group',
-} as const;
 
 export class BatchReplay {
   private consumers: Consumer[] = [];
@@ -200,12 +197,12 @@ export class BatchReplay {
           timestamp: message.timestamp,
           headers: {
             ...message.headers,
-            [DLQ_HEADER.error]: errorText(error).slice(0, 2000),
-            [DLQ_HEADER.attempts]: '0',
-            [DLQ_HEADER.topic]: source.topic,
-            [DLQ_HEADER.partition]: String(partition),
-            [DLQ_HEADER.offset]: message.offset,
-            [DLQ_HEADER.group]: source.groupId,
+            [DLQ_HEADERS.error]: errorText(error).slice(0, 2000),
+            [DLQ_HEADERS.attempts]: '0',
+            [DLQ_HEADERS.topic]: source.topic,
+            [DLQ_HEADERS.partition]: String(partition),
+            [DLQ_HEADERS.offset]: message.offset,
+            [DLQ_HEADERS.group]: source.groupId,
           },
         },
       ],
