@@ -24,3 +24,5 @@ args=(--gateway "$OWN_GATEWAY_URL" --gateway-pid "$OWN_GATEWAY_PID")
 # The smoke (make check) prints its figures only; a full run records them in docs/benchmarks.md.
 [[ " $* " == *" --smoke "* ]] || args+=(--write docs/benchmarks.md)
 node --enable-source-maps packages/shopctl/dist/src/cli.js bench "${args[@]}" "$@"
+# The page is formatted like every other file of the repository (make check's lint step).
+[[ " $* " == *" --smoke "* ]] || npx --no-install biome format --write docs/benchmarks.md >/dev/null
