@@ -41,13 +41,14 @@ export function Orders() {
     void load();
   }, [load]);
 
-  // While the history is behind the caller's newest order, read the first page again.
+  // While the history is behind the caller's newest order, read the first page again: each
+  // answer that is still behind sets the next read.
   const beingUpdated = answer?.freshness === 'being updated';
   useEffect(() => {
-    if (!beingUpdated || Date.now() > refreshUntil.current) return;
+    if (answer?.freshness !== 'being updated' || Date.now() > refreshUntil.current) return;
     const timer = setTimeout(() => void load(), REFRESH_MS);
     return () => clearTimeout(timer);
-  }, [beingUpdated, load]);
+  }, [answer, load]);
 
   const search = (e: FormEvent) => {
     e.preventDefault();
