@@ -81,7 +81,12 @@ test('a checkout shows in /orders/history: being updated while the read side is 
     'the order in the history, current',
     async () => {
       const res = await call('GET', '/orders/history', { token: shopper.token });
-      return res.status === 200 && res.body.freshness === 'current' && res.body.orders.length === 1
+      // "current" speaks of the order's status; the payment comes from its own topic, so wait
+      // for the capture too.
+      return res.status === 200 &&
+        res.body.freshness === 'current' &&
+        res.body.orders.length === 1 &&
+        res.body.orders[0]?.payment?.status === 'CAPTURED'
         ? res.body
         : undefined;
     },

@@ -12,8 +12,12 @@ import { check, type ExerciseContext } from './types';
 
 const TOPIC = 'order.events';
 const ORDERS = 3;
-/** Each order.events event waits this long in the history's consumer (its partitions in parallel). */
-const LATENCY_MS = 1_500;
+/**
+ * The history's order.events consumer is held (a chaos `hang`) until the checks of the lag are
+ * taken, then released: on a slow machine a fixed latency could let an order through before the
+ * gateway is asked, and the check would depend on timing.
+ */
+const HOLD_SECONDS = 120;
 
 interface HistoryAnswer {
   orders: HistoryDocument[];
@@ -69,15 +73,15 @@ export const exercise09 = registerExercise({
     const first = shoppers[0];
     if (!first) throw new Error('no shopper was created');
 
-    ctx.step(`a fault in the history's ${TOPIC} consumer: each event ${LATENCY_MS} ms late`);
+    ctx.step(`a fault in the history's ${TOPIC} consumer: held until released (at most ${HOLD_SECONDS} s)`);
     ctx.defer("clear the history's consumer fault", () => chaos(ctx, history, 'DELETE'));
     const rule = await chaos(ctx, history, 'PUT', {
       kind: 'consumer',
       target: TOPIC,
-      fault: { type: 'latency', ms: LATENCY_MS },
-      durationSeconds: 120,
+      fault: { type: 'hang' },
+      durationSeconds: HOLD_SECONDS,
     });
-    ctx.log(`PUT :8086/admin/chaos consumer ${TOPIC} latency ${LATENCY_MS} ms → rule ${rule.id}`);
+    ctx.log(`PUT :8086/admin/chaos consumer ${TOPIC} hang → rule ${rule.id}`);
 
     const ended = await waitAllEnded(ctx, await checkoutAll(ctx, shoppers), 60_000);
     const ids = ended.map((e) => e.orderId);
@@ -145,7 +149,7 @@ export const exercise09 = registerExercise({
 
     return [
       check(
-        'while the history is slowed, the order pages are current and the history is behind, and says so',
+        'while the history is held back, the order pages are current and the history is behind, and says so',
         behindNow.length > 0 &&
           lagNow.some((t) => t.events > 0) &&
           view.freshness === 'being updated' &&
