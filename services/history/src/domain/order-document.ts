@@ -195,7 +195,8 @@ export function toDocument(facts: OrderFacts): OrderDocument {
   const status: OrderStatus | null =
     ended?.kind === 'confirmed' ? 'CONFIRMED' : ended?.kind === 'cancelled' ? 'CANCELLED' : created ? 'PENDING' : null;
   // order.created has the lines as priced at checkout; a confirmed event alone (its order.created
-  // not in yet) gives products and quantities only.
+  // not in yet) gives products and quantities, and names and prices when its producer sent them
+  // (optional within v1, ADR 21).
   const items: OrderItem[] = created
     ? created.data.lines.map((l) => ({
         productId: l.productId,
@@ -206,10 +207,10 @@ export function toDocument(facts: OrderFacts): OrderDocument {
       }))
     : (confirmed?.data.lines ?? []).map((l) => ({
         productId: l.productId,
-        name: null,
+        name: l.name ?? null,
         quantity: l.quantity,
-        unitPrice: null,
-        lineTotal: null,
+        unitPrice: l.unitPrice ?? null,
+        lineTotal: l.lineTotal ?? null,
       }));
   const orderFact = created ?? confirmed ?? cancelled;
   const createdAt = created ? new Date(created.data.createdAt).toISOString() : null;

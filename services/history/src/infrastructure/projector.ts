@@ -64,7 +64,11 @@ export class HistoryProjector implements Intake {
   readonly name = 'history-projection';
   private intakes: Intake[] = [];
   private generation = 0;
-  private admin: Admin | undefined;
+  private admin: Promise<Admin> | undefined;
+  /** Set by stop(): the rebuild's background work ends and starts nothing new. */
+  private stopped = false;
+  /** Between a rebuild's request and its state `running` (one rebuild at a time). */
+  private rebuildStarting = false;
   private replay: BatchReplay | undefined;
   private rebuild: RebuildStatus = {
     state: 'idle',
@@ -86,8 +90,16 @@ export class HistoryProjector implements Intake {
   }
 
   async start(): Promise<void> {
+    this.stopped = false;
+    await this.startConsumers();
+  }
+
+  /** The per-event consumers of the current generation's groups. */
+  private async startConsumers(): Promise<void> {
     this.generation = await this.options.reads.generation();
     this.rebuild.generation = this.generation;
+    // stop() ran while the generation was read (a rebuild handing over at shutdown): start nothing.
+    if (this.stopped) return;
     this.intakes = this.options.sources.map((s) =>
       prismaConsumerIntake(`${s.topic}-consumer`, createHistoryConsumer, {
         kafka: this.options.kafka,
@@ -103,24 +115,29 @@ export class HistoryProjector implements Intake {
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
     const replay = this.replay;
     this.replay = undefined;
     await replay?.stop();
     const intakes = this.intakes;
     this.intakes = [];
     for (const intake of intakes) await intake.stop();
-    const admin = this.admin;
-    this.admin = undefined;
-    await admin?.disconnect();
+    await this.dropAdmin();
   }
 
   /** A connected admin client, kept for the lag reads (reconnected after an error). */
   async kafkaAdmin(): Promise<Admin> {
-    if (!this.admin) {
+    // One connection for concurrent callers (the lag endpoint and the gauges ask at once).
+    this.admin ??= (async () => {
       const admin = this.options.kafka.admin();
-      await admin.connect();
-      this.admin = admin;
-    }
+      try {
+        await admin.connect();
+        return admin;
+      } catch (err) {
+        this.admin = undefined;
+        throw err;
+      }
+    })();
     return this.admin;
   }
 
@@ -141,7 +158,8 @@ export class HistoryProjector implements Intake {
   private async dropAdmin(): Promise<void> {
     const admin = this.admin;
     this.admin = undefined;
-    await admin?.disconnect().catch(() => undefined);
+    const connected = await admin?.catch(() => undefined);
+    await connected?.disconnect().catch(() => undefined);
   }
 
   rebuildStatus(): RebuildStatus {
@@ -156,17 +174,21 @@ export class HistoryProjector implements Intake {
    * SHOP_CONFLICT while a rebuild runs.
    */
   async startRebuild(): Promise<RebuildStatus> {
-    if (this.rebuild.state === 'running') {
+    if (this.rebuild.state === 'running' || this.rebuildStarting) {
       throw new ShopError('SHOP_CONFLICT', 'A rebuild is already running', { generation: this.rebuild.generation });
     }
+    // Claimed before the first await, so a second request in the meantime is the 409 above.
+    this.rebuildStarting = true;
     // Kafka must answer before anything is dropped: without the topics' ends there is no rebuild.
     let ends: Map<string, { partition: number; low: number; high: number }[]>;
     try {
       ends = await this.topicEnds();
     } catch (err) {
+      this.rebuildStarting = false;
       await this.dropAdmin();
       throw new ShopError('SHOP_DEPENDENCY_UNAVAILABLE', `Kafka did not answer: ${(err as Error).message}`);
     }
+    this.rebuildStarting = false;
     this.rebuild = {
       ...this.rebuild,
       state: 'running',
@@ -198,7 +220,7 @@ export class HistoryProjector implements Intake {
       this.fail(err);
       // The database refused the reset (or the generation): consume again, in whatever
       // generation the database holds, rather than stay stopped.
-      if (this.intakes.length === 0) await this.start().catch(() => undefined);
+      if (this.intakes.length === 0) await this.startConsumers().catch(() => undefined);
       throw err;
     }
     return this.rebuildStatus();
@@ -218,10 +240,10 @@ export class HistoryProjector implements Intake {
       log.warn({ err }, 'history rebuild: batch replay failed; the per-event consumers replay the rest');
       await replay.stop();
     }
-    if (this.replay !== replay || this.generation !== generation) return;
+    if (this.stopped || this.replay !== replay || this.generation !== generation) return;
     this.replay = undefined;
     try {
-      await this.start();
+      await this.startConsumers();
     } catch (err) {
       this.fail(err);
     }
@@ -256,7 +278,7 @@ export class HistoryProjector implements Intake {
     const generation = this.generation;
     const log = this.options.kit.logger;
     for (;;) {
-      if (this.rebuild.state !== 'running' || this.generation !== generation) return;
+      if (this.stopped || this.rebuild.state !== 'running' || this.generation !== generation) return;
       try {
         if (await this.caughtUp(ends)) {
           // Every event up to the ends has committed: the final counts.

@@ -46,9 +46,15 @@ export class BatchReplay {
   async run(): Promise<{ replayed: number; handedOver: string[] }> {
     let replayed = 0;
     const handedOver = new Set<string>();
+    // A replay consumer kafkajs gives up on (a crash it does not restart after) commits nothing
+    // more: the replay then fails, and its caller hands the rest to the per-event consumers.
+    let givenUp: unknown;
     for (const source of this.sources) {
       if (![...source.ends.values()].some((end) => end > 0)) continue;
       const consumer = this.deps.kafka.consumer({ groupId: source.groupId, allowAutoTopicCreation: false });
+      consumer.on(consumer.events.CRASH, ({ payload }) => {
+        if (!payload.restart) givenUp ??= payload.error;
+      });
       this.consumers.push(consumer);
       await consumer.connect();
       await consumer.subscribe({ topic: source.topic, fromBeginning: true });
@@ -87,6 +93,7 @@ export class BatchReplay {
     await admin.connect();
     try {
       while (!this.stopped) {
+        if (givenUp !== undefined) throw givenUp;
         let behind = 0;
         for (const source of this.sources) {
           const committed = await admin.fetchOffsets({ groupId: source.groupId, topics: [source.topic] });
