@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # A CPU profile of one service under load: starts a SECOND instance of the service (same build,
-# same database and Kafka, its ports + 10000, registered like any instance) with node --cpu-prof,
-# runs the load command given after `--` (with PROFILED_URL=http://127.0.0.1:<its HTTP port> in
-# its environment, to aim at it), stops the instance (the profile is written as it exits), and
-# prints the summary (shopctl profile). The running shop is untouched.
+# same database and Kafka, its ports + 20000) with node --cpu-prof, runs the load command given
+# after `--` (with PROFILED_URL=http://127.0.0.1:<its HTTP port> in its environment, to aim at
+# it), stops the instance (the profile is written as it exits), and prints the summary (shopctl
+# profile). The second instance is a real one while it runs: it registers in discovery (callers
+# may send it some of their traffic), joins its service's consumer groups (a rebalance) and runs
+# an outbox relay (on standby behind the first one's lock); all of it ends when it stops.
 # With --in-place, the shop's own instance is restarted with --cpu-prof instead (for what a
 # second instance would not get: the checkout's saga runs where the checkout was accepted), and
 # restarted without it afterwards.
@@ -56,9 +58,9 @@ if $in_place; then
   exec node packages/shopctl/dist/src/cli.js profile "$profile" --from "$ready_ms"
 fi
 
-http_port=$((HTTP[$service] + 10000))
+http_port=$((HTTP[$service] + 20000))
 grpc_env=()
-[[ -v "GRPC[$service]" ]] && grpc_env=("GRPC_PORT=$((GRPC[$service] + 10000))")
+[[ -v "GRPC[$service]" ]] && grpc_env=("GRPC_PORT=$((GRPC[$service] + 20000))")
 log=$dir/instance.log
 
 say "starting a second $service on :$http_port with --cpu-prof (log: $log)"
