@@ -163,6 +163,8 @@ test('on a phone-sized screen, a declined card ends CANCELLED with its compensat
     await compensation.filter({ hasText: 'SUCCEEDED' }).first().waitFor();
     assert.equal(await availableOf(product.id), 3, 'the reserved unit is back');
   });
+  await browser.close();
+  browser = undefined;
 });
 
 test('while the history is held back, the orders page says the newest order is being updated, then shows it', async (t) => {
@@ -196,8 +198,10 @@ test('while the history is held back, the orders page says the newest order is b
   assert.equal(accepted.status, 202);
   const { orderId } = (await accepted.json()) as { orderId: string };
 
-  browser = await openBrowser();
-  const { page } = browser;
+  // A browser of this test's own, closed whatever happens (a browser left open keeps the run alive).
+  const own = await openBrowser();
+  t.after(() => own.close());
+  const { page } = own;
   await page.goto(`${WEB_URL}/signin?next=${encodeURIComponent('/orders')}`);
   await page.getByLabel('Email').fill(shopper.email);
   await page.getByLabel('Password').fill(shopper.password);
@@ -211,6 +215,4 @@ test('while the history is held back, the orders page says the newest order is b
   // The page reads again by itself: the order arrives and the notice goes.
   await page.locator(`li[data-order-id="${orderId}"]`).waitFor({ timeout: SETTLE_MS });
   await notice.waitFor({ state: 'detached', timeout: SETTLE_MS });
-  await browser.close();
-  browser = undefined;
 });
