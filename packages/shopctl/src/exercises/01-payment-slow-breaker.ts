@@ -32,7 +32,13 @@ export const SLOW_PAYMENT: FaultRuleInput = {
 const GATEWAY_PAYMENT_DEADLINE_MS = 800;
 const SHOPPERS = 10;
 const READERS = 4;
-const READ_FOR_MS = 10_000;
+/**
+ * How long the fault stays on (and the page reads run) after the checkouts. Order's breaker needs
+ * 10 failed calls in 10 s, and the saga runner works 8 sagas at once: the first 8 Authorize
+ * attempts fail at about 5 s, the other 2 only start then and fail at about 10 s. 15 s leaves
+ * those a margin on a slow machine (at 10 s they raced the fault's end, and the check with them).
+ */
+const READ_FOR_MS = 15_000;
 
 interface PhaseResult {
   breakers: boolean;
