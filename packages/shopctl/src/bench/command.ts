@@ -8,11 +8,11 @@ import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
-import { AdminApi, messageOf, resolveAdminToken, ShopApi, serviceBaseUrl } from '../api';
+import { messageOf, resolveAdminToken, serviceBaseUrl } from '../api';
 import { type CliIo, parseDuration, parseOptions, UsageError } from '../command';
+import { shopTarget } from '../exercises/command';
 import { findExercise } from '../exercises/registry';
 import { runExercise } from '../exercises/runner';
-import type { ShopTarget } from '../exercises/types';
 import {
   type BenchTarget,
   benchProduct,
@@ -191,16 +191,8 @@ export async function runBench(args: BenchArgs, io: CliIo): Promise<BenchReport>
     const exercise = findExercise(1);
     if (exercise) {
       log('P5: exercise 1 (payment slow, breakers on, then off)');
-      const shopTarget: ShopTarget = {
-        gatewayUrl: serviceBaseUrl('gateway', env),
-        serviceUrl: (service) => serviceBaseUrl(service, env),
-        adminToken,
-        env,
-        shop: new ShopApi({ env }),
-        admin: new AdminApi({ env, token: adminToken }),
-      };
       const result = await runExercise(exercise, {
-        target: shopTarget,
+        target: shopTarget(env, adminToken),
         out: () => {},
         signal: new AbortController().signal,
       });

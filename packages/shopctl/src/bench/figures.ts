@@ -6,7 +6,8 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { cartV1, orderV1, userV1 } from '@shoplab/contracts';
-import { ApiError, messageOf, type Order, requestJson, shoplabStateDir, TEST_CARDS } from '../api';
+import { ApiError, type Order, requestJson, shoplabStateDir, TEST_CARDS } from '../api';
+import { errorKind } from '../load';
 import { closedLoopThroughput, histogramBuckets, Latencies, quantileBetween, residentMb, timed } from './measure';
 
 /** Where the bench sends its requests. */
@@ -220,14 +221,6 @@ async function publishLagBuckets(target: BenchTarget): Promise<Map<number, numbe
     }
   }
   return total;
-}
-
-function errorKind(err: unknown): string {
-  if (err instanceof ApiError) {
-    const code = (err.body as { code?: string } | undefined)?.code;
-    return `${err.status}${code ? ` ${code}` : ''}`;
-  }
-  return messageOf(err).includes('timeout') || messageOf(err).includes('aborted') ? 'timeout' : 'unreachable';
 }
 
 /**

@@ -114,14 +114,7 @@ async function run(argv: string[], io: CliIo, deps: RunDeps): Promise<number> {
     return 2;
   }
   const env = args.gateway ? { ...io.env, SHOPLAB_GATEWAY_URL: args.gateway } : io.env;
-  const target: ShopTarget = {
-    gatewayUrl: serviceBaseUrl('gateway', env),
-    serviceUrl: (service) => serviceBaseUrl(service, env),
-    adminToken,
-    env,
-    shop: new ShopApi({ env }),
-    admin: new AdminApi({ env, token: adminToken }),
-  };
+  const target = shopTarget(env, adminToken);
 
   let signal = deps.interrupt;
   let detach = () => {};
@@ -169,4 +162,16 @@ export async function exerciseCommand(argv: string[], io: CliIo, deps: RunDeps =
   }
   io.err(`shopctl exercise: unknown subcommand ${sub}\n${EXERCISE_USAGE}\n`);
   return 2;
+}
+
+/** The shop at the addresses `env` names (SHOPLAB_*_URL, else the local ports), with its admin token. */
+export function shopTarget(env: NodeJS.ProcessEnv, adminToken: string): ShopTarget {
+  return {
+    gatewayUrl: serviceBaseUrl('gateway', env),
+    serviceUrl: (service) => serviceBaseUrl(service, env),
+    adminToken,
+    env,
+    shop: new ShopApi({ env }),
+    admin: new AdminApi({ env, token: adminToken }),
+  };
 }
