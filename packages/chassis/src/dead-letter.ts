@@ -16,6 +16,8 @@ export const DLQ_HEADERS = {
   partition: 'x-original-partition',
   offset: 'x-original-offset',
   group: 'x-consumer-group',
+  /** `poison` (could never be handled: never retried) or `failed` (its handler kept failing). */
+  reason: 'x-dead-letter-reason',
 } as const;
 
 /** Why a message was dead-lettered: it could never be handled, or its handler kept failing. */
@@ -59,6 +61,7 @@ export function deadLetterWriter(options: DeadLetterWriterOptions): (letter: Dea
       [DLQ_HEADERS.partition]: String(partition),
       [DLQ_HEADERS.offset]: message.offset,
       [DLQ_HEADERS.group]: groupId,
+      [DLQ_HEADERS.reason]: reason,
     };
     // The DLQ write must succeed before the offset moves past the message: retry until it does.
     for (let attempt = 1; ; attempt++) {

@@ -7,7 +7,11 @@
 // headers kept and an `x-redriven-at` header added, and commits its own consumer group's
 // offset on the DLQ after each copy: a message is redriven once. At least once, not exactly:
 // a crash between the copy and the commit redrives that one message again, which the
-// consumers' idempotency (processed_events) absorbs.
+// consumers' idempotency (processed_events) absorbs. Two kinds of DLQ message are passed over
+// (the offset still moves past them): a poison message (it could never be handled: copying it
+// back only parks it again, in every group, so each redrive would multiply it) unless asked
+// for, and a second DLQ copy of a source message already copied back in this redrive (each
+// consumer group parks its own copy; one copy back reaches every group).
 import { randomUUID } from 'node:crypto';
 import { type Admin, type IHeaders, Kafka, type KafkaMessage, logLevel, Partitioners } from 'kafkajs';
 import { messageOf } from './api';
@@ -28,6 +32,7 @@ const H = {
   partition: 'x-original-partition',
   offset: 'x-original-offset',
   group: 'x-consumer-group',
+  reason: 'x-dead-letter-reason',
 } as const;
 
 export interface DlqOptions {
@@ -51,6 +56,13 @@ export interface DlqMessage {
   attempts: number | null;
   consumerGroup: string | null;
   sourceTopic: string;
+  /** Where it was read from in the source topic (`partition:offset`); null when not recorded. */
+  sourceAt: string | null;
+  /**
+   * Parked without retries because it could never be handled (not a CloudEvent, data its
+   * contract refuses): x-dead-letter-reason `poison`, or — written before that header — 0 attempts.
+   */
+  poison: boolean;
   /** True when the redriver's committed offset is past it. */
   redriven: boolean;
 }
@@ -96,6 +108,9 @@ export function describeDlqMessage(
   redrivenBelow: number,
 ): DlqMessage {
   const attempts = header(message.headers, H.attempts);
+  const reason = header(message.headers, H.reason);
+  const sourcePartition = header(message.headers, H.partition);
+  const sourceOffset = header(message.headers, H.offset);
   return {
     dlqTopic,
     partition,
@@ -108,6 +123,8 @@ export function describeDlqMessage(
     attempts: attempts === null ? null : Number(attempts),
     consumerGroup: header(message.headers, H.group),
     sourceTopic: header(message.headers, H.topic) ?? dlqTopic.replace(/\.dlq$/, ''),
+    sourceAt: sourcePartition !== null && sourceOffset !== null ? `${sourcePartition}:${sourceOffset}` : null,
+    poison: reason === null ? attempts === '0' : reason === 'poison',
     redriven: Number(message.offset) < redrivenBelow,
   };
 }
@@ -225,17 +242,35 @@ export interface RedriveResult {
   dlqTopic: string;
   /** Messages copied back, each to its source topic. */
   redriven: { partition: number; offset: string; sourceTopic: string; eventId: string | null }[];
+  /** Passed over, marked handled: poison messages (without includePoison) and second copies. */
+  skipped: { poison: number; copies: number };
   /** Not yet redriven messages left (because of --max). */
   remaining: number;
+}
+
+/** What a redrive does with one DLQ message: copy it back, or pass over it (and why). */
+export function redriveDecision(
+  message: Pick<DlqMessage, 'poison' | 'sourceTopic' | 'sourceAt'>,
+  copied: Set<string>,
+  includePoison: boolean,
+): 'copy' | 'poison' | 'copy-already-redriven' {
+  if (message.poison && !includePoison) return 'poison';
+  if (message.sourceAt === null) return 'copy';
+  const origin = `${message.sourceTopic}/${message.sourceAt}`;
+  if (copied.has(origin)) return 'copy-already-redriven';
+  copied.add(origin);
+  return 'copy';
 }
 
 /**
  * Copies the DLQ's not-yet-redriven messages (at most `max`) back to their source topic —
  * x-original-topic, else the DLQ name without `.dlq` — keeping key, value and headers and adding
  * x-redriven-at; commits the redriver's offset past each one after its copy is acknowledged.
+ * Poison messages (unless `includePoison`) and further copies of a source message this redrive
+ * already copied back are passed over: the offset moves past them, nothing is copied.
  */
 export async function redriveDlq(
-  options: DlqOptions & { topic: string; max?: number; now?: () => Date },
+  options: DlqOptions & { topic: string; max?: number; includePoison?: boolean; now?: () => Date },
 ): Promise<RedriveResult> {
   const dlqTopic = normalizeDlqTopic(options.topic);
   const kafka = kafkaOf(options);
@@ -246,36 +281,45 @@ export async function redriveDlq(
     maxInFlightRequests: 1,
     createPartitioner: Partitioners.DefaultPartitioner,
   });
+  const skipped = { poison: 0, copies: 0 };
   try {
-    if (!(await admin.listTopics()).includes(dlqTopic)) return { dlqTopic, redriven: [], remaining: 0 };
+    if (!(await admin.listTopics()).includes(dlqTopic)) return { dlqTopic, redriven: [], skipped, remaining: 0 };
     const partitions = await partitionsOf(admin, dlqTopic);
     const pendingTotal = partitions.reduce((sum, p) => sum + Math.max(0, p.high - p.redrivenBelow), 0);
     const max = options.max ?? Number.POSITIVE_INFINITY;
     const redriven: RedriveResult['redriven'] = [];
-    if (pendingTotal === 0 || max <= 0) return { dlqTopic, redriven, remaining: pendingTotal };
+    if (pendingTotal === 0 || max <= 0) return { dlqTopic, redriven, skipped, remaining: pendingTotal };
     await producer.connect();
     const stopAt = new Map(partitions.filter((p) => p.high > p.redrivenBelow).map((p) => [p.partition, p.high]));
     const below = new Map(partitions.map((p) => [p.partition, p.redrivenBelow]));
+    const copied = new Set<string>();
     await readUpTo(kafka, dlqTopic, REDRIVE_GROUP, stopAt, async (partition, m, commit) => {
       if (Number(m.offset) < (below.get(partition) ?? 0)) return true; // redriven before (a reset group)
-      if (redriven.length >= max) return false;
-      const sourceTopic = header(m.headers, H.topic) ?? dlqTopic.replace(/\.dlq$/, '');
-      await producer.send({
-        topic: sourceTopic,
-        acks: -1,
-        messages: [
-          {
-            key: m.key,
-            value: m.value,
-            headers: { ...m.headers, [REDRIVEN_HEADER]: (options.now?.() ?? new Date()).toISOString() },
-          },
-        ],
-      });
+      if (redriven.length + skipped.poison + skipped.copies >= max) return false;
+      const described = describeDlqMessage(dlqTopic, partition, m, 0);
+      const decision = redriveDecision(described, copied, options.includePoison ?? false);
+      if (decision === 'copy') {
+        await producer.send({
+          topic: described.sourceTopic,
+          acks: -1,
+          messages: [
+            {
+              key: m.key,
+              value: m.value,
+              headers: { ...m.headers, [REDRIVEN_HEADER]: (options.now?.() ?? new Date()).toISOString() },
+            },
+          ],
+        });
+        redriven.push({ partition, offset: m.offset, sourceTopic: described.sourceTopic, eventId: described.eventId });
+      } else if (decision === 'poison') {
+        skipped.poison++;
+      } else {
+        skipped.copies++;
+      }
       await commit();
-      redriven.push({ partition, offset: m.offset, sourceTopic, eventId: header(m.headers, 'ce_id') });
       return true;
     });
-    return { dlqTopic, redriven, remaining: pendingTotal - redriven.length };
+    return { dlqTopic, redriven, skipped, remaining: pendingTotal - redriven.length - skipped.poison - skipped.copies };
   } finally {
     await producer.disconnect().catch(() => undefined);
     await admin.disconnect();
@@ -335,7 +379,7 @@ export async function sendRaw(
 // The command
 
 export const DLQ_USAGE = `usage: shopctl dlq list [topic] [--all] [--json]
-       shopctl dlq redrive <topic> [--max N]
+       shopctl dlq redrive <topic> [--max N] [--include-poison]
        shopctl dlq discard <topic> [--max N]
   topic    a source topic (order.events) or its DLQ (order.events.dlq); list: every *.dlq
   list     per DLQ: how many messages, how many not yet redriven, and each message's event id,
@@ -344,6 +388,11 @@ export const DLQ_USAGE = `usage: shopctl dlq list [topic] [--all] [--json]
   redrive  copies the messages not yet redriven back to their source topic (key, value and
            headers kept, ${REDRIVEN_HEADER} added) and commits the offset of the consumer group
            ${REDRIVE_GROUP} past each: a message is redriven once. --max N: at most N.
+           Passed over (marked handled, not copied): poison messages, which could never be
+           handled and would only be parked again by every group (--include-poison copies
+           them too, e.g. after a fix that makes their data acceptable), and further copies of
+           a source message already copied back (each group parks its own copy; one copy back
+           reaches every group).
   discard  marks messages not yet redriven as handled without copying them (for messages that
            can never succeed, e.g. not a CloudEvent): moves that group's offsets past them.
 Brokers: $KAFKA_BROKERS, else 127.0.0.1:9092.
@@ -404,7 +453,10 @@ export async function dlqCommand(argv: string[], io: CliIo): Promise<number> {
       return 0;
     }
     if (sub === 'redrive' || sub === 'discard') {
-      const { positional, values } = parseOptions(rest, { valued: ['max'] });
+      const { positional, values, flags } = parseOptions(rest, {
+        valued: ['max'],
+        flags: sub === 'redrive' ? ['include-poison'] : [],
+      });
       if (positional.length !== 1) throw new UsageError(`dlq ${sub} takes one topic`);
       const topic = normalizeDlqTopic(positional[0] as string);
       let max: number | undefined;
@@ -417,13 +469,28 @@ export async function dlqCommand(argv: string[], io: CliIo): Promise<number> {
         io.out(`${topic}: discarded ${discarded} message(s) (they stay in the topic, marked handled)\n`);
         return 0;
       }
-      const result = await redriveDlq({ env: io.env, topic, ...(max !== undefined ? { max } : {}) });
+      const result = await redriveDlq({
+        env: io.env,
+        topic,
+        includePoison: flags.has('include-poison'),
+        ...(max !== undefined ? { max } : {}),
+      });
       for (const r of result.redriven) {
         io.out(
           `redriven ${topic} ${r.partition}:${r.offset} → ${r.sourceTopic}${r.eventId ? ` (event ${r.eventId})` : ''}\n`,
         );
       }
-      io.out(`${topic}: redrove ${result.redriven.length} message(s), ${result.remaining} left\n`);
+      const passed = [
+        ...(result.skipped.poison > 0
+          ? [`${result.skipped.poison} poison message(s) (they could never be handled; --include-poison copies them)`]
+          : []),
+        ...(result.skipped.copies > 0
+          ? [`${result.skipped.copies} further copy(ies) of a message already copied back`]
+          : []),
+      ];
+      io.out(
+        `${topic}: redrove ${result.redriven.length} message(s)${passed.length > 0 ? `, passed over ${passed.join(' and ')}` : ''}, ${result.remaining} left\n`,
+      );
       return 0;
     }
     if (sub === undefined || sub === 'help' || sub === '--help') {

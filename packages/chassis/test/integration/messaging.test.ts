@@ -205,6 +205,7 @@ test('a poison message lands in the DLQ with the error headers and the next mess
   assert.match(header(DLQ_HEADERS.partition) ?? '', /^[0-2]$/);
   assert.equal(header(DLQ_HEADERS.offset), '0');
   assert.equal(header(DLQ_HEADERS.group), groupId);
+  assert.equal(header(DLQ_HEADERS.reason), 'poison');
   assert.equal(header('x-from'), 'test', 'the original headers are kept');
   assert.equal(await counterValue(registry, 'shop_consumer_dlq_total'), 1);
   await eventually('the offset to move past both messages', async () =>
@@ -242,6 +243,7 @@ test('a handler that keeps failing is retried, dead-lettered with its attempts, 
   );
   assert.equal(dead?.headers?.[DLQ_HEADERS.error]?.toString(), 'order ord-fail has no lines');
   assert.equal(dead?.headers?.[DLQ_HEADERS.attempts]?.toString(), '3');
+  assert.equal(dead?.headers?.[DLQ_HEADERS.reason]?.toString(), 'failed');
   assert.equal(dead?.headers?.ce_id?.toString(), failing.id);
   assert.equal(await counterValue(registry, 'shop_consumer_handler_failures_total'), 3);
 });

@@ -2,11 +2,11 @@
 // retried, then parked in the dead-letter topic, and the consumer moves on: the next order is
 // handled as soon as the fault is gone. After the fix, `shopctl dlq redrive` puts the parked
 // events back and the cart catches up. A message that is not a CloudEvent at all goes to the
-// DLQ at once, without retries (docs/exercises/07-poison-message-dlq.md).
+// DLQ at once, without retries, and a redrive passes over it (docs/exercises/07-poison-message-dlq.md).
 
 import type { Service } from '@shoplab/audit';
 import type { FaultRuleInput } from '../api';
-import { type DlqMessage, discardDlq, listDlq, redriveDlq, sendRaw } from '../dlq';
+import { type DlqMessage, listDlq, redriveDlq, sendRaw } from '../dlq';
 import {
   auditNow,
   clearances,
@@ -113,8 +113,14 @@ export const exercise07 = registerExercise({
       ),
     );
     const redrive = await redriveDlq({ env: ctx.env, topic: TOPIC });
+    const aIds = new Set(parked.map((m) => m.eventId));
     ctx.log(
-      `redriven ${redrive.redriven.length} message(s): ${redrive.redriven.map((r) => r.eventId ?? 'raw').join(', ')}`,
+      `redriven ${redrive.redriven.length} message(s), A's: ${
+        redrive.redriven
+          .filter((r) => aIds.has(r.eventId))
+          .map((r) => r.eventId)
+          .join(', ') || 'none'
+      }; passed over ${redrive.skipped.poison} poison message(s) and ${redrive.skipped.copies} further copy(ies)`,
     );
     const aCleared = await waitCleared(ctx, [a.orderId], 30_000);
     const aItemsAfter = (await first.getCart()).itemCount;
@@ -127,25 +133,30 @@ export const exercise07 = registerExercise({
 
     ctx.step('a message that is not a CloudEvent goes to the DLQ at once');
     const poisonKey = `${ctx.runId}-poison`;
-    const poisonBefore = await Promise.all(ORDER_EVENT_GROUPS.map((g) => dlqCount(ctx, g.service, g.group, 'poison')));
-    ctx.defer(`discard the malformed message in ${TOPIC}.dlq (it can never succeed)`, async () => {
-      const n = await discardDlq({ env: ctx.env, topic: TOPIC });
-      ctx.log(`shopctl dlq discard ${TOPIC}: ${n} message(s) marked handled`);
-    });
     await sendRaw({ env: ctx.env, topic: TOPIC, messages: [{ key: poisonKey, value: 'this is not a CloudEvent' }] });
     ctx.log(`sent key ${poisonKey}, value "this is not a CloudEvent", no ce_* headers`);
+    const parkedPoison = async () =>
+      ((await listDlq({ env: ctx.env, topic: TOPIC }))[0]?.messages ?? []).filter((m) => m.key === poisonKey);
+    let poison: DlqMessage[] = [];
     await waitFor(
       ctx,
       'every order-events consumer dead-lettering the malformed message',
       async () => {
-        const now = await Promise.all(ORDER_EVENT_GROUPS.map((g) => dlqCount(ctx, g.service, g.group, 'poison')));
-        return now.every((n, i) => n > (poisonBefore[i] ?? 0)) ? true : undefined;
+        poison = await parkedPoison();
+        return ORDER_EVENT_GROUPS.every(({ group }) => poison.some((m) => m.consumerGroup === group))
+          ? true
+          : undefined;
       },
       30_000,
     ).catch(() => undefined);
-    const [afterPoison] = await listDlq({ env: ctx.env, topic: TOPIC });
-    const poison = (afterPoison?.messages ?? []).filter((m) => m.key === poisonKey);
     for (const m of poison) ctx.log(`parked: ${describeParked(m)}`);
+    const again = await redriveDlq({ env: ctx.env, topic: TOPIC });
+    const poisonCopied = again.redriven.filter((r) =>
+      poison.some((m) => m.partition === r.partition && m.offset === r.offset),
+    );
+    ctx.log(
+      `shopctl dlq redrive ${TOPIC} again: ${again.redriven.length} copied, passed over ${again.skipped.poison} poison message(s)`,
+    );
 
     const aEvents = parked.map((m) => m.eventId);
     return [
@@ -178,9 +189,14 @@ export const exercise07 = registerExercise({
         `catalog and user had applied A's events already: ${duplicatesAfter.map((n, i) => n - (duplicatesBefore[i] ?? 0)).join(' and ')} duplicates skipped`,
       ),
       check(
-        'a message that is not a CloudEvent goes to the DLQ at once, from every consumer group, without retries',
-        ORDER_EVENT_GROUPS.every(({ group }) => poison.some((m) => m.consumerGroup === group && m.attempts === 0)),
+        'a message that is not a CloudEvent goes to the DLQ at once, from every consumer group, without retries; a redrive passes over it',
+        ORDER_EVENT_GROUPS.every(({ group }) =>
+          poison.some((m) => m.consumerGroup === group && m.attempts === 0 && m.poison),
+        ) &&
+          poisonCopied.length === 0 &&
+          again.skipped.poison >= ORDER_EVENT_GROUPS.length,
         ...(poison.length > 0 ? poison.map(describeParked) : [`no message with key ${poisonKey} in ${TOPIC}.dlq`]),
+        `the next redrive: ${poisonCopied.length} of its parked copies sent back, ${again.skipped.poison} poison message(s) passed over`,
       ),
     ];
   },

@@ -32,11 +32,13 @@ async function readAll(topic: string, expected: number): Promise<KafkaMessage[]>
   await consumer.subscribe({ topic, fromBeginning: true });
   await consumer.run({ eachMessage: async ({ message }) => void seen.push(message) });
   try {
-    return await eventually(
+    await eventually(
       () => `${expected} message(s) on ${topic} (${seen.length} so far)`,
       () => (seen.length >= expected ? seen : undefined),
       { timeoutMs: 30_000, intervalMs: 100 },
     );
+    await new Promise((resolve) => setTimeout(resolve, 1_000)); // anything more would show up too
+    return seen;
   } finally {
     await consumer.disconnect();
   }
@@ -108,6 +110,51 @@ test('messages on a DLQ are listed, then redriven to their source topic exactly 
     assert.equal((await listDlq({ topic: dlq }))[0]?.pending, 0);
     assert.equal((await redriveDlq({ topic: dlq })).redriven.length, 0);
     assert.equal((await readAll(source, 2)).length, 2, 'the discarded message was not copied');
+
+    // Two groups parked their own copies of one source message, and a poison message was parked
+    // with 0 attempts: the redrive copies the source message back once and passes over the rest.
+    const again = randomUUID();
+    const parkedBy = (group: string) => ({
+      key: 'order-2',
+      value: JSON.stringify({ orderId: 'order-2' }),
+      headers: {
+        ce_id: again,
+        ce_type: 'shop.order.confirmed.v1',
+        'x-error': 'injected failure',
+        'x-error-attempts': '5',
+        'x-original-topic': source,
+        'x-original-partition': '0',
+        'x-original-offset': '17',
+        'x-consumer-group': group,
+        'x-dead-letter-reason': 'failed',
+      },
+    });
+    await producer.send({
+      topic: dlq,
+      messages: [
+        parkedBy('cart-order-events'),
+        {
+          key: 'poison-2',
+          value: 'not a CloudEvent',
+          headers: { 'x-error-attempts': '0', 'x-dead-letter-reason': 'poison', 'x-original-topic': source },
+        },
+        parkedBy('catalog-order-events'),
+      ],
+    });
+    const merged = await redriveDlq({ topic: dlq });
+    assert.deepEqual(
+      merged.redriven.map((r) => r.eventId),
+      [again],
+    );
+    assert.deepEqual(merged.skipped, { poison: 1, copies: 1 });
+    assert.equal(merged.remaining, 0);
+    assert.equal((await listDlq({ topic: dlq }))[0]?.pending, 0, 'what was passed over is marked handled');
+    const after = await readAll(source, 3);
+    assert.deepEqual(
+      after.map((m) => m.key?.toString()).sort(),
+      ['order-0', 'order-1', 'order-2'],
+      'one copy back, the poison message not at all',
+    );
   } finally {
     await producer.disconnect().catch(() => undefined);
     await admin.deleteTopics({ topics: [source, dlq] }).catch(() => undefined);

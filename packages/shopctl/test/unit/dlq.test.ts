@@ -6,6 +6,7 @@ import {
   dlqCommand,
   formatDlqListing,
   normalizeDlqTopic,
+  redriveDecision,
 } from '../../src/dlq';
 
 const headers = {
@@ -14,7 +15,10 @@ const headers = {
   'x-error': Buffer.from('injected failure on consumer order.events'),
   'x-error-attempts': Buffer.from('5'),
   'x-original-topic': Buffer.from('order.events'),
+  'x-original-partition': Buffer.from('2'),
+  'x-original-offset': Buffer.from('41'),
   'x-consumer-group': Buffer.from('cart.order-events'),
+  'x-dead-letter-reason': Buffer.from('failed'),
 };
 
 test('a DLQ message is summarized from its CloudEvents and dead-letter headers', () => {
@@ -36,12 +40,48 @@ test('a DLQ message is summarized from its CloudEvents and dead-letter headers',
     attempts: 5,
     consumerGroup: 'cart.order-events',
     sourceTopic: 'order.events',
+    sourceAt: '2:41',
+    poison: false,
     redriven: true,
   });
   const poison = describeDlqMessage('user.events.dlq', 1, { key: null, headers: {}, offset: '8', timestamp: '0' }, 8);
   assert.equal(poison.eventId, null);
   assert.equal(poison.sourceTopic, 'user.events', 'without x-original-topic: the DLQ name minus .dlq');
   assert.equal(poison.redriven, false);
+  assert.equal(poison.sourceAt, null);
+  const parked = (h: Record<string, string>) =>
+    describeDlqMessage(
+      'order.events.dlq',
+      0,
+      {
+        key: null,
+        headers: Object.fromEntries(Object.entries(h).map(([k, v]) => [k, Buffer.from(v)])),
+        offset: '0',
+        timestamp: '0',
+      },
+      0,
+    ).poison;
+  assert.equal(parked({ 'x-dead-letter-reason': 'poison', 'x-error-attempts': '0' }), true);
+  assert.equal(parked({ 'x-dead-letter-reason': 'failed', 'x-error-attempts': '5' }), false);
+  assert.equal(parked({ 'x-error-attempts': '0' }), true, 'written before the reason header: 0 attempts is poison');
+  assert.equal(parked({ 'x-error-attempts': '3' }), false);
+});
+
+test('a redrive copies a failed message once per source message and passes over poison', () => {
+  const at = (sourceAt: string | null, poison = false) => ({ sourceTopic: 'order.events', sourceAt, poison });
+  const copied = new Set<string>();
+  // cart and catalog each parked their own copy of order.events 2:41: one copy back reaches both.
+  assert.equal(redriveDecision(at('2:41'), copied, false), 'copy');
+  assert.equal(redriveDecision(at('2:41'), copied, false), 'copy-already-redriven');
+  assert.equal(redriveDecision(at('2:42'), copied, false), 'copy');
+  assert.equal(redriveDecision({ ...at('2:41'), sourceTopic: 'payment.events' }, copied, false), 'copy');
+  // A poison message would only be parked again by every group: passed over unless asked for.
+  assert.equal(redriveDecision(at('0:7', true), copied, false), 'poison');
+  assert.equal(redriveDecision(at('0:7', true), copied, true), 'copy');
+  assert.equal(redriveDecision(at('0:7', true), copied, true), 'copy-already-redriven');
+  // Without the source coordinates nothing can be matched: copied.
+  assert.equal(redriveDecision(at(null), copied, false), 'copy');
+  assert.equal(redriveDecision(at(null), copied, false), 'copy');
 });
 
 test('a topic names its DLQ either way; a bad name is refused', () => {

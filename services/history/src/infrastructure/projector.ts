@@ -234,8 +234,13 @@ export class HistoryProjector implements Intake {
   private async replayThenConsume(replay: BatchReplay, generation: number): Promise<void> {
     const log = this.options.kit.logger;
     try {
-      const { replayed, handedOver } = await replay.run();
-      log.info({ replayed, handedOver }, 'history rebuild: batch replay finished');
+      const { replayed, poison, handedOver } = await replay.run();
+      log.info(
+        { replayed, poison, handedOver },
+        poison > 0
+          ? `history rebuild: batch replay finished; passed over ${poison} poison message(s), parked before by the live consumer`
+          : 'history rebuild: batch replay finished',
+      );
     } catch (err) {
       log.warn({ err }, 'history rebuild: batch replay failed; the per-event consumers replay the rest');
       await replay.stop();

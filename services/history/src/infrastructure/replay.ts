@@ -5,19 +5,13 @@
 // its events in the batch, and written once. processed_events rows are written for the batch
 // in the same transaction (the live consumer of the same group skips those events), and the
 // offsets are committed after it. A message that is not a valid event, or whose data the
-// contract refuses, goes to `<topic>.dlq` with the dead-letter headers the chassis' consumers
-// write (packages/chassis/src/dead-letter.ts), as the per-event consumer would send it. A failed
+// contract refuses (a poison message), is passed over with a warning and counted: the live
+// consumer parked it in `<topic>.dlq` when it first arrived, and parking it again on every
+// rebuild would only pile up copies of what an operator has already seen. A failed
 // transaction pauses that partition where it is: the ordinary per-event consumer of the same
 // group takes over from the committed offset, with its retries.
-import {
-  DLQ_HEADERS,
-  type DomainEvent,
-  decodeEvent,
-  errorText,
-  type Logger,
-  PoisonMessageError,
-} from '@shoplab/chassis';
-import type { Consumer, EachBatchPayload, Kafka, KafkaMessage, Producer } from 'kafkajs';
+import { type DomainEvent, decodeEvent, errorText, type Logger, PoisonMessageError } from '@shoplab/chassis';
+import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import { applyEvent, type OrderFacts, toDocument } from '../domain/order-document';
 import type { PrismaClient } from '../generated/prisma/client';
 import { PrismaHistoryWrites } from './history.store';
@@ -34,8 +28,9 @@ const PARTITIONS_AT_ONCE = 3;
 
 export class BatchReplay {
   private consumers: Consumer[] = [];
-  private producer: Promise<Producer> | undefined;
   private stopped = false;
+  /** Poison messages passed over (not applied, not parked again). */
+  private poison = 0;
 
   constructor(
     private readonly deps: { kafka: Kafka; prisma: PrismaClient; logger: Logger },
@@ -43,7 +38,7 @@ export class BatchReplay {
   ) {}
 
   /** Resolves once every partition reached its end or was left to the per-event consumer. */
-  async run(): Promise<{ replayed: number; handedOver: string[] }> {
+  async run(): Promise<{ replayed: number; poison: number; handedOver: string[] }> {
     let replayed = 0;
     const handedOver = new Set<string>();
     // A replay consumer kafkajs gives up on (a crash it does not restart after) commits nothing
@@ -109,7 +104,7 @@ export class BatchReplay {
       await admin.disconnect().catch(() => undefined);
     }
     await this.stop();
-    return { replayed, handedOver: [...handedOver] };
+    return { replayed, poison: this.poison, handedOver: [...handedOver] };
   }
 
   async stop(): Promise<void> {
@@ -117,9 +112,6 @@ export class BatchReplay {
     const consumers = this.consumers;
     this.consumers = [];
     for (const c of consumers) await c.disconnect().catch(() => undefined);
-    const producer = this.producer;
-    this.producer = undefined;
-    await producer?.then((p) => p.disconnect()).catch(() => undefined);
   }
 
   /** Applies the batch's messages before `end` in one transaction; `last`: the last offset applied. */
@@ -138,7 +130,11 @@ export class BatchReplay {
         events.push(event);
       } catch (err) {
         if (!(err instanceof PoisonMessageError)) throw err;
-        await this.deadLetter(source, batch.partition, message, err);
+        this.poison++;
+        this.deps.logger.debug(
+          { topic: source.topic, partition: batch.partition, offset: message.offset, err: errorText(err) },
+          'history rebuild: passed over a poison message (the live consumer parked it in the dead-letter topic)',
+        );
       }
     }
     const last = Number(messages.at(-1)?.offset);
@@ -183,40 +179,5 @@ export class BatchReplay {
     );
     await heartbeat();
     return { applied, last };
-  }
-
-  /** Copies a message that can never be applied to `<topic>.dlq`, as the chassis' consumers do. */
-  private async deadLetter(source: ReplaySource, partition: number, message: KafkaMessage, error: unknown) {
-    // One producer for every partition's batches, connected once.
-    this.producer ??= (async () => {
-      const producer = this.deps.kafka.producer({ allowAutoTopicCreation: false });
-      await producer.connect();
-      return producer;
-    })();
-    const producer = await this.producer;
-    const dlq = `${source.topic}.dlq`;
-    await producer.send({
-      topic: dlq,
-      messages: [
-        {
-          key: message.key,
-          value: message.value,
-          timestamp: message.timestamp,
-          headers: {
-            ...message.headers,
-            [DLQ_HEADERS.error]: errorText(error).slice(0, 2000),
-            [DLQ_HEADERS.attempts]: '0',
-            [DLQ_HEADERS.topic]: source.topic,
-            [DLQ_HEADERS.partition]: String(partition),
-            [DLQ_HEADERS.offset]: message.offset,
-            [DLQ_HEADERS.group]: source.groupId,
-          },
-        },
-      ],
-    });
-    this.deps.logger.error(
-      { topic: source.topic, partition, offset: message.offset, dlq, err: error },
-      'message sent to the dead-letter topic (poison)',
-    );
   }
 }

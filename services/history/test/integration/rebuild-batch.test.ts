@@ -1,6 +1,7 @@
 // The rebuild's batch replay (src/infrastructure/replay.ts) on the real stack: many events of
 // one order in one batch merged into one write, the documents equal to the live ones, and a
-// message that is not an event dead-lettered as the live consumer did, while the rebuild goes on.
+// message that is not an event passed over without parking it again (the live consumer parked
+// it when it arrived), while the rebuild goes on.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, test } from 'node:test';
@@ -58,7 +59,7 @@ after(async () => {
   await svc?.close();
 });
 
-test('rebuild by batches: the same documents and counts; a message that is not an event is dead-lettered again', async (t) => {
+test('rebuild by batches: the same documents and counts; a message that is not an event is passed over, not parked again', async (t) => {
   const before = await allDocuments();
   const started = await svc.app.http.inject({ method: 'POST', url: '/admin/history/rebuild', headers: admin });
   assert.equal(started.statusCode, 202, started.body);
@@ -73,11 +74,9 @@ test('rebuild by batches: the same documents and counts; a message that is not a
   assert.equal(done.eventsApplied, orders.length * 4);
   assert.equal(done.targetEvents, orders.length * 4 + 1);
   assert.deepEqual(await allDocuments(), before);
-  // The new generation dead-lettered the junk once more, with the chassis' headers.
-  await eventually('the junk dead-lettered by the new generation', async () => {
-    assert.equal(await dlqMessages(), 2);
-    return true;
-  });
+  // The replay passed over the junk: the DLQ still holds only the live consumer's copy (the
+  // replay commits past a message only after handling it, so at 'done' nothing is in flight).
+  assert.equal(await dlqMessages(), 1);
   // Each applied event has its processed_events row under the new groups: a redelivery is skipped.
   const processed = await svc.prisma.processedEvent.count({ where: { consumerGroup: { endsWith: '-g1' } } });
   assert.equal(processed, orders.length * 4);
