@@ -4,32 +4,66 @@ import { sleep } from './backoff';
 import { ShopError } from './errors';
 import type { ServiceMetrics } from './metrics';
 
-/** Where a fault applies: an HTTP route, a gRPC method, a consumed topic, the outbox relay, an outbound call. */
-export const FAULT_KINDS = ['http', 'grpc', 'consumer', 'relay', 'client'] as const;
+/** Where a call fault applies: an HTTP route, a gRPC method, a consumed topic, the outbox relay, an outbound call. */
+export const CALL_FAULT_KINDS = ['http', 'grpc', 'consumer', 'relay', 'client'] as const;
+/** Every kind: the call kinds, and `clock` (the process's wall clock, clock.ts). */
+export const FAULT_KINDS = [...CALL_FAULT_KINDS, 'clock'] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
-export const faultSpecSchema = z.discriminatedUnion('type', [
+/** The longest clock skew a rule may set, either way (one day). */
+export const MAX_CLOCK_SKEW_MS = 86_400_000;
+
+/** The faults of a call: latency, a share of errors, every call failing, every call held. */
+export const callFaultSpecSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('latency'), ms: z.number().int().min(1).max(120_000) }),
   z.object({ type: z.literal('error'), rate: z.number().gt(0).max(1) }),
   z.object({ type: z.literal('fail') }),
   z.object({ type: z.literal('hang') }),
 ]);
-export type FaultSpec = z.infer<typeof faultSpecSchema>;
 
-/** A fault rule as accepted at PUT /admin/chaos. */
-export const faultRuleInputSchema = z.object({
-  kind: z.enum(FAULT_KINDS),
-  /** Route (`GET /products/:id`), gRPC method (`catalog.v1.CatalogService/ReserveStock`), topic, or `*`. */
-  target: z.string().min(1).max(200).default('*'),
-  fault: faultSpecSchema,
-  /** How long the rule lives; faults always expire so a forgotten exercise heals itself. */
-  durationSeconds: z
+/** The fault of the clock: the wall clock offset by `ms` (negative: behind). */
+export const clockFaultSpecSchema = z.object({
+  type: z.literal('skew'),
+  ms: z
     .number()
     .int()
-    .min(1)
-    .max(24 * 3600)
-    .default(300),
+    .min(-MAX_CLOCK_SKEW_MS)
+    .max(MAX_CLOCK_SKEW_MS)
+    .refine((ms) => ms !== 0, 'a skew of 0 ms changes nothing')
+    .describe('added to the wall clock the service stamps its events and timeline entries with; negative is behind'),
 });
+
+export const faultSpecSchema = z.discriminatedUnion('type', [...callFaultSpecSchema.options, clockFaultSpecSchema]);
+export type FaultSpec = z.infer<typeof faultSpecSchema>;
+
+/** How long a rule lives; faults always expire so a forgotten exercise heals itself. */
+const durationSecondsSchema = z
+  .number()
+  .int()
+  .min(1)
+  .max(24 * 3600)
+  .default(300);
+
+/**
+ * A fault rule as accepted at PUT /admin/chaos: a call fault on a kind of call, or a skew of
+ * the process's clock (kind `clock`, target `*`). A skew on a call, or a latency on the clock,
+ * is not a rule.
+ */
+export const faultRuleInputSchema = z.discriminatedUnion('kind', [
+  z.object({
+    kind: z.enum(CALL_FAULT_KINDS),
+    /** Route (`GET /products/:id`), gRPC method (`catalog.v1.CatalogService/ReserveStock`), topic, or `*`. */
+    target: z.string().min(1).max(200).default('*'),
+    fault: callFaultSpecSchema,
+    durationSeconds: durationSecondsSchema,
+  }),
+  z.object({
+    kind: z.literal('clock'),
+    target: z.literal('*').default('*').describe('the whole process'),
+    fault: clockFaultSpecSchema,
+    durationSeconds: durationSecondsSchema,
+  }),
+]);
 export type FaultRuleInput = z.input<typeof faultRuleInputSchema>;
 
 export interface FaultRule {
@@ -95,6 +129,14 @@ export class FaultInjector {
     return removed.length;
   }
 
+  /** The sum of the active `clock` skews (ms): what the process's clock adds to the machine's. */
+  clockOffsetMs(): number {
+    this.expire();
+    let offset = 0;
+    for (const rule of this.rules) if (rule.fault.type === 'skew') offset += rule.fault.ms;
+    return offset;
+  }
+
   /** Applies every active rule for (kind, name). Throws ShopError SHOP_CHAOS_INJECTED on an injected failure. */
   async apply(kind: FaultKind, name: string): Promise<void> {
     this.expire();
@@ -118,6 +160,9 @@ export class FaultInjector {
         case 'hang':
           this.count(kind, name, 'hang');
           await this.hang(rule);
+          break;
+        case 'skew':
+          // Read by the clock (clockOffsetMs), never applied to a call.
           break;
       }
     }

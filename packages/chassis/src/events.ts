@@ -12,6 +12,7 @@ import type { EventContract, EventData, EventInput } from '@shoplab/contracts';
 import { CloudEvent, Kafka as CloudEventsKafka } from 'cloudevents';
 import type { IHeaders, Message } from 'kafkajs';
 import { z } from 'zod';
+import { type ClockStamp, HLC_PATTERN, processClock } from './clock';
 import { errorText } from './errors';
 
 /**
@@ -33,6 +34,12 @@ export interface DomainEvent<T = unknown> {
   time: string;
   datacontenttype: 'application/json';
   data: T;
+  /**
+   * Extension attributes (`ce_lamport`, `ce_hlc`): the producer's Lamport clock and hybrid
+   * logical clock when it created the event (clock.ts). Absent on events of older producers.
+   */
+  lamport?: number;
+  hlc?: string;
 }
 
 export const domainEventSchema = z.object({
@@ -43,6 +50,9 @@ export const domainEventSchema = z.object({
   time: z.iso.datetime({ offset: true }),
   datacontenttype: z.literal('application/json'),
   data: z.unknown().refine((value) => value !== undefined, 'data is required'),
+  // Binary mode carries every attribute as a string header: the Lamport time arrives as digits.
+  lamport: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
+  hlc: z.string().regex(HLC_PATTERN, 'hlc must be <15-digit ms>-<6-digit counter>').optional(),
 });
 
 /** `shop.<aggregate>.<event>.v<version>`: eventType('order', 'confirmed') is `shop.order.confirmed.v1`. */
@@ -73,18 +83,26 @@ export interface NewEvent<T> {
   data: T;
   id?: string;
   time?: Date;
+  /** The clock readings to stamp (default: a tick of the process's clock). */
+  stamp?: ClockStamp;
 }
 
-/** Builds a validated domain event with a fresh uuid and the current time. */
+/**
+ * Builds a validated domain event with a fresh uuid, stamped by the process's clock: a tick of
+ * its Lamport clock and HLC, and the time from the same (skewable) wall clock.
+ */
 export function createEvent<T>(input: NewEvent<T>): DomainEvent<T> {
+  const stamp = input.stamp ?? processClock.tick();
   const event = {
     id: input.id ?? randomUUID(),
     source: `/shoplab/${input.service}`,
     type: input.type,
     subject: input.subject,
-    time: (input.time ?? new Date()).toISOString(),
+    time: (input.time ?? new Date(stamp.wall)).toISOString(),
     datacontenttype: 'application/json' as const,
     data: input.data,
+    lamport: stamp.lamport,
+    hlc: stamp.hlc,
   };
   domainEventSchema.parse(event);
   return event;
@@ -154,6 +172,9 @@ export function encodeEvent(event: DomainEvent, extraHeaders: Record<string, str
       time: valid.time,
       datacontenttype: valid.datacontenttype,
       data: valid.data,
+      // Extension attributes (lower-case alphanumeric names): ce_lamport, ce_hlc.
+      ...(valid.lamport !== undefined ? { lamport: String(valid.lamport) } : {}),
+      ...(valid.hlc !== undefined ? { hlc: valid.hlc } : {}),
     }),
   );
   const headers: Record<string, string> = { ...extraHeaders };

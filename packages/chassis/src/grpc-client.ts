@@ -10,6 +10,7 @@
 // and instances appear and vanish as the registry's blocking queries report them.
 import * as grpc from '@grpc/grpc-js';
 import type { FaultInjector } from './chaos';
+import { HLC_METADATA, LAMPORT_METADATA, processClock } from './clock';
 import { grpcAddressOf, type Instance, RoundRobin, type ServiceRegistry } from './discovery';
 import { codeForGrpcStatus, isErrorCode, ShopError } from './errors';
 import {
@@ -214,6 +215,10 @@ export class GrpcClient<S> {
       for (const [k, v] of Object.entries(options.metadata ?? {})) metadata.set(k, v);
     }
     metadata.set(SHOP_CALLER_METADATA, this.options.caller);
+    // A send: the callee merges these into its clocks (clock.ts), so what it causes comes after.
+    const stamp = processClock.tick();
+    metadata.set(LAMPORT_METADATA, String(stamp.lamport));
+    metadata.set(HLC_METADATA, stamp.hlc);
     if (options.idempotencyKey) metadata.set(IDEMPOTENCY_KEY_METADATA, options.idempotencyKey);
     return metadata;
   }

@@ -4,6 +4,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { healthV1 } from '@shoplab/contracts';
 import type { FaultInjector } from './chaos';
+import { HLC_METADATA, LAMPORT_METADATA, processClock, stampFromMetadata } from './clock';
 import { databaseError } from './database-errors';
 import { ERROR_CODES, GrpcStatus, ShopError } from './errors';
 import { unstorableInputError } from './input';
@@ -294,6 +295,10 @@ export class GrpcServer {
         else if (isClientMistake(err)) logger.info({ ...fields, shopCode: err.code }, 'gRPC call refused');
         else logger.warn({ ...fields, shopCode: err.code, err }, 'gRPC call failed');
       };
+      // A receive: the caller's clocks (if it sent them) are merged before the handler runs.
+      processClock.receive(
+        stampFromMetadata(firstString(call.metadata.get(LAMPORT_METADATA)), firstString(call.metadata.get(HLC_METADATA))),
+      );
       const run = async () => {
         await chaos?.apply('grpc', fullMethod);
         // Text no database can store is the caller's mistake, whichever handler it reaches.

@@ -1,6 +1,7 @@
 export * from './admin-audit';
 export * from './auth';
 export * from './chaos';
+export * from './clock';
 export * from './config';
 export * from './database';
 export * from './discovery';

@@ -6,6 +6,7 @@ import { type Span, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import type { EachMessagePayload } from 'kafkajs';
 import { backoffDelayMs, sleep } from './backoff';
 import type { FaultInjector } from './chaos';
+import { processClock } from './clock';
 import type { ConsumerMetrics } from './consumer-metrics';
 import { deadLetterWriter } from './dead-letter';
 import { errorText } from './errors';
@@ -89,6 +90,9 @@ export function createMessageProcessor<Tx extends SqlTransaction>(
       await commit(next(message.offset));
       return true;
     }
+    // A receive: the process's clocks move past the producer's (ce_lamport, ce_hlc; an event
+    // without them, from an older producer, only advances the local clocks).
+    processClock.receive(event);
 
     return tracer.startActiveSpan(
       `process ${topic}`,

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import type pino from 'pino';
 import { FaultInjector } from './chaos';
+import { processClock } from './clock';
 import type { BaseConfig } from './config';
 import { createServiceRegistry, type ServiceRegistry } from './discovery';
 import type { GrpcServer } from './grpc-server';
@@ -39,6 +40,8 @@ export function createServiceKit<C extends BaseConfig>(
   });
   const metrics = createMetrics(config.SERVICE_NAME, instanceId);
   const chaos = new FaultInjector(metrics);
+  // The process's clock (events, timelines) is skewed by the kit's chaos `clock` rules.
+  processClock.useOffset(() => chaos.clockOffsetMs());
   const breakers = new BreakerRegistry();
   const registry =
     options.registry ??
