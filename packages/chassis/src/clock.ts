@@ -110,7 +110,8 @@ export class ProcessClock {
     } else {
       const physical = Math.max(mine.physical, theirs.physical, wall);
       let counter: number;
-      if (physical === mine.physical && physical === theirs.physical) counter = Math.max(mine.counter, theirs.counter) + 1;
+      if (physical === mine.physical && physical === theirs.physical)
+        counter = Math.max(mine.counter, theirs.counter) + 1;
       else if (physical === mine.physical) counter = mine.counter + 1;
       else if (physical === theirs.physical) counter = theirs.counter + 1;
       else counter = 0;

@@ -297,7 +297,10 @@ export class GrpcServer {
       };
       // A receive: the caller's clocks (if it sent them) are merged before the handler runs.
       processClock.receive(
-        stampFromMetadata(firstString(call.metadata.get(LAMPORT_METADATA)), firstString(call.metadata.get(HLC_METADATA))),
+        stampFromMetadata(
+          firstString(call.metadata.get(LAMPORT_METADATA)),
+          firstString(call.metadata.get(HLC_METADATA)),
+        ),
       );
       const run = async () => {
         await chaos?.apply('grpc', fullMethod);
