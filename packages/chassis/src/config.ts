@@ -95,9 +95,49 @@ export class ConfigError extends Error {
   }
 }
 
+/** The settings that are secrets: with NODE_ENV=production each must be a real one. */
+export const SECRET_SETTINGS = ['ADMIN_TOKEN', 'JWT_SECRET', 'CARD_ENCRYPTION_KEY', 'DB_PASSWORD'] as const;
+
+/** The shortest secret production accepts (`openssl rand -hex 16` is 32 characters). */
+export const SECRET_MIN_LENGTH = 32;
+
+/**
+ * The placeholders this repository ships: the `change-me…` values (also base64 encoded, as the
+ * sample card key was) and the development and test values, which all count `0123456789`.
+ */
+const PLACEHOLDER = /change-?me|0123456789/i;
+
+/**
+ * Why the secrets of a parsed configuration are not fit for production: placeholders, and
+ * values shorter than {@link SECRET_MIN_LENGTH} — the chassis' own default DB_PASSWORD among
+ * them. Nothing is checked unless NODE_ENV is production (the native stack runs as development
+ * with secrets it generates; tests use their own sample values).
+ */
+export function productionSecretProblems(
+  config: Record<string, unknown>,
+  env: Record<string, string | undefined>,
+): string[] {
+  if (config.NODE_ENV !== 'production') return [];
+  const problems: string[] = [];
+  for (const key of SECRET_SETTINGS) {
+    if (!(key in config)) continue; // not a setting of this service
+    // The value as given (a parsed setting may be a Buffer), else the schema's default.
+    const raw = env[key] || config[key];
+    const value = typeof raw === 'string' ? raw : '';
+    const decoded = Buffer.from(value, 'base64').toString('latin1');
+    if (PLACEHOLDER.test(value) || PLACEHOLDER.test(decoded)) {
+      problems.push(`${key}: a placeholder from the repository, not a secret (NODE_ENV=production)`);
+    } else if (value.length < SECRET_MIN_LENGTH) {
+      problems.push(`${key}: at least ${SECRET_MIN_LENGTH} characters with NODE_ENV=production`);
+    }
+  }
+  return problems;
+}
+
 /**
  * Validates the environment once, at start. Every problem is listed in one error, so a
  * misconfigured deployment is fixed in one go. After this nothing reads process.env.
+ * With NODE_ENV=production, placeholder and short secrets are refused too.
  */
 export function loadConfig<S extends z.ZodType>(
   schema: S,
@@ -106,6 +146,12 @@ export function loadConfig<S extends z.ZodType>(
   // Empty strings mean "unset" (compose and k8s often render missing values as "").
   const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
   const result = schema.safeParse(cleaned);
-  if (result.success) return result.data;
-  throw new ConfigError(result.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`));
+  if (!result.success) {
+    throw new ConfigError(result.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`));
+  }
+  const data = result.data;
+  const secrets =
+    typeof data === 'object' && data !== null ? productionSecretProblems(data as Record<string, unknown>, cleaned) : [];
+  if (secrets.length > 0) throw new ConfigError(secrets);
+  return data;
 }

@@ -1,7 +1,15 @@
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
 import { z } from 'zod';
-import { baseConfigSchema, ConfigError, databaseConfigSchema, kafkaConfigSchema, loadConfig } from '../../src/config';
+import {
+  baseConfigSchema,
+  ConfigError,
+  databaseConfigSchema,
+  kafkaConfigSchema,
+  loadConfig,
+  SECRET_MIN_LENGTH,
+} from '../../src/config';
 
 const schema = baseConfigSchema
   .extend(databaseConfigSchema.shape)
@@ -9,6 +17,9 @@ const schema = baseConfigSchema
   .extend({
     RESERVATION_TTL_SECONDS: z.coerce.number().int().positive().default(900),
   });
+
+/** A secret as the deployments generate it (`openssl rand -hex 24`). */
+const randomHex = () => randomBytes(24).toString('hex');
 
 const valid = {
   SERVICE_NAME: 'catalog',
@@ -55,4 +66,59 @@ test('empty variables count as unset, so defaults apply', () => {
   const config = loadConfig(schema, { ...valid, DB_HOST: '', LOG_LEVEL: '' });
   assert.equal(config.DB_HOST, '127.0.0.1');
   assert.equal(config.LOG_LEVEL, 'info');
+});
+
+test('in production, placeholder and short secrets are refused, every one in one error', () => {
+  const cardSchema = schema.extend({
+    JWT_SECRET: z.string().min(16),
+    CARD_ENCRYPTION_KEY: z.string().transform((v) => Buffer.from(v, 'base64')),
+  });
+  let caught: unknown;
+  try {
+    loadConfig(cardSchema, {
+      ...valid,
+      NODE_ENV: 'production',
+      // the repository's former compose defaults, and a test token
+      ADMIN_TOKEN: 'test-admin-token-0123456789',
+      JWT_SECRET: 'change-me-jwt-secret-at-least-32-characters',
+      CARD_ENCRYPTION_KEY: 'Y2hhbmdlLW1lLTMyLWJ5dGUtY2FyZC1rZXktMDAwMDA=', // "change-me-32-byte-card-key-00000"
+      // DB_PASSWORD unset: the chassis' default "shoplab" is too short
+    });
+  } catch (err) {
+    caught = err;
+  }
+  assert.ok(caught instanceof ConfigError, 'a ConfigError');
+  assert.deepEqual(caught.problems.sort(), [
+    'ADMIN_TOKEN: a placeholder from the repository, not a secret (NODE_ENV=production)',
+    'CARD_ENCRYPTION_KEY: a placeholder from the repository, not a secret (NODE_ENV=production)',
+    `DB_PASSWORD: at least ${SECRET_MIN_LENGTH} characters with NODE_ENV=production`,
+    'JWT_SECRET: a placeholder from the repository, not a secret (NODE_ENV=production)',
+  ]);
+  const short = 'x'.repeat(SECRET_MIN_LENGTH - 1);
+  assert.throws(
+    () => loadConfig(schema, { ...valid, NODE_ENV: 'production', ADMIN_TOKEN: short, DB_PASSWORD: randomHex() }),
+    (err) =>
+      err instanceof ConfigError &&
+      err.problems.join() === `ADMIN_TOKEN: at least 32 characters with NODE_ENV=production`,
+  );
+});
+
+test('in production, generated secrets are accepted; settings a service lacks are not asked for', () => {
+  const config = loadConfig(schema, {
+    ...valid,
+    NODE_ENV: 'production',
+    ADMIN_TOKEN: randomHex(),
+    DB_PASSWORD: randomHex(),
+    JWT_SECRET: 'short', // not a setting of this schema: ignored, as zod drops it
+  });
+  assert.equal(config.NODE_ENV, 'production');
+  const noDatabase = loadConfig(baseConfigSchema, { ...valid, NODE_ENV: 'production', ADMIN_TOKEN: randomHex() });
+  assert.equal(noDatabase.SERVICE_NAME, 'catalog');
+});
+
+test('outside production the development and test values still work', () => {
+  for (const NODE_ENV of [undefined, 'development', 'test']) {
+    const config = loadConfig(schema, { ...valid, NODE_ENV, ADMIN_TOKEN: 'test-admin-token-0123456789' });
+    assert.equal(config.DB_PASSWORD, 'shoplab');
+  }
 });
