@@ -2,7 +2,7 @@
 // so ids cannot be probed.
 import { ShopError } from '@shoplab/chassis';
 import { decodeCursor, encodeCursor, isOrderId, pageSize } from '../domain/cursor';
-import type { OrderView } from '../domain/order';
+import { type OrderView, sortTimeline, type TimelineSort } from '../domain/order';
 import type { AuditedOrder, OrderRepository, OrderSummary } from './ports';
 
 export interface OrderPage {
@@ -13,10 +13,11 @@ export interface OrderPage {
 export class OrderQueries {
   constructor(private readonly orders: OrderRepository) {}
 
-  async get(userId: string, orderId: string): Promise<OrderView> {
+  /** One order of the user's, its timeline in wall-clock order or (`hlc`) in causal order. */
+  async get(userId: string, orderId: string, sort: TimelineSort = 'wall'): Promise<OrderView> {
     const order = isOrderId(orderId) ? await this.orders.get(userId, orderId.toLowerCase()) : undefined;
     if (!order) throw new ShopError('SHOP_NOT_FOUND', `No order ${orderId}`, { orderId });
-    return order;
+    return sort === 'wall' ? order : { ...order, timeline: sortTimeline(order.timeline, sort) };
   }
 
   async list(userId: string, options: { limit?: number; cursor?: string }): Promise<OrderPage> {

@@ -4,7 +4,7 @@
 // event id in processed_events.
 import { isSpanContextValid } from '@opentelemetry/api';
 import { parseTraceParent } from '@opentelemetry/core';
-import { type DomainEvent, parseEventData } from '@shoplab/chassis';
+import { clockNow, type DomainEvent, parseEventData } from '@shoplab/chassis';
 import { defineEvent, PAYMENT_EVENT_V1, paymentEventV1Core } from '@shoplab/contracts';
 import { z } from 'zod';
 import type { PaymentEventLog } from './ports';
@@ -28,7 +28,7 @@ export type PaymentEventOutcome =
 export interface PaymentEventContext {
   /** The message's W3C `traceparent` header: the trace id on the timeline. */
   traceparent?: string | undefined;
-  /** When the order service received it (default: now). */
+  /** When the order service received it (default: now, on the service's clock). */
   receivedAt?: Date;
 }
 
@@ -56,8 +56,10 @@ export async function applyPaymentEvent(
     status,
     amount,
     occurredAt: new Date(event.time),
-    receivedAt: context.receivedAt ?? new Date(),
+    receivedAt: context.receivedAt ?? clockNow(),
     ...(traceId ? { traceId } : {}),
+    ...(event.lamport !== undefined ? { lamport: event.lamport } : {}),
+    ...(event.hlc !== undefined ? { hlc: event.hlc } : {}),
   });
   return { kind: recorded ? 'recorded' : 'already-recorded', orderId, type };
 }

@@ -272,6 +272,9 @@ export interface PaymentEventRecord {
   /** When the order service recorded it. */
   receivedAt: Date;
   traceId?: string;
+  /** The event's `ce_lamport` and `ce_hlc` (its producer's clocks), when it carried them. */
+  lamport?: number;
+  hlc?: string;
 }
 
 /** The payment events on the orders' timelines, inside the payment-events consumer's transaction. */

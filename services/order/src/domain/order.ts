@@ -1,5 +1,6 @@
 // Orders as the service stores and shows them, and the pricing rule of checkout.
 // Plain TypeScript: no I/O.
+import { compareHlc } from '@shoplab/chassis/clock';
 import { ShopError } from '@shoplab/chassis/errors';
 import type { Money } from '@shoplab/contracts';
 import { money } from './money';
@@ -41,7 +42,18 @@ export interface TimelineEntry {
   traceId?: string;
   startedAt: string;
   finishedAt?: string;
+  /**
+   * The logical clocks of the entry (docs/patterns/logical-clocks.md): a step's are the order
+   * service's when the attempt started, an event's those its producer stamped on it. Absent on
+   * entries recorded before the clocks.
+   */
+  lamport?: number;
+  hlc?: string;
 }
+
+/** How a timeline is ordered: `wall` by `startedAt` (each service's own clock), `hlc` by the hybrid logical clock. */
+export const TIMELINE_SORTS = ['wall', 'hlc'] as const;
+export type TimelineSort = (typeof TIMELINE_SORTS)[number];
 
 /**
  * The saga's steps and the payment events as one timeline in time order (by `startedAt`). The
@@ -49,6 +61,16 @@ export interface TimelineEntry {
  */
 export function mergeTimeline(steps: readonly TimelineEntry[], events: readonly TimelineEntry[]): TimelineEntry[] {
   return [...steps, ...events].sort((a, b) => Date.parse(a.startedAt) - Date.parse(b.startedAt));
+}
+
+/**
+ * A timeline (in wall order) ordered by `sort`. By `hlc` an effect comes after its cause even
+ * when the services' wall clocks disagree; entries without an HLC (recorded before the clocks)
+ * come first, in wall order (the sort is stable).
+ */
+export function sortTimeline(timeline: readonly TimelineEntry[], sort: TimelineSort): TimelineEntry[] {
+  if (sort === 'wall') return [...timeline];
+  return [...timeline].sort((a, b) => compareHlc(a.hlc, b.hlc));
 }
 
 /** A postal address. */

@@ -198,6 +198,7 @@ function toView(row: OrderRow): OrderView {
         ...(step.traceId ? { traceId: step.traceId } : {}),
         startedAt: step.startedAt.toISOString(),
         ...(step.finishedAt ? { finishedAt: step.finishedAt.toISOString() } : {}),
+        ...clocksOf(step),
       })),
       row.paymentEvents.map((event) => ({
         kind: 'event' as const,
@@ -207,9 +208,18 @@ function toView(row: OrderRow): OrderView {
         ...(event.traceId ? { traceId: event.traceId } : {}),
         startedAt: event.occurredAt.toISOString(),
         finishedAt: event.receivedAt.toISOString(),
+        ...clocksOf(event),
       })),
     ),
     createdAt: row.createdAt.toISOString(),
     updatedAt: row.updatedAt.toISOString(),
+  };
+}
+
+/** A row's logical clocks, when it has them. */
+function clocksOf(row: { lamport: bigint | null; hlc: string | null }): { lamport?: number; hlc?: string } {
+  return {
+    ...(row.lamport !== null ? { lamport: Number(row.lamport) } : {}),
+    ...(row.hlc !== null ? { hlc: row.hlc } : {}),
   };
 }

@@ -25,6 +25,8 @@ export class PrismaPaymentEventLog implements PaymentEventLog {
           occurredAt: event.occurredAt,
           receivedAt: event.receivedAt,
           traceId: event.traceId ?? null,
+          lamport: event.lamport !== undefined ? BigInt(event.lamport) : null,
+          hlc: event.hlc ?? null,
         },
       ],
       skipDuplicates: true,

@@ -1,7 +1,7 @@
 // The checkout saga's state in PostgreSQL: claiming due sagas (FOR UPDATE SKIP LOCKED + a
 // lease), and the two writes around every attempt. Each write checks and bumps
 // saga_instances.version (optimistic lock), so a runner that lost its saga changes nothing.
-import { writeOutbox } from '@shoplab/chassis';
+import { processClock, writeOutbox } from '@shoplab/chassis';
 import type {
   AttemptEnd,
   SagaEnd,
@@ -88,6 +88,9 @@ export class PrismaSagaRepository implements SagaStore {
         where: { orderId: saga.orderId, outcome: 'STARTED' },
         data: { outcome: 'INTERRUPTED', finishedAt: attempt.startedAt },
       });
+      // A local event of the order service: its clocks order the attempt among the events it
+      // causes (the gRPC call that follows ticks again) and those it has received.
+      const clocks = processClock.tick();
       const row = await tx.sagaStep.create({
         data: {
           orderId: saga.orderId,
@@ -96,6 +99,8 @@ export class PrismaSagaRepository implements SagaStore {
           outcome: 'STARTED',
           traceId: attempt.traceId ?? null,
           startedAt: attempt.startedAt,
+          lamport: BigInt(clocks.lamport),
+          hlc: clocks.hlc,
         },
         select: { id: true },
       });

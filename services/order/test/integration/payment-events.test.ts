@@ -21,6 +21,7 @@ import {
   FaultInjector,
   type GrpcClient,
   type Intake,
+  ProcessClock,
   StaticRegistry,
 } from '@shoplab/chassis';
 import { eventually } from '@shoplab/chassis/testing';
@@ -193,6 +194,8 @@ test('a payment event delivered twice is on the order’s timeline once, with it
       traceId: trace,
       startedAt: new Date(authorized.time).toISOString(),
       finishedAt: undefined,
+      lamport: authorized.lamport,
+      hlc: authorized.hlc,
     },
   );
   assert.ok(Date.parse(first?.finishedAt ?? '') >= Date.parse(authorized.time), 'recorded after it happened');
@@ -254,6 +257,95 @@ test('the events take their place among the saga’s steps, in time order', asyn
         'step confirm',
       ],
     );
+  } finally {
+    await h.app.saga.stop();
+  }
+});
+
+test('a payment service 30 s behind: its events sort before their causes by wall time, after them by HLC', async () => {
+  h.app.saga.start();
+  try {
+    const userId = newUserId();
+    const orderId = await placeOrder(userId);
+    const confirmed = await eventually(
+      'the saga to confirm the order',
+      async () => {
+        const order = await orderOf(userId, orderId);
+        return order.status === 'CONFIRMED' ? order : undefined;
+      },
+      { timeoutMs: 15_000, intervalMs: 50 },
+    );
+    const steps = confirmed.timeline;
+    assert.ok(
+      steps.every((e) => typeof e.lamport === 'number' && e.hlc !== undefined),
+      `every step has its clocks: ${JSON.stringify(steps)}`,
+    );
+    const hlcs = steps.map((e) => e.hlc ?? '');
+    assert.deepEqual([...hlcs].sort(), hlcs, 'the saga’s steps, one after the other, in HLC order too');
+    const lamports = steps.map((e) => e.lamport ?? 0);
+    assert.deepEqual(
+      [...lamports].sort((a, b) => a - b),
+      lamports,
+    );
+
+    // The payment service's clock, 30 s behind; each event is caused by the step's call, whose
+    // clocks it merged (as the chassis' gRPC server does with the call's metadata).
+    const payment = new ProcessClock(() => Date.now() - 30_000);
+    const causedBy = (step: string, kind: string) => {
+      const cause = steps.find((e) => e.step === step);
+      payment.receive({ lamport: cause?.lamport, hlc: cause?.hlc });
+      return createEvent({
+        service: 'payment',
+        type: eventType('payment', kind),
+        subject: `pay-${orderId}`,
+        stamp: payment.tick(),
+        data: {
+          paymentId: `pay-${orderId}`,
+          orderId,
+          status: kind.toUpperCase(),
+          amount: { amount: 4500, currency: 'USD' },
+          captured: { amount: kind === 'captured' ? 4500 : 0, currency: 'USD' },
+          refunded: { amount: 0, currency: 'USD' },
+        },
+      });
+    };
+    const authorized = causedBy('authorize_payment', 'authorized');
+    const captured = causedBy('capture_payment', 'captured');
+    await publish([{ event: authorized }, { event: captured }]);
+    await applied(captured);
+
+    const byWall = await orderOf(userId, orderId);
+    assert.deepEqual(
+      byWall.timeline.map((e) => e.step).slice(0, 3),
+      ['shop.payment.authorized.v1', 'shop.payment.captured.v1', 'validate_user'],
+      'by wall time, the payment happened before the saga began',
+    );
+    const res = await h.app.http.inject({
+      method: 'GET',
+      url: `/v1/orders/${orderId}?sort=hlc`,
+      headers: { authorization: `Bearer ${h.tokenFor(userId)}` },
+    });
+    assert.equal(res.statusCode, 200, res.body);
+    const byHlc: OrderView = res.json();
+    assert.deepEqual(
+      byHlc.timeline.map((e) => `${e.kind} ${e.step}`),
+      [
+        'step validate_user',
+        'step reserve_stock',
+        'step authorize_payment',
+        'event shop.payment.authorized.v1',
+        'step commit_stock',
+        'step capture_payment',
+        'event shop.payment.captured.v1',
+        'step confirm',
+      ],
+    );
+    const bad = await h.app.http.inject({
+      method: 'GET',
+      url: `/v1/orders/${orderId}?sort=lamport`,
+      headers: { authorization: `Bearer ${h.tokenFor(userId)}` },
+    });
+    assert.equal(bad.statusCode, 400, bad.body);
   } finally {
     await h.app.saga.stop();
   }

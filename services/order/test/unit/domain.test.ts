@@ -4,7 +4,7 @@ import { ShopError } from '@shoplab/chassis';
 import { checkoutCardSchema } from '@shoplab/contracts';
 import { canonicalJson, IDEMPOTENCY_KEY_PATTERN, passesLuhn, validateCard } from '../../src/domain/checkout-request';
 import { decodeCursor, encodeCursor, pageSize } from '../../src/domain/cursor';
-import { type PricedProduct, priceCart } from '../../src/domain/order';
+import { type PricedProduct, priceCart, sortTimeline, type TimelineEntry } from '../../src/domain/order';
 
 const catalog = (...products: [string, number, string?][]) =>
   new Map<string, PricedProduct>(
@@ -113,4 +113,29 @@ test('a cursor round-trips and a forged one is SHOP_VALIDATION_FAILED', () => {
   assert.equal(pageSize(undefined), 20);
   assert.equal(pageSize(0), 20);
   assert.throws(() => pageSize(101), shopCode('SHOP_VALIDATION_FAILED'));
+});
+
+test('a timeline sorted by HLC puts an effect after its cause; entries without an HLC first, in wall order', () => {
+  const entry = (step: string, startedAt: string, hlc?: string): TimelineEntry => ({
+    kind: 'step',
+    step,
+    attempt: 1,
+    outcome: 'SUCCEEDED',
+    startedAt,
+    ...(hlc ? { hlc } : {}),
+  });
+  // In wall order: the payment's clock was 30 s behind the order's.
+  const byWall = [
+    entry('old-a', '2026-01-01T09:00:00.000Z'),
+    entry('shop.payment.authorized.v1', '2026-01-01T09:59:40.000Z', '001767261610000-000002'),
+    entry('old-b', '2026-01-01T09:59:50.000Z'),
+    entry('authorize_payment', '2026-01-01T10:00:10.000Z', '001767261610000-000000'),
+    entry('capture_payment', '2026-01-01T10:00:11.000Z', '001767261611000-000000'),
+  ];
+  assert.deepEqual(
+    sortTimeline(byWall, 'hlc').map((e) => e.step),
+    ['old-a', 'old-b', 'authorize_payment', 'shop.payment.authorized.v1', 'capture_payment'],
+  );
+  assert.deepEqual(sortTimeline(byWall, 'wall'), byWall);
+  assert.equal(byWall[1]?.step, 'shop.payment.authorized.v1', 'the input is left as it was');
 });

@@ -1,6 +1,6 @@
 // The JSON shapes of the order service's REST API (OpenAPI is generated from them).
 import { z } from 'zod';
-import { ORDER_STATUSES, TIMELINE_KINDS } from '../../domain/order';
+import { ORDER_STATUSES, TIMELINE_KINDS, TIMELINE_SORTS } from '../../domain/order';
 
 export const moneySchema = z.object({
   amount: z.number().int().describe('integer minor units (cents)'),
@@ -45,7 +45,26 @@ export const timelineEntrySchema = z.object({
   traceId: z.string().optional(),
   startedAt: z.string().describe('an event: when the payment service wrote it'),
   finishedAt: z.string().optional().describe('an event: when the order service recorded it'),
+  lamport: z
+    .number()
+    .int()
+    .optional()
+    .describe('Lamport time: a step’s from the order service when it started, an event’s from its producer'),
+  hlc: z
+    .string()
+    .optional()
+    .describe(
+      'hybrid logical clock, `<15-digit ms>-<6-digit counter>`: string order is causal order (absent on entries from before the clocks)',
+    ),
 });
+
+/** `?sort=` of an order's timeline. */
+export const timelineSortSchema = z
+  .enum(TIMELINE_SORTS)
+  .default('wall')
+  .describe(
+    'the timeline’s order: `wall` by startedAt (each service’s own wall clock; the default), `hlc` by the hybrid logical clock (causal order)',
+  );
 
 export const orderSchema = z.object({
   id: z.uuid(),
@@ -59,7 +78,7 @@ export const orderSchema = z.object({
   timeline: z
     .array(timelineEntrySchema)
     .describe(
-      'the checkout saga’s steps, compensations and attempts, and the payment events, in time order, with errors and trace ids',
+      'the checkout saga’s steps, compensations and attempts, and the payment events, in time order (or HLC order with `?sort=hlc`), with errors, trace ids and logical clocks',
     ),
   createdAt: z.string(),
   updatedAt: z.string(),

@@ -3,7 +3,7 @@ import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { OrderQueries } from '../../application/order-queries';
 import { MAX_PAGE_SIZE } from '../../domain/cursor';
-import { orderSchema } from './order.schemas';
+import { orderSchema, timelineSortSchema } from './order.schemas';
 
 export function registerOrderRoutes(
   app: HttpApp,
@@ -40,12 +40,13 @@ export function registerOrderRoutes(
         summary: 'One of the caller’s orders, with its saga timeline',
         security: [{ bearerAuth: [] }],
         params: z.object({ id: z.string().max(100) }),
+        querystring: z.object({ sort: timelineSortSchema }),
         response: { 200: orderSchema },
       },
     },
     async (request) => {
       const user = request.user as AuthenticatedUser;
-      return deps.queries.get(user.id, request.params.id);
+      return deps.queries.get(user.id, request.params.id, request.query.sort);
     },
   );
 }
