@@ -7,6 +7,7 @@ import {
   createTokenVerifier,
   DEFAULT_CLIENT_BREAKER,
   type GrpcServer,
+  getOrCreate,
   type HttpApp,
   prismaAuditPool,
   registerOutboxAudit,
@@ -14,6 +15,7 @@ import {
   type ServiceKit,
 } from '@shoplab/chassis';
 import { orderV1 } from '@shoplab/contracts';
+import { Gauge } from 'prom-client';
 import { orderServiceHandlers } from './api/grpc/order.handler';
 import { registerAdminRoutes } from './api/http/admin.routes';
 import { registerCheckoutRoutes } from './api/http/checkout.routes';
@@ -21,6 +23,7 @@ import { registerOrderRoutes } from './api/http/orders.routes';
 import { CheckoutService } from './application/checkout';
 import { CheckoutAdmission } from './application/checkout-admission';
 import { OrderQueries } from './application/order-queries';
+import { notifyingStore, OrderChanges } from './application/order-watch';
 import type { SagaStore } from './application/ports';
 import { SagaRunner } from './application/saga-runner';
 import type { OrderConfig } from './config';
@@ -53,6 +56,8 @@ export interface App {
   grpc: GrpcServer;
   /** The checkout saga's runner (an intake: main.ts starts and stops it). */
   saga: SagaRunner;
+  /** Ends every open WatchOrder stream (main.ts: before the gRPC drain, which would wait for them). */
+  endWatches: () => void;
 }
 
 /** A saga runner on the service's database and clients; buildApp makes one, tests make more. */
@@ -104,7 +109,9 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   const { kit, prisma } = deps;
   const { config, logger } = kit;
 
-  const saga = createSagaRunner(deps);
+  // The runner's commits tell the open WatchOrder streams of their order (one instance's view).
+  const changes = new OrderChanges();
+  const saga = createSagaRunner({ ...deps, wrapStore: (store) => notifyingStore(store, changes) });
   const orders = new PrismaOrderRepository(prisma);
   const checkout = new CheckoutService({
     orders,
@@ -147,6 +154,19 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   registerOutboxAudit(http, { pool: prismaAuditPool(prisma), adminToken: config.ADMIN_TOKEN });
 
   const grpc = createServiceGrpcServer(kit);
-  grpc.addService(orderV1.OrderServiceService, orderServiceHandlers(queries));
-  return { http, grpc, saga };
+  const streams = new Set<AbortController>();
+  const registers = [kit.metrics.registry];
+  const open = getOrCreate(
+    kit.metrics.registry,
+    'shop_order_watch_streams',
+    () => new Gauge({ name: 'shop_order_watch_streams', help: 'Open WatchOrder streams', registers }),
+  );
+  grpc.addService(
+    orderV1.OrderServiceService,
+    orderServiceHandlers(queries, { changes, resyncMs: config.WATCH_ORDER_RESYNC_MS, logger, open, streams }),
+  );
+  const endWatches = () => {
+    for (const stop of streams) stop.abort();
+  };
+  return { http, grpc, saga, endWatches };
 }

@@ -46,6 +46,11 @@ export const configSchema = baseConfigSchema
     USER_DEADLINE_MS: deadlineMs.default(1_500),
     /** Budget of one payment.v1 call of the saga (Authorize, Capture, Void, Refund, GetPayment). */
     PAYMENT_DEADLINE_MS: deadlineMs.default(5_000),
+    /**
+     * A WatchOrder stream reads its order again this often without being told of a change: the
+     * progress another order instance's runner (or a payment event) made reaches it this late.
+     */
+    WATCH_ORDER_RESYNC_MS: z.coerce.number().int().min(100).default(5_000),
     /** The saga runner's polling fallback (it is also woken in-process right after checkout). */
     SAGA_POLL_INTERVAL_MS: z.coerce.number().int().min(10).default(500),
     /**

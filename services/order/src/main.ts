@@ -29,7 +29,7 @@ async function main(): Promise<void> {
   const user = createUserClient(kit, config.USER_DEADLINE_MS);
   const payment = createPaymentClient(kit, config.PAYMENT_DEADLINE_MS);
 
-  const { http, grpc, saga } = await buildApp({ kit, prisma, cart, catalog, user, payment });
+  const { http, grpc, saga, endWatches } = await buildApp({ kit, prisma, cart, catalog, user, payment });
   // The payment service's events go on the orders' timelines (groupId order-payment-events).
   const paymentEvents = prismaConsumerIntake('payment-events-consumer', createPaymentEventsConsumer, {
     kafka,
@@ -44,7 +44,13 @@ async function main(): Promise<void> {
     grpc,
     // Stopped in this order: the runner finishes and records its in-flight attempts (their
     // events land in the outbox), the consumer finishes its in-flight event, then the relay stops.
-    intake: [{ name: 'saga-runner', start: () => saga.start(), stop: () => saga.stop() }, paymentEvents, relayIntake],
+    // The open WatchOrder streams end first: the gateway falls back to reading the order.
+    intake: [
+      { name: 'order-watches', stop: () => endWatches() },
+      { name: 'saga-runner', start: () => saga.start(), stop: () => saga.stop() },
+      paymentEvents,
+      relayIntake,
+    ],
     pools: [
       {
         name: 'grpc-clients',

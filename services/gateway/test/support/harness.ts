@@ -6,6 +6,7 @@
 
 import type { AddressInfo } from 'node:net';
 import { createServer } from 'node:net';
+import * as grpc from '@grpc/grpc-js';
 import {
   createGrpcServer,
   createHttpApp,
@@ -126,6 +127,9 @@ export class FakeState {
   /** Called before GetOrder answers: lets a test move an order along its saga. */
   onGetOrder: ((order: orderV1.Order, call: number) => void) | undefined;
   getOrderCalls = 0;
+  /** WatchOrder calls received, and those still open. */
+  watchOrderCalls = 0;
+  openWatches = 0;
   /** Last user_id each gRPC read was called with, to check the gateway passes the caller's. */
   seenUserIds: string[] = [];
 
@@ -142,6 +146,7 @@ export class FakeState {
     this.checkoutGate = undefined;
     this.onGetOrder = undefined;
     this.getOrderCalls = 0;
+    this.watchOrderCalls = 0;
     this.seenUserIds = [];
   }
 }
@@ -358,6 +363,42 @@ export async function startWorld(): Promise<World> {
           state.onGetOrder?.(o, ++state.getOrderCalls);
           return { order: o };
         },
+        // Like order's WatchOrder: the order, then again each time it changed. The fake has no
+        // saga to hear from, so it reads its state every 10 ms (each read is a GetOrder for onGetOrder).
+        watchOrder: (async (call: grpc.ServerWritableStream<orderV1.WatchOrderRequest, orderV1.WatchOrderResponse>) => {
+          state.watchOrderCalls++;
+          state.openWatches++;
+          let open = true;
+          call.on('cancelled', () => {
+            open = false;
+          });
+          try {
+            let last = '';
+            while (open) {
+              const o = state.orders.get(call.request.id);
+              if (!o || o.userId !== call.request.userId) {
+                call.emit('error', { code: grpc.status.NOT_FOUND, details: `order ${call.request.id}` });
+                return;
+              }
+              state.onGetOrder?.(o, ++state.getOrderCalls);
+              const now = JSON.stringify(orderV1.Order.toJSON(o));
+              if (now !== last) {
+                last = now;
+                call.write({ order: orderV1.Order.fromJSON(JSON.parse(now)) });
+              }
+              if (
+                o.status === orderV1.OrderStatus.ORDER_STATUS_CONFIRMED ||
+                o.status === orderV1.OrderStatus.ORDER_STATUS_CANCELLED
+              ) {
+                call.end();
+                return;
+              }
+              await new Promise((resolve) => setTimeout(resolve, 10));
+            }
+          } finally {
+            state.openWatches--;
+          }
+        }) as grpc.UntypedHandleCall,
         listOrders: async (req) => {
           state.seenUserIds.push(req.userId);
           const mine = [...state.orders.values()].filter((o) => o.userId === req.userId);

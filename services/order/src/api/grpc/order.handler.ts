@@ -1,6 +1,9 @@
-import { type ServiceImplementation, ShopError } from '@shoplab/chassis';
+import type * as grpc from '@grpc/grpc-js';
+import { type Logger, type ServiceImplementation, ShopError, toGrpcStatus } from '@shoplab/chassis';
 import { orderV1 } from '@shoplab/contracts';
+import type { Gauge } from 'prom-client';
 import type { OrderQueries } from '../../application/order-queries';
+import { type OrderChanges, watchOrder } from '../../application/order-watch';
 import type { OrderStatus, OrderView } from '../../domain/order';
 
 const STATUS: Record<OrderStatus, orderV1.OrderStatus> = {
@@ -28,6 +31,8 @@ export function toProtoOrder(order: OrderView): orderV1.Order {
       startedAt: entry.startedAt,
       finishedAt: entry.finishedAt ?? '',
       kind: entry.kind,
+      lamport: entry.lamport ?? 0,
+      hlc: entry.hlc ?? '',
     })),
     createdAt: order.createdAt,
     updatedAt: order.updatedAt,
@@ -39,9 +44,65 @@ function requireUserId(userId: string): string {
   return userId;
 }
 
+export interface WatchDeps {
+  changes: OrderChanges;
+  /** Re-read without a notification (progress made by another instance). */
+  resyncMs: number;
+  logger: Logger;
+  /** Open WatchOrder streams. */
+  open: Pick<Gauge, 'inc' | 'dec'>;
+  /** Every open stream's abort, so a shutdown can end them before the gRPC drain. */
+  streams: Set<AbortController>;
+}
+
+/**
+ * order.v1.OrderService/WatchOrder (server streaming): the order now, then after each change,
+ * until it ends. A client that goes away or whose deadline passes cancels the call: the watch
+ * unsubscribes and its timer stops. An unknown order ends the call with NOT_FOUND.
+ */
+function watchHandler(queries: OrderQueries, deps: WatchDeps) {
+  return (call: grpc.ServerWritableStream<orderV1.WatchOrderRequest, orderV1.WatchOrderResponse>) => {
+    const stop = new AbortController();
+    deps.streams.add(stop);
+    deps.open.inc();
+    const onCancelled = () => stop.abort();
+    call.on('cancelled', onCancelled);
+    const run = async () => {
+      const userId = requireUserId(call.request.userId);
+      for await (const order of watchOrder(queries, deps.changes, userId, call.request.id, {
+        resyncMs: deps.resyncMs,
+        signal: stop.signal,
+      })) {
+        if (stop.signal.aborted) break;
+        call.write({ order: toProtoOrder(order) });
+      }
+    };
+    run()
+      .then(
+        () => {
+          if (!call.cancelled) call.end();
+        },
+        (err: unknown) => {
+          if (call.cancelled) return;
+          if (!(err instanceof ShopError)) deps.logger.error({ err, orderId: call.request.id }, 'order watch failed');
+          call.emit('error', toGrpcStatus(err));
+        },
+      )
+      .finally(() => {
+        call.off('cancelled', onCancelled);
+        deps.streams.delete(stop);
+        deps.open.dec();
+      });
+  };
+}
+
 /** order.v1.OrderService: the gateway's reads, always on behalf of one user. */
-export function orderServiceHandlers(queries: OrderQueries): ServiceImplementation<typeof orderV1.OrderServiceService> {
+export function orderServiceHandlers(
+  queries: OrderQueries,
+  watch: WatchDeps,
+): ServiceImplementation<typeof orderV1.OrderServiceService> {
   return {
+    watchOrder: watchHandler(queries, watch) as grpc.UntypedHandleCall,
     getOrder: async (request) => ({
       order: toProtoOrder(await queries.get(requireUserId(request.userId), request.id)),
     }),

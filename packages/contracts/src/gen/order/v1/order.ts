@@ -11,7 +11,9 @@ import {
   type ChannelCredentials,
   Client,
   type ClientOptions,
+  type ClientReadableStream,
   type ClientUnaryCall,
+  type handleServerStreamingCall,
   type handleUnaryCall,
   makeGenericClientConstructor,
   type Metadata,
@@ -127,6 +129,16 @@ export interface ListOrdersRequest {
 export interface ListOrdersResponse {
   orders: Order[];
   nextCursor: string;
+}
+
+export interface WatchOrderRequest {
+  id: string;
+  /** The caller's user id; an order of another user is NOT_FOUND. */
+  userId: string;
+}
+
+export interface WatchOrderResponse {
+  order?: Order | undefined;
 }
 
 function createBaseOrderLine(): OrderLine {
@@ -1067,6 +1079,162 @@ export const ListOrdersResponse: MessageFns<ListOrdersResponse> = {
   },
 };
 
+function createBaseWatchOrderRequest(): WatchOrderRequest {
+  return { id: "", userId: "" };
+}
+
+export const WatchOrderRequest: MessageFns<WatchOrderRequest> = {
+  encode(message: WatchOrderRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    if (message.userId !== "") {
+      writer.uint32(18).string(message.userId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): WatchOrderRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWatchOrderRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.userId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): WatchOrderRequest {
+    return {
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      userId: isSet(object.userId)
+        ? globalThis.String(object.userId)
+        : isSet(object.user_id)
+        ? globalThis.String(object.user_id)
+        : "",
+    };
+  },
+
+  toJSON(message: WatchOrderRequest): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    if (message.userId !== "") {
+      obj.userId = message.userId;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<WatchOrderRequest>, I>>(base?: I): WatchOrderRequest {
+    return WatchOrderRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<WatchOrderRequest>, I>>(object: I): WatchOrderRequest {
+    const message = createBaseWatchOrderRequest();
+    message.id = object.id ?? "";
+    message.userId = object.userId ?? "";
+    return message;
+  },
+};
+
+function createBaseWatchOrderResponse(): WatchOrderResponse {
+  return { order: undefined };
+}
+
+export const WatchOrderResponse: MessageFns<WatchOrderResponse> = {
+  encode(message: WatchOrderResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.order !== undefined) {
+      Order.encode(message.order, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): WatchOrderResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWatchOrderResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.order = Order.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): WatchOrderResponse {
+    return { order: isSet(object.order) ? Order.fromJSON(object.order) : undefined };
+  },
+
+  toJSON(message: WatchOrderResponse): unknown {
+    const obj: any = {};
+    if (message.order !== undefined) {
+      obj.order = Order.toJSON(message.order);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<WatchOrderResponse>, I>>(base?: I): WatchOrderResponse {
+    return WatchOrderResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<WatchOrderResponse>, I>>(object: I): WatchOrderResponse {
+    const message = createBaseWatchOrderResponse();
+    message.order = (object.order !== undefined && object.order !== null) ? Order.fromPartial(object.order) : undefined;
+    return message;
+  },
+};
+
 /**
  * OrderService lets the gateway read orders to compose them with products and payments.
  * Checkout itself is the order service's REST API (it needs an Idempotency-Key header).
@@ -1091,11 +1259,29 @@ export const OrderServiceService = {
     responseSerialize: (value: ListOrdersResponse): Buffer => Buffer.from(ListOrdersResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ListOrdersResponse => ListOrdersResponse.decode(value),
   },
+  /**
+   * The order as it is now, then again each time its status or timeline changes; the stream
+   * ends after CONFIRMED or CANCELLED. NOT_FOUND for an unknown order or another user's.
+   */
+  watchOrder: {
+    path: "/order.v1.OrderService/WatchOrder" as const,
+    requestStream: false as const,
+    responseStream: true as const,
+    requestSerialize: (value: WatchOrderRequest): Buffer => Buffer.from(WatchOrderRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): WatchOrderRequest => WatchOrderRequest.decode(value),
+    responseSerialize: (value: WatchOrderResponse): Buffer => Buffer.from(WatchOrderResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): WatchOrderResponse => WatchOrderResponse.decode(value),
+  },
 } as const;
 
 export interface OrderServiceServer extends UntypedServiceImplementation {
   getOrder: handleUnaryCall<GetOrderRequest, GetOrderResponse>;
   listOrders: handleUnaryCall<ListOrdersRequest, ListOrdersResponse>;
+  /**
+   * The order as it is now, then again each time its status or timeline changes; the stream
+   * ends after CONFIRMED or CANCELLED. NOT_FOUND for an unknown order or another user's.
+   */
+  watchOrder: handleServerStreamingCall<WatchOrderRequest, WatchOrderResponse>;
 }
 
 export interface OrderServiceClient extends Client {
@@ -1129,6 +1315,16 @@ export interface OrderServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ListOrdersResponse) => void,
   ): ClientUnaryCall;
+  /**
+   * The order as it is now, then again each time its status or timeline changes; the stream
+   * ends after CONFIRMED or CANCELLED. NOT_FOUND for an unknown order or another user's.
+   */
+  watchOrder(request: WatchOrderRequest, options?: Partial<CallOptions>): ClientReadableStream<WatchOrderResponse>;
+  watchOrder(
+    request: WatchOrderRequest,
+    metadata?: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<WatchOrderResponse>;
 }
 
 export const OrderServiceClient = makeGenericClientConstructor(
