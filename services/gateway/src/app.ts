@@ -9,6 +9,7 @@ import { meRoutes } from './api/http/me.routes';
 import { orderRoutes } from './api/http/orders.routes';
 import { productRoutes } from './api/http/products.routes';
 import { registerRateLimit } from './api/http/rate-limit';
+import { switchRoutes } from './api/http/switches.routes';
 import { AdminOperations } from './application/admin';
 import { CartViews } from './application/carts';
 import { HistoryViews } from './application/history';
@@ -63,7 +64,10 @@ export async function buildApp({ kit, downstreams }: AppDeps): Promise<{ http: H
     verify,
     products,
     carts: new CartViews(downstreams.rest, products, logger),
-    orders: new OrderViews(downstreams, products, logger),
+    orders: new OrderViews(downstreams, products, logger, {
+      mode: config.ORDER_EVENTS_MODE,
+      watchDeadlineMs: config.ORDER_WATCH_DEADLINE_MS,
+    }),
     history: new HistoryViews(downstreams, config.ADMIN_TOKEN, logger),
     admin: new AdminOperations(downstreams.httpRegistry, config.ADMIN_TOKEN, kit.chaos, kit.breakers),
   };
@@ -84,6 +88,7 @@ export async function buildApp({ kit, downstreams }: AppDeps): Promise<{ http: H
       await api.register(async (admin: HttpApp) => {
         adminRoutes(admin, deps);
         adminHistoryRoutes(admin, deps);
+        switchRoutes(admin, deps);
       });
     },
     { prefix: API_PREFIX },

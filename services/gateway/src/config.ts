@@ -48,6 +48,28 @@ export const configSchema = baseConfigSchema.extend({
   PRODUCT_CACHE_MAX_ENTRIES: z.coerce.number().int().positive().default(1_000),
   /** Order events stream: how often the order is polled, and the keep-alive comment interval. */
   ORDER_EVENTS_POLL_MS: ms(500),
+  /**
+   * How the order events learn of changes (docs/patterns/streaming.md): `streaming` watches the
+   * order over gRPC (WatchOrder), `polling` reads it every ORDER_EVENTS_POLL_MS (the before).
+   * Switchable at runtime: PUT /api/v1/admin/order-events {mode}.
+   */
+  ORDER_EVENTS_MODE: z.enum(['streaming', 'polling']).default('streaming'),
+  /** One WatchOrder call's deadline; at its end the gateway reads the order and watches again. */
+  ORDER_WATCH_DEADLINE_MS: ms(60_000),
+  /**
+   * Bulkheads (docs/patterns/bulkhead.md): the composition reads (the order page's payment, the
+   * profile's cart summary) and checkout each get a compartment of concurrent calls and a queue;
+   * a call beyond both is refused at once. Off (BULKHEADS_ENABLED=false or PUT
+   * /api/v1/admin/bulkheads {enabled:false}), every guarded call shares one pool of the sizes added up.
+   */
+  BULKHEADS_ENABLED: z
+    .enum(['true', 'false'])
+    .default('true')
+    .transform((v) => v === 'true'),
+  READS_BULKHEAD_MAX_CONCURRENT: z.coerce.number().int().min(1).max(10_000).default(8),
+  READS_BULKHEAD_MAX_QUEUE: z.coerce.number().int().min(0).max(10_000).default(8),
+  CHECKOUT_BULKHEAD_MAX_CONCURRENT: z.coerce.number().int().min(1).max(10_000).default(16),
+  CHECKOUT_BULKHEAD_MAX_QUEUE: z.coerce.number().int().min(0).max(10_000).default(16),
   ORDER_EVENTS_HEARTBEAT_MS: ms(15_000),
 });
 

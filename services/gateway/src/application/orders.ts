@@ -24,6 +24,9 @@ export interface ComposedOrder extends Omit<OrderView, 'lines'> {
   degraded?: DegradedPart[];
 }
 
+/** How the order events learn of changes: a WatchOrder stream, or reading the order every pollMs. */
+export type OrderEventsMode = 'streaming' | 'polling';
+
 export interface CheckoutAnswer {
   status: number;
   orderId: string;
@@ -37,10 +40,23 @@ export const orderPath = (id: string) => `/api/v1/orders/${encodeURIComponent(id
 /** The caller's orders: reads over gRPC (always with the caller's user id), checkout over the order REST API. */
 export class OrderViews {
   constructor(
-    private readonly downstreams: Pick<Downstreams, 'order' | 'payment' | 'rest'>,
+    private readonly downstreams: Pick<Downstreams, 'order' | 'payment' | 'rest' | 'orderWatch' | 'bulkheads'>,
     private readonly products: ProductQueries,
     private readonly logger: Logger,
+    private readonly events: { mode: OrderEventsMode; watchDeadlineMs: number } = {
+      mode: 'polling',
+      watchDeadlineMs: 60_000,
+    },
   ) {}
+
+  /** How the order events follow an order from now on (streams already open keep theirs). */
+  get eventsMode(): OrderEventsMode {
+    return this.events.mode;
+  }
+
+  set eventsMode(mode: OrderEventsMode) {
+    this.events.mode = mode;
+  }
 
   async list(caller: Caller, page: { limit: number; cursor?: string | undefined }): Promise<OrderPage> {
     try {
@@ -72,7 +88,12 @@ export class OrderViews {
    * leaves that part out and marks it degraded; the order failing fails the whole answer.
    */
   async get(caller: Caller, id: string): Promise<ComposedOrder> {
-    const paymentCall = settle(this.downstreams.payment.call('getPayment', { orderId: id, paymentId: '' }));
+    // A composition read: in the read bulkhead, so a slow payment cannot take checkout's slots.
+    const paymentCall = settle(
+      this.downstreams.bulkheads.run('reads', () =>
+        this.downstreams.payment.call('getPayment', { orderId: id, paymentId: '' }),
+      ),
+    );
     const order = await this.fetch(caller, id);
     const [products, payment] = await Promise.all([
       settle(this.products.byIds(order.lines.map((l) => l.productId))),
@@ -99,12 +120,14 @@ export class OrderViews {
 
   /** Checks out the caller's cart through the order service; answers its 202 with gateway URLs. */
   async checkout(caller: Caller, idempotencyKey: string, body: unknown): Promise<CheckoutAnswer> {
-    const res = await this.downstreams.rest.request<Record<string, unknown>>('order', {
-      method: 'POST',
-      path: '/v1/checkout',
-      headers: { authorization: caller.authorization, 'idempotency-key': idempotencyKey },
-      body,
-    });
+    const res = await this.downstreams.bulkheads.run('checkout', () =>
+      this.downstreams.rest.request<Record<string, unknown>>('order', {
+        method: 'POST',
+        path: '/v1/checkout',
+        headers: { authorization: caller.authorization, 'idempotency-key': idempotencyKey },
+        body,
+      }),
+    );
     const orderId = res.body?.orderId;
     if (typeof orderId !== 'string' || orderId === '') {
       throw new ShopError('SHOP_DEPENDENCY_UNAVAILABLE', 'order answered without an order id', { target: 'order' });
@@ -120,8 +143,9 @@ export class OrderViews {
 
   /**
    * The progress events of an order, starting from `first` (already fetched, so an unknown
-   * order is a 404 before any event is sent): polls every `pollMs` until the order is
-   * CONFIRMED or CANCELLED, or `signal` aborts. A failed poll is logged and retried.
+   * order is a 404 before any event is sent), until the order is CONFIRMED or CANCELLED, or
+   * `signal` aborts. In `streaming` mode the order service pushes each change (WatchOrder);
+   * in `polling` mode the order is read every `pollMs`. A failed read is logged and retried.
    */
   async *follow(
     caller: Caller,
@@ -130,6 +154,10 @@ export class OrderViews {
   ): AsyncGenerator<OrderEvent> {
     const tracker = new OrderEventTracker();
     yield* tracker.next(first);
+    if (this.events.mode === 'streaming') {
+      yield* this.watch(caller, first.id, tracker, options);
+      return;
+    }
     while (!tracker.finished && !options.signal.aborted) {
       await sleep(options.pollMs, options.signal);
       if (options.signal.aborted) return;
@@ -138,6 +166,44 @@ export class OrderViews {
       } catch (err) {
         if (isRefusal(err)) return;
         this.logger.warn({ orderId: first.id, code: codeOf(err) }, 'order poll failed; trying again');
+      }
+    }
+  }
+
+  /**
+   * Streaming: watches the order until it ends. A stream that ends before the order does (its
+   * order instance stopped, its deadline passed, a network failure) is followed by one read of
+   * the order after `pollMs` and a new watch — the same pace as polling, only while broken.
+   */
+  private async *watch(
+    caller: Caller,
+    id: string,
+    tracker: OrderEventTracker,
+    options: { pollMs: number; signal: AbortSignal },
+  ): AsyncGenerator<OrderEvent> {
+    while (!tracker.finished && !options.signal.aborted) {
+      try {
+        for await (const order of this.downstreams.orderWatch.watch(
+          { id, userId: caller.userId },
+          { deadlineMs: this.events.watchDeadlineMs, signal: options.signal },
+        )) {
+          yield* tracker.next(orderView(order));
+        }
+      } catch (err) {
+        if (isRefusal(err)) return;
+        this.logger.warn(
+          { orderId: id, code: codeOf(err) },
+          'order watch failed; reading the order, then watching again',
+        );
+      }
+      if (tracker.finished || options.signal.aborted) return;
+      await sleep(options.pollMs, options.signal);
+      if (options.signal.aborted) return;
+      try {
+        yield* tracker.next(await this.fetch(caller, id));
+      } catch (err) {
+        if (isRefusal(err)) return;
+        this.logger.warn({ orderId: id, code: codeOf(err) }, 'order read failed; trying again');
       }
     }
   }

@@ -15,6 +15,37 @@ export interface RestPort {
   ): Promise<{ status: number; headers: Headers; body: T }>;
 }
 
+/** The call paths a bulkhead keeps apart: the composition reads, and checkout. */
+export type CallPath = 'reads' | 'checkout';
+
+/** The bulkheads' switch and their compartments now (`shared`: the one pool used while they are off). */
+export interface BulkheadStatus {
+  enabled: boolean;
+  compartments: {
+    name: CallPath | 'shared';
+    maxConcurrent: number;
+    maxQueue: number;
+    active: number;
+    queued: number;
+  }[];
+}
+
+/** Runs a call in its path's compartment; a full compartment refuses with SHOP_BULKHEAD_FULL. */
+export interface CallGuard {
+  run<T>(path: CallPath, fn: () => Promise<T>): Promise<T>;
+  status(): BulkheadStatus;
+  /** Off: every guarded call shares one pool (the before of the before/after switch). */
+  setEnabled(enabled: boolean): BulkheadStatus;
+}
+
+/** order.v1.OrderService/WatchOrder: the order after each change, until it ends or the stream does. */
+export interface OrderWatchPort {
+  watch(
+    request: orderV1.WatchOrderRequest,
+    options: { deadlineMs: number; signal: AbortSignal },
+  ): AsyncIterable<orderV1.Order>;
+}
+
 /** Every downstream the gateway talks to. */
 export interface Downstreams {
   user: GrpcClient<typeof userV1.UserServiceService>;
@@ -23,6 +54,10 @@ export interface Downstreams {
   order: GrpcClient<typeof orderV1.OrderServiceService>;
   payment: GrpcClient<typeof paymentV1.PaymentServiceService>;
   rest: RestPort;
+  /** The order's changes as a stream (the order events' `streaming` mode). */
+  orderWatch: OrderWatchPort;
+  /** The bulkheads around the composition reads and checkout. */
+  bulkheads: CallGuard;
   /** The HTTP instances of every downstream (REST, `/readyz`, `/admin/chaos`). */
   httpRegistry: ServiceRegistry;
   close(): void;

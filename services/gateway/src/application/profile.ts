@@ -26,14 +26,15 @@ export const RECENT_ORDERS = 5;
  * out and marked degraded.
  */
 export async function loadProfile(
-  downstreams: Pick<Downstreams, 'user' | 'order' | 'cart'>,
+  downstreams: Pick<Downstreams, 'user' | 'order' | 'cart' | 'bulkheads'>,
   caller: Caller,
   logger: Logger,
 ): Promise<Profile> {
   const [user, orders, cart] = await Promise.all([
     settle(downstreams.user.call('getUser', { id: caller.userId })),
     settle(downstreams.order.call('listOrders', { userId: caller.userId, limit: RECENT_ORDERS, cursor: '' })),
-    settle(downstreams.cart.call('getCart', { userId: caller.userId })),
+    // The cart summary is a composition read: in the read bulkhead (a full one leaves it out, degraded).
+    settle(downstreams.bulkheads.run('reads', () => downstreams.cart.call('getCart', { userId: caller.userId }))),
   ]);
   if (!user.ok) throw essentialFailure(user.error, 'user');
   if (!user.value.user) throw new ShopError('SHOP_NOT_FOUND', `No user ${caller.userId}`);

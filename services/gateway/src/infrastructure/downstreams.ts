@@ -1,11 +1,12 @@
 import { type ServiceKit, type ServiceRegistry, StaticRegistry } from '@shoplab/chassis';
 import type { Downstreams } from '../application/ports';
 import { type DOWNSTREAMS, deadlineOf, type GatewayConfig } from '../config';
+import { CallBulkheads } from './bulkheads';
 import { createCartClient } from './cart.client';
 import { createCatalogClient } from './catalog.client';
 import type { DownstreamClientSettings } from './grpc-deps';
 import { RestClient } from './http-client';
-import { createOrderClient } from './order.client';
+import { createOrderClient, OrderWatchClient } from './order.client';
 import { createPaymentClient } from './payment.client';
 import { createUserClient } from './user.client';
 
@@ -55,12 +56,29 @@ export function createDownstreams(kit: ServiceKit<GatewayConfig>, options: Downs
     },
     { metrics: kit.metrics, breakers: kit.breakers, logger: kit.logger },
   );
+  const orderWatch = new OrderWatchClient(kit.registry, kit.metrics.registry);
+  const bulkheads = new CallBulkheads(
+    {
+      enabled: config.BULKHEADS_ENABLED,
+      limits: {
+        reads: { maxConcurrent: config.READS_BULKHEAD_MAX_CONCURRENT, maxQueue: config.READS_BULKHEAD_MAX_QUEUE },
+        checkout: {
+          maxConcurrent: config.CHECKOUT_BULKHEAD_MAX_CONCURRENT,
+          maxQueue: config.CHECKOUT_BULKHEAD_MAX_QUEUE,
+        },
+      },
+    },
+    kit.metrics.registry,
+  );
   return {
     ...grpc,
     rest,
+    orderWatch,
+    bulkheads,
     httpRegistry,
     close: () => {
       for (const client of Object.values(grpc)) client.close();
+      orderWatch.close();
       if (httpRegistry !== kit.registry) httpRegistry.close();
     },
   };
