@@ -35,9 +35,21 @@ export function createPrismaClient<P>(PrismaClient: PrismaClientClass<P>, settin
   return new PrismaClient({ adapter: createPrismaAdapter(settings) });
 }
 
-/** A pg pool with the chassis' relabelling client (see poolConfig); `max` defaults to RELAY_POOL_MAX. */
-export function createPgPool(settings: DatabaseSettings, max = RELAY_POOL_MAX): pg.Pool {
-  return new pg.Pool({ ...poolConfig(settings), max });
+/**
+ * A pg pool with the chassis' relabelling client (see poolConfig); `max` defaults to RELAY_POOL_MAX.
+ * An idle connection that the server ends (PostgreSQL crashed, restarted, or an admin ended the
+ * backend) makes pg emit 'error' on the pool, and an 'error' nobody listens to ends the process:
+ * the pool drops that connection, `onIdleError` hears about it, and the next query connects anew
+ * (its own failure, while the database is away, goes to its caller as usual).
+ */
+export function createPgPool(
+  settings: DatabaseSettings,
+  max = RELAY_POOL_MAX,
+  onIdleError: (err: Error) => void = () => {},
+): pg.Pool {
+  const pool = new pg.Pool({ ...poolConfig(settings), max });
+  pool.on('error', onIdleError);
+  return pool;
 }
 
 export interface Database<P> {

@@ -109,3 +109,25 @@ describe('a chassis service whose database refuses it', () => {
     assert.equal(res.json().code, 'SHOP_CONFLICT');
   });
 });
+
+test('an idle pool connection the server ends is dropped and heard about; the process goes on and the pool reconnects', async () => {
+  const heard: Error[] = [];
+  const pool = createPgPool(testDatabase, 1, (err) => heard.push(err));
+  const admin = new pg.Client(testDatabase);
+  await admin.connect();
+  try {
+    const pid = (await pool.query<{ pid: number }>('select pg_backend_pid() as pid')).rows[0]?.pid;
+    assert.ok(pid, 'the pool connected');
+    // The connection is idle in the pool now; the server ends it (as a crashed PostgreSQL would).
+    await admin.query('select pg_terminate_backend($1)', [pid]);
+    // Without a listener pg's 'error' on the pool would end this test process here.
+    for (let i = 0; i < 100 && heard.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(heard.length, 1, 'the idle connection’s end was heard');
+    assert.match(heard[0]?.message ?? '', /terminat/i);
+    const again = (await pool.query<{ pid: number }>('select pg_backend_pid() as pid')).rows[0]?.pid;
+    assert.ok(again && again !== pid, 'the next query has a new connection');
+  } finally {
+    await pool.end();
+    await admin.end();
+  }
+});
