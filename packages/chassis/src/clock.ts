@@ -53,10 +53,15 @@ export function parseHlc(text: string): Hlc | undefined {
 }
 
 /** Orders two encoded HLCs (a missing one first): the causal order of their events, where there is one. */
-export function compareHlc(a: string | undefined, b: string | undefined): number {
+export function compareHlc(a: string | null | undefined, b: string | null | undefined): number {
   const x = a ?? '';
   const y = b ?? '';
   return x < y ? -1 : x > y ? 1 : 0;
+}
+
+/** Entries in HLC order; the sort is stable, so entries without an HLC come first in their given order. */
+export function sortByHlc<T extends { hlc?: string | null | undefined }>(entries: readonly T[]): T[] {
+  return [...entries].sort((a, b) => compareHlc(a.hlc, b.hlc));
 }
 
 /**

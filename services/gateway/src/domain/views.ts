@@ -42,6 +42,9 @@ export interface SagaStepView {
   traceId: string | null;
   startedAt: string | null;
   finishedAt: string | null;
+  /** Logical clocks (null on entries recorded before them): a step's from the order service, an event's from its producer. */
+  lamport: number | null;
+  hlc: string | null;
 }
 
 export interface OrderView {
@@ -130,6 +133,9 @@ export function sagaStepView(s: orderV1.SagaStep): SagaStepView {
     traceId: orNull(s.traceId),
     startedAt: orNull(s.startedAt),
     finishedAt: orNull(s.finishedAt),
+    // 0 and '' are the proto's unset values: an entry from before the clocks.
+    lamport: s.lamport > 0 ? s.lamport : null,
+    hlc: orNull(s.hlc),
   };
 }
 

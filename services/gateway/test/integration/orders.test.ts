@@ -144,6 +144,8 @@ test('payment events on the timeline reach the public API as kind event; an entr
     traceId,
     startedAt: '2026-11-27T10:00:01.500Z',
     finishedAt: '2026-11-27T10:00:01.600Z',
+    lamport: null,
+    hlc: null,
   });
 
   const events = await gw.app.inject({ url: '/api/v1/orders/o-4/events', headers: alice });
@@ -153,6 +155,48 @@ test('payment events on the timeline reach the public API as kind event; an entr
     ['shop.payment.authorized.v1'],
     'the stream carries it too',
   );
+});
+
+test('the timeline carries each entry’s logical clocks and sorts by wall time or, with ?sort=hlc, by HLC', async () => {
+  // The payment service's clock 30 s behind: its event's time is before the step that caused it.
+  world.state.orders.set(
+    'o-5',
+    order('o-5', 'alice', {
+      status: orderV1.OrderStatus.ORDER_STATUS_CONFIRMED,
+      timeline: [
+        {
+          ...paymentEventEntry('shop.payment.authorized.v1'),
+          startedAt: '2026-11-27T09:59:31.500Z',
+          lamport: 9,
+          hlc: '001764237601000-000002',
+        },
+        { ...step('validate_user'), startedAt: '2026-11-27T10:00:00.000Z', lamport: 3, hlc: '001764237600000-000000' },
+        { ...step('authorize_payment'), lamport: 7, hlc: '001764237601000-000000' },
+      ],
+    }),
+  );
+  const sorted = async (query: string) => {
+    const res = await gw.app.inject({ url: `/api/v1/orders/o-5${query}`, headers: alice });
+    assert.equal(res.statusCode, 200, res.body);
+    return (res.json() as { timeline: { step: string; lamport: number | null; hlc: string | null }[] }).timeline;
+  };
+  const byWall = await sorted('');
+  assert.deepEqual(
+    byWall.map((s) => [s.step, s.lamport, s.hlc]),
+    [
+      ['shop.payment.authorized.v1', 9, '001764237601000-000002'],
+      ['validate_user', 3, '001764237600000-000000'],
+      ['authorize_payment', 7, '001764237601000-000000'],
+    ],
+  );
+  assert.deepEqual(await sorted('?sort=wall'), byWall);
+  assert.deepEqual(
+    (await sorted('?sort=hlc')).map((s) => s.step),
+    ['validate_user', 'authorize_payment', 'shop.payment.authorized.v1'],
+  );
+  const bad = await gw.app.inject({ url: '/api/v1/orders/o-5?sort=lamport', headers: alice });
+  assert.equal(bad.statusCode, 400);
+  assert.equal(bad.json().code, 'SHOP_VALIDATION_FAILED');
 });
 
 test('a user cannot see another user’s order: 404', async () => {

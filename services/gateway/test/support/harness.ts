@@ -86,6 +86,8 @@ export function step(name: string, outcome = 'SUCCEEDED', attempt = 1): orderV1.
     traceId: '',
     startedAt: '2026-11-27T10:00:01.000Z',
     finishedAt: '2026-11-27T10:00:02.000Z',
+    lamport: 0,
+    hlc: '',
   };
 }
 
@@ -100,6 +102,8 @@ export function paymentEventEntry(type: string, traceId = ''): orderV1.SagaStep 
     traceId,
     startedAt: '2026-11-27T10:00:01.500Z',
     finishedAt: '2026-11-27T10:00:01.600Z',
+    lamport: 0,
+    hlc: '',
   };
 }
 

@@ -96,6 +96,8 @@ const order = (status: OrderView['status'], steps: [string, string][]): OrderVie
     traceId: null,
     startedAt: 't0',
     finishedAt: null,
+    lamport: null,
+    hlc: null,
   })),
   createdAt: 't0',
   updatedAt: 't0',

@@ -1,6 +1,6 @@
 // Orders as the service stores and shows them, and the pricing rule of checkout.
 // Plain TypeScript: no I/O.
-import { compareHlc } from '@shoplab/chassis/clock';
+import { sortByHlc } from '@shoplab/chassis/clock';
 import { ShopError } from '@shoplab/chassis/errors';
 import type { Money } from '@shoplab/contracts';
 import { money } from './money';
@@ -69,8 +69,7 @@ export function mergeTimeline(steps: readonly TimelineEntry[], events: readonly 
  * come first, in wall order (the sort is stable).
  */
 export function sortTimeline(timeline: readonly TimelineEntry[], sort: TimelineSort): TimelineEntry[] {
-  if (sort === 'wall') return [...timeline];
-  return [...timeline].sort((a, b) => compareHlc(a.hlc, b.hlc));
+  return sort === 'wall' ? [...timeline] : sortByHlc(timeline);
 }
 
 /** A postal address. */

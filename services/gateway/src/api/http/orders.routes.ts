@@ -1,7 +1,15 @@
+import { sortByHlc } from '@shoplab/chassis';
 import { z } from 'zod';
 import type { OrderEvent } from '../../domain/order-events';
 import { callerOf, type RouteGroup } from './context';
-import { composedOrderSchema, orderPageSchema, pageQuerySchema, problemResponses, userBearer } from './schemas';
+import {
+  composedOrderSchema,
+  orderPageSchema,
+  pageQuerySchema,
+  problemResponses,
+  timelineSortSchema,
+  userBearer,
+} from './schemas';
 
 const idParams = z.object({ id: z.string().min(1).max(100) });
 
@@ -31,10 +39,14 @@ export const orderRoutes: RouteGroup = (app, { orders, config }) => {
         description:
           'Products and payment are asked for in parallel; if either fails the order is still answered without it and `degraded` names what is missing.',
         params: idParams,
+        querystring: z.object({ sort: timelineSortSchema }),
         response: { 200: composedOrderSchema, ...problemResponses(404, 504) },
       },
     },
-    async (request) => orders.get(callerOf(request), request.params.id),
+    async (request) => {
+      const order = await orders.get(callerOf(request), request.params.id);
+      return request.query.sort === 'hlc' ? { ...order, timeline: sortByHlc(order.timeline) } : order;
+    },
   );
 
   const streams = new Set<AbortController>();

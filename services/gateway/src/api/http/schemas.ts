@@ -60,7 +60,24 @@ export const sagaStepSchema = z.object({
   traceId: z.string().nullable(),
   startedAt: z.string().nullable(),
   finishedAt: z.string().nullable(),
+  lamport: z
+    .number()
+    .int()
+    .nullable()
+    .describe('Lamport time: a step’s from the order service when it started, an event’s from its producer'),
+  hlc: z
+    .string()
+    .nullable()
+    .describe('hybrid logical clock, `<15-digit ms>-<6-digit counter>`: string order is causal order'),
 });
+
+/** `?sort=` of an order's timeline. */
+export const timelineSortSchema = z
+  .enum(['wall', 'hlc'])
+  .default('wall')
+  .describe(
+    'the timeline’s order: `wall` by startedAt (each service’s own wall clock; the default), `hlc` by the hybrid logical clock (causal order)',
+  );
 
 const orderLineSchema = z.object({
   productId: z.string(),

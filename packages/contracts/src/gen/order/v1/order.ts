@@ -95,6 +95,16 @@ export interface SagaStep {
   finishedAt: string;
   /** "step" or "event"; empty from an order service older than the field means "step". */
   kind: string;
+  /**
+   * Lamport time: a step's from the order service when it started, an event's from its
+   * producer; 0 when the entry was recorded before the clocks.
+   */
+  lamport: number;
+  /**
+   * Hybrid logical clock, "<15-digit ms>-<6-digit counter>" (string order is causal order);
+   * empty when the entry was recorded before the clocks.
+   */
+  hlc: string;
 }
 
 export interface Order {
@@ -291,7 +301,18 @@ export const OrderLine: MessageFns<OrderLine> = {
 };
 
 function createBaseSagaStep(): SagaStep {
-  return { step: "", attempt: 0, outcome: "", error: "", traceId: "", startedAt: "", finishedAt: "", kind: "" };
+  return {
+    step: "",
+    attempt: 0,
+    outcome: "",
+    error: "",
+    traceId: "",
+    startedAt: "",
+    finishedAt: "",
+    kind: "",
+    lamport: 0,
+    hlc: "",
+  };
 }
 
 export const SagaStep: MessageFns<SagaStep> = {
@@ -319,6 +340,12 @@ export const SagaStep: MessageFns<SagaStep> = {
     }
     if (message.kind !== "") {
       writer.uint32(66).string(message.kind);
+    }
+    if (message.lamport !== 0) {
+      writer.uint32(72).int64(message.lamport);
+    }
+    if (message.hlc !== "") {
+      writer.uint32(82).string(message.hlc);
     }
     return writer;
   },
@@ -400,6 +427,22 @@ export const SagaStep: MessageFns<SagaStep> = {
             message.kind = reader.string();
             continue;
           }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.lamport = longToNumber(reader.int64());
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.hlc = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -434,6 +477,8 @@ export const SagaStep: MessageFns<SagaStep> = {
         ? globalThis.String(object.finished_at)
         : "",
       kind: isSet(object.kind) ? globalThis.String(object.kind) : "",
+      lamport: isSet(object.lamport) ? globalThis.Number(object.lamport) : 0,
+      hlc: isSet(object.hlc) ? globalThis.String(object.hlc) : "",
     };
   },
 
@@ -463,6 +508,12 @@ export const SagaStep: MessageFns<SagaStep> = {
     if (message.kind !== "") {
       obj.kind = message.kind;
     }
+    if (message.lamport !== 0) {
+      obj.lamport = Math.round(message.lamport);
+    }
+    if (message.hlc !== "") {
+      obj.hlc = message.hlc;
+    }
     return obj;
   },
 
@@ -479,6 +530,8 @@ export const SagaStep: MessageFns<SagaStep> = {
     message.startedAt = object.startedAt ?? "";
     message.finishedAt = object.finishedAt ?? "";
     message.kind = object.kind ?? "";
+    message.lamport = object.lamport ?? 0;
+    message.hlc = object.hlc ?? "";
     return message;
   },
 };
@@ -1348,6 +1401,17 @@ export type DeepPartial<T> = T extends Builtin ? T
 type KeysOfUnion<T> = T extends T ? keyof T : never;
 export type Exact<P, I extends P> = P extends Builtin ? P
   : P & { [K in keyof P]: Exact<P[K], I[K]> } & { [K in Exclude<keyof I, KeysOfUnion<P>>]: never };
+
+function longToNumber(int64: { toString(): string }): number {
+  const num = globalThis.Number(int64.toString());
+  if (num > globalThis.Number.MAX_SAFE_INTEGER) {
+    throw new globalThis.Error("Value is larger than Number.MAX_SAFE_INTEGER");
+  }
+  if (num < globalThis.Number.MIN_SAFE_INTEGER) {
+    throw new globalThis.Error("Value is smaller than Number.MIN_SAFE_INTEGER");
+  }
+  return num;
+}
 
 function isSet(value: any): boolean {
   return value !== null && value !== undefined;
