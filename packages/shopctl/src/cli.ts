@@ -5,6 +5,7 @@ import { type AuditReport, CollectError, collectAuditData, formatReport, runAudi
 import { localBaseUrl, resolveAdminToken } from './api';
 import { auditUntilSettled } from './audit-wait';
 import { benchCommand } from './bench/command';
+import { orderEventsCommand } from './bench/order-events';
 import { hammerCommand, profileCommand } from './bench/profile';
 import { chaosCommand } from './chaos';
 import { type CliIo, formatDuration, parseDuration, UsageError } from './command';
@@ -36,6 +37,8 @@ const USAGE = `usage: shopctl <command> [arguments]
                                                 functions (scripts/profile.sh records one)
   hammer <url> [--connections 20] [--duration 20s]
                                                 GETs a url in a closed loop: req/s and latency
+  order-events [--orders 10]                    following an order, polling vs streaming: calls to
+                                                order and delay per update (shopctl order-events --help)
 
 audit: checks the invariants through the services' admin APIs.
   --token T       the admin token (default: $ADMIN_TOKEN, else ADMIN_TOKEN in
@@ -142,6 +145,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
   if (command === 'history') return historyCommand(rest, io);
   if (command === 'exercise') return exerciseCommand(rest, io);
   if (command === 'bench') return benchCommand(rest, io);
+  if (command === 'order-events') return orderEventsCommand(rest, io, interruptSignal());
   if (command === 'profile') return profileCommand(rest, io);
   if (command === 'hammer') return hammerCommand(rest, io);
   if (command !== 'audit') {
