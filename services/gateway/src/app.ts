@@ -5,6 +5,7 @@ import { cartRoutes } from './api/http/cart.routes';
 import { checkoutRoutes } from './api/http/checkout.routes';
 import type { RouteDeps } from './api/http/context';
 import { adminHistoryRoutes, historyRoutes } from './api/http/history.routes';
+import { registerHttpCaching } from './api/http/http-cache';
 import { meRoutes } from './api/http/me.routes';
 import { orderRoutes } from './api/http/orders.routes';
 import { productRoutes } from './api/http/products.routes';
@@ -76,7 +77,10 @@ export async function buildApp({ kit, downstreams }: AppDeps): Promise<{ http: H
     async (api: HttpApp) => {
       await registerRateLimit(api, { perMinute: config.RATE_LIMIT_PER_MINUTE, verify });
       authRoutes(api, deps);
-      productRoutes(api, deps);
+      await api.register(async (catalogue: HttpApp) => {
+        await registerHttpCaching(catalogue, kit.metrics.registry);
+        productRoutes(catalogue, deps);
+      });
       await api.register(async (user: HttpApp) => {
         user.addHook('preHandler', requireUser(verify));
         cartRoutes(user, deps);

@@ -10,6 +10,13 @@ export interface ProductPage {
   nextCursor: string | null;
 }
 
+/** A product page's answer: live from the catalog (`ageMs: null`) or from the gateway's cache. */
+export interface ProductAnswer {
+  product: ProductView & { degraded?: DegradedPart[] };
+  /** How old the remembered details are; null when the catalog answered just now. */
+  ageMs: number | null;
+}
+
 export interface ProductListQuery {
   category?: string | undefined;
   q?: string | undefined;
@@ -43,21 +50,29 @@ export class ProductQueries {
 
   /**
    * One product with its live stock. When the catalog fails and the product was seen in the
-   * last TTL, the remembered details are served with `available: null, degraded: ['stock']`.
+   * last TTL, the remembered details are served with `available: null, degraded: ['stock']`
+   * (available rather than consistent: docs/patterns/cap-pacelc.md). With `maxStaleMs` (the
+   * client's `Cache-Control: max-stale`) details remembered at most that long ago are served
+   * as they were, stock included, without asking the catalog: the client chose latency over
+   * consistency. A product not remembered (or remembered longer ago) is read live.
    */
-  async get(id: string): Promise<ProductView & { degraded?: DegradedPart[] }> {
+  async get(id: string, options: { maxStaleMs?: number | undefined } = {}): Promise<ProductAnswer> {
+    if (options.maxStaleMs !== undefined) {
+      const cached = this.cache.entry(id);
+      if (cached && cached.ageMs <= options.maxStaleMs) return { product: cached.product, ageMs: cached.ageMs };
+    }
     try {
       const res = await this.catalog.call('getProduct', { id });
       if (!res.product) throw new ShopError('SHOP_NOT_FOUND', `No product ${id}`, { productId: id });
       const product = productView(res.product);
       this.cache.put(product);
-      return product;
+      return { product, ageMs: null };
     } catch (err) {
       if (isRefusal(err)) throw err;
-      const cached = this.cache.get(id);
+      const cached = this.cache.entry(id);
       if (!cached) throw essentialFailure(err, 'catalog');
       this.logger.warn({ productId: id, code: (err as ShopError).code }, 'catalog failed; serving cached product');
-      return { ...cached, available: null, degraded: ['stock'] };
+      return { product: { ...cached.product, available: null, degraded: ['stock'] }, ageMs: cached.ageMs };
     }
   }
 
