@@ -102,6 +102,9 @@ describe('the envelope', () => {
       ce_type: 'shop.order.confirmed.v1',
       ce_subject: 'ord-1',
       ce_time: event.time,
+      // Extension attributes: the producer's logical clocks (clock.ts).
+      ce_lamport: String(event.lamport),
+      ce_hlc: event.hlc,
     });
   });
 
