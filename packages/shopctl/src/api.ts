@@ -231,6 +231,8 @@ export interface Cart {
 export type OrderStatus = 'PENDING' | 'CONFIRMED' | 'CANCELLED' | 'UNKNOWN';
 
 export interface SagaStep {
+  /** `step`: a saga step's attempt; `event`: a payment event the order service received. */
+  kind?: 'step' | 'event';
   step: string;
   attempt: number;
   outcome: string;
@@ -238,7 +240,13 @@ export interface SagaStep {
   traceId: string | null;
   startedAt: string | null;
   finishedAt: string | null;
+  /** Logical clocks (null on entries from before them): docs/patterns/logical-clocks.md. */
+  lamport?: number | null;
+  hlc?: string | null;
 }
+
+/** How an order's timeline is ordered: by each service's wall clock, or by the hybrid logical clock. */
+export type TimelineSort = 'wall' | 'hlc';
 
 export interface Order {
   id: string;
@@ -359,8 +367,10 @@ export class Shopper {
     return { orderId: accepted.orderId, status: accepted.status, idempotencyKey };
   }
 
-  getOrder(orderId: string): Promise<Order> {
-    return this.api.request<Order>('GET', `/orders/${encodeURIComponent(orderId)}`, { token: this.token });
+  /** The order; its timeline by wall time (default) or, `sort: 'hlc'`, in causal order. */
+  getOrder(orderId: string, options: { sort?: TimelineSort } = {}): Promise<Order> {
+    const query = options.sort ? `?sort=${options.sort}` : '';
+    return this.api.request<Order>('GET', `/orders/${encodeURIComponent(orderId)}${query}`, { token: this.token });
   }
 
   /**
@@ -390,15 +400,17 @@ export class Shopper {
 // ---------------------------------------------------------------------------------------------
 // The operator's API (each service's /admin endpoints)
 
-/** Where a fault applies (packages/chassis/src/chaos.ts). */
-export const FAULT_KINDS = ['http', 'grpc', 'consumer', 'relay', 'client'] as const;
+/** Where a fault applies (packages/chassis/src/chaos.ts): a kind of call, or the service's clock. */
+export const FAULT_KINDS = ['http', 'grpc', 'consumer', 'relay', 'client', 'clock'] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
 export type FaultSpec =
   | { type: 'latency'; ms: number }
   | { type: 'error'; rate: number }
   | { type: 'fail' }
-  | { type: 'hang' };
+  | { type: 'hang' }
+  /** Kind `clock` only: the wall clock offset by `ms` (negative: behind). */
+  | { type: 'skew'; ms: number };
 
 /** A rule as PUT /admin/chaos takes it. */
 export interface FaultRuleInput {

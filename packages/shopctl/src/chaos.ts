@@ -25,11 +25,14 @@ export const CHAOS_USAGE = `usage: shopctl chaos set <service> <kind> <target> <
            consumer  a consumed topic, e.g. order.events
            relay     the outbox relay (target: outbox)
            client    an outbound gRPC call, e.g. payment.v1.PaymentService/Authorize
+           clock     the service's wall clock (target: '*'; fault: skew only)
            any target may be a * glob ('*' = everything of that kind)
   fault    latency=800ms   wait before the real work
            error=0.3       fail 30 % of the calls (also error=30%)
            fail            fail every call (503 SHOP_CHAOS_INJECTED / UNAVAILABLE)
            hang            block until the rule expires or is cleared
+           skew=-30s       (kind clock) the clock its events and timeline entries are
+                           stamped with runs 30 s behind (skew=+2m: ahead)
   --for D  how long the rule lives (30s, 2m, 1h; default: the service's 300s)
   --id ID  clear only that rule
 Options of every subcommand: --token T (the admin token; default $ADMIN_TOKEN or the local
@@ -38,12 +41,20 @@ Exit status: 0 done, 1 a service refused or did not answer, 2 bad input.`;
 
 /** The longest latency a rule may inject (the chassis' limit). */
 const MAX_LATENCY_MS = 120_000;
+/** The largest clock skew either way (the chassis' limit). */
+const MAX_SKEW_MS = 86_400_000;
 const MAX_RULE_SECONDS = 24 * 3600;
 
-/** `latency=800ms`, `error=0.3` / `error=30%`, `fail`, `hang` → a fault spec; UsageError otherwise. */
+/** `latency=800ms`, `error=0.3` / `error=30%`, `fail`, `hang`, `skew=-30s` → a fault spec; UsageError otherwise. */
 export function parseFault(text: string): FaultSpec {
   const [type, value, ...rest] = text.split('=');
   if (rest.length > 0) throw new UsageError(`fault '${text}' has more than one '='`);
+  if (type === 'skew' && value !== undefined) {
+    const sign = value.startsWith('-') ? -1 : 1;
+    const ms = sign * parseDuration(value.replace(/^[+-]/, ''), 'skew');
+    if (Math.abs(ms) > MAX_SKEW_MS) throw new UsageError(`skew ${value} is more than the limit of 24h`);
+    return { type: 'skew', ms };
+  }
   if ((type === 'fail' || type === 'hang') && value === undefined) return { type };
   if (type === 'latency' && value !== undefined) {
     const ms = parseDuration(value, 'latency');
@@ -58,7 +69,7 @@ export function parseFault(text: string): FaultSpec {
     }
     return { type: 'error', rate };
   }
-  throw new UsageError(`unknown fault '${text}' (use latency=800ms, error=0.3, fail or hang)`);
+  throw new UsageError(`unknown fault '${text}' (use latency=800ms, error=0.3, fail, hang or skew=-30s)`);
 }
 
 /** `fail`, `hang`, `latency 800ms`, `error 30%`. */
@@ -68,6 +79,8 @@ export function describeFault(fault: FaultSpec): string {
       return `latency ${formatDuration(fault.ms)}`;
     case 'error':
       return `error ${Math.round(fault.rate * 1000) / 10}%`;
+    case 'skew':
+      return `skew ${fault.ms < 0 ? '-' : '+'}${formatDuration(Math.abs(fault.ms))}`;
     default:
       return fault.type;
   }
@@ -105,7 +118,16 @@ export function parseChaosSet(args: string[]): { service: ServiceName; rule: Fau
       `an http target is 'METHOD /route' as the service names it (e.g. 'GET /v1/products/:id'), got '${target}'`,
     );
   }
-  const rule: FaultRuleInput = { kind, target, fault: parseFault(faultText) };
+  const fault = parseFault(faultText);
+  if ((kind === 'clock') !== (fault.type === 'skew')) {
+    throw new UsageError(
+      kind === 'clock'
+        ? `the clock takes a skew (e.g. skew=-30s), not '${faultText}'`
+        : 'a skew is for kind clock only',
+    );
+  }
+  if (kind === 'clock' && target !== '*') throw new UsageError(`the clock's target is '*' (the whole service)`);
+  const rule: FaultRuleInput = { kind, target, fault };
   if (values.for !== undefined) {
     const seconds = Math.ceil(parseDuration(values.for, '--for') / 1000);
     if (seconds > MAX_RULE_SECONDS) throw new UsageError(`--for ${values.for} is more than the limit of 24h`);

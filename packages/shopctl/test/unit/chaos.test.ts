@@ -58,6 +58,26 @@ test('chaos set takes service, kind, target and fault, and --for in whole second
   assert.throws(() => parseChaosSet(['cart', 'http', '*', 'fail', '--force']), /unknown option --force/);
 });
 
+test('a clock skew: skew=±D on kind clock, target *, and nothing else', () => {
+  assert.deepEqual(parseFault('skew=-30s'), { type: 'skew', ms: -30_000 });
+  assert.deepEqual(parseFault('skew=+2m'), { type: 'skew', ms: 120_000 });
+  assert.deepEqual(parseFault('skew=1500ms'), { type: 'skew', ms: 1_500 });
+  assert.throws(() => parseFault('skew=-25h'), /limit of 24h/);
+  assert.throws(() => parseFault('skew=-0s'), /more than zero/);
+  assert.throws(() => parseFault('skew'), /unknown fault/);
+  assert.equal(describeFault({ type: 'skew', ms: -30_000 }), 'skew -30s');
+  assert.equal(describeFault({ type: 'skew', ms: 90_000 }), 'skew +1m30s');
+  assert.deepEqual(parseChaosSet(['payment', 'clock', '*', 'skew=-30s', '--for', '2m']).rule, {
+    kind: 'clock',
+    target: '*',
+    fault: { type: 'skew', ms: -30_000 },
+    durationSeconds: 120,
+  });
+  assert.throws(() => parseChaosSet(['payment', 'clock', '*', 'fail']), /the clock takes a skew/);
+  assert.throws(() => parseChaosSet(['payment', 'grpc', '*', 'skew=-30s']), /for kind clock only/);
+  assert.throws(() => parseChaosSet(['payment', 'clock', 'events', 'skew=-30s']), /target is '\*'/);
+});
+
 test('no service named means all six; a repeated one counts once', () => {
   assert.deepEqual(parseServices([]), ['user', 'catalog', 'cart', 'payment', 'order', 'gateway']);
   assert.deepEqual(parseServices(['cart', 'cart', 'gateway']), ['cart', 'gateway']);
