@@ -11,8 +11,10 @@
 # Steps:
 #   dockerfile   hadolint Dockerfile
 #   compose      docker-compose config -q (Debian's docker-compose 1.29 validates without a daemon)
-#                and check-jsonschema --builtin-schema vendor.compose-spec
-#   k8s          kubectl kustomize <k8s>/base and <k8s>/overlays/kind, then
+#                and check-jsonschema --builtin-schema vendor.compose-spec; and compose refuses to
+#                start without each secret (scripts/lib/secrets.sh: no default, no placeholder)
+#   k8s          kubectl kustomize <k8s>/base and <k8s>/overlays/kind (no Secret among them: it is
+#                generated at deploy time), then, with a Secret generated as scripts/kind-up.sh does,
 #                kubernetes-validate --strict against Kubernetes $K8S_VERSION
 #   (also, when the native stack's tools are installed: promtool check config on the k8s Prometheus
 #   config, and `jaeger validate` on the compose/k8s Jaeger config)
@@ -127,6 +129,11 @@ fi
 PY=$VENV/bin/python
 work=$(mktemp -d "${TMPDIR:-/tmp}/deploy-check.XXXXXX")
 trap 'rm -rf "$work"' EXIT
+# Secrets generated for this run, as a deployment has them (scripts/lib/secrets.sh): the files
+# ship none, so compose and the k8s Secret are rendered with these.
+# shellcheck source=lib/secrets.sh
+source "$ROOT/scripts/lib/secrets.sh"
+(umask 077 && shoplab_compose_secrets >"$work/compose-secrets.env" && shoplab_k8s_secrets >"$work/k8s-secrets.env")
 
 # ---- dockerfile ---------------------------------------------------------------------------------
 if want dockerfile; then
@@ -136,22 +143,52 @@ fi
 
 # ---- compose ----------------------------------------------------------------------------------
 if want compose || want consistency; then
-  # docker-compose reads .env beside the compose file; an empty env file keeps the check reproducible.
-  : >"$work/empty.env"
-  compose=(docker-compose --env-file "$work/empty.env" --project-directory "$(dirname "$compose_file")" -f "$compose_file")
+  # docker-compose reads .env beside the compose file; an env file of our own (the generated
+  # secrets, nothing else) keeps the check reproducible.
+  compose_with() { docker-compose --env-file "$1" --project-directory "$(dirname "$compose_file")" -f "$compose_file" "${@:2}"; }
+  compose=(compose_with "$work/compose-secrets.env")
+  # Without any one of the secrets, `config` must fail and name it: no default stands in.
+  refuses_without_secrets() {
+    local name rc out bad=0
+    for name in "${SHOPLAB_COMPOSE_SECRETS[@]}"; do
+      grep -v "^$name=" "$work/compose-secrets.env" >"$work/without.env"
+      rc=0
+      out=$(compose_with "$work/without.env" config -q 2>&1) || rc=$?
+      if ((rc == 0)); then
+        echo "starts without $name: a default stands in for it (use \${$name:?message})"
+        bad=1
+      elif ! grep -q "$name" <<<"$out"; then
+        echo "without $name it fails, but not because of $name: $out"
+        bad=1
+      fi
+    done
+    return "$bad"
+  }
   if want compose; then
     check "docker-compose config -q ($(basename "$compose_file"))" "${compose[@]}" config -q
     check "check-jsonschema vendor.compose-spec" "$VENV/bin/check-jsonschema" --builtin-schema vendor.compose-spec "$compose_file"
+    check "compose refuses to start without ${SHOPLAB_COMPOSE_SECRETS[*]}" refuses_without_secrets
   fi
 fi
 
 # ---- k8s --------------------------------------------------------------------------------------
 if want k8s || want consistency; then
   need_kubectl
+  # The Secret the manifests leave out, made as scripts/kind-up.sh makes it (offline: --dry-run=client).
+  kubectl create secret generic shoplab-secrets --namespace shoplab --from-env-file "$work/k8s-secrets.env" \
+    --dry-run=client -o yaml >"$work/k8s-secret.yaml"
+  # No Secret in what the repository renders: its values would be committed ones.
+  no_secret() {
+    local found
+    found=$("$PY" -c 'import sys, yaml; print(" ".join(d["metadata"]["name"] for d in yaml.safe_load_all(open(sys.argv[1])) if d and d.get("kind") == "Secret"))' "$1")
+    [[ -z $found ]] || { echo "commits Secret(s) $found: generate them at deploy time instead (scripts/lib/secrets.sh)"; return 1; }
+  }
   for target in base overlays/kind; do
     out=$work/k8s-${target//\//-}.yaml
     if kubectl kustomize "$k8s_dir/$target" >"$out" 2>"$work/kustomize.err"; then
       want k8s && say "ok    kubectl kustomize k8s/$target ($(grep -c '^kind:' "$out") objects)"
+      want k8s && check "no Secret committed in k8s/$target" no_secret "$out"
+      printf -- '---\n' >>"$out" && cat "$work/k8s-secret.yaml" >>"$out"
     else
       say "FAIL  kubectl kustomize k8s/$target"
       indent <"$work/kustomize.err"

@@ -71,6 +71,21 @@ if ! docker image save --platform "$platform" -o "$archive" "${images[@]}" 2>/de
 fi
 kind load image-archive "$archive" --name "$CLUSTER"
 
+# ---- secrets ----------------------------------------------------------------------------------
+# The manifests hold no Secret (nothing secret is committed): generate shoplab-secrets once per
+# cluster, in the cluster only. Kept on later runs: PostgreSQL's volume knows its DB_PASSWORD.
+kubectl --context "$CONTEXT" apply -f "$ROOT/k8s/base/namespace.yaml" >/dev/null
+if kctl get secret shoplab-secrets >/dev/null 2>&1; then
+  say "secret shoplab-secrets exists (kept)"
+else
+  say "generating secret shoplab-secrets (ADMIN_TOKEN, JWT_SECRET, CARD_ENCRYPTION_KEY, DB_PASSWORD)"
+  # shellcheck source=lib/secrets.sh
+  source "$ROOT/scripts/lib/secrets.sh"
+  # Through a pipe, never a file or the command line.
+  shoplab_k8s_secrets | kctl create secret generic shoplab-secrets --from-env-file /dev/stdin \
+    --dry-run=client -o yaml | kubectl --context "$CONTEXT" apply -f - >/dev/null
+fi
+
 # ---- apply ------------------------------------------------------------------------------------
 # A Job's pod template cannot change: recreate the topic Job (creating topics is idempotent).
 kubectl --context "$CONTEXT" delete job -n "$NAMESPACE" kafka-topics --ignore-not-found >/dev/null 2>&1 || true
@@ -99,6 +114,7 @@ ShopLab is running in kind cluster "$CLUSTER" (namespace $NAMESPACE, context $CO
   Jaeger UI    http://127.0.0.1:16686
   Prometheus   http://127.0.0.1:9090/targets
   e.g.         curl -s 'http://127.0.0.1:8080/api/v1/products?limit=2'
+  admin token  kubectl --context $CONTEXT -n $NAMESPACE get secret shoplab-secrets -o jsonpath='{.data.ADMIN_TOKEN}' | base64 -d
   logs         kubectl --context $CONTEXT -n $NAMESPACE logs deploy/order [-c migrate]
   stop         bash scripts/kind-down.sh
 EOF

@@ -26,8 +26,18 @@ PROJECT=${SHOPLAB_COMPOSE_PROJECT:-shoplab-compose-check}
 WAIT=${SHOPLAB_COMPOSE_WAIT:-600}
 KEEP=0
 [[ ${1:-} == --keep ]] && KEEP=1
-# The compose file's default admin token (the containers' ADMIN_TOKEN unless .env says otherwise).
-export ADMIN_TOKEN=${ADMIN_TOKEN:-change-me-admin-token-0123456789}
+# docker-compose.yml has no default secrets: generated once into the state dir (mode 600; the
+# data volumes outlive a --keep run, so the same password), exported unless already set here.
+# shellcheck source=../../scripts/lib/secrets.sh
+source "$REPO_DIR/scripts/lib/secrets.sh"
+compose_secrets=$SHOPLAB_STATE/compose/secrets.env
+if [[ ! -s $compose_secrets ]]; then
+  mkdir -p "$(dirname "$compose_secrets")"
+  (umask 077 && shoplab_compose_secrets >"$compose_secrets")
+fi
+while IFS='=' read -r name value; do
+  [[ -n ${!name:-} ]] || export "$name=$value"
+done <"$compose_secrets"
 
 t_all=$(_now_us)
 engine_started=0

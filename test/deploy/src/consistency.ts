@@ -27,7 +27,11 @@ export const EXPECTED_PORTS: Record<string, { http: number; grpc?: number }> = {
 };
 
 interface ZodLike {
-  safeParse(value: unknown): { success: boolean; error?: { issues: { path: PropertyKey[]; message: string }[] } };
+  safeParse(value: unknown): {
+    success: boolean;
+    data?: unknown;
+    error?: { issues: { path: PropertyKey[]; message: string }[] };
+  };
 }
 interface ServiceSchema {
   keys: Set<string>;
@@ -84,6 +88,10 @@ export function loadSchema(root: string, service: string): ServiceSchema {
   const schema = mod.configSchema as (ZodLike & { shape?: Record<string, ZodLike> }) | undefined;
   if (!schema?.shape) throw new Error(`${file} does not export a zod object named configSchema`);
   const shape = schema.shape;
+  // What loadConfig adds to the schema: with NODE_ENV=production, no placeholder or short secret.
+  const chassis = require(join(root, 'packages', 'chassis', 'dist', 'src', 'config.js')) as {
+    productionSecretProblems(config: Record<string, unknown>, env: Record<string, string>): string[];
+  };
   const keys = new Set(Object.keys(shape));
   const required = [...keys].filter((k) => !shape[k]!.safeParse(undefined).success);
   const portDefault = (k: string) => {
@@ -103,7 +111,8 @@ export function loadSchema(root: string, service: string): ServiceSchema {
       // As loadConfig does: empty strings mean unset.
       const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== ''));
       const r = schema.safeParse(cleaned);
-      return r.success ? [] : (r.error?.issues ?? []).map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
+      if (r.success) return chassis.productionSecretProblems(r.data as Record<string, unknown>, cleaned);
+      return (r.error?.issues ?? []).map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
     },
   };
 }

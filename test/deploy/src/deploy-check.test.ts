@@ -83,6 +83,43 @@ describe('scripts/deploy-check.sh', () => {
     );
   });
 
+  test('a compose secret with a default to fall back on fails: compose must refuse to start without it', () => {
+    const file = composeCopy('secret-default');
+    const required = /"\$\{JWT_SECRET:\?[^}]*\}"/;
+    const text = readFileSync(file, 'utf8');
+    assert.match(text, required);
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: compose's own ${VAR:-default} syntax
+    writeFileSync(file, text.replace(required, '"${JWT_SECRET:-change-me-jwt-secret-at-least-32-characters}"'));
+    assertFails(
+      deployCheck('--compose', file, '--only', 'compose'),
+      /FAIL {2}compose refuses to start without[\s\S]*starts without JWT_SECRET: a default stands in for it/,
+    );
+  });
+
+  test('a Secret committed in k8s/ fails, and so does a placeholder secret in a Deployment', () => {
+    const dir = k8sCopy('committed-secret');
+    writeFileSync(
+      join(dir, 'base', 'secret.yaml'),
+      'apiVersion: v1\nkind: Secret\nmetadata:\n  name: shoplab-secrets\nstringData:\n  ADMIN_TOKEN: change-me-admin-token-0123456789\n',
+    );
+    edit(join(dir, 'base', 'kustomization.yaml'), '  - namespace.yaml\n', '  - namespace.yaml\n  - secret.yaml\n');
+    assertFails(
+      deployCheck('--k8s', dir, '--only', 'k8s'),
+      /FAIL {2}no Secret committed in k8s\/base[\s\S]*shoplab-secrets/,
+    );
+    // A placeholder written straight into a Deployment: the services would refuse it in production.
+    const order = join(dir, 'base', 'services', 'order.yaml');
+    edit(
+      order,
+      '            - name: ADMIN_TOKEN\n              valueFrom:\n                secretKeyRef:\n                  name: shoplab-secrets\n                  key: ADMIN_TOKEN\n',
+      '            - name: ADMIN_TOKEN\n              value: change-me-admin-token-0123456789\n',
+    );
+    assertFails(
+      deployCheck('--k8s', dir, '--only', 'consistency'),
+      /FAIL k8s Deployment order: the environment does not parse with order's config schema: ADMIN_TOKEN: a placeholder/,
+    );
+  });
+
   test('a Deployment without its required selector fails kubernetes-validate', () => {
     const dir = k8sCopy('no-selector');
     edit(
