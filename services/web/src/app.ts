@@ -11,6 +11,7 @@ import {
   sendProblem,
 } from '@shoplab/chassis';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { registerChartRoutes } from './charts';
 import type { WebConfig } from './config';
 
 /** The built bundle: services/web/dist/ui (this file runs from services/web/dist/src). */
@@ -88,6 +89,8 @@ export async function buildApp({ kit }: AppDeps): Promise<{ http: HttpApp }> {
       },
     },
   });
+
+  registerChartRoutes(http, { prometheusUrl: config.PROMETHEUS_URL, adminToken: config.ADMIN_TOKEN });
 
   // The bundle's assets (hashed names: their content never changes), read from disk on each
   // request, so a rebuilt bundle is served without a restart; one that is not there is a 404 problem.

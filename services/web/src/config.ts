@@ -11,6 +11,11 @@ export const configSchema = baseConfigSchema.extend({
    * behind the admin token, reads only).
    */
   JAEGER_URL: z.url().default('http://127.0.0.1:16686'),
+  /**
+   * Prometheus' query API: the control room's live charts are named range queries this service
+   * runs there (`/control/charts/*`, behind the admin token; src/charts.ts).
+   */
+  PROMETHEUS_URL: z.url().default('http://127.0.0.1:9090'),
   /** The built storefront (`npm run -w services/web build:ui` writes it to dist/ui). */
   UI_DIR: z.string().optional(),
   /**

@@ -1,7 +1,8 @@
 // The control room in a real browser: the admin token typed in, the service map, a fault set
 // through its own chaos form (payment's GetPayment slowed past the gateway's deadline), the
 // gateway's breaker towards payment seen opening, the fault cleared through the form and the
-// breaker seen closing again; the order's trace drawn from Jaeger with every service in it;
+// breaker seen closing again; the live charts from Prometheus showing the test's checkout; the
+// order's trace drawn from Jaeger with every service in it;
 // then the audit, run from the page. The shopper's order page
 // meanwhile shows its answer as degraded (the payment is missing), never an error.
 import assert from 'node:assert/strict';
@@ -87,6 +88,23 @@ test('the control room: a slow payment set through the chaos form opens the gate
       await page.getByTestId(`health-${service}`).getByText('ready', { exact: true }).waitFor();
     }
     await paymentBreaker.and(page.locator('[data-state="closed"]')).waitFor();
+  });
+
+  await t.test('the live charts show this test’s confirmed checkout and every service’s latency', async () => {
+    // The order confirmed moments ago: the checkouts chart's "confirmed" line is above zero
+    // once Prometheus has scraped order after it (the rate over the last minute).
+    const confirmed = page.locator('[data-chart="saga-outcomes"] [data-series="confirmed"] strong');
+    await eventually(
+      'the confirmed checkout on the live chart',
+      async () => {
+        const text = (await confirmed.count()) ? ((await confirmed.textContent()) ?? '') : '';
+        return Number.parseFloat(text) > 0 ? text : undefined;
+      },
+      { timeoutMs: 60_000, intervalMs: 2_000 },
+    );
+    const latency = page.locator('[data-chart="http-p99"]');
+    await latency.locator('[data-series="gateway"]').waitFor();
+    assert.ok((await latency.locator('svg polyline').count()) > 0, 'the latency chart draws lines');
   });
 
   await t.test('payment’s GetPayment slowed through the form: the breaker opens', async () => {

@@ -1,5 +1,6 @@
 import { type FormEvent, useCallback, useEffect, useState } from 'react';
 import { api, problemText } from '../api/client';
+import { LiveCharts } from '../components/LiveCharts';
 import { ErrorBanner } from '../components/Notices';
 import { TraceWaterfall } from '../components/TraceWaterfall';
 import { adminToken } from '../session';
@@ -42,8 +43,8 @@ function useAdmin() {
 /**
  * The control room's first page, behind the admin token (typed in, kept for this tab only):
  * the service map with each service's readiness and the gateway's breakers, refreshed every
- * 2 s; chaos rules set and cleared through a form; an order's trace drawn from Jaeger; the
- * audit on demand.
+ * 2 s; live charts from Prometheus; chaos rules set and cleared through a form; an order's
+ * trace drawn from Jaeger; the audit on demand.
  */
 export function ControlRoom() {
   const { token, setToken, headers } = useAdmin();
@@ -124,6 +125,7 @@ export function ControlRoom() {
       </p>
       <ErrorBanner message={error} />
       <ServiceMap services={services} breakers={breakers} />
+      <LiveCharts headers={headers} />
       <Chaos headers={headers} />
       <TraceWaterfall headers={headers} />
       <Audit headers={headers} />

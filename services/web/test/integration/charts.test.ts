@@ -1,0 +1,106 @@
+// The control room's live charts against the real Prometheus of the local stack: every named
+// query is valid PromQL that Prometheus runs (an answer this service reads, with the step and
+// window asked for), the routes want the admin token and a known chart, and a Prometheus that
+// does not answer is a 503 problem naming it, never a hang or a bare 5xx.
+import assert from 'node:assert/strict';
+import { createServer } from 'node:net';
+import { after, before, test } from 'node:test';
+import { createServiceKit, type HttpApp, loadConfig } from '@shoplab/chassis';
+import { buildApp } from '../../src/app';
+import { CHARTS, type ChartName, readChart } from '../../src/charts';
+import { configSchema } from '../../src/config';
+
+const PROMETHEUS_URL = process.env.PROMETHEUS_URL ?? 'http://127.0.0.1:9090';
+const TOKEN = 'web-charts-test-admin-token';
+
+async function prometheusIsUp(): Promise<boolean> {
+  return fetch(new URL('/-/ready', PROMETHEUS_URL))
+    .then((r) => r.ok)
+    .catch(() => false);
+}
+
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as { port: number };
+  await new Promise((r) => server.close(r));
+  return port;
+}
+
+async function appWith(env: Record<string, string>): Promise<HttpApp> {
+  const saved = { ...process.env };
+  Object.assign(process.env, { ADMIN_TOKEN: TOKEN, LOG_LEVEL: 'silent', OTEL_SDK_DISABLED: 'true', ...env });
+  try {
+    const { http } = await buildApp({ kit: createServiceKit(loadConfig(configSchema)) });
+    await http.ready();
+    return http;
+  } finally {
+    process.env = saved;
+  }
+}
+
+let live: HttpApp;
+let dead: HttpApp;
+before(async () => {
+  live = await appWith({ PROMETHEUS_URL });
+  dead = await appWith({ PROMETHEUS_URL: `http://127.0.0.1:${await closedPort()}` });
+});
+after(async () => {
+  await live?.close();
+  await dead?.close();
+});
+
+test('every chart is a query Prometheus runs, over the window and step asked for', async (t) => {
+  if (!(await prometheusIsUp())) {
+    t.skip(`Prometheus (${PROMETHEUS_URL}) is not up: start the stack (make up)`);
+    return;
+  }
+  const now = Date.now();
+  for (const name of Object.keys(CHARTS) as ChartName[]) {
+    const chart = await readChart(PROMETHEUS_URL, name, 30, now);
+    assert.equal(chart.name, name);
+    assert.equal(chart.to - chart.from, 30 * 60, name);
+    assert.equal(chart.stepSeconds, 15, `${name}: 30 minutes in 120 points`);
+    for (const s of chart.series) {
+      assert.ok(s.label.length > 0, `${name}: every series is named by ${CHARTS[name].by}`);
+      for (const [time, value] of s.points) {
+        assert.ok(time >= chart.from && time <= chart.to, `${name}: ${time} inside the window`);
+        assert.ok(value === null || Number.isFinite(value), `${name}: ${value} is a number or a gap`);
+      }
+    }
+  }
+  // The shop's own services report their outbox backlog from the start: that chart has lines.
+  const backlog = await readChart(PROMETHEUS_URL, 'outbox-backlog', 15);
+  assert.ok(backlog.series.length > 0, 'the running services report shop_outbox_backlog');
+});
+
+test('the chart routes want the admin token and a chart they know', async () => {
+  const auth = { authorization: `Bearer ${TOKEN}` };
+  assert.equal((await live.inject({ method: 'GET', url: '/control/charts' })).statusCode, 401);
+  const list = await live.inject({ method: 'GET', url: '/control/charts', headers: auth });
+  assert.equal(list.statusCode, 200, list.body);
+  assert.deepEqual(
+    list.json().items.map((c: { name: string }) => c.name),
+    Object.keys(CHARTS),
+  );
+  const unknown = await live.inject({ method: 'GET', url: '/control/charts/rm-rf', headers: auth });
+  assert.equal(unknown.statusCode, 400, unknown.body);
+  assert.equal(unknown.headers['content-type'], 'application/problem+json; charset=utf-8');
+  const tooLong = await live.inject({
+    method: 'GET',
+    url: '/control/charts/consumer-lag?minutes=100000',
+    headers: auth,
+  });
+  assert.equal(tooLong.statusCode, 400, tooLong.body);
+});
+
+test('a Prometheus that does not answer is a 503 problem naming it', async () => {
+  const res = await dead.inject({
+    method: 'GET',
+    url: '/control/charts/saga-outcomes',
+    headers: { authorization: `Bearer ${TOKEN}` },
+  });
+  assert.equal(res.statusCode, 503, res.body);
+  assert.equal(res.json().code, 'SHOP_DEPENDENCY_UNAVAILABLE');
+  assert.match(res.body, /prometheus/i);
+});
