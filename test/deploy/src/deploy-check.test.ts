@@ -66,6 +66,10 @@ describe('scripts/deploy-check.sh', () => {
       /ok {4}docker-compose config -q/,
       /ok {4}check-jsonschema vendor\.compose-spec/,
       /ok {4}kubernetes-validate --strict k8s\/overlays\/kind/,
+      /ok {4}no Secret committed in k8s\/overlays\/kind/,
+      /ok {4}compose refuses to start without ADMIN_TOKEN JWT_SECRET CARD_ENCRYPTION_KEY POSTGRES_PASSWORD/,
+      /ok {4}NetworkPolicies of k8s\/base admit exactly the callers/,
+      /ok {4}NetworkPolicies of k8s\/overlays\/kind admit exactly the callers/,
       /ok {4}consistency/,
       /all checks passed/,
     ]) {
@@ -118,6 +122,45 @@ describe('scripts/deploy-check.sh', () => {
       deployCheck('--k8s', dir, '--only', 'consistency'),
       /FAIL k8s Deployment order: the environment does not parse with order's config schema: ADMIN_TOKEN: a placeholder/,
     );
+  });
+
+  const paymentPolicy =
+    '  name: payment\nspec:\n  podSelector:\n    matchLabels:\n      app.kubernetes.io/name: payment\n  policyTypes: [Ingress]\n  ingress:\n';
+  const cartToPayment =
+    '    - ports:\n        - port: 9084\n      from:\n        - podSelector:\n            matchLabels:\n              app.kubernetes.io/name: cart\n';
+
+  test('a NetworkPolicy that lets cart call payment, or a missing default deny, fails the policy check', () => {
+    const dir = k8sCopy('cart-to-payment');
+    const policies = join(dir, 'base', 'network-policies.yaml');
+    edit(policies, paymentPolicy, paymentPolicy + cartToPayment);
+    edit(
+      policies,
+      '  name: default-deny-ingress\nspec:\n  podSelector: {}\n',
+      '  name: default-deny-ingress\nspec:\n  podSelector:\n    matchLabels:\n      app.kubernetes.io/name: nothing\n',
+    );
+    assertFails(
+      deployCheck('--k8s', dir, '--only', 'policies'),
+      /FAIL {2}NetworkPolicies of k8s\/base[\s\S]*FAIL NetworkPolicy: payment:grpc \(9084\) admits cart, which k8s\/allowed-callers\.yaml does not list/,
+      // Without the default deny, a pod no policy selects (Prometheus) admits everything.
+      /FAIL NetworkPolicy: prometheus:http \(9090\) admits cart catalog gateway .* outside/,
+      /FAIL {2}NetworkPolicies of k8s\/overlays\/kind[\s\S]*payment:grpc \(9084\) admits cart/,
+    );
+  });
+
+  test('a table that allows a call the code does not make fails, even when the policies follow it', () => {
+    const dir = k8sCopy('table-cart-to-payment');
+    edit(join(dir, 'base', 'network-policies.yaml'), paymentPolicy, paymentPolicy + cartToPayment);
+    edit(
+      join(dir, 'allowed-callers.yaml'),
+      '  payment:\n    http: [gateway, prometheus]\n    grpc: [gateway, order]\n',
+      '  payment:\n    http: [gateway, prometheus]\n    grpc: [gateway, order, cart]\n',
+    );
+    const r = deployCheck('--k8s', dir, '--only', 'policies');
+    assertFails(
+      r,
+      /FAIL table: payment:grpc lists cart gateway order; the services' STATIC_SERVICES says gateway order/,
+    );
+    assert.doesNotMatch(r.output, /FAIL NetworkPolicy:/);
   });
 
   test('a Deployment without its required selector fails kubernetes-validate', () => {
