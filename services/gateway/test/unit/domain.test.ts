@@ -79,6 +79,19 @@ test('the product cache forgets entries after their TTL and the oldest when full
   assert.equal(cache.get('c'), undefined, 'expired');
 });
 
+test('the product cache says how old an entry is, from when it was last put', () => {
+  let now = 5_000;
+  const cache = new ProductCache(1_000, 10, () => now);
+  cache.put(productView('a', 1, 1));
+  now = 5_400;
+  assert.equal(cache.entry('a')?.ageMs, 400);
+  cache.put(productView('a', 1, 2));
+  now = 5_500;
+  assert.equal(cache.entry('a')?.ageMs, 100, 'a fresh put starts the age again');
+  assert.equal(cache.entry('a')?.product.available, 2);
+  assert.equal(cache.entry('missing'), undefined);
+});
+
 const order = (status: OrderView['status'], steps: [string, string][]): OrderView => ({
   id: 'o1',
   userId: 'u1',
