@@ -42,6 +42,14 @@ export function pgTransactionRunner(pool: pg.Pool): TransactionRunner<pg.PoolCli
   return async (work) => {
     const client = await pool.connect();
     let broken: Error | undefined;
+    // Checked out, the connection is no longer the pool's to watch: when the server ends it
+    // (PostgreSQL crashed or restarted) while `work` awaits something else (the relay's Kafka
+    // send), pg emits 'error' on the client, and an 'error' nobody hears ends the process. Heard
+    // here, the next query fails as usual and the connection is destroyed on release.
+    const onError = (err: Error) => {
+      broken = err;
+    };
+    client.on('error', onError);
     try {
       await client.query('BEGIN');
       const result = await work(client);
@@ -54,6 +62,7 @@ export function pgTransactionRunner(pool: pg.Pool): TransactionRunner<pg.PoolCli
       throw err;
     } finally {
       // A client whose ROLLBACK failed is in an unknown state: destroy it rather than reuse it.
+      client.removeListener('error', onError);
       client.release(broken);
     }
   };

@@ -12,6 +12,7 @@ import { FaultInjector } from '../../src/chaos';
 import { createPgPool, createPrismaClient } from '../../src/database';
 import { createHttpApp, type HttpApp } from '../../src/http';
 import { createMetrics } from '../../src/metrics';
+import { pgTransactionRunner } from '../../src/sql';
 import { PrismaClient } from '../fixtures/prisma/generated/client';
 import { testDatabase } from '../support/stack';
 
@@ -126,6 +127,30 @@ test('an idle pool connection the server ends is dropped and heard about; the pr
     assert.match(heard[0]?.message ?? '', /terminat/i);
     const again = (await pool.query<{ pid: number }>('select pg_backend_pid() as pid')).rows[0]?.pid;
     assert.ok(again && again !== pid, 'the next query has a new connection');
+  } finally {
+    await pool.end();
+    await admin.end();
+  }
+});
+
+test('a connection the server ends while a transaction holds it fails that transaction; the process goes on and the pool reconnects', async () => {
+  const pool = createPgPool(testDatabase, 1);
+  const admin = new pg.Client(testDatabase);
+  await admin.connect();
+  try {
+    let pid: number | undefined;
+    const transaction = pgTransactionRunner(pool)(async (client) => {
+      pid = (await client.query<{ pid: number }>('select pg_backend_pid() as pid')).rows[0]?.pid;
+      // Checked out and between queries (as the relay is while Kafka takes its batch), the
+      // connection is ended by the server: without a listener pg's 'error' on the client would
+      // end this test process here.
+      await admin.query('select pg_terminate_backend($1)', [pid]);
+      await new Promise((r) => setTimeout(r, 300));
+      return client.query('select 1');
+    });
+    await assert.rejects(transaction, /terminat|Connection terminated|not queryable/i);
+    const again = (await pool.query<{ pid: number }>('select pg_backend_pid() as pid')).rows[0]?.pid;
+    assert.ok(pid && again && again !== pid, 'the next query has a new connection');
   } finally {
     await pool.end();
     await admin.end();
