@@ -393,6 +393,11 @@ export function checkConsistency(input: Inputs): { problems: string[]; notes: st
     )
       fail('compose prometheus', 'job shoplab sets no "service" label');
   }
+  // The operator tools' own doors: no HTTP lifecycle API, no anonymous Grafana.
+  if (arr(obj(composeServices.prometheus).command).map(str).includes('--web.enable-lifecycle'))
+    fail('compose prometheus', '--web.enable-lifecycle lets whoever reaches it shut Prometheus down or reload it');
+  if (isObj(composeServices.grafana) && composeEnv(obj(composeServices.grafana)).GF_AUTH_ANONYMOUS_ENABLED !== 'false')
+    fail('compose grafana', 'GF_AUTH_ANONYMOUS_ENABLED must be "false" (sign in as admin)');
   const jaegerMount = composeBindSources(obj(composeServices.jaeger)).find(
     (b) => b.target === '/etc/jaeger/config.yaml',
   );

@@ -100,6 +100,21 @@ describe('scripts/deploy-check.sh', () => {
     );
   });
 
+  test("Prometheus' lifecycle API and an anonymous Grafana fail the consistency check", () => {
+    const file = composeCopy('operator-doors');
+    edit(
+      file,
+      '      - --storage.tsdb.retention.time=2d\n',
+      '      - --storage.tsdb.retention.time=2d\n      - --web.enable-lifecycle\n',
+    );
+    edit(file, 'GF_AUTH_ANONYMOUS_ENABLED: "false"', 'GF_AUTH_ANONYMOUS_ENABLED: "true"');
+    assertFails(
+      deployCheck('--compose', file, '--only', 'consistency'),
+      /FAIL compose prometheus: --web\.enable-lifecycle/,
+      /FAIL compose grafana: GF_AUTH_ANONYMOUS_ENABLED must be "false"/,
+    );
+  });
+
   test('a Secret committed in k8s/ fails, and so does a placeholder secret in a Deployment', () => {
     const dir = k8sCopy('committed-secret');
     writeFileSync(
