@@ -8,6 +8,7 @@ import './06-duplicate-delivery';
 import './07-poison-message-dlq';
 import './08-instance-dies-discovery';
 import './09-cqrs-lag-rebuild';
+import './10-clock-skew';
 import './13-partition-cap-pacelc';
 
 export { EXERCISE_USAGE, exerciseCommand, formatSummary, type RunDeps } from './command';
