@@ -5,6 +5,7 @@ import { eventually, until } from '@shoplab/chassis/testing';
 import type { SagaStore } from '../../src/application/ports';
 import type { SagaRunner } from '../../src/application/saga-runner';
 import type { TimelineEntry } from '../../src/domain/order';
+import { PrismaSagaRepository } from '../../src/infrastructure/saga.repository';
 import { type Harness, newUserId, startHarness, VISA } from '../support/harness';
 import { DECLINED_CARD, type ReceivedCall } from '../support/participants';
 
@@ -585,6 +586,57 @@ test('a participant still down after the deadline: the breaker’s trial call fa
   // The reservation may have been made: it is released (behind the same breaker, once it lets calls through).
   assert.equal(h.catalog.reservations.get(orderId)?.status ?? 'RELEASED', 'RELEASED');
   assert.equal(order.timeline.at(-1)?.step, 'cancel');
+});
+
+test('a stale runner’s writes are refused: the saga’s version is a fencing token', async () => {
+  const orderId = await placeOrder();
+  const store = new PrismaSagaRepository(h.prisma);
+  const mine = async (now: Date, leaseMs: number) => {
+    const claimed = await store.claimDue(100, now, new Date(now.getTime() + leaseMs));
+    // Sagas of other tests claimed on the way go back as they were due.
+    for (const other of claimed.filter((c) => c.orderId !== orderId)) await store.release(other, now);
+    const saga = claimed.find((c) => c.orderId === orderId);
+    assert.ok(saga, `the saga of ${orderId} is claimed`);
+    return saga;
+  };
+  const start = new Date(Date.now() + 1_000);
+  // Runner A claims the saga, then pauses past its 1 s lease; runner B claims it when it lapses.
+  const stale = await mine(start, 1_000);
+  const fresh = await mine(new Date(start.getTime() + 1_500), 60_000);
+  assert.ok(fresh.version > stale.version, `the claim moved the version on: ${stale.version} → ${fresh.version}`);
+
+  // A wakes up and writes with the version it read: nothing matches it any more.
+  const attempt = {
+    step: 'validate_user',
+    number: 1,
+    startedAt: new Date(),
+    deadlineAt: new Date(Date.now() + 15_000),
+    leaseUntil: new Date(Date.now() + 30_000),
+  };
+  assert.equal(await store.beginAttempt(stale, attempt), undefined, 'the stale begin is refused');
+  const progress = {
+    state: 'CANCELLED' as const,
+    currentStep: stale.currentStep,
+    attempts: 1,
+    nextAttemptAt: new Date(),
+    deadlineAt: new Date(),
+    compensations: [],
+    failureReason: 'written by a runner that lost the saga',
+  };
+  assert.equal(await store.finishAttempt(stale, { progress }), undefined, 'the stale finish is refused');
+  const saga = await h.prisma.sagaInstance.findUniqueOrThrow({ where: { orderId } });
+  assert.equal(saga.version, fresh.version);
+  assert.equal(saga.state, 'STARTED');
+  assert.equal(saga.failureReason, null);
+  assert.equal(await h.prisma.sagaStep.count({ where: { orderId } }), 0, 'nothing of A’s on the timeline');
+
+  // B, holding the current version, writes.
+  const begun = await store.beginAttempt(fresh, attempt);
+  assert.equal(begun?.version, fresh.version + 1);
+  await store.release({ ...fresh, version: begun?.version ?? fresh.version }, new Date());
+  // The saga goes on from there with a runner of this test.
+  startRunner();
+  assert.equal((await settled(orderId)).status, 'CONFIRMED');
 });
 
 /** A store whose runner "dies" right after sending Authorize: the attempt is never recorded. */
