@@ -11,8 +11,8 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
-type Obj = { [key: string]: Json };
+export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+export type Obj = { [key: string]: Json };
 
 /** docs/reference.md#services-and-ports. */
 export const EXPECTED_PORTS: Record<string, { http: number; grpc?: number }> = {
@@ -48,10 +48,10 @@ export interface Inputs {
   docs?: string;
 }
 
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
-const obj = (v: Json | undefined): Obj => (isObj(v) ? v : {});
-const arr = (v: Json | undefined): Json[] => (Array.isArray(v) ? v : []);
-const str = (v: Json | undefined): string => (v === null || v === undefined ? '' : String(v));
+export const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+export const obj = (v: Json | undefined): Obj => (isObj(v) ? v : {});
+export const arr = (v: Json | undefined): Json[] => (Array.isArray(v) ? v : []);
+export const str = (v: Json | undefined): string => (v === null || v === undefined ? '' : String(v));
 const sameSet = (a: Iterable<string>, b: Iterable<string>) => {
   const x = [...new Set(a)].sort();
   const y = [...new Set(b)].sort();
@@ -674,10 +674,15 @@ export function checkConsistency(input: Inputs): { problems: string[]; notes: st
   return { problems, notes };
 }
 
-function main(argv: string[]): number {
+/** `--name value` pairs of a checker's command line, and `read(name)`: the JSON file it names. */
+export function cliArgs(argv: string[]): { args: Map<string, string>; read: <T>(k: string) => T } {
   const args = new Map<string, string>();
   for (let i = 0; i < argv.length; i += 2) args.set(argv[i]!.replace(/^--/, ''), argv[i + 1] ?? '');
-  const read = (k: string) => JSON.parse(readFileSync(args.get(k) ?? '', 'utf8'));
+  return { args, read: <T>(k: string) => JSON.parse(readFileSync(args.get(k) ?? '', 'utf8')) as T };
+}
+
+function main(argv: string[]): number {
+  const { args, read } = cliArgs(argv);
   const docsPath = args.get('docs');
   const { problems, notes } = checkConsistency({
     root: args.get('root') ?? '.',

@@ -9,16 +9,19 @@
 // namespace; a namespace selector or an address block also admits what is outside). Every
 // (workload, port) must admit exactly the callers the table lists, and the table's gRPC, database
 // and Kafka rows must be what the code has. Every problem is one line; exit status 1 when any.
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadSchema, repoServices, servicesWithMigrations } from './consistency';
-
-type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
-type Obj = { [key: string]: Json };
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
-const obj = (v: Json | undefined): Obj => (isObj(v) ? v : {});
-const arr = (v: Json | undefined): Json[] => (Array.isArray(v) ? v : []);
-const str = (v: Json | undefined): string => (v === null || v === undefined ? '' : String(v));
+import {
+  arr,
+  cliArgs,
+  isObj,
+  type Json,
+  loadSchema,
+  type Obj,
+  obj,
+  repoServices,
+  servicesWithMigrations,
+  str,
+} from './consistency';
 
 /** The pods of a workload: their labels and their containers' named ports. */
 export interface Workload {
@@ -237,9 +240,7 @@ export function checkPolicies(input: {
 }
 
 function main(argv: string[]): number {
-  const args = new Map<string, string>();
-  for (let i = 0; i < argv.length; i += 2) args.set(argv[i]!.replace(/^--/, ''), argv[i + 1] ?? '');
-  const read = (k: string) => JSON.parse(readFileSync(args.get(k) ?? '', 'utf8'));
+  const { args, read } = cliArgs(argv);
   const overlay = args.get('overlay') ?? '';
   const k8s = read('k8s') as Obj[];
   const problems = checkPolicies({ root: args.get('root') ?? '.', table: read('table') as Table, k8s, overlay });
