@@ -76,6 +76,11 @@ kind load image-archive "$archive" --name "$CLUSTER"
 # cluster, in the cluster only. Kept on later runs: PostgreSQL's volume knows its DB_PASSWORD.
 kubectl --context "$CONTEXT" apply -f "$ROOT/k8s/base/namespace.yaml" >/dev/null
 if kctl get secret shoplab-secrets >/dev/null 2>&1; then
+  # A cluster made before the secrets were generated holds the placeholders k8s/base used to
+  # commit, which the services now refuse; PostgreSQL's volume was initialised with them too.
+  if kctl get secret shoplab-secrets -o jsonpath='{.data.ADMIN_TOKEN}' | base64 -d | grep -q change-me; then
+    die "secret shoplab-secrets holds the old placeholders, which the services refuse: recreate the cluster (bash scripts/kind-down.sh && bash scripts/kind-up.sh)"
+  fi
   say "secret shoplab-secrets exists (kept)"
 else
   say "generating secret shoplab-secrets (ADMIN_TOKEN, JWT_SECRET, CARD_ENCRYPTION_KEY, DB_PASSWORD)"
