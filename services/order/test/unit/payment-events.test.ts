@@ -43,7 +43,7 @@ function paymentEvent(kind: string, orderId: string, data: Record<string, unknow
 
 const TRACEPARENT = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
 
-test('a payment event about a known order is recorded with its money, time and trace id', async () => {
+test('a payment event about a known order is recorded with its money, time, trace id and clocks', async () => {
   const orderId = randomUUID();
   const log = new MemoryPaymentEventLog(new Set([orderId]));
   const event = paymentEvent('captured', orderId);
@@ -63,8 +63,20 @@ test('a payment event about a known order is recorded with its money, time and t
       occurredAt: new Date(event.time),
       receivedAt,
       traceId: '4bf92f3577b34da6a3ce929d0e0e4736',
+      lamport: event.lamport,
+      hlc: event.hlc,
     },
   ]);
+  assert.equal(typeof event.lamport, 'number', 'the producer stamped it');
+});
+
+test('an event from a producer without the clocks is recorded without them', async () => {
+  const orderId = randomUUID();
+  const log = new MemoryPaymentEventLog(new Set([orderId]));
+  const { lamport: _lamport, hlc: _hlc, ...older } = paymentEvent('captured', orderId);
+  assert.equal((await applyPaymentEvent(older, log)).kind, 'recorded');
+  assert.equal('lamport' in (log.recorded[0] ?? {}), false);
+  assert.equal('hlc' in (log.recorded[0] ?? {}), false);
 });
 
 test('an event id recorded before is not recorded again', async () => {
