@@ -30,7 +30,9 @@ export const clockFaultSpecSchema = z.object({
     .min(-MAX_CLOCK_SKEW_MS)
     .max(MAX_CLOCK_SKEW_MS)
     .refine((ms) => ms !== 0, 'a skew of 0 ms changes nothing')
-    .describe('added to the wall clock the service stamps its events and timeline entries with; negative is behind'),
+    .describe(
+      'added to the wall clock the service stamps its events and timeline entries with; negative is behind; not 0',
+    ),
 });
 
 export const faultSpecSchema = z.discriminatedUnion('type', [...callFaultSpecSchema.options, clockFaultSpecSchema]);
