@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { after, before, test } from 'node:test';
 import {
   BreakerRegistry,
+  type ClockStamp,
   consumerIntake,
   createEvent,
   createGrpcClient,
@@ -121,13 +122,21 @@ async function orderOf(userId: string, orderId: string): Promise<OrderView> {
   return res.json();
 }
 
-/** A payment event as the payment service's paymentEvent() writes it; `time` overrides the event's time. */
-function paymentEvent(kind: string, orderId: string, options: { time?: string; data?: object } = {}): DomainEvent {
+/**
+ * A payment event as the payment service's paymentEvent() writes it; `time` overrides the
+ * event's time, `stamp` the clocks it is stamped with (default: this process's).
+ */
+function paymentEvent(
+  kind: string,
+  orderId: string,
+  options: { time?: string; data?: object; stamp?: ClockStamp } = {},
+): DomainEvent {
   const paymentId = `pay-${orderId}`;
   const event = createEvent({
     service: 'payment',
     type: eventType('payment', kind),
     subject: paymentId,
+    ...(options.stamp ? { stamp: options.stamp } : {}),
     data: {
       paymentId,
       orderId,
@@ -167,6 +176,17 @@ const applied = (event: DomainEvent, group = groupId) =>
   );
 
 const events = (timeline: TimelineEntry[]) => timeline.filter((e) => e.kind === 'event');
+
+/** The order once the (started) saga has confirmed it. */
+const confirmedOrder = (userId: string, orderId: string) =>
+  eventually(
+    'the saga to confirm the order',
+    async () => {
+      const order = await orderOf(userId, orderId);
+      return order.status === 'CONFIRMED' ? order : undefined;
+    },
+    { timeoutMs: 15_000, intervalMs: 50 },
+  );
 
 test('a payment event delivered twice is on the order’s timeline once, with its time and trace id', async () => {
   const userId = newUserId();
@@ -227,14 +247,7 @@ test('the events take their place among the saga’s steps, in time order', asyn
   try {
     const userId = newUserId();
     const orderId = await placeOrder(userId);
-    const confirmed = await eventually(
-      'the saga to confirm the order',
-      async () => {
-        const order = await orderOf(userId, orderId);
-        return order.status === 'CONFIRMED' ? order : undefined;
-      },
-      { timeoutMs: 15_000, intervalMs: 50 },
-    );
+    const confirmed = await confirmedOrder(userId, orderId);
     const startOf = (step: string) => confirmed.timeline.find((e) => e.step === step)?.startedAt;
     // As the payment service would stamp them: while its Authorize and Capture were being called.
     const authorized = paymentEvent('authorized', orderId, { time: startOf('authorize_payment') });
@@ -267,15 +280,7 @@ test('a payment service 30 s behind: its events sort before their causes by wall
   try {
     const userId = newUserId();
     const orderId = await placeOrder(userId);
-    const confirmed = await eventually(
-      'the saga to confirm the order',
-      async () => {
-        const order = await orderOf(userId, orderId);
-        return order.status === 'CONFIRMED' ? order : undefined;
-      },
-      { timeoutMs: 15_000, intervalMs: 50 },
-    );
-    const steps = confirmed.timeline;
+    const steps = (await confirmedOrder(userId, orderId)).timeline;
     assert.ok(
       steps.every((e) => typeof e.lamport === 'number' && e.hlc !== undefined),
       `every step has its clocks: ${JSON.stringify(steps)}`,
@@ -294,20 +299,7 @@ test('a payment service 30 s behind: its events sort before their causes by wall
     const causedBy = (step: string, kind: string) => {
       const cause = steps.find((e) => e.step === step);
       payment.receive({ lamport: cause?.lamport, hlc: cause?.hlc });
-      return createEvent({
-        service: 'payment',
-        type: eventType('payment', kind),
-        subject: `pay-${orderId}`,
-        stamp: payment.tick(),
-        data: {
-          paymentId: `pay-${orderId}`,
-          orderId,
-          status: kind.toUpperCase(),
-          amount: { amount: 4500, currency: 'USD' },
-          captured: { amount: kind === 'captured' ? 4500 : 0, currency: 'USD' },
-          refunded: { amount: 0, currency: 'USD' },
-        },
-      });
+      return paymentEvent(kind, orderId, { stamp: payment.tick() });
     };
     const authorized = causedBy('authorize_payment', 'authorized');
     const captured = causedBy('capture_payment', 'captured');
