@@ -85,8 +85,7 @@ prometheus_start() {
     --config.file="$PROM_CONFIG" \
     --storage.tsdb.path="$PROM_DATA" \
     --storage.tsdb.retention.time=7d \
-    --web.listen-address="$PROM_HOST:$PROM_PORT" \
-    --web.enable-lifecycle
+    --web.listen-address="$PROM_HOST:$PROM_PORT"
   mark_started prometheus
   say prometheus "started pid $(read_pid prometheus) (log: $(log_file prometheus))"
   wait_ready prometheus prometheus_ready
