@@ -1,6 +1,7 @@
 // The per-message logic of the idempotent consumer: decode the event, apply it in one
 // transaction that also records its id (processed-events.ts), retry a failing handler with
 // backoff, dead-letter what cannot be applied (dead-letter.ts), and only then commit the offset.
+// An unreachable database is waited out, not held against the message (databaseUnavailable).
 import { performance } from 'node:perf_hooks';
 import { type Span, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import type { EachMessagePayload } from 'kafkajs';
@@ -8,8 +9,9 @@ import { backoffDelayMs, sleep } from './backoff';
 import type { FaultInjector } from './chaos';
 import { processClock } from './clock';
 import type { ConsumerMetrics } from './consumer-metrics';
+import { databaseError } from './database-errors';
 import { deadLetterWriter } from './dead-letter';
-import { errorText } from './errors';
+import { errorText, ShopError } from './errors';
 import { type DomainEvent, decodeEvent, extractTraceContext, headersToStrings, PoisonMessageError } from './events';
 import type { Logger } from './logging';
 import { recordProcessedEvent } from './processed-events';
@@ -46,6 +48,17 @@ export interface MessageProcessorOptions<Tx extends SqlTransaction> {
   producer: Pick<EventProducer, 'send'>;
   /** Aborted on stop: backoff waits end and no further attempt starts. */
   signal: AbortSignal;
+}
+
+/**
+ * True when an attempt failed because the consumer's own database is unreachable (PostgreSQL
+ * down or restarting), raw or already mapped by a repository: the message is fine, the store is
+ * away, and no number of attempts says anything about the message.
+ */
+export function databaseUnavailable(err: unknown): boolean {
+  const mapped = err instanceof ShopError ? err : databaseError(err, 'consumer');
+  if (mapped?.code !== 'SHOP_DEPENDENCY_UNAVAILABLE') return false;
+  return mapped === err ? databaseError((err as Error).cause, 'consumer')?.code === 'SHOP_DEPENDENCY_UNAVAILABLE' : true;
 }
 
 /** One message to process, with the means to commit past it. */
@@ -116,6 +129,7 @@ export function createMessageProcessor<Tx extends SqlTransaction>(
           let lastError: unknown;
           let outcome: 'processed' | 'duplicate' | undefined;
           let attempts = 0;
+          let outage = 0;
           for (let attempt = 1; attempt <= options.maxAttempts && !outcome; attempt++) {
             attempts = attempt;
             const started = performance.now();
@@ -151,6 +165,17 @@ export function createMessageProcessor<Tx extends SqlTransaction>(
               if (signal.aborted) return false;
               // A handler that finds the event's data broken says so: retrying cannot help.
               if (err instanceof PoisonMessageError) break;
+              // The database is away: not the message's fault, so not one of its attempts. Wait
+              // for the database (backing off to the cap) instead of dead-lettering a good event.
+              if (databaseUnavailable(err)) {
+                outage++;
+                attempt--;
+                await sleep(backoffDelayMs(outage, options.backoff), signal);
+                if (signal.aborted) return false;
+                await heartbeat();
+                continue;
+              }
+              outage = 0;
               if (attempt < options.maxAttempts) {
                 await sleep(backoffDelayMs(attempt, options.backoff), signal);
                 if (signal.aborted) return false;

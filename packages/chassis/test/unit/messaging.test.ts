@@ -4,6 +4,7 @@ import { context, ROOT_CONTEXT, type SpanContext, TraceFlags, trace } from '@ope
 import type { KafkaMessage } from 'kafkajs';
 import { Registry } from 'prom-client';
 import { FaultInjector } from '../../src/chaos';
+import { ShopError } from '../../src/errors';
 import {
   aggregateTypeOf,
   backoffDelayMs,
@@ -12,6 +13,7 @@ import {
   createMessageProcessor,
   DLQ_HEADERS,
   type DomainEvent,
+  databaseUnavailable,
   decodeEvent,
   encodeEvent,
   eventType,
@@ -360,6 +362,37 @@ describe('the consumer, message by message', () => {
     };
     await createMessageProcessor(h.options)(payloadFor(h, asDelivered(encodeEvent(orderConfirmed()), '0')));
     assert.deepEqual(h.journal, ['begin', 'handle#2', 'commit-tx', 'commit 1']);
+  });
+
+  test('an unreachable database is waited out, not counted as attempts: the event is applied once it is back, never dead-lettered', async () => {
+    // What pg says while PostgreSQL is down: a refused connect.
+    const refused = () =>
+      Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED', syscall: 'connect' });
+    let calls = 0;
+    const h = harness(() => {
+      calls++;
+      if (calls <= 5) throw refused(); // more failures than maxAttempts (3)
+    });
+    await createMessageProcessor(h.options)(payloadFor(h, asDelivered(encodeEvent(orderConfirmed()), '20')));
+    assert.deepEqual(h.dlq, [], 'not dead-lettered');
+    assert.equal(calls, 6);
+    assert.equal(h.applied.length, 1);
+    assert.deepEqual(h.journal.slice(-2), ['commit-tx', 'commit 21']);
+    assert.equal(await count(h.metrics.failures), 5, 'each failed try is still counted');
+  });
+
+  test('a database outage is recognised raw or as a repository mapped it; another unavailable dependency is not', () => {
+    const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), {
+      code: 'ECONNREFUSED',
+      syscall: 'connect',
+    });
+    assert.equal(databaseUnavailable(refused), true);
+    const mapped = new ShopError('SHOP_DEPENDENCY_UNAVAILABLE', 'The catalog database is unavailable', undefined, {
+      cause: refused,
+    });
+    assert.equal(databaseUnavailable(mapped), true);
+    assert.equal(databaseUnavailable(new ShopError('SHOP_DEPENDENCY_UNAVAILABLE', 'payment is unavailable')), false);
+    assert.equal(databaseUnavailable(new Error('no such product p-9')), false);
   });
 
   test('stopping during the backoff gives up without committing, so the message is redelivered', async () => {

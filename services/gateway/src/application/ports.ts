@@ -36,6 +36,8 @@ export interface CallGuard {
   status(): BulkheadStatus;
   /** Off: every guarded call shares one pool (the before of the before/after switch). */
   setEnabled(enabled: boolean): BulkheadStatus;
+  /** New limits per path (the shared pool is their sum); calls already admitted finish where they are. */
+  resize(limits: Record<CallPath, { maxConcurrent: number; maxQueue: number }>): BulkheadStatus;
 }
 
 /** order.v1.OrderService/WatchOrder: the order after each change, until it ends or the stream does. */

@@ -20,25 +20,15 @@ export interface BulkheadSettings {
 
 export class CallBulkheads implements CallGuard {
   private enabledNow: boolean;
-  private readonly compartments: Record<CallPath, Bulkhead>;
+  private compartments!: Record<CallPath, Bulkhead>;
   /** Off: one pool as large as the compartments together, shared by every path. */
-  private readonly shared: Bulkhead;
-  private readonly shapes: Record<CallPath | 'shared', CompartmentLimits>;
+  private shared!: Bulkhead;
+  private shapes!: Record<CallPath | 'shared', CompartmentLimits>;
   private readonly rejected: Counter<'path' | 'compartment'>;
 
   constructor(settings: BulkheadSettings, registry: Registry) {
     this.enabledNow = settings.enabled;
-    const { reads, checkout } = settings.limits;
-    const shared = {
-      maxConcurrent: reads.maxConcurrent + checkout.maxConcurrent,
-      maxQueue: reads.maxQueue + checkout.maxQueue,
-    };
-    this.shapes = { reads, checkout, shared };
-    this.compartments = {
-      reads: new Bulkhead({ ...reads, name: 'the gateway’s read bulkhead' }),
-      checkout: new Bulkhead({ ...checkout, name: 'the gateway’s checkout bulkhead' }),
-    };
-    this.shared = new Bulkhead({ ...shared, name: 'the gateway’s shared call pool' });
+    this.resize(settings.limits);
     const registers = [registry];
     this.rejected = getOrCreate(
       registry,
@@ -94,6 +84,26 @@ export class CallBulkheads implements CallGuard {
   /** Switches between compartments and the shared pool; calls already admitted finish where they are. */
   setEnabled(enabled: boolean): BulkheadStatus {
     this.enabledNow = enabled;
+    return this.status();
+  }
+
+  /**
+   * New limits (an exercise makes the compartments small so a modest flood fills them): new
+   * compartments and shared pool take the calls from now on; calls admitted before finish where
+   * they are.
+   */
+  resize(limits: Record<CallPath, CompartmentLimits>): BulkheadStatus {
+    const { reads, checkout } = limits;
+    const shared = {
+      maxConcurrent: reads.maxConcurrent + checkout.maxConcurrent,
+      maxQueue: reads.maxQueue + checkout.maxQueue,
+    };
+    this.shapes = { reads, checkout, shared };
+    this.compartments = {
+      reads: new Bulkhead({ ...reads, name: 'the gateway’s read bulkhead' }),
+      checkout: new Bulkhead({ ...checkout, name: 'the gateway’s checkout bulkhead' }),
+    };
+    this.shared = new Bulkhead({ ...shared, name: 'the gateway’s shared call pool' });
     return this.status();
   }
 

@@ -248,3 +248,35 @@ test('a compartment refuses only what it cannot take; a refusal from the downstr
   assert.match(page, /shop_gateway_bulkhead_rejected_total\{path="reads",compartment="reads"[^}]*\} 1\n/);
   assert.doesNotMatch(page, /shop_gateway_bulkhead_rejected_total\{path="checkout"/);
 });
+
+test('the admin switch sets new limits; the shared pool is their sum', async () => {
+  const limits = { reads: { maxConcurrent: 3, maxQueue: 1 }, checkout: { maxConcurrent: 5, maxQueue: 2 } };
+  const res = await gw.app.inject({
+    method: 'PUT',
+    url: '/api/v1/admin/bulkheads',
+    headers: admin,
+    payload: { enabled: true, limits },
+  });
+  assert.equal(res.statusCode, 200, res.body);
+  assert.deepEqual(
+    res
+      .json()
+      .compartments.map((c: { name: string; maxConcurrent: number; maxQueue: number }) => [
+        c.name,
+        c.maxConcurrent,
+        c.maxQueue,
+      ]),
+    [
+      ['reads', 3, 1],
+      ['checkout', 5, 2],
+      ['shared', 8, 3],
+    ],
+  );
+  const one = { maxConcurrent: 1, maxQueue: 0 };
+  await gw.app.inject({
+    method: 'PUT',
+    url: '/api/v1/admin/bulkheads',
+    headers: admin,
+    payload: { enabled: true, limits: { reads: one, checkout: one } },
+  });
+});

@@ -15,6 +15,10 @@ const bulkheadStatusSchema = z.object({
     }),
   ),
 });
+const limitsSchema = z.object({
+  maxConcurrent: z.number().int().min(1).max(10_000),
+  maxQueue: z.number().int().min(0).max(10_000),
+});
 const eventsModeSchema = z.object({ mode: z.enum(['streaming', 'polling']) });
 
 /**
@@ -43,12 +47,20 @@ export const switchRoutes: RouteGroup = (app, { downstreams, orders, config }) =
     {
       schema: {
         ...common,
-        summary: 'Turn the bulkheads on (a compartment per call path) or off (one shared pool)',
-        body: z.object({ enabled: z.boolean() }),
+        summary: 'Turn the bulkheads on (a compartment per call path) or off (one shared pool), and set their limits',
+        description:
+          'Without `limits` the compartments keep theirs (READS_/CHECKOUT_BULKHEAD_MAX_CONCURRENT and _MAX_QUEUE at start). Not persisted.',
+        body: z.object({
+          enabled: z.boolean(),
+          limits: z.object({ reads: limitsSchema, checkout: limitsSchema }).optional(),
+        }),
         response: { 200: bulkheadStatusSchema },
       },
     },
-    async (request) => downstreams.bulkheads.setEnabled(request.body.enabled),
+    async (request) => {
+      if (request.body.limits) downstreams.bulkheads.resize(request.body.limits);
+      return downstreams.bulkheads.setEnabled(request.body.enabled);
+    },
   );
 
   app.get(
