@@ -10,6 +10,7 @@ import './08-instance-dies-discovery';
 import './09-cqrs-lag-rebuild';
 import './10-clock-skew';
 import './13-partition-cap-pacelc';
+import './14-bulkhead-read-flood';
 
 export { EXERCISE_USAGE, exerciseCommand, formatSummary, type RunDeps } from './command';
 export { findExercise, listExercises, registerExercise } from './registry';
