@@ -29,6 +29,7 @@ export const CATALOG_PARTITION: FaultRuleInput = {
 const GATEWAY_ORDER_DEADLINE_MS = 2_000;
 const PAGE_READS = 8;
 const CHECKOUT_TRIES = 3;
+const PAGE_READS_WITHOUT_FALLBACK = 3;
 const SAMPLES = 20;
 /** What a refusal for want of the catalog says: the dependency failed, or the breaker in front of it is open. */
 const REFUSAL_CODES = new Set(['SHOP_DEPENDENCY_UNAVAILABLE', 'SHOP_CIRCUIT_OPEN']);
@@ -104,6 +105,15 @@ async function checkoutWhenHealed(ctx: ExerciseContext, shopper: Shopper): Promi
   }
 }
 
+/** The product page's fallback on the gateway's cache (the before/after switch of this exercise). */
+async function setFallback(ctx: ExerciseContext, fallback: boolean): Promise<void> {
+  await ctx.admin.request('gateway', 'PUT', '/api/v1/admin/product-cache', { body: { fallback } });
+}
+
+function problemCode(read: PageRead): string | undefined {
+  return (read.body as { code?: string } | null)?.code;
+}
+
 async function cacheCounters(ctx: ExerciseContext) {
   const page = await scrape(ctx.gatewayUrl);
   return {
@@ -152,6 +162,17 @@ export const exercise13 = registerExercise({
     const refusals: Refusal[] = [];
     for (let i = 0; i < CHECKOUT_TRIES; i++) refusals.push(await refusedCheckout(shopper, `${ctx.runId}-cut-${i}`));
     for (const r of refusals) ctx.log(`checkout → ${r.status} ${r.code ?? ''} "${r.detail ?? ''}" in ${ms(r.ms)}`);
+    ctx.log(
+      'BEFORE, for contrast: the product page without its fallback (PUT /api/v1/admin/product-cache {"fallback":false})',
+    );
+    ctx.defer('let product pages fall back on the cache again', () => setFallback(ctx, true));
+    await setFallback(ctx, false);
+    const refusedPages: PageRead[] = [];
+    for (let i = 0; i < PAGE_READS_WITHOUT_FALLBACK; i++) refusedPages.push(await readPage(ctx, shopper, product.id));
+    await setFallback(ctx, true);
+    ctx.log(
+      `product page ×${PAGE_READS_WITHOUT_FALLBACK} without the fallback: ${refusedPages.map((p) => `${p.status} ${problemCode(p) ?? ''}`).join(', ')}; fallback on again`,
+    );
     const list = await fetch(`${ctx.gatewayUrl}/api/v1/products?category=exercise&limit=5`, {
       headers: { authorization: `Bearer ${shopper.token}` },
       signal: AbortSignal.timeout(10_000),
@@ -248,6 +269,12 @@ export const exercise13 = registerExercise({
         `${pages.filter((p) => p.status === 200).length} of ${PAGE_READS} answered 200, ` +
           `${pages.filter((p) => p.body?.degraded).length} degraded: ["stock"] with available null, Age ${pages.map((p) => p.age ?? '-').join('/')} s, Cache-Control "${pages[0]?.cacheControl}"`,
         `latency ${describeMs(pages.map((p) => p.ms))} (each waits out the gateway's 800 ms catalog deadline, or less once its breaker to the catalog opens)`,
+      ),
+      check(
+        'switched off, the same page chooses consistency instead: refused like the list',
+        refusedPages.every((p) => p.status === 503 && REFUSAL_CODES.has(problemCode(p) ?? '')),
+        `without the fallback: ${refusedPages.map((p) => `${p.status} ${problemCode(p)} in ${ms(p.ms)}`).join(', ')}`,
+        'the availability of the page is a choice the gateway makes, not a property of the network',
       ),
       check(
         'partitioned, checkout stays consistent: refused with a problem before the deadline, nothing ordered or reserved',

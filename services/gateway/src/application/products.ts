@@ -26,6 +26,13 @@ export interface ProductListQuery {
 
 /** Product reads through the catalog, remembering details for when the catalog is down. */
 export class ProductQueries {
+  /**
+   * Whether a product page falls back on the remembered details when the catalog fails (PA);
+   * switched off, it answers 503 like the list (PC): the before/after switch of exercise 13,
+   * `PUT /api/v1/admin/product-cache`. Not persisted.
+   */
+  fallback = true;
+
   constructor(
     private readonly catalog: Downstreams['catalog'],
     private readonly cache: ProductCache,
@@ -69,7 +76,7 @@ export class ProductQueries {
       return { product, ageMs: null };
     } catch (err) {
       if (isRefusal(err)) throw err;
-      const cached = this.cache.entry(id);
+      const cached = this.fallback ? this.cache.entry(id) : undefined;
       if (!cached) throw essentialFailure(err, 'catalog');
       this.logger.warn({ productId: id, code: (err as ShopError).code }, 'catalog failed; serving cached product');
       return { product: { ...cached.product, available: null, degraded: ['stock'] }, ageMs: cached.ageMs };

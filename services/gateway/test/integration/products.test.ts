@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, test } from 'node:test';
 import { maxStaleMs } from '../../src/api/http/http-cache';
-import { deadAddress, type Gateway, product, startGateway, startWorld, type World } from '../support/harness';
+import { admin, deadAddress, type Gateway, product, startGateway, startWorld, type World } from '../support/harness';
 
 let world: World;
 let gw: Gateway;
@@ -266,4 +266,30 @@ test('the OpenAPI document lists the 304 and the validator headers of the catalo
       `${path}: If-None-Match documented`,
     );
   }
+});
+
+test('the product-cache switch: off, a cached product is a 503 while the catalog is down; on again, degraded', async (t) => {
+  world.state.products.set('c9', product('c9'));
+  assert.equal((await gw.app.inject({ url: '/api/v1/products/c9' })).statusCode, 200);
+  const put = (fallback: boolean, headers: Record<string, string> = admin) =>
+    gw.app.inject({ method: 'PUT', url: '/api/v1/admin/product-cache', headers, payload: { fallback } });
+  t.after(() => put(true));
+
+  assert.equal((await put(false, {})).statusCode, 401, 'behind the admin token');
+  const off = await put(false);
+  assert.equal(off.statusCode, 200);
+  assert.deepEqual(off.json(), { fallback: false });
+  assert.deepEqual((await gw.app.inject({ url: '/api/v1/admin/product-cache', headers: admin })).json(), {
+    fallback: false,
+  });
+  gw.registry.set('catalog', [await deadAddress()]);
+
+  const refused = await gw.app.inject({ url: '/api/v1/products/c9' });
+  assert.equal(refused.statusCode, 503);
+  assert.equal(refused.json().code, 'SHOP_DEPENDENCY_UNAVAILABLE');
+
+  await put(true);
+  const degraded = await gw.app.inject({ url: '/api/v1/products/c9' });
+  assert.equal(degraded.statusCode, 200);
+  assert.deepEqual(degraded.json().degraded, ['stock']);
 });
