@@ -9,6 +9,7 @@ import './07-poison-message-dlq';
 import './08-instance-dies-discovery';
 import './09-cqrs-lag-rebuild';
 import './10-clock-skew';
+import './11-postgres-crash-wal';
 import './13-partition-cap-pacelc';
 import './14-bulkhead-read-flood';
 
