@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { EventEmitter } from 'node:events';
 import { before, describe, test } from 'node:test';
 import { context, ROOT_CONTEXT, TraceFlags, trace } from '@opentelemetry/api';
 import type pg from 'pg';
@@ -125,7 +126,8 @@ function row(id: number, aggregate: string, trace = ''): Row {
 
 function scriptedPool(rows: Row[], { locked = true } = {}) {
   const statements: { sql: string; values: unknown[] }[] = [];
-  const client = {
+  // An EventEmitter like pg's client: the transaction runner listens for the connection's 'error'.
+  const client = Object.assign(new EventEmitter(), {
     query: async (sql: string, values: unknown[] = []) => {
       const text = sql.replace(/\s+/g, ' ').trim();
       statements.push({ sql: text, values });
@@ -138,7 +140,7 @@ function scriptedPool(rows: Row[], { locked = true } = {}) {
       return { rows: [], rowCount: 0 };
     },
     release: () => undefined,
-  };
+  });
   const pool = { connect: async () => client, query: async () => ({ rows: [{ n: '0' }] }), options: {} };
   return { pool: pool as unknown as pg.Pool, statements };
 }
