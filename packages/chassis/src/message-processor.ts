@@ -58,7 +58,9 @@ export interface MessageProcessorOptions<Tx extends SqlTransaction> {
 export function databaseUnavailable(err: unknown): boolean {
   const mapped = err instanceof ShopError ? err : databaseError(err, 'consumer');
   if (mapped?.code !== 'SHOP_DEPENDENCY_UNAVAILABLE') return false;
-  return mapped === err ? databaseError((err as Error).cause, 'consumer')?.code === 'SHOP_DEPENDENCY_UNAVAILABLE' : true;
+  return mapped === err
+    ? databaseError((err as Error).cause, 'consumer')?.code === 'SHOP_DEPENDENCY_UNAVAILABLE'
+    : true;
 }
 
 /** One message to process, with the means to commit past it. */
