@@ -7,6 +7,7 @@ import {
   parseControlData,
   parseRecoveryLog,
   parseWaldumpStats,
+  sameLsn,
 } from '../../src/exercises/11-postgres-crash-wal';
 
 const WALDUMP_STATS = `WAL statistics between 0/FE665C70 and 0/FE754790:
@@ -25,6 +26,8 @@ describe("exercise 11's readers", () => {
     assert.equal(lsnBytes('0/FE754758') - lsnBytes('0/FE665C70'), 0xeeae8n);
     assert.equal(lsnBytes('1/0'), 1n << 32n);
     assert.throws(() => lsnBytes('FE754758'), /not an LSN/);
+    assert.ok(sameLsn('1/023CFAD8', '1/23CFAD8'), 'padded or not, one position');
+    assert.ok(!sameLsn('1/23CFAD8', null));
   });
 
   test("pg_controldata's fields are read by name", () => {
