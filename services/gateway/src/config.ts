@@ -69,7 +69,8 @@ export const configSchema = baseConfigSchema.extend({
   READS_BULKHEAD_MAX_CONCURRENT: z.coerce.number().int().min(1).max(10_000).default(8),
   READS_BULKHEAD_MAX_QUEUE: z.coerce.number().int().min(0).max(10_000).default(8),
   CHECKOUT_BULKHEAD_MAX_CONCURRENT: z.coerce.number().int().min(1).max(10_000).default(16),
-  CHECKOUT_BULKHEAD_MAX_QUEUE: z.coerce.number().int().min(0).max(10_000).default(16),
+  /** No queue: a checkout that cannot start is refused at once with Retry-After (docs/adr/0016-checkout-load-shedding.md). */
+  CHECKOUT_BULKHEAD_MAX_QUEUE: z.coerce.number().int().min(0).max(10_000).default(0),
   ORDER_EVENTS_HEARTBEAT_MS: ms(15_000),
 });
 

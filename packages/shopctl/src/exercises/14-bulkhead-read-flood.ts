@@ -30,7 +30,7 @@ export const SLOW_PAYMENT_READ: FaultRuleInput = {
   durationSeconds: 60,
 };
 /**
- * The compartments for the run, scaled down from the defaults (8 + 8 reads, 16 + 16 checkouts)
+ * The compartments for the run, scaled down from the defaults (8 + 8 reads, 16 + 0 checkouts)
  * so a flood a laptop can carry fills them; switched off, the shared pool is their sum (4 + 4).
  */
 const LIMITS = { reads: { maxConcurrent: 2, maxQueue: 2 }, checkout: { maxConcurrent: 2, maxQueue: 2 } };
