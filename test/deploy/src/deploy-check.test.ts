@@ -153,6 +153,12 @@ describe('scripts/deploy-check.sh', () => {
       '  name: default-deny-ingress\nspec:\n  podSelector: {}\n',
       '  name: default-deny-ingress\nspec:\n  podSelector:\n    matchLabels:\n      app.kubernetes.io/name: nothing\n',
     );
+    // Prometheus' own policy (the web's live charts) made to select nothing: no policy selects its pod.
+    edit(
+      policies,
+      '  name: prometheus\nspec:\n  podSelector:\n    matchLabels:\n      app.kubernetes.io/name: prometheus\n',
+      '  name: prometheus\nspec:\n  podSelector:\n    matchLabels:\n      app.kubernetes.io/name: nothing\n',
+    );
     assertFails(
       deployCheck('--k8s', dir, '--only', 'policies'),
       /FAIL {2}NetworkPolicies of k8s\/base[\s\S]*FAIL NetworkPolicy: payment:grpc \(9084\) admits cart, which k8s\/allowed-callers\.yaml does not list/,
