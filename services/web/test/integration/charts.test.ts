@@ -1,6 +1,6 @@
 // The control room's live charts against the real Prometheus of the local stack: every named
 // query is valid PromQL that Prometheus runs (an answer this service reads, with the step and
-// window asked for), the routes want the admin token and a known chart, and a Prometheus that
+// window asked for; an expression Prometheus refuses is a 400 there, and readChart throws), the routes want the admin token and a known chart, and a Prometheus that
 // does not answer is a 503 problem naming it, never a hang or a bare 5xx.
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
@@ -50,6 +50,8 @@ after(async () => {
   await dead?.close();
 });
 
+// The services need not be running (make check runs this before starting them): the series may
+// be empty; the browser test sees lines of the running shop's own checkout.
 test('every chart is a query Prometheus runs, over the window and step asked for', async (t) => {
   if (!(await prometheusIsUp())) {
     t.skip(`Prometheus (${PROMETHEUS_URL}) is not up: start the stack (make up)`);
@@ -69,9 +71,6 @@ test('every chart is a query Prometheus runs, over the window and step asked for
       }
     }
   }
-  // The shop's own services report their outbox backlog from the start: that chart has lines.
-  const backlog = await readChart(PROMETHEUS_URL, 'outbox-backlog', 15);
-  assert.ok(backlog.series.length > 0, 'the running services report shop_outbox_backlog');
 });
 
 test('the chart routes want the admin token and a chart they know', async () => {
