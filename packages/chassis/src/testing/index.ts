@@ -2,3 +2,4 @@
 export * from './consul-double';
 export * from './database';
 export * from './eventually';
+export * from './ports';

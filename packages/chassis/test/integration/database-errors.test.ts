@@ -4,7 +4,6 @@
 // databases here are real: a port where no PostgreSQL listens, and the local PostgreSQL
 // terminating the query's connection (pg_terminate_backend: SQLSTATE 57P01).
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
 import pino from 'pino';
@@ -13,17 +12,9 @@ import { createPgPool, createPrismaClient } from '../../src/database';
 import { createHttpApp, type HttpApp } from '../../src/http';
 import { createMetrics } from '../../src/metrics';
 import { pgTransactionRunner } from '../../src/sql';
+import { closedPort } from '../../src/testing/ports';
 import { PrismaClient } from '../fixtures/prisma/generated/client';
 import { testDatabase } from '../support/stack';
-
-/** A local port nobody listens on (taken from the OS, then released). */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 describe('a chassis service whose database refuses it', () => {
   let app: HttpApp;

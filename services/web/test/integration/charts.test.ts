@@ -3,40 +3,18 @@
 // window asked for; an expression Prometheus refuses is a 400 there, and readChart throws), the routes want the admin token and a known chart, and a Prometheus that
 // does not answer is a 503 problem naming it, never a hang or a bare 5xx.
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
 import { after, before, test } from 'node:test';
-import { createServiceKit, type HttpApp, loadConfig } from '@shoplab/chassis';
-import { buildApp } from '../../src/app';
+import type { HttpApp } from '@shoplab/chassis';
+import { closedPort } from '@shoplab/chassis/testing';
 import { CHARTS, type ChartName, readChart } from '../../src/charts';
-import { configSchema } from '../../src/config';
+import { appWith, TEST_ADMIN_TOKEN as TOKEN } from '../support/app';
 
 const PROMETHEUS_URL = process.env.PROMETHEUS_URL ?? 'http://127.0.0.1:9090';
-const TOKEN = 'web-charts-test-admin-token';
 
 async function prometheusIsUp(): Promise<boolean> {
   return fetch(new URL('/-/ready', PROMETHEUS_URL))
     .then((r) => r.ok)
     .catch(() => false);
-}
-
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as { port: number };
-  await new Promise((r) => server.close(r));
-  return port;
-}
-
-async function appWith(env: Record<string, string>): Promise<HttpApp> {
-  const saved = { ...process.env };
-  Object.assign(process.env, { ADMIN_TOKEN: TOKEN, LOG_LEVEL: 'silent', OTEL_SDK_DISABLED: 'true', ...env });
-  try {
-    const { http } = await buildApp({ kit: createServiceKit(loadConfig(configSchema)) });
-    await http.ready();
-    return http;
-  } finally {
-    process.env = saved;
-  }
 }
 
 let live: HttpApp;

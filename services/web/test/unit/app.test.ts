@@ -4,42 +4,14 @@
 // tested against the running gateway (test/browser).
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { createServiceKit, type HttpApp, loadConfig } from '@shoplab/chassis';
-import { buildApp } from '../../src/app';
-import { configSchema } from '../../src/config';
+import type { HttpApp } from '@shoplab/chassis';
+import { closedPort } from '@shoplab/chassis/testing';
+import { appWith, TEST_ADMIN_TOKEN } from '../support/app';
 
 const INDEX = '<!doctype html><title>ShopLab test bundle</title><div id="root"></div>';
-
-/** A port that was free a moment ago: nothing listens there. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as { port: number };
-  await new Promise((r) => server.close(r));
-  return port;
-}
-
-async function appWith(env: Record<string, string>): Promise<HttpApp> {
-  const saved = { ...process.env };
-  Object.assign(process.env, {
-    ADMIN_TOKEN: 'web-unit-test-admin-token',
-    LOG_LEVEL: 'silent',
-    OTEL_SDK_DISABLED: 'true',
-    ...env,
-  });
-  try {
-    const kit = createServiceKit(loadConfig(configSchema));
-    const { http } = await buildApp({ kit });
-    await http.ready();
-    return http;
-  } finally {
-    process.env = saved;
-  }
-}
 
 let dir: string;
 let app: HttpApp;
@@ -126,7 +98,7 @@ test('Jaeger’s API is read behind the admin token only', async () => {
     headers: { authorization: 'Bearer not-the-token-0000' },
   });
   assert.equal(wrong.statusCode, 403);
-  const admin = { authorization: 'Bearer web-unit-test-admin-token' };
+  const admin = { authorization: `Bearer ${TEST_ADMIN_TOKEN}` };
   const write = await app.inject({ method: 'POST', url: '/jaeger/api/services', headers: admin });
   assert.equal(write.statusCode, 405);
   // With the token, on to Jaeger, which does not answer here.
