@@ -13,6 +13,7 @@ import {
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { registerChartRoutes } from './charts';
 import type { WebConfig } from './config';
+import { registerControlRoutes } from './control';
 
 /** The built bundle: services/web/dist/ui (this file runs from services/web/dist/src). */
 export const DEFAULT_UI_DIR = resolve(__dirname, '../ui');
@@ -91,6 +92,11 @@ export async function buildApp({ kit }: AppDeps): Promise<{ http: HttpApp }> {
   });
 
   registerChartRoutes(http, { prometheusUrl: config.PROMETHEUS_URL, adminToken: config.ADMIN_TOKEN });
+  registerControlRoutes(http, {
+    adminToken: config.ADMIN_TOKEN,
+    gatewayUrl: config.GATEWAY_URL,
+    historyUrl: config.HISTORY_URL,
+  });
 
   // The bundle's assets (hashed names: their content never changes), read from disk on each
   // request, so a rebuilt bundle is served without a restart; one that is not there is a 404 problem.

@@ -16,6 +16,11 @@ export const configSchema = baseConfigSchema.extend({
    * runs there (`/control/charts/*`, behind the admin token; src/charts.ts).
    */
   PROMETHEUS_URL: z.url().default('http://127.0.0.1:9090'),
+  /**
+   * The order history's HTTP port: the control room's service map asks its /readyz (the
+   * gateway's registry view lists the five backing services only).
+   */
+  HISTORY_URL: z.url().default('http://127.0.0.1:8086'),
   /** The built storefront (`npm run -w services/web build:ui` writes it to dist/ui). */
   UI_DIR: z.string().optional(),
   /**

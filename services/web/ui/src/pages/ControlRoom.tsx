@@ -3,6 +3,10 @@ import { api, problemText } from '../api/client';
 import { LiveCharts } from '../components/LiveCharts';
 import { ErrorBanner } from '../components/Notices';
 import { TraceWaterfall } from '../components/TraceWaterfall';
+import { type AdminHeaders, control } from '../control/api';
+import { DeadLetters } from '../control/DeadLetters';
+import { Exercises } from '../control/Exercises';
+import { Switches } from '../control/Switches';
 import { adminToken } from '../session';
 
 // The gateway's admin answers have no response schema in its OpenAPI document, so their shapes
@@ -24,6 +28,13 @@ interface Breaker {
   state: 'closed' | 'open' | 'half-open' | string;
   enabled: boolean;
   stats: Record<string, number>;
+}
+/** The services the gateway's registry view leaves out (services/web/src/control.ts: /control/health). */
+interface Health {
+  service: string;
+  ready: boolean;
+  checks: Record<string, string>;
+  error?: string;
 }
 interface AuditReport {
   ok: boolean;
@@ -51,14 +62,17 @@ export function ControlRoom() {
   const [draft, setDraft] = useState('');
   const [services, setServices] = useState<ServiceStatus[] | null>(null);
   const [breakers, setBreakers] = useState<Breaker[]>([]);
+  const [others, setOthers] = useState<Health[]>([]);
   const [error, setError] = useState<string | null>(null);
 
   const refresh = useCallback(async () => {
     const auth = { authorization: `Bearer ${token}` };
-    const [s, b] = await Promise.all([
+    const [s, b, h] = await Promise.all([
       api.GET('/api/v1/admin/services', { headers: auth }),
       api.GET('/api/v1/admin/breakers', { headers: auth }),
+      control<{ items: Health[] }>('health', auth),
     ]);
+    if (h.data) setOthers(h.data.items);
     if (s.response.status === 401 || s.response.status === 403) {
       setError(problemText(s.error, s.response));
       adminToken.set('');
@@ -124,24 +138,77 @@ export function ControlRoom() {
         </button>
       </p>
       <ErrorBanner message={error} />
-      <ServiceMap services={services} breakers={breakers} />
+      <ServiceMap services={services} breakers={breakers} others={others} headers={headers} />
       <LiveCharts headers={headers} />
+      <Switches headers={headers} />
       <Chaos headers={headers} />
+      <DeadLetters headers={headers} />
+      <Exercises headers={headers} />
       <TraceWaterfall headers={headers} />
       <Audit headers={headers} />
     </section>
   );
 }
 
-function ServiceMap({ services, breakers }: { services: ServiceStatus[] | null; breakers: Breaker[] }) {
+/** Stop (graceful), kill (SIGKILL: a crash) or start a service, as `shopctl stop|kill|start` does; asks first. */
+function ServiceControls({ service, headers }: { service: string; headers: AdminHeaders }) {
+  const [busy, setBusy] = useState<string | null>(null);
+  const [message, setMessage] = useState<string | null>(null);
+  const act = async (action: 'stop' | 'kill' | 'start') => {
+    const what = { stop: 'Stop', kill: 'Kill (SIGKILL, no graceful shutdown)', start: 'Start' }[action];
+    if (!window.confirm(`${what} ${service}?`)) return;
+    setBusy(action);
+    const { data, error } = await control<{ output: string }>(`services/${service}/${action}`, headers, {
+      method: 'POST',
+    });
+    setBusy(null);
+    setMessage(data ? (data.output.trim().split('\n').at(-1) ?? `${action} ${service}: done`) : (error ?? null));
+  };
+  return (
+    <>
+      <fieldset className="row plain">
+        <legend className="visually-hidden">Stop, kill or start {service}</legend>
+        {(['stop', 'kill', 'start'] as const).map((action) => (
+          <button key={action} type="button" disabled={busy !== null} onClick={() => void act(action)}>
+            {busy === action ? `${action}…` : action[0]?.toUpperCase() + action.slice(1)}
+            <span className="visually-hidden"> {service}</span>
+          </button>
+        ))}
+      </fieldset>
+      <p role="status" className="muted" data-testid={`control-${service}`}>
+        {message ?? ''}
+      </p>
+    </>
+  );
+}
+
+function ServiceMap({
+  services,
+  breakers,
+  others,
+  headers,
+}: {
+  services: ServiceStatus[] | null;
+  breakers: Breaker[];
+  others: Health[];
+  headers: AdminHeaders;
+}) {
   return (
     <>
       <h2>Service map</h2>
       <p className="muted">
-        Each service's readiness (its /readyz, asked by the gateway) and the gateway's circuit breaker towards it;
-        refreshed every {REFRESH_MS / 1000} s.
+        Each service's readiness (its /readyz, asked by the gateway; the gateway's and the order history's asked by this
+        web service) and the gateway's circuit breaker towards it; refreshed every {REFRESH_MS / 1000} s.
       </p>
       <ul className="services" aria-label="Services">
+        {others.map((h) => (
+          <li key={h.service} className={`service ${h.ready ? 'ready' : 'down'}`} data-service={h.service}>
+            <h3>{h.service}</h3>
+            <p data-testid={`health-${h.service}`}>{h.ready ? 'ready' : 'NOT READY'}</p>
+            {h.error ? <p className="error-text">{h.error}</p> : null}
+            {h.service === 'gateway' ? <ServiceControls service={h.service} headers={headers} /> : null}
+          </li>
+        ))}
         {(services ?? []).map((s) => {
           const ready = s.instances.length > 0 && s.instances.every((i) => i.ready);
           const own = breakers.filter((b) => b.target === s.service || b.target.startsWith(`${s.service}-`));
@@ -169,6 +236,7 @@ function ServiceMap({ services, breakers }: { services: ServiceStatus[] | null; 
                   </li>
                 ))}
               </ul>
+              <ServiceControls service={s.service} headers={headers} />
             </li>
           );
         })}
