@@ -33,8 +33,12 @@ export async function buildApp(deps: AppDeps): Promise<PaymentApp> {
   const { kit, prisma } = deps;
   const { config } = kit;
   const payments = new PaymentService({
-    store: new PrismaPaymentStore(prisma, deps.eventsTopic),
+    store: new PrismaPaymentStore(prisma, {
+      ...(deps.eventsTopic ? { topic: deps.eventsTopic } : {}),
+      snapshotEvery: config.PAYMENT_SNAPSHOT_EVERY,
+    }),
     latencyMs: config.PAYMENT_LATENCY_MS,
+    appendRetries: config.PAYMENT_APPEND_RETRIES,
   });
 
   const http = await createHttpApp({

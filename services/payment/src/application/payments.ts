@@ -1,7 +1,11 @@
 // The payment use cases. Every command follows one recipe:
 //   validate → replay a stored outcome for a known key → (processor latency) → ONE transaction:
-//   claim the key, lock the payment, apply the rule, append the ledger, write the event,
-//   store the outcome → commit → answer (a recorded decline is thrown only after its commit).
+//   claim the key, load the payment from its events (snapshot + later events), apply the rule,
+//   append its event at the version read (the projections follow in the same statement), write
+//   the outbox event, store the outcome → commit → answer (a recorded decline is thrown only
+//   after its commit). An append that finds its version taken (another command got there
+//   first) rolls the transaction back and runs it again on what the store now holds; after
+//   `appendRetries` such conflicts the command answers SHOP_CONFLICT (gRPC ABORTED).
 // Money therefore moves once per key however often a command is retried or raced.
 import { createHash, randomUUID } from 'node:crypto';
 import { createContractEvent, sleep } from '@shoplab/chassis';
@@ -18,12 +22,15 @@ import {
   planVoid,
   viewOf,
 } from '../domain/payment';
-import type { CommandOutcome, PaymentStore, PaymentTx } from './ports';
+import { type PaymentAggregate, type PaymentEventData, replay } from '../domain/payment-events';
+import { type CommandOutcome, type PaymentStore, type PaymentTx, StreamConflict } from './ports';
 
 export interface PaymentServiceOptions {
   store: PaymentStore;
   /** Simulated processor latency for Authorize and Capture. */
   latencyMs: number;
+  /** Re-reads after a version conflict before a command answers SHOP_CONFLICT (default 3). */
+  appendRetries?: number;
   now?: () => Date;
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
 }
@@ -105,6 +112,8 @@ export class PaymentService {
   private readonly store: PaymentStore;
   private readonly now: () => Date;
   private readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
+  /** Appends that found their version taken and were run again (since the process started). */
+  appendConflicts = 0;
 
   constructor(private readonly options: PaymentServiceOptions) {
     this.store = options.store;
@@ -135,15 +144,10 @@ export class PaymentService {
         });
       }
       const declined = card.decision.outcome === 'declined' ? card.decision : undefined;
-      const payment = await tx.insertPayment({
-        id: randomUUID(),
-        orderId,
-        status: declined ? 'DECLINED' : 'AUTHORIZED',
-        money,
-        cardLast4: card.last4,
-        declineReason: declined?.reason ?? null,
-      });
-      await tx.appendLedger(payment.id, declined ? 'DECLINE' : 'AUTHORIZE', money);
+      const started: PaymentEventData = declined
+        ? { type: 'PaymentDeclined', orderId, ...money, cardLast4: card.last4, reason: declined.reason ?? null }
+        : { type: 'PaymentAuthorized', orderId, ...money, cardLast4: card.last4 };
+      const { state: payment } = await tx.append(randomUUID(), 0, undefined, started);
       if (!declined) {
         await tx.writeEvents([paymentEvent('authorized', payment, money, { cardLast4: card.last4 })]);
         return { payment: viewOf(payment) };
@@ -172,11 +176,10 @@ export class PaymentService {
     await this.processorLatency(ctx);
     return answer(
       await this.command(key, 'capture', fingerprint, async (tx) => {
-        const p = await this.locked(tx, paymentId);
+        const { state: p, version } = await this.loaded(tx, paymentId);
         if (planCapture(p) === 'already-captured') return { payment: viewOf(p) };
-        const captured = await tx.updatePayment(p.id, { status: 'CAPTURED', capturedAmount: p.amount });
         const money = { amount: p.amount, currency: p.currency };
-        await tx.appendLedger(p.id, 'CAPTURE', money);
+        const { state: captured } = await tx.append(p.id, version, p, { type: 'PaymentCaptured', ...money });
         await tx.writeEvents([paymentEvent('captured', captured, money, {})]);
         return { payment: viewOf(captured) };
       }),
@@ -192,11 +195,10 @@ export class PaymentService {
 
     return answer(
       await this.command(key, 'void', fingerprint, async (tx) => {
-        const p = await this.locked(tx, paymentId);
+        const { state: p, version } = await this.loaded(tx, paymentId);
         if (planVoid(p) === 'nothing-to-void') return { payment: viewOf(p) };
-        const voided = await tx.updatePayment(p.id, { status: 'VOIDED' });
         const money = { amount: p.amount, currency: p.currency };
-        await tx.appendLedger(p.id, 'VOID', money);
+        const { state: voided } = await tx.append(p.id, version, p, { type: 'PaymentVoided', ...money });
         await tx.writeEvents([paymentEvent('voided', voided, money, {})]);
         return { payment: viewOf(voided) };
       }),
@@ -213,10 +215,9 @@ export class PaymentService {
 
     return answer(
       await this.command(key, 'refund', fingerprint, async (tx) => {
-        const p = await this.locked(tx, paymentId);
-        const { refundedAmount } = planRefund(p, money);
-        const refunded = await tx.updatePayment(p.id, { status: 'REFUNDED', refundedAmount });
-        await tx.appendLedger(p.id, 'REFUND', money);
+        const { state: p, version } = await this.loaded(tx, paymentId);
+        planRefund(p, money);
+        const { state: refunded } = await tx.append(p.id, version, p, { type: 'PaymentRefunded', ...money });
         await tx.writeEvents([paymentEvent('refunded', refunded, money, {})]);
         return { payment: viewOf(refunded) };
       }),
@@ -244,6 +245,37 @@ export class PaymentService {
     return this.store.summary();
   }
 
+  /** A payment's events up to `at` (all without it) and its state then (null: it did not exist yet). */
+  async streamAt(paymentIdInput: string, at?: Date) {
+    const paymentId = checkPaymentId(paymentIdInput);
+    const events = await this.store.stream(paymentId, at);
+    if (events.length === 0 && !at) throw notFound(paymentId);
+    const aggregate = replay(
+      paymentId,
+      undefined,
+      events.map((e) => ({
+        version: e.version,
+        data: { ...e.data, type: e.type } as PaymentEventData,
+        recordedAt: e.recordedAt,
+      })),
+    );
+    return {
+      paymentId,
+      at: at ?? null,
+      version: aggregate?.version ?? 0,
+      payment: aggregate ? viewOf(aggregate.state) : null,
+      events,
+    };
+  }
+
+  balanceAt(at: Date) {
+    return this.store.balanceAt(at);
+  }
+
+  rebuild() {
+    return this.store.rebuild();
+  }
+
   private async replay(key: string, operation: string, fingerprint: string): Promise<CommandOutcome | undefined> {
     const stored = await this.store.findKey(key);
     if (!stored) return undefined;
@@ -268,27 +300,46 @@ export class PaymentService {
     return outcome;
   }
 
-  /** Runs one command in a transaction under its idempotency key. */
-  private command(
+  /**
+   * Runs one command in a transaction under its idempotency key; a version conflict rolls it back
+   * and runs it again (it re-reads the stream), up to `appendRetries` times.
+   */
+  private async command(
     key: string,
     operation: string,
     fingerprint: string,
     work: (tx: PaymentTx) => Promise<CommandOutcome>,
   ): Promise<CommandOutcome> {
-    return this.store.transaction(async (tx) => {
-      const claim = await tx.claimKey(key, operation, fingerprint);
-      // A concurrent twin committed first: answer with its outcome.
-      if (claim !== 'claimed') {
-        return this.checkedOutcome(claim.operation, claim.fingerprint, claim.outcome, key, operation, fingerprint);
+    const retries = this.options.appendRetries ?? 3;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.store.transaction(async (tx) => {
+          const claim = await tx.claimKey(key, operation, fingerprint);
+          // A concurrent twin committed first: answer with its outcome.
+          if (claim !== 'claimed') {
+            return this.checkedOutcome(claim.operation, claim.fingerprint, claim.outcome, key, operation, fingerprint);
+          }
+          const outcome = await work(tx);
+          await tx.saveOutcome(key, outcome);
+          return outcome;
+        });
+      } catch (err) {
+        if (!(err instanceof StreamConflict)) throw err;
+        this.appendConflicts++;
+        if (attempt >= retries) {
+          throw new ShopError(
+            'SHOP_CONFLICT',
+            `Payment ${err.streamId} kept changing under the command (${attempt + 1} version conflicts); retry`,
+            { paymentId: err.streamId },
+          );
+        }
       }
-      const outcome = await work(tx);
-      await tx.saveOutcome(key, outcome);
-      return outcome;
-    });
+    }
   }
 
-  private async locked(tx: PaymentTx, paymentId: string): Promise<PaymentRecord> {
-    const p = await tx.lockPayment(paymentId);
+  /** The payment from its event stream. */
+  private async loaded(tx: PaymentTx, paymentId: string): Promise<PaymentAggregate> {
+    const p = await tx.loadPayment(paymentId);
     if (!p) throw notFound(paymentId);
     return p;
   }

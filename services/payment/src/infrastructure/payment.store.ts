@@ -1,20 +1,34 @@
-// PaymentStore on Prisma. Row locks are taken with SELECT … FOR UPDATE before any change, and
-// the outbox rows are written after them (see writeOutbox's ordering rule).
+// PaymentStore on Prisma: the event store (payment_events, payment_snapshots) and the
+// projections written with each event (payments, ledger_entries). A command reads its payment
+// from the store without a lock and appends with the version it read (optimistic concurrency);
+// the outbox rows are written after the append (see writeOutbox's ordering rule).
 import { type DomainEvent, writeOutbox } from '@shoplab/chassis';
 import { ShopError } from '@shoplab/chassis/errors';
-import type { Money } from '@shoplab/contracts';
-import type {
-  CommandOutcome,
-  CurrencyTotals,
-  LedgerKind,
-  NewPayment,
-  OrderTotals,
-  PaymentStore,
-  PaymentTx,
-  StoredKey,
+import {
+  type Balance,
+  type CommandOutcome,
+  type CurrencyTotals,
+  type OrderTotals,
+  type PaymentStore,
+  type PaymentTx,
+  type RebuildReport,
+  type StoredKey,
+  StreamConflict,
+  type StreamEvent,
 } from '../application/ports';
 import type { PaymentRecord, PaymentStatus } from '../domain/payment';
-import { Prisma, type PrismaClient } from '../generated/prisma/client';
+import {
+  evolve,
+  LEDGER_KIND_OF,
+  type PaymentAggregate,
+  type PaymentEventData,
+  type PaymentEventType,
+  replay,
+  type StoredPaymentEvent,
+  snapshotOf,
+  stateOfSnapshot,
+} from '../domain/payment-events';
+import type { Prisma, PrismaClient } from '../generated/prisma/client';
 
 type Db = PrismaClient | Prisma.TransactionClient;
 type PaymentRow = Prisma.PaymentGetPayload<object>;
@@ -44,14 +58,41 @@ function storedKey(row: { key: string; operation: string; fingerprint: string; r
   };
 }
 
-function isUniqueViolation(err: unknown): boolean {
-  return err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2002';
+interface EventRow {
+  position: bigint | null;
+  version: number;
+  type: string;
+  data: unknown;
+  recorded_at: Date | null;
+}
+
+interface AppendRow {
+  position: bigint;
+  recorded_at: Date;
+  ledger_id: bigint;
+  projected: number;
+}
+
+/** A stored event's row as the fold takes it (the type column joined back into the data). */
+function storedEvent(streamId: string) {
+  return (row: EventRow): StoredPaymentEvent => {
+    const { ledgerEntryId, ...fields } = row.data as Record<string, unknown>;
+    return {
+      position: Number(row.position),
+      streamId,
+      version: row.version,
+      data: { ...fields, type: row.type } as PaymentEventData,
+      ledgerEntryId: Number(ledgerEntryId),
+      recordedAt: row.recorded_at ?? new Date(0),
+    };
+  };
 }
 
 class PrismaPaymentTx implements PaymentTx {
   constructor(
     private readonly tx: Prisma.TransactionClient,
     private readonly topic: string | undefined,
+    private readonly snapshotEvery: number,
   ) {}
 
   async claimKey(key: string, operation: string, fingerprint: string): Promise<'claimed' | StoredKey> {
@@ -70,10 +111,24 @@ class PrismaPaymentTx implements PaymentTx {
     });
   }
 
-  async lockPayment(id: string): Promise<PaymentRecord | undefined> {
-    const locked = await this.tx.$queryRaw<{ id: string }[]>`SELECT id FROM payments WHERE id = ${id}::uuid FOR UPDATE`;
-    if (locked.length === 0) return undefined;
-    return record(await this.tx.payment.findUniqueOrThrow({ where: { id } }));
+  async loadPayment(id: string): Promise<PaymentAggregate | undefined> {
+    // One round trip: the snapshot (if any) and the events after it, in version order.
+    const rows = await this.tx.$queryRaw<EventRow[]>`
+      SELECT NULL::bigint AS position, s.version, 'snapshot' AS type, s.state AS data, NULL::timestamptz AS recorded_at
+        FROM payment_snapshots s WHERE s.stream_id = ${id}::uuid
+      UNION ALL
+      SELECT e.position, e.version, e.type, e.data, e.recorded_at
+        FROM payment_events e
+       WHERE e.stream_id = ${id}::uuid
+         AND e.version > coalesce((SELECT version FROM payment_snapshots WHERE stream_id = ${id}::uuid), 0)
+       ORDER BY version`;
+    const first = rows[0];
+    const snapshot: PaymentAggregate | undefined =
+      first?.type === 'snapshot'
+        ? { state: stateOfSnapshot(first.data as Record<string, unknown>), version: first.version }
+        : undefined;
+    const events = (snapshot ? rows.slice(1) : rows).map(storedEvent(id));
+    return replay(id, snapshot, events);
   }
 
   async lockLivePayment(orderId: string): Promise<PaymentRecord | undefined> {
@@ -83,50 +138,89 @@ class PrismaPaymentTx implements PaymentTx {
     return id ? record(await this.tx.payment.findUniqueOrThrow({ where: { id } })) : undefined;
   }
 
-  async insertPayment(p: NewPayment): Promise<PaymentRecord> {
-    try {
-      const row = await this.tx.payment.create({
-        data: {
-          id: p.id,
-          orderId: p.orderId,
-          status: p.status,
-          currency: p.money.currency,
-          amount: BigInt(p.money.amount),
-          cardLast4: p.cardLast4,
-          declineReason: p.declineReason,
-        },
-      });
-      return record(row);
-    } catch (err) {
-      // payments_live_order_key: a concurrent authorization for the same order committed first.
-      if (isUniqueViolation(err)) {
-        throw new ShopError('SHOP_ALREADY_EXISTS', `Order ${p.orderId} already has a live payment`, {
-          orderId: p.orderId,
+  async append(
+    streamId: string,
+    expectedVersion: number,
+    current: PaymentRecord | undefined,
+    event: PaymentEventData,
+  ): Promise<PaymentAggregate> {
+    const version = expectedVersion + 1;
+    const { type, ...fields } = event;
+    // The state after the event, but for its time, which the database gives (recorded_at).
+    const next = evolve(current, streamId, event, new Date(0));
+    const kind = LEDGER_KIND_OF[type];
+    // ONE statement: the event (its version checked by the unique (stream_id, version): ON
+    // CONFLICT DO NOTHING waits for a concurrent append of the same version and then returns no
+    // row), then the payments row and the ledger entry, each only when the step before returned
+    // a row. The event's ledgerEntryId is the entry's id, so a rebuild writes the same entry.
+    // The event is inserted first, so a concurrent append waits on its version before it takes
+    // the payments row's lock.
+    const rows =
+      version === 1
+        ? await this.tx.$queryRaw<AppendRow[]>`
+      WITH e AS (
+        INSERT INTO payment_events (stream_id, version, type, data)
+        VALUES (${streamId}::uuid, ${version}, ${type},
+                ${JSON.stringify(fields)}::jsonb || jsonb_build_object('ledgerEntryId', nextval('ledger_entries_id_seq')))
+        ON CONFLICT (stream_id, version) DO NOTHING
+        RETURNING position, recorded_at, (data->>'ledgerEntryId')::bigint AS ledger_id
+      ), p AS (
+        INSERT INTO payments (id, order_id, status, currency, amount, captured_amount, refunded_amount,
+                              card_last4, decline_reason, created_at, updated_at)
+        SELECT ${streamId}::uuid, ${next.orderId}, ${next.status}::payment_status, ${next.currency},
+               ${next.amount}::bigint, ${next.capturedAmount}::bigint, ${next.refundedAmount}::bigint,
+               ${next.cardLast4}, ${next.declineReason}, e.recorded_at, e.recorded_at
+          FROM e
+        ON CONFLICT DO NOTHING
+        RETURNING id
+      ), l AS (
+        INSERT INTO ledger_entries (id, payment_id, kind, amount, currency, created_at)
+        SELECT e.ledger_id, p.id, ${kind}::ledger_kind, ${event.amount}::bigint, ${event.currency}, e.recorded_at
+          FROM e, p
+        RETURNING id
+      )
+      SELECT e.position, e.recorded_at, e.ledger_id, (SELECT count(*) FROM l)::int AS projected FROM e`
+        : await this.tx.$queryRaw<AppendRow[]>`
+      WITH e AS (
+        INSERT INTO payment_events (stream_id, version, type, data)
+        VALUES (${streamId}::uuid, ${version}, ${type},
+                ${JSON.stringify(fields)}::jsonb || jsonb_build_object('ledgerEntryId', nextval('ledger_entries_id_seq')))
+        ON CONFLICT (stream_id, version) DO NOTHING
+        RETURNING position, recorded_at, (data->>'ledgerEntryId')::bigint AS ledger_id
+      ), p AS (
+        UPDATE payments
+           SET status = ${next.status}::payment_status, captured_amount = ${next.capturedAmount}::bigint,
+               refunded_amount = ${next.refundedAmount}::bigint, updated_at = e.recorded_at
+          FROM e
+         WHERE payments.id = ${streamId}::uuid
+        RETURNING payments.id
+      ), l AS (
+        INSERT INTO ledger_entries (id, payment_id, kind, amount, currency, created_at)
+        SELECT e.ledger_id, p.id, ${kind}::ledger_kind, ${event.amount}::bigint, ${event.currency}, e.recorded_at
+          FROM e, p
+        RETURNING id
+      )
+      SELECT e.position, e.recorded_at, e.ledger_id, (SELECT count(*) FROM l)::int AS projected FROM e`;
+    const row = rows[0];
+    if (!row) throw new StreamConflict(streamId, expectedVersion);
+    if (row.projected !== 1) {
+      if (version === 1) {
+        // payments_live_order_key: a concurrent authorization for the same order committed first.
+        throw new ShopError('SHOP_ALREADY_EXISTS', `Order ${next.orderId} already has a live payment`, {
+          orderId: next.orderId,
         });
       }
-      throw err;
+      throw new Error(`payment ${streamId}: no projection row to update (rebuild the projections)`);
     }
-  }
-
-  async updatePayment(
-    id: string,
-    patch: Partial<Pick<PaymentRecord, 'status' | 'capturedAmount' | 'refundedAmount'>>,
-  ): Promise<PaymentRecord> {
-    const row = await this.tx.payment.update({
-      where: { id },
-      data: {
-        ...(patch.status ? { status: patch.status } : {}),
-        ...(patch.capturedAmount !== undefined ? { capturedAmount: BigInt(patch.capturedAmount) } : {}),
-        ...(patch.refundedAmount !== undefined ? { refundedAmount: BigInt(patch.refundedAmount) } : {}),
-      },
-    });
-    return record(row);
-  }
-
-  async appendLedger(paymentId: string, kind: LedgerKind, money: Money): Promise<void> {
-    await this.tx.ledgerEntry.create({
-      data: { paymentId, kind, amount: BigInt(money.amount), currency: money.currency },
-    });
+    const state = { ...next, updatedAt: row.recorded_at, ...(version === 1 ? { createdAt: row.recorded_at } : {}) };
+    if (this.snapshotEvery > 0 && version % this.snapshotEvery === 0) {
+      await this.tx.$executeRaw`
+        INSERT INTO payment_snapshots (stream_id, version, state)
+        VALUES (${streamId}::uuid, ${version}, ${JSON.stringify(snapshotOf(state))}::jsonb)
+        ON CONFLICT (stream_id) DO UPDATE SET version = EXCLUDED.version, state = EXCLUDED.state, taken_at = now()
+         WHERE payment_snapshots.version < EXCLUDED.version`;
+    }
+    return { state, version };
   }
 
   async writeEvents(events: DomainEvent[]): Promise<void> {
@@ -147,15 +241,30 @@ interface OrderSumsRow {
   payment_ids: string[];
 }
 
+/** Rows written per statement by the rebuild (jsonb_to_recordset). */
+const REBUILD_BATCH = 2_000;
+
+export interface PaymentStoreOptions {
+  /** Topic for the events (default `payment.events`; tests use their own). */
+  topic?: string;
+  /** A snapshot every this many events of a stream (0: none). */
+  snapshotEvery?: number;
+}
+
 export class PrismaPaymentStore implements PaymentStore {
+  private readonly topic: string | undefined;
+  private readonly snapshotEvery: number;
+
   constructor(
     private readonly prisma: PrismaClient,
-    /** Topic for the events (default `payment.events`; tests use their own). */
-    private readonly topic?: string,
-  ) {}
+    options: PaymentStoreOptions = {},
+  ) {
+    this.topic = options.topic;
+    this.snapshotEvery = options.snapshotEvery ?? 0;
+  }
 
   transaction<T>(work: (tx: PaymentTx) => Promise<T>): Promise<T> {
-    return this.prisma.$transaction((tx) => work(new PrismaPaymentTx(tx, this.topic)), {
+    return this.prisma.$transaction((tx) => work(new PrismaPaymentTx(tx, this.topic, this.snapshotEvery)), {
       maxWait: 5_000,
       timeout: 15_000,
     });
@@ -226,6 +335,148 @@ export class PrismaPaymentStore implements PaymentStore {
       return order;
     });
     return { totals: [...totals.values()], orders };
+  }
+
+  async stream(id: string, at?: Date): Promise<StreamEvent[]> {
+    const rows = await this.prisma.$queryRaw<EventRow[]>`
+      SELECT position, version, type, data, recorded_at FROM payment_events
+       WHERE stream_id = ${id}::uuid AND (${at ?? null}::timestamptz IS NULL OR recorded_at <= ${at ?? null}::timestamptz)
+       ORDER BY version`;
+    return rows.map((r) => ({
+      position: Number(r.position),
+      version: r.version,
+      type: r.type as PaymentEventType,
+      data: r.data as Record<string, unknown>,
+      recordedAt: r.recorded_at ?? new Date(0),
+    }));
+  }
+
+  async balanceAt(at: Date): Promise<Balance> {
+    // From the store alone: money moved by the events recorded up to `at`, and the payments whose
+    // last event by then was their authorization (authorized, not yet captured or voided).
+    const rows = await this.prisma.$queryRaw<
+      { currency: string; captured: bigint; refunded: bigint; payments: number; authorized_open: bigint }[]
+    >`
+      WITH upto AS (
+        SELECT stream_id, version, type, data->>'currency' AS currency, (data->>'amount')::bigint AS amount
+          FROM payment_events WHERE recorded_at <= ${at}::timestamptz
+      ), moves AS (
+        SELECT currency,
+               coalesce(sum(amount) FILTER (WHERE type = 'PaymentCaptured'), 0)::bigint AS captured,
+               coalesce(sum(amount) FILTER (WHERE type = 'PaymentRefunded'), 0)::bigint AS refunded,
+               (count(*) FILTER (WHERE version = 1))::int AS payments
+          FROM upto GROUP BY currency
+      ), last AS (
+        SELECT DISTINCT ON (stream_id) stream_id, type, currency, amount FROM upto ORDER BY stream_id, version DESC
+      ), open AS (
+        SELECT currency, sum(amount)::bigint AS authorized_open FROM last WHERE type = 'PaymentAuthorized' GROUP BY currency
+      )
+      SELECT m.currency, m.captured, m.refunded, m.payments, coalesce(o.authorized_open, 0)::bigint AS authorized_open
+        FROM moves m LEFT JOIN open o USING (currency)
+       ORDER BY m.currency`;
+    const [head] = await this.prisma.$queryRaw<{ position: bigint; events: number }[]>`
+      SELECT coalesce(max(position), 0)::bigint AS position, count(*)::int AS events
+        FROM payment_events WHERE recorded_at <= ${at}::timestamptz`;
+    return {
+      at,
+      position: Number(head?.position ?? 0),
+      events: head?.events ?? 0,
+      totals: rows.map((r) => ({
+        currency: r.currency,
+        authorizedOpen: Number(r.authorized_open),
+        captured: Number(r.captured),
+        refunded: Number(r.refunded),
+        net: Number(r.captured) - Number(r.refunded),
+        payments: r.payments,
+      })),
+    };
+  }
+
+  rebuild(): Promise<RebuildReport> {
+    const started = performance.now();
+    return this.prisma.$transaction(
+      async (tx) => {
+        // Appends wait for the rebuild (EXCLUSIVE lets commands read the store, not write it);
+        // the ledger's trigger lets this transaction, and only it, truncate the ledger.
+        await tx.$executeRaw`LOCK TABLE payment_events IN EXCLUSIVE MODE`;
+        await tx.$queryRaw`SELECT set_config('payment.rebuild', 'on', true)`;
+        await tx.$executeRaw`TRUNCATE payments, ledger_entries`;
+        const states = new Map<string, { aggregate: PaymentAggregate; createdAt: string; updatedAt: string }>();
+        const pendingLedger: Record<string, unknown>[] = [];
+        let events = 0;
+        let ledgerEntries = 0;
+        let after = 0n;
+        for (;;) {
+          // recorded_at also as text: a JS Date keeps milliseconds, the column microseconds.
+          const rows = await tx.$queryRaw<(EventRow & { stream_id: string; recorded_text: string })[]>`
+            SELECT position, stream_id::text AS stream_id, version, type, data, recorded_at, recorded_at::text AS recorded_text
+              FROM payment_events WHERE position > ${after} ORDER BY position LIMIT ${REBUILD_BATCH}`;
+          if (rows.length === 0) break;
+          const ledger = rows.map((row) => {
+            const e = storedEvent(row.stream_id)(row);
+            const before = states.get(row.stream_id);
+            const aggregate = replay(row.stream_id, before?.aggregate, [e]) as PaymentAggregate;
+            states.set(row.stream_id, {
+              aggregate,
+              createdAt: before?.createdAt ?? row.recorded_text,
+              updatedAt: row.recorded_text,
+            });
+            return {
+              id: e.ledgerEntryId,
+              payment_id: row.stream_id,
+              kind: LEDGER_KIND_OF[e.data.type],
+              amount: e.data.amount,
+              currency: e.data.currency,
+              created_at: row.recorded_text,
+            };
+          });
+          // The ledger's foreign key is checked at each statement: the entries are written after their payments.
+          pendingLedger.push(...ledger);
+          events += rows.length;
+          after = rows[rows.length - 1]?.position ?? after;
+        }
+        const payments = [...states.entries()].map(([, s]) => ({
+          id: s.aggregate.state.id,
+          order_id: s.aggregate.state.orderId,
+          status: s.aggregate.state.status,
+          currency: s.aggregate.state.currency,
+          amount: s.aggregate.state.amount,
+          captured_amount: s.aggregate.state.capturedAmount,
+          refunded_amount: s.aggregate.state.refundedAmount,
+          card_last4: s.aggregate.state.cardLast4,
+          decline_reason: s.aggregate.state.declineReason,
+          created_at: s.createdAt,
+          updated_at: s.updatedAt,
+        }));
+        for (let i = 0; i < payments.length; i += REBUILD_BATCH) {
+          await tx.$executeRaw`
+            INSERT INTO payments (id, order_id, status, currency, amount, captured_amount, refunded_amount,
+                                  card_last4, decline_reason, created_at, updated_at)
+            SELECT id, order_id, status, currency, amount, captured_amount, refunded_amount,
+                   card_last4, decline_reason, created_at, updated_at
+              FROM jsonb_to_recordset(${JSON.stringify(payments.slice(i, i + REBUILD_BATCH))}::jsonb) AS x(
+                id uuid, order_id text, status payment_status, currency char(3), amount bigint,
+                captured_amount bigint, refunded_amount bigint, card_last4 char(4), decline_reason text,
+                created_at timestamptz, updated_at timestamptz)`;
+        }
+        for (let i = 0; i < pendingLedger.length; i += REBUILD_BATCH) {
+          ledgerEntries += await tx.$executeRaw`
+            INSERT INTO ledger_entries (id, payment_id, kind, amount, currency, created_at)
+            SELECT id, payment_id, kind, amount, currency, created_at
+              FROM jsonb_to_recordset(${JSON.stringify(pendingLedger.slice(i, i + REBUILD_BATCH))}::jsonb) AS x(
+                id bigint, payment_id uuid, kind ledger_kind, amount bigint, currency char(3), created_at timestamptz)
+             ORDER BY id`;
+        }
+        return {
+          streams: states.size,
+          events,
+          payments: payments.length,
+          ledgerEntries,
+          durationMs: Math.round(performance.now() - started),
+        };
+      },
+      { maxWait: 10_000, timeout: 300_000 },
+    );
   }
 }
 

@@ -39,7 +39,7 @@ export async function scratchDatabase(): Promise<{ db: ScratchDatabase; prisma: 
 /** Builds and starts the gRPC side of the service (HTTP is used through inject()). */
 export async function startPayment(
   prisma: PrismaClient,
-  options: { latencyMs?: number; eventsTopic?: string; deadlineMs?: number } = {},
+  options: { latencyMs?: number; eventsTopic?: string; deadlineMs?: number; snapshotEvery?: number } = {},
 ): Promise<RunningPayment> {
   const config = loadConfig(configSchema, {
     ADMIN_TOKEN,
@@ -47,6 +47,7 @@ export async function startPayment(
     HTTP_PORT: '0',
     GRPC_PORT: '0',
     PAYMENT_LATENCY_MS: String(options.latencyMs ?? 0),
+    ...(options.snapshotEvery !== undefined ? { PAYMENT_SNAPSHOT_EVERY: String(options.snapshotEvery) } : {}),
     OTEL_SDK_DISABLED: 'true',
   });
   const kit = createServiceKit(config, { registry: new StaticRegistry() });
