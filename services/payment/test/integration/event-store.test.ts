@@ -83,7 +83,9 @@ async function adminGet(url: string) {
 /** The database's clock, so an instant compares with recorded_at on one clock. */
 async function dbNow(): Promise<string> {
   const { rows } = await scratch.pool.query<{ now: Date }>('SELECT clock_timestamp() AS now');
-  return (rows[0]?.now as Date).toISOString();
+  const now = rows[0]?.now;
+  assert.ok(now, 'the database answered no time');
+  return now.toISOString();
 }
 
 describe('rebuilding the projections from the event store', () => {
