@@ -8,7 +8,7 @@ PG_PORT=5432
 PG_HOST=127.0.0.1
 PG_USER=shoplab
 PG_PASSWORD=shoplab
-PG_DATABASES=(shoplab_user shoplab_catalog shoplab_cart shoplab_payment shoplab_order shoplab_history shoplab_test)
+PG_DATABASES=(shoplab_user shoplab_catalog shoplab_cart shoplab_payment shoplab_order shoplab_history shoplab_shipping shoplab_test)
 
 if is_root; then
   PGDATA_DIR=${SHOPLAB_PGDATA:-/var/lib/shoplab/pg$PG_VERSION}

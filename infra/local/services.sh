@@ -3,7 +3,8 @@
 # infrastructure). Same conventions as infra.sh: pid files, logs, readiness waits, stop by pid.
 #
 # usage: infra/local/services.sh <up|down|kill|status|logs|env> [service ...]
-#   services (start order): user catalog payment cart order history gateway web (default: all)
+#   services (start order): user catalog payment cart order history legacy-shipping shipping gateway web
+#   (default: all)
 #   up      apply pending Prisma migrations (in parallel), start what is not running, wait for /readyz
 #   down    stop what services.sh started (SIGTERM → graceful shutdown; SIGKILL after the timeout)
 #   kill    crash it: SIGKILL at once, no graceful shutdown (the pid file's process only)
@@ -20,9 +21,9 @@ ROOT=$(cd "$HERE/../.." && pwd)
 # shellcheck source=lib.sh
 source "$HERE/lib.sh"
 
-ALL_SERVICES=(user catalog payment cart order history gateway web)
-declare -A HTTP_PORT=([gateway]=8080 [user]=8081 [catalog]=8082 [cart]=8083 [payment]=8084 [order]=8085 [history]=8086 [web]=8088)
-declare -A GRPC_PORT=([user]=9081 [catalog]=9082 [cart]=9083 [payment]=9084 [order]=9085)
+ALL_SERVICES=(user catalog payment cart order history legacy-shipping shipping gateway web)
+declare -A HTTP_PORT=([gateway]=8080 [user]=8081 [catalog]=8082 [cart]=8083 [payment]=8084 [order]=8085 [history]=8086 [shipping]=8087 [web]=8088 [legacy-shipping]=8089)
+declare -A GRPC_PORT=([user]=9081 [catalog]=9082 [cart]=9083 [payment]=9084 [order]=9085 [shipping]=9087)
 SECRETS=$SHOPLAB_STATE/secrets.env
 
 ensure_secrets() {
@@ -200,7 +201,7 @@ main() {
           *) st="not running" ;;
         esac
         [[ $st == ready ]] || rc=3
-        printf '%-11s %-20s %s\n' "$s" "$st" "$(service_address "$s")"
+        printf '%-15s %-20s %s\n' "$s" "$st" "$(service_address "$s")"
       done
       return "$rc"
       ;;

@@ -172,6 +172,20 @@ export const ERROR_CODES = {
     title: 'The card number is not valid',
     about: 'The card number fails its checksum or format, or the card has expired.',
   },
+  SHOP_SHIPPING_DESTINATION_UNSUPPORTED: {
+    http: 422,
+    grpc: GrpcStatus.INVALID_ARGUMENT,
+    title: 'The destination is not served',
+    about:
+      'Shipping does not deliver to this country (the legacy shipping system calls it E101). Choose a served destination: US, CA, MX, GB, DE, FR, NL, IT, ES, JP, AU or BR.',
+  },
+  SHOP_SHIPMENT_NOT_CANCELLABLE: {
+    http: 409,
+    grpc: GrpcStatus.FAILED_PRECONDITION,
+    title: 'The shipment can no longer be cancelled',
+    about:
+      'Only a booked shipment can be cancelled; one in transit or delivered cannot (the legacy shipping system calls it E300).',
+  },
   SHOP_PAYLOAD_TOO_LARGE: {
     http: 413,
     grpc: GrpcStatus.RESOURCE_EXHAUSTED,

@@ -12,4 +12,5 @@ export * as commonV1 from './gen/common/v1/money';
 export * as healthV1 from './gen/grpc/health/v1/health';
 export * as orderV1 from './gen/order/v1/order';
 export * as paymentV1 from './gen/payment/v1/payment';
+export * as shippingV1 from './gen/shipping/v1/shipping';
 export * as userV1 from './gen/user/v1/user';

@@ -1,0 +1,3 @@
+import { servicePrismaConfig } from '@shoplab/chassis/prisma-config';
+
+export default servicePrismaConfig();

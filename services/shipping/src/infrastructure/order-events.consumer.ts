@@ -1,0 +1,29 @@
+// The order-events consumer: the chassis' idempotent Prisma consumer (each event in ONE
+// transaction with its processed_events row; retries, then order.events.dlq) around
+// applyOrderEvent. The booking call to the legacy system runs inside that transaction: a
+// redelivery after a booked-but-uncommitted event books again, and the legacy system returns
+// the same consignment for the same order (its CustomerRef).
+import { createPrismaConsumer, type EventConsumer, type PrismaConsumerWiring } from '@shoplab/chassis';
+import { applyOrderEvent } from '../application/order-events';
+import type { Shipping } from '../application/shipping';
+import type { Prisma, PrismaClient } from '../generated/prisma/client';
+import { PrismaShipmentStore } from './shipment.store';
+
+export const ORDER_EVENTS_GROUP = 'shipping-order-events';
+
+export interface OrderEventsConsumerOptions extends PrismaConsumerWiring<PrismaClient> {
+  shipping: Shipping;
+  parcel: { country: string; gramsPerUnit: number };
+}
+
+export function createOrderEventsConsumer(options: OrderEventsConsumerOptions): EventConsumer {
+  const log = options.kit.logger.child({ component: 'order-events' });
+  return createPrismaConsumer<Prisma.TransactionClient>({
+    ...options,
+    groupId: options.groupId ?? ORDER_EVENTS_GROUP,
+    handler: async (event, tx) => {
+      const outcome = await applyOrderEvent(event, options.shipping, new PrismaShipmentStore(tx), options.parcel);
+      log[outcome.kind === 'shipment' ? 'info' : 'debug']({ eventId: event.id, ...outcome }, 'order event applied');
+    },
+  });
+}
