@@ -17,10 +17,25 @@ export const configSchema = baseConfigSchema.extend({
    */
   PROMETHEUS_URL: z.url().default('http://127.0.0.1:9090'),
   /**
-   * The order history's HTTP port: the control room's service map asks its /readyz (the
-   * gateway's registry view lists the five backing services only).
+   * The services the gateway's registry view leaves out (it lists the five backing services),
+   * as `name=url,…`: the control room's service map asks each one's /readyz. A service added to
+   * the stack outside that view gets a line here.
    */
-  HISTORY_URL: z.url().default('http://127.0.0.1:8086'),
+  MAP_SERVICES: z
+    .string()
+    .default('gateway=http://127.0.0.1:8080,history=http://127.0.0.1:8086')
+    .transform((list, ctx) => {
+      const entries = list
+        .split(',')
+        .map((e) => e.trim())
+        .filter(Boolean)
+        .map((e) => e.split('=') as [string, string?]);
+      for (const [name, url] of entries) {
+        if (!url || !URL.canParse(url))
+          ctx.addIssue({ code: 'custom', message: `'${name}' needs name=http://host:port` });
+      }
+      return entries.map(([name, url]) => ({ name, url: (url ?? '').replace(/\/+$/, '') }));
+    }),
   /** The built storefront (`npm run -w services/web build:ui` writes it to dist/ui). */
   UI_DIR: z.string().optional(),
   /**

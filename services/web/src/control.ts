@@ -30,7 +30,8 @@ import { z } from 'zod';
 export interface ControlDeps {
   adminToken: string;
   gatewayUrl: string;
-  historyUrl: string;
+  /** The services the gateway's registry view leaves out, whose /readyz the map shows. */
+  mapServices: { name: string; url: string }[];
   env?: NodeJS.ProcessEnv;
   /** Whether this runs on the native stack (`make up`): stop/kill/start and the exercises need it. */
   localStack?: () => boolean;
@@ -111,16 +112,13 @@ export function registerControlRoutes(app: HttpApp, deps: ControlDeps): void {
     if (!localStack()) throw new ShopError('SHOP_CONFLICT', NOT_NATIVE, { reason: 'not-native-stack' });
   };
 
-  // The services the gateway's registry view leaves out: the gateway itself and the order history.
+  // The services the gateway's registry view leaves out: the gateway itself, the order history, …
   app.get(
     '/control/health',
-    { ...common, schema: { ...schema, summary: 'The gateway’s and the history’s /readyz' } },
+    { ...common, schema: { ...schema, summary: 'The /readyz of the services the gateway’s view leaves out' } },
     async () => ({
       items: await Promise.all(
-        [
-          ['gateway', deps.gatewayUrl],
-          ['history', deps.historyUrl],
-        ].map(async ([service, url]) => {
+        deps.mapServices.map(async ({ name: service, url }) => {
           try {
             const res = await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(2_000) });
             const body = (await res.json().catch(() => null)) as { checks?: Record<string, string> } | null;

@@ -21,7 +21,7 @@ before(async () => {
   app = await appWith({
     SHOPLAB_STATE: state,
     GATEWAY_URL: `http://${nobody}`,
-    HISTORY_URL: `http://${nobody}`,
+    MAP_SERVICES: `gateway=http://${nobody},history=http://${nobody}/`,
     KAFKA_BROKERS: nobody,
     ...Object.fromEntries(
       ['USER', 'CATALOG', 'CART', 'PAYMENT', 'ORDER'].map((s) => [`SHOPLAB_${s}_URL`, `http://${nobody}`]),
@@ -105,6 +105,20 @@ test('switches that cannot be read are listed as unknown, with the reason', asyn
     assert.equal(s.value, null, s.name);
     assert.ok(s.error, s.name);
   }
+});
+
+test('the map’s other services: one that does not answer is NOT READY with the reason', async () => {
+  const res = await app.inject({ url: '/control/health', headers: admin });
+  assert.equal(res.statusCode, 200);
+  const items = res.json().items as { service: string; ready: boolean; error?: string }[];
+  assert.deepEqual(
+    items.map((h) => [h.service, h.ready]),
+    [
+      ['gateway', false],
+      ['history', false],
+    ],
+  );
+  assert.ok(items.every((h) => h.error));
 });
 
 test('Kafka that does not answer is a 503 problem naming it', async () => {
