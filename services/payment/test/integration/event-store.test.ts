@@ -271,7 +271,9 @@ describe('the migration writes streams for the payments made before it', () => {
            ($3, 'VOID', 70, 'USD', '2026-11-30 12:01:00+00')`,
         [a, b, c],
       );
-      await pool.query(await readFile(join(migrationsDir, '20261205000000_event_store', 'migration.sql'), 'utf8'));
+      // Statement by statement, cut at every semicolon as Prisma's migrate deploy runs it (adapter-pg).
+      const sql = await readFile(join(migrationsDir, '20261205000000_event_store', 'migration.sql'), 'utf8');
+      for (const statement of sql.split(';')) await pool.query(statement);
       const { rows } = await pool.query('SELECT count(*)::int AS n FROM payment_events');
       assert.equal(rows[0]?.n, 6);
       const migrated = await projections(pool);

@@ -20,7 +20,7 @@ CREATE UNIQUE INDEX "payment_events_stream_version_key" ON "payment_events"("str
 -- Temporal queries read the store up to an instant.
 CREATE INDEX "payment_events_recorded_at_idx" ON "payment_events"("recorded_at");
 
--- Snapshots: a payment's state at a version, taken every PAYMENT_SNAPSHOT_EVERY events; loading
+-- Snapshots: a payment's state at a version, taken every PAYMENT_SNAPSHOT_EVERY events. Loading
 -- reads the snapshot and the events after it. A cache of the store: never the truth.
 CREATE TABLE "payment_snapshots" (
     "stream_id" UUID NOT NULL,
