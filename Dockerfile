@@ -1,7 +1,7 @@
 # syntax=docker/dockerfile:1
 # One image recipe for every ShopLab service (docs/adr/0011-one-parametrised-dockerfile.md).
 #
-#   docker build --build-arg SERVICE=order -t shoplab/order:dev .     a service (user catalog cart payment order history gateway web)
+#   docker build --build-arg SERVICE=order -t shoplab/order:dev .     a service (user catalog cart payment order history legacy-shipping shipping gateway web)
 #   docker build --target migrate -t shoplab/migrate:dev .            Prisma migrations of every schema (one-shot)
 #
 # Stages:
@@ -64,7 +64,7 @@ RUN find packages services -name prisma.config.ts -not -path '*/node_modules/*' 
 # shoplab_<service>) in parallel; compose runs all five, each Kubernetes Deployment its own.
 FROM build AS migrate
 # DB_PASSWORD comes from the environment (compose, the Kubernetes Secret), never the image.
-ENV MIGRATE_SERVICES="user catalog cart payment order history" \
+ENV MIGRATE_SERVICES="user catalog cart payment order history shipping" \
     DB_HOST=postgres DB_PORT=5432 DB_USER=shoplab \
     HOME=/tmp
 USER 1000:1000

@@ -8,3 +8,4 @@ CREATE DATABASE shoplab_cart;
 CREATE DATABASE shoplab_payment;
 CREATE DATABASE shoplab_order;
 CREATE DATABASE shoplab_history;
+CREATE DATABASE shoplab_shipping;

@@ -23,6 +23,8 @@ export const EXPECTED_PORTS: Record<string, { http: number; grpc?: number }> = {
   payment: { http: 8084, grpc: 9084 },
   order: { http: 8085, grpc: 9085 },
   history: { http: 8086 },
+  shipping: { http: 8087, grpc: 9087 },
+  'legacy-shipping': { http: 8089 },
   web: { http: 8088 },
 };
 
