@@ -1,4 +1,4 @@
-// The legacy system's rules and its in-memory consignment book (ADR 29: why in memory).
+// The legacy system's rules and its in-memory consignment book (ADR 30: why in memory).
 // Quirks kept on purpose, because the adapter exists to hide them: kilograms as decimal
 // strings, money as decimal strings, two-digit status codes, "SHP-000123" numbers, a booking
 // that returns the existing consignment when the CustomerRef was booked before, and faults

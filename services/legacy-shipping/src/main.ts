@@ -1,5 +1,5 @@
 // The legacy shipping process: config → kit → buildApp → startService (no database, no
-// Kafka, no gRPC: a SOAP system of another age, ADR 29).
+// Kafka, no gRPC: a SOAP system of another age, ADR 30).
 import { createServiceKit, loadConfig, startService } from '@shoplab/chassis';
 import { buildApp } from './app';
 import { configSchema } from './config';
