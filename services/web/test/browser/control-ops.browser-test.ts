@@ -132,7 +132,7 @@ test('the control room’s operations on a phone-sized screen', async (t) => {
 
   await t.test('exercise 6 runs from the page: its checks arrive, one run at a time', async () => {
     await page.getByLabel('Exercise', { exact: true }).selectOption('6');
-    const article = page.getByRole('article', { name: 'The exercise’s page' });
+    const article = page.getByRole('article', { name: "The exercise's page" });
     await article
       .getByRole('heading', { level: 1 })
       .getByText(/Exercise 6/)
