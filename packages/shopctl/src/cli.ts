@@ -15,6 +15,8 @@ import { messageOf } from './error-text';
 import { exerciseCommand } from './exercises';
 import { historyCommand } from './history';
 import { loadCommand } from './load';
+import { paymentCommand } from './payment';
+import { shippingCommand } from './shipping';
 import { findOrderTrace, renderTraceTree } from './trace';
 
 const USAGE = `usage: shopctl <command> [arguments]
@@ -30,6 +32,12 @@ const USAGE = `usage: shopctl <command> [arguments]
                                                 dead-lettered messages; copy them back (shopctl dlq help)
   history lag | history rebuild [--wait 10m]    the order history's lag per topic; rebuild its read model
                                                 and follow it until done (shopctl history help)
+  shipping status|route|shadow|seed|rollback    the shipping strangler: native share per operation, shadow
+                                                quotes, seeded difference, rollback (shopctl shipping help)
+  payment rebuild | payment balance [--at T] | payment events <id> [--at T]
+                                                the payment's event store: rebuild its projections,
+                                                the shop's balance or a payment's state at an instant
+                                                (shopctl payment help)
   exercise list|show|run …                      break the shop on purpose and measure (docs/exercises/)
   bench [--smoke] [--write docs/benchmarks.md]  the figures of docs/benchmarks.md on the running shop
                                                 (make bench; shopctl bench --help)
@@ -143,6 +151,8 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
   if (command === 'load') return loadCommand(rest, io, interruptSignal());
   if (command === 'dlq') return dlqCommand(rest, io);
   if (command === 'history') return historyCommand(rest, io);
+  if (command === 'shipping') return shippingCommand(rest, io);
+  if (command === 'payment') return paymentCommand(rest, io);
   if (command === 'exercise') return exerciseCommand(rest, io);
   if (command === 'bench') return benchCommand(rest, io);
   if (command === 'order-events') return orderEventsCommand(rest, io, interruptSignal());
