@@ -276,6 +276,14 @@ export class PaymentService {
     return this.store.rebuild();
   }
 
+  projections() {
+    return this.store.projections();
+  }
+
+  dropProjections() {
+    return this.store.dropProjections();
+  }
+
   private async replay(key: string, operation: string, fingerprint: string): Promise<CommandOutcome | undefined> {
     const stored = await this.store.findKey(key);
     if (!stored) return undefined;

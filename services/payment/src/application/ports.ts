@@ -117,6 +117,13 @@ export interface RebuildReport {
   durationMs: number;
 }
 
+export interface ProjectionsDigest {
+  payments: number;
+  ledgerEntries: number;
+  /** md5 of every payments row and every ledger entry, all columns, in id order. */
+  digest: string;
+}
+
 export interface PaymentStore {
   transaction<T>(work: (tx: PaymentTx) => Promise<T>): Promise<T>;
   findKey(key: string): Promise<StoredKey | undefined>;
@@ -130,4 +137,8 @@ export interface PaymentStore {
   balanceAt(at: Date): Promise<Balance>;
   /** Empties the projections and writes them again from every stream of the store, in one transaction. */
   rebuild(): Promise<RebuildReport>;
+  /** Row counts of the projections and a digest of every row (all columns), to compare two moments. */
+  projections(): Promise<ProjectionsDigest>;
+  /** Empties the projections (the exercises' "lose the read side"); the store keeps every event. */
+  dropProjections(): Promise<void>;
 }

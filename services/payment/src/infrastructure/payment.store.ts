@@ -11,6 +11,7 @@ import {
   type OrderTotals,
   type PaymentStore,
   type PaymentTx,
+  type ProjectionsDigest,
   type RebuildReport,
   type StoredKey,
   StreamConflict,
@@ -210,7 +211,13 @@ class PrismaPaymentTx implements PaymentTx {
           orderId: next.orderId,
         });
       }
-      throw new Error(`payment ${streamId}: no projection row to update (rebuild the projections)`);
+      // The projections were dropped and not rebuilt yet: the event is rolled back with the
+      // transaction, and the caller retries once the rebuild has run.
+      throw new ShopError(
+        'SHOP_DEPENDENCY_UNAVAILABLE',
+        `Payment ${streamId} has no projection row: the projections are being rebuilt`,
+        { paymentId: streamId, retryAfterSeconds: 1 },
+      );
     }
     const state = { ...next, updatedAt: row.recorded_at, ...(version === 1 ? { createdAt: row.recorded_at } : {}) };
     if (this.snapshotEvery > 0 && version % this.snapshotEvery === 0) {
@@ -390,6 +397,24 @@ export class PrismaPaymentStore implements PaymentStore {
         payments: r.payments,
       })),
     };
+  }
+
+  async projections(): Promise<ProjectionsDigest> {
+    const [row] = await this.prisma.$queryRaw<{ payments: number; ledger_entries: number; digest: string }[]>`
+      SELECT (SELECT count(*) FROM payments)::int AS payments,
+             (SELECT count(*) FROM ledger_entries)::int AS ledger_entries,
+             md5(coalesce((SELECT string_agg(to_jsonb(p)::text, ',' ORDER BY p.id) FROM payments p), '') || '|' ||
+                 coalesce((SELECT string_agg(to_jsonb(l)::text, ',' ORDER BY l.id) FROM ledger_entries l), '')) AS digest`;
+    if (!row) throw new Error('the projections digest returned no row');
+    return { payments: row.payments, ledgerEntries: row.ledger_entries, digest: row.digest };
+  }
+
+  async dropProjections(): Promise<void> {
+    await this.prisma.$transaction(async (tx) => {
+      await tx.$executeRaw`LOCK TABLE payment_events IN EXCLUSIVE MODE`;
+      await tx.$queryRaw`SELECT set_config('payment.rebuild', 'on', true)`;
+      await tx.$executeRaw`TRUNCATE payments, ledger_entries`;
+    });
   }
 
   rebuild(): Promise<RebuildReport> {

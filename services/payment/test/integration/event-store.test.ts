@@ -132,6 +132,27 @@ describe('rebuilding the projections from the event store', () => {
     assert.equal(again.payment?.status, paymentV1.PaymentStatus.PAYMENT_STATUS_CAPTURED);
   });
 
+  test('dropped projections answer commands UNAVAILABLE until the rebuild writes them back, equal by digest', async () => {
+    const p = await authorize(640);
+    const before = await adminGet('/v1/admin/payments/projections');
+    const dropped = await svc.app.http.inject({
+      method: 'DELETE',
+      url: '/v1/admin/payments/projections',
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+    });
+    assert.equal(dropped.statusCode, 200, dropped.body);
+    assert.deepEqual([dropped.json().payments, dropped.json().ledgerEntries], [0, 0]);
+    await assert.rejects(call('capture', p.id), (err: unknown) => {
+      assert.equal((err as { code?: string }).code, 'SHOP_DEPENDENCY_UNAVAILABLE');
+      return true;
+    });
+    await rebuild();
+    assert.deepEqual(await adminGet('/v1/admin/payments/projections'), before);
+    const captured = await call('capture', p.id);
+    assert.equal(captured.payment?.status, paymentV1.PaymentStatus.PAYMENT_STATUS_CAPTURED);
+    assert.notEqual((await adminGet('/v1/admin/payments/projections')).digest, before.digest);
+  });
+
   test('the ledger stays append-only outside the rebuild, and the store always', async () => {
     await assert.rejects(scratch.pool.query('TRUNCATE ledger_entries'), /append-only/);
     await assert.rejects(scratch.pool.query('DELETE FROM payment_events'), /append-only/);

@@ -87,6 +87,12 @@ const rebuildSchema = z.object({
   appendConflicts: z.number().int(),
 });
 
+const projectionsSchema = z.object({
+  payments: z.number().int(),
+  ledgerEntries: z.number().int(),
+  digest: z.string(),
+});
+
 export function registerAdminRoutes(app: HttpApp, deps: { payments: PaymentService; adminToken: string }): void {
   app.get(
     '/v1/admin/payments/summary',
@@ -161,5 +167,38 @@ export function registerAdminRoutes(app: HttpApp, deps: { payments: PaymentServi
       },
     },
     async () => ({ ...(await deps.payments.rebuild()), appendConflicts: deps.payments.appendConflicts }),
+  );
+
+  app.get(
+    '/v1/admin/payments/projections',
+    {
+      preHandler: requireAdminToken(deps.adminToken),
+      schema: {
+        tags: ['admin'],
+        security: [{ adminToken: [] }],
+        summary: 'Row counts of the projections (payments, ledger_entries) and an md5 digest of every row, all columns',
+        querystring: z.object({}).strict(),
+        response: { 200: projectionsSchema },
+      },
+    },
+    async () => deps.payments.projections(),
+  );
+
+  app.delete(
+    '/v1/admin/payments/projections',
+    {
+      preHandler: requireAdminToken(deps.adminToken),
+      schema: {
+        tags: ['admin'],
+        security: [{ adminToken: [] }],
+        summary:
+          'Empty the projections (payments, ledger_entries), as if the read side were lost: the event store keeps every event, POST …/rebuild writes them again',
+        response: { 200: projectionsSchema },
+      },
+    },
+    async () => {
+      await deps.payments.dropProjections();
+      return deps.payments.projections();
+    },
   );
 }
