@@ -8,7 +8,7 @@ import { adminHistoryRoutes, historyRoutes } from './api/http/history.routes';
 import { registerHttpCaching } from './api/http/http-cache';
 import { meRoutes } from './api/http/me.routes';
 import { orderRoutes } from './api/http/orders.routes';
-import { productCacheRoutes, productRoutes } from './api/http/products.routes';
+import { productRoutes } from './api/http/products.routes';
 import { registerRateLimit } from './api/http/rate-limit';
 import { switchRoutes } from './api/http/switches.routes';
 import { AdminOperations } from './application/admin';
@@ -53,7 +53,7 @@ export async function buildApp({ kit, downstreams }: AppDeps): Promise<{ http: H
     },
   });
 
-  const verify = createTokenVerifier(config.JWT_SECRET);
+  const verify = createTokenVerifier(config.JWT_PUBLIC_KEY);
   const products = new ProductQueries(
     downstreams.catalog,
     new ProductCache(config.PRODUCT_CACHE_TTL_MS, config.PRODUCT_CACHE_MAX_ENTRIES),
@@ -93,7 +93,6 @@ export async function buildApp({ kit, downstreams }: AppDeps): Promise<{ http: H
         adminRoutes(admin, deps);
         adminHistoryRoutes(admin, deps);
         switchRoutes(admin, deps);
-        productCacheRoutes(admin, deps);
       });
     },
     { prefix: API_PREFIX },

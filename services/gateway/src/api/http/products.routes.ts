@@ -1,8 +1,7 @@
-import { requireAdminToken } from '@shoplab/chassis';
 import { z } from 'zod';
 import type { RouteGroup } from './context';
 import { CATALOGUE_CACHE_CONTROL, maxStaleMs, NO_STORE } from './http-cache';
-import { adminBearer, problemResponses, productDetailSchema, productPageSchema } from './schemas';
+import { problemResponses, productDetailSchema, productPageSchema } from './schemas';
 
 /** The validator a client kept from an earlier answer: a matching one is answered 304 with no body. */
 const ifNoneMatch = z
@@ -78,49 +77,6 @@ export const productRoutes: RouteGroup = (app, { products }) => {
         reply.header('cache-control', NO_STORE).header('age', String(Math.floor(answer.ageMs / 1000)));
       }
       return answer.product;
-    },
-  );
-};
-
-const productCacheSchema = z.object({
-  fallback: z
-    .boolean()
-    .describe('true: a product page falls back on the gateway’s cache when the catalog fails; false: it answers 503'),
-});
-
-/**
- * The before/after switch of the product page's choice under partition (docs/patterns/cap-pacelc.md):
- * available from the gateway's cache (the default) or consistent and refused. Behind the admin token.
- */
-export const productCacheRoutes: RouteGroup = (app, { products, config }) => {
-  app.addHook('preHandler', requireAdminToken(config.ADMIN_TOKEN));
-  const common = { tags: ['admin'], security: adminBearer };
-  app.get(
-    '/admin/product-cache',
-    {
-      schema: {
-        ...common,
-        summary: 'Whether product pages fall back on the gateway’s cache',
-        response: { 200: productCacheSchema },
-      },
-    },
-    async () => ({ fallback: products.fallback }),
-  );
-  app.put(
-    '/admin/product-cache',
-    {
-      schema: {
-        ...common,
-        summary:
-          'Let product pages fall back on the gateway’s cache when the catalog fails (true), or answer 503 (false)',
-        description: 'Not persisted: a restart falls back again.',
-        body: productCacheSchema,
-        response: { 200: productCacheSchema },
-      },
-    },
-    async (request) => {
-      products.fallback = request.body.fallback;
-      return { fallback: products.fallback };
     },
   );
 };

@@ -20,13 +20,20 @@ const limitsSchema = z.object({
   maxQueue: z.number().int().min(0).max(10_000),
 });
 const eventsModeSchema = z.object({ mode: z.enum(['streaming', 'polling']) });
+const productCacheSchema = z.object({
+  fallback: z
+    .boolean()
+    .describe('true: a product page falls back on the gateway’s cache when the catalog fails; false: it answers 503'),
+});
 
 /**
- * The before/after switches of the gateway's bulkheads (docs/patterns/bulkhead.md) and of how
- * the order events follow an order (docs/patterns/streaming.md), behind the admin token. Not
- * persisted: a restart returns to the configuration.
+ * The gateway's before/after switches, behind the admin token: its bulkheads
+ * (docs/patterns/bulkhead.md), how the order events follow an order (docs/patterns/streaming.md),
+ * and the product page's choice under partition (docs/patterns/cap-pacelc.md): available from the
+ * gateway's cache (the default) or consistent and refused. Not persisted: a restart returns to the
+ * configuration.
  */
-export const switchRoutes: RouteGroup = (app, { downstreams, orders, config }) => {
+export const switchRoutes: RouteGroup = (app, { downstreams, orders, products, config }) => {
   app.addHook('preHandler', requireAdminToken(config.ADMIN_TOKEN));
   const common = { tags: ['admin'], security: adminBearer };
 
@@ -82,6 +89,36 @@ export const switchRoutes: RouteGroup = (app, { downstreams, orders, config }) =
     async (request) => {
       orders.eventsMode = request.body.mode;
       return { mode: orders.eventsMode };
+    },
+  );
+
+  app.get(
+    '/admin/product-cache',
+    {
+      schema: {
+        ...common,
+        summary: 'Whether product pages fall back on the gateway’s cache',
+        response: { 200: productCacheSchema },
+      },
+    },
+    async () => ({ fallback: products.fallback }),
+  );
+
+  app.put(
+    '/admin/product-cache',
+    {
+      schema: {
+        ...common,
+        summary:
+          'Let product pages fall back on the gateway’s cache when the catalog fails (true), or answer 503 (false)',
+        description: 'Not persisted: a restart falls back again.',
+        body: productCacheSchema,
+        response: { 200: productCacheSchema },
+      },
+    },
+    async (request) => {
+      products.fallback = request.body.fallback;
+      return { fallback: products.fallback };
     },
   );
 };
