@@ -95,6 +95,8 @@ export function switches(admin: AdminApi): Switch[] {
 
 /** The exercise running now (one at a time: each one breaks the shared shop on purpose). */
 let running: { number: number; title: string; startedAt: string } | null = null;
+/** Stops the running exercise as Ctrl-C stops `shopctl exercise run`: its cleanups run, the audit is skipped. */
+let interrupt: AbortController | null = null;
 
 /** What the page is sent while an exercise runs: its output, its checks when run() returns, then the result. */
 export type ExerciseEvent =
@@ -286,6 +288,8 @@ export function registerControlRoutes(app: HttpApp, deps: ControlDeps): void {
         });
       }
       running = { number: exercise.number, title: exercise.title, startedAt: new Date().toISOString() };
+      interrupt = new AbortController();
+      const { signal } = interrupt;
       reply.hijack();
       const raw = reply.raw;
       raw.writeHead(200, {
@@ -297,7 +301,7 @@ export function registerControlRoutes(app: HttpApp, deps: ControlDeps): void {
         if (!raw.destroyed) raw.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
       };
       const heartbeat = setInterval(() => !raw.destroyed && raw.write(': still running\n\n'), 15_000);
-      // The run goes on when the page goes away: the exercise always unwinds its faults and runs the audit.
+      // The run goes on when the page goes away (its cleanups and the audit still happen); the stop route interrupts it.
       try {
         const watched = {
           ...exercise,
@@ -310,7 +314,7 @@ export function registerControlRoutes(app: HttpApp, deps: ControlDeps): void {
         const result = await runExercise(watched, {
           target: shopTarget(env, deps.adminToken),
           out: (text) => send({ event: 'output', data: { text } }),
-          signal: new AbortController().signal,
+          signal,
         });
         const { audit, ...rest } = result;
         send({ event: 'result', data: { ...rest, auditOk: audit ? audit.ok : null } });
@@ -320,8 +324,21 @@ export function registerControlRoutes(app: HttpApp, deps: ControlDeps): void {
       } finally {
         clearInterval(heartbeat);
         running = null;
+        interrupt = null;
         raw.end();
       }
+    },
+  );
+  app.post(
+    '/control/exercises/running/stop',
+    {
+      ...common,
+      schema: { ...schema, summary: 'Interrupt the running exercise, as Ctrl-C does: its cleanups run, no audit' },
+    },
+    async (_request, reply) => {
+      if (!running || !interrupt) throw new ShopError('SHOP_NOT_FOUND', 'No exercise is running');
+      interrupt.abort();
+      return reply.code(202).send({ stopping: running.number });
     },
   );
 }

@@ -81,6 +81,8 @@ test('bad input is a 400 or 404 problem', async () => {
   assert.match(badValue.json().detail, /streaming or polling/);
   const noExercise = await app.inject({ url: '/control/exercises/999/page', headers: admin });
   assert.equal(noExercise.statusCode, 404);
+  const nothingRuns = await app.inject({ method: 'POST', url: '/control/exercises/running/stop', headers: admin });
+  assert.equal(nothingRuns.statusCode, 404);
 });
 
 test('switches that cannot be read are listed as unknown, with the reason', async () => {

@@ -73,6 +73,17 @@ export function Exercises({ headers }: { headers: AdminHeaders }) {
             <button type="button" className="primary" disabled={busy || chosen === null} onClick={() => void run()}>
               {busy ? 'Running…' : 'Run the exercise'}
             </button>
+            {busy ? (
+              <button
+                type="button"
+                onClick={() => {
+                  if (window.confirm('Interrupt the exercise? Its faults are cleared and what it stopped is started.'))
+                    void control('exercises/running/stop', headers, { method: 'POST' });
+                }}
+              >
+                Interrupt it
+              </button>
+            ) : null}
           </div>
           <ErrorBanner message={error} />
           {outcome ? (

@@ -52,10 +52,12 @@ function useAdmin() {
 }
 
 /**
- * The control room's first page, behind the admin token (typed in, kept for this tab only):
+ * The control room, behind the admin token (typed in, kept for this tab only):
  * the service map with each service's readiness and the gateway's breakers, refreshed every
- * 2 s; live charts from Prometheus; chaos rules set and cleared through a form; an order's
- * trace drawn from Jaeger; the audit on demand.
+ * 2 s, and a service stopped, killed or started from its card; live charts from Prometheus; the
+ * before/after switches; chaos rules set and cleared through a form; the dead-letter queues;
+ * the exercises, run with their checks arriving live; an order's trace drawn from Jaeger; the
+ * audit on demand.
  */
 export function ControlRoom() {
   const { token, setToken, headers } = useAdmin();
