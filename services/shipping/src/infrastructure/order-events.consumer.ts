@@ -10,6 +10,12 @@ import type { Prisma, PrismaClient } from '../generated/prisma/client';
 import { PrismaShipmentStore } from './shipment.store';
 
 export const ORDER_EVENTS_GROUP = 'shipping-order-events';
+/**
+ * The topic's partitions (infra: 3) consumed at once: a shipment depends on one event of its
+ * order only (the confirmation), so the order across partitions does not matter, and the slow
+ * legacy booking is not paid one event at a time.
+ */
+const PARTITIONS_AT_ONCE = 3;
 
 export interface OrderEventsConsumerOptions extends PrismaConsumerWiring<PrismaClient> {
   shipping: Shipping;
@@ -21,6 +27,7 @@ export function createOrderEventsConsumer(options: OrderEventsConsumerOptions): 
   return createPrismaConsumer<Prisma.TransactionClient>({
     ...options,
     groupId: options.groupId ?? ORDER_EVENTS_GROUP,
+    partitionsConsumedConcurrently: PARTITIONS_AT_ONCE,
     handler: async (event, tx) => {
       const outcome = await applyOrderEvent(event, options.shipping, new PrismaShipmentStore(tx), options.parcel);
       log[outcome.kind === 'shipment' ? 'info' : 'debug']({ eventId: event.id, ...outcome }, 'order event applied');

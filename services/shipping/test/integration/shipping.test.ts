@@ -4,8 +4,20 @@ import assert from 'node:assert/strict';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { createPrismaAdapter, createServiceKit, loadConfig } from '@shoplab/chassis';
+import {
+  BreakerRegistry,
+  createGrpcClient,
+  createLogger,
+  createMetrics,
+  createPrismaAdapter,
+  createServiceKit,
+  GrpcStatus,
+  loadConfig,
+  ShopError,
+  StaticRegistry,
+} from '@shoplab/chassis';
 import { createScratchDatabase, type ScratchDatabase } from '@shoplab/chassis/testing';
+import { shippingV1 } from '@shoplab/contracts';
 import { buildApp as buildLegacy, type LegacyShippingApp } from '@shoplab/legacy-shipping-service/dist/src/app';
 import { configSchema as legacyConfigSchema } from '@shoplab/legacy-shipping-service/dist/src/config';
 import { buildApp, type ShippingApp } from '../../src/app';
@@ -64,6 +76,50 @@ async function metric(result: string): Promise<number> {
     .find((l) => l.startsWith('shipping_shadow_comparisons_total') && l.includes(`result="${result}"`));
   return line ? Number(line.split(' ').pop()) : 0;
 }
+
+describe('shipping.v1.ShippingService over gRPC', () => {
+  it('answers a legacy fault with a proper gRPC status and the stable code, and a shipment in shop terms', async () => {
+    const port = await app.grpc.start();
+    const breakers = new BreakerRegistry();
+    const client = createGrpcClient(
+      shippingV1.ShippingServiceClient,
+      {
+        caller: 'gateway',
+        target: 'shipping',
+        registry: new StaticRegistry({ shipping: [`127.0.0.1:${port}`] }),
+        deadlineMs: 5_000,
+      },
+      { metrics: createMetrics('gateway'), breakers, logger: createLogger({ service: 'gateway', level: 'silent' }) },
+    );
+    try {
+      await assert.rejects(client.call('quote', { destinationCountry: 'ZZ', weightGrams: 100 }), (err: unknown) => {
+        assert.ok(err instanceof ShopError, String(err));
+        assert.equal(err.code, 'SHOP_SHIPPING_DESTINATION_UNSUPPORTED');
+        assert.equal(err.grpcStatus, GrpcStatus.INVALID_ARGUMENT);
+        return true;
+      });
+      await assert.rejects(
+        client.call('trackShipment', { shipmentId: crypto.randomUUID(), orderId: '' }),
+        (err: unknown) => {
+          assert.ok(err instanceof ShopError);
+          assert.equal(err.grpcStatus, GrpcStatus.NOT_FOUND);
+          return true;
+        },
+      );
+      const q = await client.call('quote', { destinationCountry: 'BR', weightGrams: 2001 });
+      assert.deepEqual(q, { price: { amount: 4299, currency: 'USD' }, transitDays: 10 });
+      const orderId = crypto.randomUUID();
+      const created = await client.call('createShipment', { orderId, destinationCountry: 'FR', weightGrams: 300 });
+      assert.equal(created.shipment?.status, shippingV1.ShipmentStatus.SHIPMENT_STATUS_BOOKED);
+      const cancelled = await client.call('cancelShipment', { shipmentId: created.shipment?.id ?? '' });
+      assert.equal(cancelled.shipment?.status, shippingV1.ShipmentStatus.SHIPMENT_STATUS_CANCELLED);
+    } finally {
+      client.close();
+      breakers.close();
+      await app.grpc.shutdown(1_000);
+    }
+  });
+});
 
 describe('shipping over the legacy SOAP system', () => {
   it('quotes through the adapter, in cents, and the native implementation agrees', async () => {
