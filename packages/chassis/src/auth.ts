@@ -1,6 +1,7 @@
 import { createSigner, createVerifier, TokenError } from 'fast-jwt';
 import type { FastifyRequest } from 'fastify';
 import { ShopError } from './errors';
+import { parsePrivateKey, parsePublicKey, pemOf } from './keys';
 
 /** Who the caller is, from a verified JWT. */
 export interface AuthenticatedUser {
@@ -19,11 +20,15 @@ declare module 'fastify' {
 export const JWT_ISSUER = 'shoplab-user';
 export const JWT_AUDIENCE = 'shoplab';
 
-/** Signs user tokens (HS256). Only the user service holds a signer. */
-export function createTokenSigner(secret: string, expiresInSeconds = 3600) {
+/**
+ * Signs user tokens with EdDSA (Ed25519). Only the user service holds the private key
+ * (`JWT_PRIVATE_KEY`); every other service verifies with the public key, so none of them can
+ * make a token. `privateKey` is a setting: base64 PKCS#8 DER or PEM (keys.ts).
+ */
+export function createTokenSigner(privateKey: string, expiresInSeconds = 3600) {
   const sign = createSigner({
-    key: secret,
-    algorithm: 'HS256',
+    key: pemOf(parsePrivateKey(privateKey)),
+    algorithm: 'EdDSA',
     iss: JWT_ISSUER,
     aud: JWT_AUDIENCE,
     expiresIn: expiresInSeconds * 1000,
@@ -31,13 +36,17 @@ export function createTokenSigner(secret: string, expiresInSeconds = 3600) {
   return (user: AuthenticatedUser): string => sign({ sub: user.id, email: user.email, name: user.name });
 }
 
-/** Verifies user tokens; every service that serves a user checks the token itself. */
-export function createTokenVerifier(secret: string) {
+/**
+ * Verifies user tokens with the user service's public key (`JWT_PUBLIC_KEY`); every service that
+ * serves a user checks the token itself. Only EdDSA is accepted, and `exp` is required.
+ */
+export function createTokenVerifier(publicKey: string) {
   const verify = createVerifier({
-    key: secret,
-    algorithms: ['HS256'],
+    key: pemOf(parsePublicKey(publicKey)),
+    algorithms: ['EdDSA'],
     allowedIss: JWT_ISSUER,
     allowedAud: JWT_AUDIENCE,
+    requiredClaims: ['exp', 'sub'],
     cache: 1000,
   });
   return (token: string): AuthenticatedUser => {

@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { GRPC_CALLERS } from './allowed-callers';
+import { parsePrivateKey, parsePublicKey } from './keys';
 
 const port = z.coerce.number().int().min(0).max(65535);
 const csv = z
@@ -40,6 +42,45 @@ const staticServices = z
   })
   .default({});
 
+const keyCheck = (parse: (value: string) => unknown, what: string) =>
+  z.string().refine(
+    (value) => {
+      try {
+        parse(value);
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    { message: `not an Ed25519 ${what} key (base64 DER or PEM)` },
+  );
+/** An Ed25519 private key: base64 PKCS#8 DER (one line) or PEM (keys.ts). */
+export const privateKeySetting = keyCheck(parsePrivateKey, 'private');
+/** An Ed25519 public key: base64 SPKI DER (one line) or PEM. */
+export const publicKeySetting = keyCheck(parsePublicKey, 'public');
+
+/** `name=<base64 SPKI>` pairs, comma separated: every service's public key (service-auth.ts). */
+const publicKeyList = z
+  .string()
+  .transform((s, ctx) => {
+    const out: Record<string, string> = {};
+    for (const entry of s
+      .split(',')
+      .map((x) => x.trim())
+      .filter(Boolean)) {
+      const eq = entry.indexOf('=');
+      const name = entry.slice(0, eq);
+      const key = entry.slice(eq + 1);
+      if (eq < 1 || !/^[a-z][a-z0-9-]*$/.test(name) || !publicKeySetting.safeParse(key).success) {
+        ctx.addIssue({ code: 'custom', message: `"${entry.slice(0, 40)}" is not service=<Ed25519 public key>` });
+        return z.NEVER;
+      }
+      out[name] = key;
+    }
+    return out;
+  })
+  .default({});
+
 /** The settings every service has. A service extends it with `baseConfigSchema.extend({...})`. */
 export const baseConfigSchema = z.object({
   SERVICE_NAME: z.string().regex(/^[a-z][a-z0-9-]*$/, 'lowercase letters, digits and dashes'),
@@ -64,6 +105,12 @@ export const baseConfigSchema = z.object({
   OTEL_EXPORTER_OTLP_ENDPOINT: z.url().default('http://127.0.0.1:4318'),
   OTEL_TRACES_SAMPLER_RATIO: z.coerce.number().min(0).max(1).default(1),
   OTEL_SDK_DISABLED: bool.default(false),
+  /** This service's key: it signs the credential of each gRPC call it makes (service-auth.ts). */
+  SERVICE_PRIVATE_KEY: privateKeySetting.optional(),
+  /** Every service's public key; when set, the gRPC server refuses calls without a valid credential. */
+  SERVICE_PUBLIC_KEYS: publicKeyList,
+  /** The user service's public key: verifies user tokens (REST, and those forwarded on gRPC calls). */
+  JWT_PUBLIC_KEY: publicKeySetting.optional(),
 });
 
 /** Database settings, for services that own a database. */
@@ -96,7 +143,19 @@ export class ConfigError extends Error {
 }
 
 /** The settings that are secrets: with NODE_ENV=production each must be a real one. */
-export const SECRET_SETTINGS = ['ADMIN_TOKEN', 'JWT_SECRET', 'CARD_ENCRYPTION_KEY', 'DB_PASSWORD'] as const;
+export const SECRET_SETTINGS = ['ADMIN_TOKEN', 'CARD_ENCRYPTION_KEY', 'DB_PASSWORD'] as const;
+
+/**
+ * The keys a service of the gRPC table (GRPC_CALLERS: it serves gRPC or calls it) cannot run
+ * without in production: its own credential, the keys that check its callers, and the key that
+ * checks the users' tokens they forward.
+ */
+export const REQUIRED_PRODUCTION_KEYS = ['SERVICE_PRIVATE_KEY', 'SERVICE_PUBLIC_KEYS', 'JWT_PUBLIC_KEY'] as const;
+
+/** The services of the gRPC table: each serves gRPC or calls a service that does. */
+export function grpcParticipants(callers: Readonly<Record<string, readonly string[]>> = GRPC_CALLERS): Set<string> {
+  return new Set([...Object.keys(callers), ...Object.values(callers).flat()]);
+}
 
 /** The shortest secret production accepts (`openssl rand -hex 16` is 32 characters). */
 export const SECRET_MIN_LENGTH = 32;
@@ -129,6 +188,13 @@ export function productionSecretProblems(
       problems.push(`${key}: a placeholder from the repository, not a secret (NODE_ENV=production)`);
     } else if (value.length < SECRET_MIN_LENGTH) {
       problems.push(`${key}: at least ${SECRET_MIN_LENGTH} characters with NODE_ENV=production`);
+    }
+  }
+  const keyed = grpcParticipants().has(String(config.SERVICE_NAME));
+  for (const key of keyed ? REQUIRED_PRODUCTION_KEYS : []) {
+    const value = config[key];
+    if (value === undefined || (typeof value === 'object' && value !== null && Object.keys(value).length === 0)) {
+      problems.push(`${key}: required with NODE_ENV=production (scripts/lib/secrets.sh generates the keys)`);
     }
   }
   return problems;

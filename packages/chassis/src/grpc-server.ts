@@ -11,6 +11,7 @@ import { unstorableInputError } from './input';
 import type { Logger } from './logging';
 import type { ServiceMetrics } from './metrics';
 import { isClientMistake } from './resilience';
+import { type CallIdentity, ServiceAuthenticator } from './service-auth';
 
 /** Trailer carrying the stable error code of a failed call. */
 export const SHOP_CODE_METADATA = 'shop-code';
@@ -51,9 +52,18 @@ export interface CallContext {
   signal: AbortSignal;
   /** The `idempotency-key` header, if sent. */
   idempotencyKey: string | undefined;
-  /** The `shop-caller` header: which service is calling. */
+  /** Which service is calling: proved by its credential when the server checks them, else the `shop-caller` header. */
   caller: string | undefined;
+  /** The proved caller and the user it calls for (servers that check credentials); see requireCallUser. */
+  identity: CallIdentity | undefined;
   logger: Logger;
+}
+
+const streamIdentities = new WeakMap<object, CallIdentity>();
+
+/** The proved caller of a streaming call (what CallContext.identity is for a unary one). */
+export function streamIdentity(call: object): CallIdentity | undefined {
+  return streamIdentities.get(call);
 }
 
 export type UnaryHandler<Req, Res> = (request: Req, ctx: CallContext) => Promise<Res> | Res;
@@ -93,6 +103,11 @@ export interface GrpcServerSettings {
   logger: Logger;
   metrics: Pick<ServiceMetrics, 'grpcServerDuration'>;
   chaos?: FaultInjector;
+  /**
+   * Checks every call's service credential (and a forwarded user token) before its handler;
+   * grpc.health.v1 stays open. Without one, calls are not authenticated (development, tests).
+   */
+  authenticator?: ServiceAuthenticator;
   /** `GRPC_HOST`; 127.0.0.1 by default. */
   host?: string;
   /** `GRPC_PORT`; 0 picks a free port. */
@@ -214,7 +229,7 @@ export class GrpcServer {
       handlers[key] =
         !def.requestStream && !def.responseStream
           ? this.wrapUnary(def.path, handler as UnaryHandler<unknown, unknown>)
-          : (handler as grpc.UntypedHandleCall);
+          : this.wrapStreaming(def.path, handler as grpc.UntypedHandleCall);
     }
     this.server.addService(definition as unknown as grpc.ServiceDefinition, handlers);
     if (serviceName && !this.health.has(serviceName)) this.health.set(serviceName, ServingStatus.SERVING);
@@ -264,9 +279,28 @@ export class GrpcServer {
     return this.shutdownPromise;
   }
 
+  /** A streaming handler runs as it is, after the credential check (a refusal ends the call at once). */
+  private wrapStreaming(path: string, handler: grpc.UntypedHandleCall): grpc.UntypedHandleCall {
+    const { authenticator, logger } = this.settings;
+    if (!authenticator) return handler;
+    const { fullMethod } = splitMethodPath(path);
+    return ((call: grpc.ServerWritableStream<unknown, unknown>, callback?: grpc.sendUnaryData<unknown>) => {
+      try {
+        streamIdentities.set(call, authenticator.authenticate(call.metadata, fullMethod));
+      } catch (err) {
+        logger.info({ method: fullMethod, shopCode: (err as ShopError).code }, 'gRPC call refused');
+        const status = toGrpcStatus(err);
+        if (callback) callback(status);
+        else call.emit('error', status);
+        return;
+      }
+      (handler as (call: unknown, callback?: unknown) => void)(call, callback);
+    }) as grpc.UntypedHandleCall;
+  }
+
   private wrapUnary(path: string, handler: UnaryHandler<unknown, unknown>): grpc.handleUnaryCall<unknown, unknown> {
     const { fullMethod, service, method } = splitMethodPath(path);
-    const { logger, metrics, chaos } = this.settings;
+    const { logger, metrics, chaos, authenticator } = this.settings;
     return (call, callback) => {
       const started = process.hrtime.bigint();
       this.inFlightCalls++;
@@ -281,6 +315,7 @@ export class GrpcServer {
         signal: controller.signal,
         idempotencyKey: firstString(call.metadata.get(IDEMPOTENCY_KEY_METADATA)),
         caller: firstString(call.metadata.get(SHOP_CALLER_METADATA)),
+        identity: undefined,
         logger,
       };
       const finish = (code: number, err?: unknown) => {
@@ -303,6 +338,11 @@ export class GrpcServer {
         ),
       );
       const run = async () => {
+        // Who calls, proved, before anything else: a refused caller gets no fault and no handler.
+        if (authenticator) {
+          ctx.identity = authenticator.authenticate(call.metadata, fullMethod);
+          ctx.caller = ctx.identity.caller;
+        }
         await chaos?.apply('grpc', fullMethod);
         // Text no database can store is the caller's mistake, whichever handler it reaches.
         const refused = unstorableInputError({ request: call.request });
@@ -340,15 +380,36 @@ export function createGrpcServer(settings: GrpcServerSettings): GrpcServer {
 
 /** What createServiceGrpcServer reads from a ServiceKit. */
 export interface GrpcServiceKit {
-  config: { SERVICE_NAME: string; GRPC_HOST: string; GRPC_PORT: number };
+  config: {
+    SERVICE_NAME: string;
+    GRPC_HOST: string;
+    GRPC_PORT: number;
+    SERVICE_PUBLIC_KEYS?: Record<string, string>;
+    JWT_PUBLIC_KEY?: string | undefined;
+  };
   logger: Logger;
   metrics: Pick<ServiceMetrics, 'grpcServerDuration'>;
   chaos: FaultInjector;
 }
 
-/** A service's gRPC server from its kit: SERVICE_NAME, GRPC_HOST, GRPC_PORT, its logger, metrics and chaos. */
+/**
+ * A service's gRPC server from its kit: SERVICE_NAME, GRPC_HOST, GRPC_PORT, its logger, metrics and
+ * chaos. With SERVICE_PUBLIC_KEYS set (always in production: config.ts), every call must carry a
+ * credential of a caller in the service's row of GRPC_CALLERS; JWT_PUBLIC_KEY verifies forwarded
+ * user tokens.
+ */
 export function createServiceGrpcServer(kit: GrpcServiceKit): GrpcServer {
+  const keys = kit.config.SERVICE_PUBLIC_KEYS ?? {};
+  const authenticator =
+    Object.keys(keys).length > 0
+      ? new ServiceAuthenticator({
+          service: kit.config.SERVICE_NAME,
+          publicKeys: keys,
+          ...(kit.config.JWT_PUBLIC_KEY ? { userTokenPublicKey: kit.config.JWT_PUBLIC_KEY } : {}),
+        })
+      : undefined;
   return createGrpcServer({
+    ...(authenticator ? { authenticator } : {}),
     serviceName: kit.config.SERVICE_NAME,
     logger: kit.logger,
     metrics: kit.metrics,

@@ -1,4 +1,5 @@
 export * from './admin-audit';
+export * from './allowed-callers';
 export * from './auth';
 export * from './chaos';
 export * from './clock';
@@ -11,6 +12,7 @@ export * from './grpc-client';
 export * from './grpc-server';
 export * from './http';
 export * from './input';
+export * from './keys';
 export * from './lifecycle';
 export * from './logging';
 export * from './messaging';
@@ -27,3 +29,4 @@ export {
 export * from './prisma-consumer';
 export * from './resilience';
 export * from './service';
+export * from './service-auth';

@@ -11,6 +11,7 @@ import { flushTelemetry, Lifecycle, type ShutdownReport } from './lifecycle';
 import { createLogger, type Logger } from './logging';
 import { createMetrics, type ServiceMetrics } from './metrics';
 import { BreakerRegistry, retry } from './resilience';
+import { ServiceCredential, useServiceCredential } from './service-auth';
 
 /** The cross-cutting parts of one service process, built once from its validated config. */
 export interface ServiceKit<C extends BaseConfig = BaseConfig> {
@@ -42,6 +43,9 @@ export function createServiceKit<C extends BaseConfig>(
   const chaos = new FaultInjector(metrics);
   // The process's clock (events, timelines) is skewed by the kit's chaos `clock` rules.
   processClock.useOffset(() => chaos.clockOffsetMs());
+  // Every gRPC client of the process signs its calls with the service's own key.
+  if (config.SERVICE_PRIVATE_KEY)
+    useServiceCredential(new ServiceCredential(config.SERVICE_NAME, config.SERVICE_PRIVATE_KEY));
   const breakers = new BreakerRegistry();
   const registry =
     options.registry ??

@@ -9,13 +9,14 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import pg from 'pg';
 import { createTokenSigner } from '../../src/auth';
+import { generateKeyPairSetting } from '../../src/keys';
 import { ConsulDouble } from '../../src/testing/consul-double';
 import { createScratchDatabase, type ScratchDatabase } from '../../src/testing/database';
 import { eventually } from '../../src/testing/eventually';
 import { jaegerUrl } from '../support/stack';
 
 const ADMIN = 'example-admin-token-0123456789';
-const JWT_SECRET = 'example-jwt-secret-0123456789abcdef';
+const userKeys = generateKeyPairSetting();
 const dist = join(__dirname, '../..');
 const serviceName = `widgets-${randomUUID().slice(0, 6)}`;
 
@@ -34,7 +35,7 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-const token = createTokenSigner(JWT_SECRET)({ id: 'u-1', email: 'ada@example.com', name: 'Ada' });
+const token = createTokenSigner(userKeys.privateKey)({ id: 'u-1', email: 'ada@example.com', name: 'Ada' });
 const url = (path: string) => `http://127.0.0.1:${httpPort}${path}`;
 
 before(async () => {
@@ -49,7 +50,7 @@ before(async () => {
       HTTP_PORT: String(httpPort),
       GRPC_PORT: String(await freePort()),
       ADMIN_TOKEN: ADMIN,
-      JWT_SECRET,
+      JWT_PUBLIC_KEY: userKeys.publicKey,
       DB_NAME: database.settings.database,
       REGISTRY_MODE: 'consul',
       CONSUL_URL: consul.url,

@@ -31,6 +31,7 @@ import {
   OutboxRelay,
   PROCESSED_EVENTS_DDL,
   poolConfig,
+  publicKeySetting,
   requireUser,
   ShopError,
   startService,
@@ -42,7 +43,7 @@ const configSchema = baseConfigSchema
   .extend(databaseConfigSchema.shape)
   .extend(grpcConfigSchema.shape)
   .extend(kafkaConfigSchema.shape)
-  .extend({ JWT_SECRET: z.string().min(32), WIDGET_TOPIC: z.string().default('widget.events') });
+  .extend({ JWT_PUBLIC_KEY: publicKeySetting, WIDGET_TOPIC: z.string().default('widget.events') });
 
 const WIDGETS_DDL = `
 CREATE TABLE IF NOT EXISTS widgets (id text PRIMARY KEY, name text NOT NULL, stock int NOT NULL DEFAULT 0,
@@ -140,7 +141,7 @@ async function main() {
     { metrics, breakers, logger, chaos },
   );
 
-  const verify = createTokenVerifier(config.JWT_SECRET);
+  const verify = createTokenVerifier(config.JWT_PUBLIC_KEY);
   const http = await createHttpApp({
     ...kit.httpOptions(),
     readiness: { db: () => pool.query('SELECT 1') },

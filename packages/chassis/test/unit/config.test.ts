@@ -10,6 +10,7 @@ import {
   loadConfig,
   SECRET_MIN_LENGTH,
 } from '../../src/config';
+import { generateKeyPairSetting } from '../../src/keys';
 
 const schema = baseConfigSchema
   .extend(databaseConfigSchema.shape)
@@ -20,6 +21,14 @@ const schema = baseConfigSchema
 
 /** A secret as the deployments generate it (`openssl rand -hex 24`). */
 const randomHex = () => randomBytes(24).toString('hex');
+
+/** The keys production requires, as scripts/lib/secrets.sh generates them. */
+const own = generateKeyPairSetting();
+const keys = {
+  SERVICE_PRIVATE_KEY: own.privateKey,
+  SERVICE_PUBLIC_KEYS: `catalog=${own.publicKey},order=${generateKeyPairSetting().publicKey}`,
+  JWT_PUBLIC_KEY: generateKeyPairSetting().publicKey,
+};
 
 const valid = {
   SERVICE_NAME: 'catalog',
@@ -70,7 +79,6 @@ test('empty variables count as unset, so defaults apply', () => {
 
 test('in production, placeholder and short secrets are refused, every one in one error', () => {
   const cardSchema = schema.extend({
-    JWT_SECRET: z.string().min(16),
     CARD_ENCRYPTION_KEY: z.string().transform((v) => Buffer.from(v, 'base64')),
   });
   let caught: unknown;
@@ -80,9 +88,8 @@ test('in production, placeholder and short secrets are refused, every one in one
       NODE_ENV: 'production',
       // the repository's former compose defaults, and a test token
       ADMIN_TOKEN: 'test-admin-token-0123456789',
-      JWT_SECRET: 'change-me-jwt-secret-at-least-32-characters',
       CARD_ENCRYPTION_KEY: 'Y2hhbmdlLW1lLTMyLWJ5dGUtY2FyZC1rZXktMDAwMDA=', // "change-me-32-byte-card-key-00000"
-      // DB_PASSWORD unset: the chassis' default "shoplab" is too short
+      // DB_PASSWORD unset: the chassis' default "shoplab" is too short; no keys at all
     });
   } catch (err) {
     caught = err;
@@ -92,11 +99,14 @@ test('in production, placeholder and short secrets are refused, every one in one
     'ADMIN_TOKEN: a placeholder from the repository, not a secret (NODE_ENV=production)',
     'CARD_ENCRYPTION_KEY: a placeholder from the repository, not a secret (NODE_ENV=production)',
     `DB_PASSWORD: at least ${SECRET_MIN_LENGTH} characters with NODE_ENV=production`,
-    'JWT_SECRET: a placeholder from the repository, not a secret (NODE_ENV=production)',
+    'JWT_PUBLIC_KEY: required with NODE_ENV=production (scripts/lib/secrets.sh generates the keys)',
+    'SERVICE_PRIVATE_KEY: required with NODE_ENV=production (scripts/lib/secrets.sh generates the keys)',
+    'SERVICE_PUBLIC_KEYS: required with NODE_ENV=production (scripts/lib/secrets.sh generates the keys)',
   ]);
   const short = 'x'.repeat(SECRET_MIN_LENGTH - 1);
   assert.throws(
-    () => loadConfig(schema, { ...valid, NODE_ENV: 'production', ADMIN_TOKEN: short, DB_PASSWORD: randomHex() }),
+    () =>
+      loadConfig(schema, { ...valid, ...keys, NODE_ENV: 'production', ADMIN_TOKEN: short, DB_PASSWORD: randomHex() }),
     (err) =>
       err instanceof ConfigError &&
       err.problems.join() === `ADMIN_TOKEN: at least 32 characters with NODE_ENV=production`,
@@ -106,14 +116,51 @@ test('in production, placeholder and short secrets are refused, every one in one
 test('in production, generated secrets are accepted; settings a service lacks are not asked for', () => {
   const config = loadConfig(schema, {
     ...valid,
+    ...keys,
     NODE_ENV: 'production',
     ADMIN_TOKEN: randomHex(),
     DB_PASSWORD: randomHex(),
     JWT_SECRET: 'short', // not a setting of this schema: ignored, as zod drops it
   });
   assert.equal(config.NODE_ENV, 'production');
-  const noDatabase = loadConfig(baseConfigSchema, { ...valid, NODE_ENV: 'production', ADMIN_TOKEN: randomHex() });
+  assert.deepEqual(Object.keys(config.SERVICE_PUBLIC_KEYS), ['catalog', 'order']);
+  const noDatabase = loadConfig(baseConfigSchema, {
+    ...valid,
+    ...keys,
+    NODE_ENV: 'production',
+    ADMIN_TOKEN: randomHex(),
+  });
   assert.equal(noDatabase.SERVICE_NAME, 'catalog');
+  // A service outside the gRPC table (history: REST and Kafka only) has no credential to carry.
+  const history = loadConfig(baseConfigSchema, {
+    ...valid,
+    SERVICE_NAME: 'history',
+    NODE_ENV: 'production',
+    ADMIN_TOKEN: randomHex(),
+  });
+  assert.equal(history.SERVICE_PRIVATE_KEY, undefined);
+  assert.throws(
+    () => loadConfig(baseConfigSchema, { ...valid, NODE_ENV: 'production', ADMIN_TOKEN: randomHex() }),
+    /SERVICE_PRIVATE_KEY: required with NODE_ENV=production/,
+  );
+});
+
+test('keys that are not Ed25519 keys stop the start, each named', () => {
+  assert.throws(
+    () =>
+      loadConfig(schema, {
+        ...valid,
+        SERVICE_PRIVATE_KEY: keys.JWT_PUBLIC_KEY, // a public key where the private one belongs
+        JWT_PUBLIC_KEY: 'bm90IGEga2V5',
+        SERVICE_PUBLIC_KEYS: `catalog=${keys.JWT_PUBLIC_KEY},order`,
+      }),
+    (err) =>
+      err instanceof ConfigError &&
+      err.problems.length === 3 &&
+      /SERVICE_PRIVATE_KEY: not an Ed25519 private key/.test(err.message) &&
+      /JWT_PUBLIC_KEY: not an Ed25519 public key/.test(err.message) &&
+      /SERVICE_PUBLIC_KEYS: "order" is not service=<Ed25519 public key>/.test(err.message),
+  );
 });
 
 test('outside production the development and test values still work', () => {
