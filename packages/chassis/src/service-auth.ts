@@ -1,5 +1,5 @@
 // Who is calling: a service credential on every internal gRPC call, and the user's token on the
-// calls the gateway makes for a user (docs/architecture.md#trust-boundaries, ADR 31).
+// calls the gateway makes for a user (docs/architecture.md#trust-boundaries, ADR 33).
 //
 // Each service holds its own Ed25519 private key (SERVICE_PRIVATE_KEY) and every service knows the
 // public keys of all of them (SERVICE_PUBLIC_KEYS). A client signs a short-lived token per target
