@@ -149,10 +149,24 @@ export class Shipping {
     return found;
   }
 
+  /**
+   * The shipment's status from where it is held. A shipment the legacy system no longer knows
+   * (its book is in memory: a restart forgets, ADR 30) is answered as last stored, not as 404.
+   */
   async track(request: { shipmentId?: string; orderId?: string }): Promise<ShipmentView> {
     const record = await this.find(request);
     const backend = this.backend(record.backend);
-    const status = await this.call('track', backend, () => backend.track(record));
+    let status: ShipmentView['status'];
+    try {
+      status = await this.call('track', backend, () => backend.track(record));
+    } catch (err) {
+      if (!(err instanceof ShopError && err.code === 'SHOP_NOT_FOUND')) throw err;
+      this.deps.logger.warn(
+        { shipmentId: record.id, trackingNumber: record.trackingNumber, backend: record.backend },
+        'the implementation no longer knows the shipment; answering its last stored status',
+      );
+      return view(record);
+    }
     if (status === record.status) return view(record);
     return view(await this.deps.store.setStatus(record.id, status));
   }

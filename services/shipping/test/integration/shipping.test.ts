@@ -189,6 +189,15 @@ describe('shipping over the legacy SOAP system', () => {
     assert.equal((await prisma.shipment.findUniqueOrThrow({ where: { orderId } })).status, 'CANCELLED');
   });
 
+  it('answers a shipment the legacy system forgot (a restart of its in-memory book) with its last stored status', async () => {
+    const orderId = crypto.randomUUID();
+    const created = await app.shipping.create({ orderId, destinationCountry: 'US', weightGrams: 100 });
+    await prisma.shipment.update({ where: { id: created.id }, data: { trackingNumber: 'SHP-000001' } });
+    const tracked = await app.shipping.track({ orderId });
+    assert.equal(tracked.status, 'BOOKED');
+    assert.equal(tracked.trackingNumber, 'SHP-000001');
+  });
+
   it('creates natively when the create share says so, and refuses to cancel what is past booking', async () => {
     app.strangler.update({ nativeShare: { create: 100 } });
     const orderId = crypto.randomUUID();
