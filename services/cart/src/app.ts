@@ -45,7 +45,7 @@ export async function buildApp(deps: AppDeps): Promise<CartApp> {
     readiness: { db: () => prisma.$queryRaw`SELECT 1` },
   });
   registerOutboxAudit(http, { pool: prismaAuditPool(prisma), adminToken: kit.config.ADMIN_TOKEN });
-  registerCartRoutes(http, { carts, jwtSecret: config.JWT_SECRET });
+  registerCartRoutes(http, { carts, jwtPublicKey: config.JWT_PUBLIC_KEY });
   registerAdminRoutes(http, { prisma, adminToken: config.ADMIN_TOKEN });
 
   const grpc = createServiceGrpcServer(kit);

@@ -1,4 +1,10 @@
-import { baseConfigSchema, databaseConfigSchema, grpcConfigSchema, kafkaConfigSchema } from '@shoplab/chassis';
+import {
+  baseConfigSchema,
+  databaseConfigSchema,
+  grpcConfigSchema,
+  kafkaConfigSchema,
+  publicKeySetting,
+} from '@shoplab/chassis';
 import { z } from 'zod';
 
 export const configSchema = baseConfigSchema
@@ -10,8 +16,8 @@ export const configSchema = baseConfigSchema
     HTTP_PORT: baseConfigSchema.shape.HTTP_PORT.default(8083),
     GRPC_PORT: grpcConfigSchema.shape.GRPC_PORT.default(9083),
     DB_NAME: databaseConfigSchema.shape.DB_NAME.default('shoplab_cart'),
-    /** Verifies the users' tokens (HS256); the user service signs them with the same secret. */
-    JWT_SECRET: z.string().min(16, 'at least 16 characters'),
+    /** The user service's public key: verifies the users' tokens (EdDSA; only the user service signs). */
+    JWT_PUBLIC_KEY: publicKeySetting,
     /** The catalog's local gRPC address unless STATIC_SERVICES says otherwise. */
     STATIC_SERVICES: baseConfigSchema.shape.STATIC_SERVICES.default({ catalog: ['127.0.0.1:9082'] }),
     /** Time budget of one catalog lookup, retries included. */

@@ -1,4 +1,4 @@
-import { baseConfigSchema } from '@shoplab/chassis';
+import { baseConfigSchema, publicKeySetting } from '@shoplab/chassis';
 import { z } from 'zod';
 
 /** The services the gateway calls, in the order the admin pages list them. */
@@ -12,8 +12,8 @@ const addressList = (fallback: string) => baseConfigSchema.shape.STATIC_SERVICES
 export const configSchema = baseConfigSchema.extend({
   SERVICE_NAME: z.string().default('gateway'),
   HTTP_PORT: baseConfigSchema.shape.HTTP_PORT.default(8080),
-  /** Verifies the users' tokens (the user service signs them with the same secret). */
-  JWT_SECRET: z.string().min(16, 'at least 16 characters'),
+  /** The user service's public key: verifies the users' tokens (only the user service can sign them). */
+  JWT_PUBLIC_KEY: publicKeySetting,
   /** gRPC addresses of the downstreams in static registry mode. */
   STATIC_SERVICES: addressList(
     'user=127.0.0.1:9081,catalog=127.0.0.1:9082,cart=127.0.0.1:9083,payment=127.0.0.1:9084,order=127.0.0.1:9085',

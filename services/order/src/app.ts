@@ -133,7 +133,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     // so checkout stays safe to accept (README.md, "Readiness").
     readiness: { db: () => prisma.$queryRawUnsafe('SELECT 1') },
   });
-  const authenticate = requireUser(createTokenVerifier(config.JWT_SECRET));
+  const authenticate = requireUser(createTokenVerifier(config.JWT_PUBLIC_KEY));
   // Checkouts beyond what can start within the caller's deadline are refused at once (ADR 16).
   const admission = new CheckoutAdmission(
     {

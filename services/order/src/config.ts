@@ -1,4 +1,10 @@
-import { baseConfigSchema, databaseConfigSchema, grpcConfigSchema, kafkaConfigSchema } from '@shoplab/chassis';
+import {
+  baseConfigSchema,
+  databaseConfigSchema,
+  grpcConfigSchema,
+  kafkaConfigSchema,
+  publicKeySetting,
+} from '@shoplab/chassis';
 import { z } from 'zod';
 
 /** A base64 string that decodes to exactly 32 bytes (an AES-256 key); parsed into a Buffer. */
@@ -26,8 +32,8 @@ export const configSchema = baseConfigSchema
     STATIC_SERVICES: baseConfigSchema.shape.STATIC_SERVICES.unwrap().prefault(
       'cart=127.0.0.1:9083,catalog=127.0.0.1:9082,user=127.0.0.1:9081,payment=127.0.0.1:9084',
     ),
-    /** Verifies the users' JWTs (HS256, shared with the user service). */
-    JWT_SECRET: z.string().min(16, 'at least 16 characters'),
+    /** The user service's public key: verifies the users' JWTs (EdDSA; only the user service signs). */
+    JWT_PUBLIC_KEY: publicKeySetting,
     /** Seals the card between checkout and the saga's Authorize step (AES-256-GCM); also keys the request fingerprints. */
     CARD_ENCRYPTION_KEY: aes256Key,
     /** Budget of one cart.GetCart call at checkout, retries included. */

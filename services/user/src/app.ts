@@ -16,7 +16,7 @@ import { registerAuthRoutes } from './api/http/auth.routes';
 import { registerUserRoutes } from './api/http/users.routes';
 import type { PasswordHasher } from './application/ports';
 import { createDummyHash, Users } from './application/users';
-import { loginThrottleSettings, type UserConfig } from './config';
+import { loginThrottleSettings, type UserConfig, userTokenPublicKey } from './config';
 import type { PrismaClient } from './infrastructure/database';
 import { PrismaLoginAttemptStore } from './infrastructure/login-attempts.repository';
 import { PrismaNotificationReader } from './infrastructure/notification.repository';
@@ -48,7 +48,7 @@ export async function buildApp(deps: AppDeps): Promise<UserApp> {
     attempts: new PrismaLoginAttemptStore(prisma),
     notifications: new PrismaNotificationReader(prisma),
     hasher,
-    signToken: createTokenSigner(config.JWT_SECRET, config.JWT_TTL_SECONDS),
+    signToken: createTokenSigner(config.JWT_PRIVATE_KEY, config.JWT_TTL_SECONDS),
     throttle: loginThrottleSettings(config),
     dummyHash: await createDummyHash(hasher),
     ...(deps.now ? { now: deps.now } : {}),
@@ -64,10 +64,11 @@ export async function buildApp(deps: AppDeps): Promise<UserApp> {
   });
   registerOutboxAudit(http, { pool: prismaAuditPool(prisma), adminToken: kit.config.ADMIN_TOKEN });
   registerAuthRoutes(http, users);
-  registerUserRoutes(http, users, createTokenVerifier(config.JWT_SECRET));
+  const publicKey = userTokenPublicKey(config);
+  registerUserRoutes(http, users, createTokenVerifier(publicKey));
   registerAdminRoutes(http, users, config.ADMIN_TOKEN);
 
-  const grpc = createServiceGrpcServer(kit);
+  const grpc = createServiceGrpcServer({ ...kit, config: { ...config, JWT_PUBLIC_KEY: publicKey } });
   grpc.addService(userV1.UserServiceService, userServiceHandlers(users));
   return { http, grpc, users };
 }

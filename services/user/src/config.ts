@@ -4,6 +4,8 @@ import {
   grpcConfigSchema,
   kafkaConfigSchema,
   loadConfig,
+  privateKeySetting,
+  publicKeySettingOf,
 } from '@shoplab/chassis';
 import { z } from 'zod';
 import { DEFAULT_LOGIN_THROTTLE, type LoginThrottleSettings } from './domain/login-throttle';
@@ -19,8 +21,8 @@ export const configSchema = baseConfigSchema
     HTTP_PORT: baseConfigSchema.shape.HTTP_PORT.default(8081),
     GRPC_PORT: grpcConfigSchema.shape.GRPC_PORT.default(9081),
     DB_NAME: databaseConfigSchema.shape.DB_NAME.default('shoplab_user'),
-    /** HS256 key of the user tokens; every service that verifies tokens holds the same one. */
-    JWT_SECRET: z.string().min(32, 'at least 32 characters'),
+    /** The Ed25519 key that signs user tokens: only the user service has it (the others verify with JWT_PUBLIC_KEY). */
+    JWT_PRIVATE_KEY: privateKeySetting,
     /** Lifetime of an issued token. */
     JWT_TTL_SECONDS: positiveInt.default(3600),
     /** Failed logins (per email, within the window) before further attempts are slowed down. */
@@ -48,12 +50,21 @@ export const configSchema = baseConfigSchema
   .refine((c) => c.LOGIN_BLOCK_AFTER > c.LOGIN_SLOWDOWN_AFTER, {
     message: 'LOGIN_BLOCK_AFTER must be greater than LOGIN_SLOWDOWN_AFTER',
     path: ['LOGIN_BLOCK_AFTER'],
+  })
+  .refine((c) => !c.JWT_PUBLIC_KEY || c.JWT_PUBLIC_KEY === publicKeySettingOf(c.JWT_PRIVATE_KEY), {
+    message: 'is not the public key of JWT_PRIVATE_KEY',
+    path: ['JWT_PUBLIC_KEY'],
   });
 
 export type UserConfig = z.infer<typeof configSchema>;
 
 export function loadUserConfig(env: Record<string, string | undefined> = process.env): UserConfig {
   return loadConfig(configSchema, env);
+}
+
+/** The key the service verifies user tokens with (its REST routes, forwarded ones on gRPC): JWT_PUBLIC_KEY, else its signing key's public half. */
+export function userTokenPublicKey(config: UserConfig): string {
+  return config.JWT_PUBLIC_KEY ?? publicKeySettingOf(config.JWT_PRIVATE_KEY);
 }
 
 export function loginThrottleSettings(config: UserConfig): LoginThrottleSettings {

@@ -34,7 +34,7 @@ export async function gatewayOpenApi() {
   const env = {
     ...process.env,
     SERVICE_NAME: 'gateway',
-    JWT_SECRET: 'only-to-build-the-document-0000',
+    JWT_PUBLIC_KEY: require('@shoplab/chassis').generateKeyPairSetting().publicKey,
     ADMIN_TOKEN: 'only-to-build-the-document-0000',
     LOG_LEVEL: 'silent',
     REGISTRY_MODE: 'static',

@@ -13,6 +13,7 @@ import {
   createTokenSigner,
   type GrpcClient,
   type GrpcServer,
+  generateKeyPairSetting,
   loadConfig,
   StaticRegistry,
 } from '@shoplab/chassis';
@@ -26,7 +27,8 @@ import { PrismaClient } from '../../src/generated/prisma/client';
 import { type CatalogClient, createCatalogClient, GrpcProductCatalog } from '../../src/infrastructure/catalog.client';
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789';
-export const JWT_SECRET = 'cart-test-secret-of-sufficient-length';
+/** The user service's key pair, made for this run: the test signs user tokens with its private half. */
+export const USER_KEYS = generateKeyPairSetting();
 const migrationsDir = join(__dirname, '../../../prisma/migrations');
 const logger = createLogger({ service: 'cart-test', level: process.env.TEST_LOG_LEVEL ?? 'silent' });
 
@@ -110,7 +112,7 @@ export async function startCart(options: { eventsTopic?: string } = {}): Promise
   const catalogAddress = await catalog.start();
   const config = loadConfig(configSchema, {
     ADMIN_TOKEN,
-    JWT_SECRET,
+    JWT_PUBLIC_KEY: USER_KEYS.publicKey,
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     HTTP_PORT: '0',
     GRPC_PORT: '0',
@@ -160,7 +162,7 @@ export async function startCart(options: { eventsTopic?: string } = {}): Promise
   };
 }
 
-const sign = createTokenSigner(JWT_SECRET);
+const sign = createTokenSigner(USER_KEYS.privateKey);
 
 /** `Authorization` headers of a signed-in user. */
 export function userHeaders(userId: string): { authorization: string } {

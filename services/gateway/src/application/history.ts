@@ -2,7 +2,7 @@
 // and the gateway says how fresh that answer is — the read side's lag, and whether the caller's
 // newest order (asked from the order service, the write side) is already in it with its current
 // status (docs/patterns/cqrs.md#read-your-writes).
-import { type Logger, ShopError } from '@shoplab/chassis';
+import { type Logger, ShopError, userTokenMetadata } from '@shoplab/chassis';
 import { orderView } from '../domain/views';
 import { essentialFailure, isRefusal, settle } from './degrade';
 import type { Caller, Downstreams } from './ports';
@@ -68,7 +68,13 @@ export class HistoryViews {
 
   /** The caller's own orders from the read side, with the lag and whether their newest order is in it yet. */
   async mine(caller: Caller, filters: Omit<HistoryFilters, 'userId'>): Promise<HistoryAnswer> {
-    const newest = settle(this.downstreams.order.call('listOrders', { userId: caller.userId, limit: 1, cursor: '' }));
+    const newest = settle(
+      this.downstreams.order.call(
+        'listOrders',
+        { userId: caller.userId, limit: 1, cursor: '' },
+        { metadata: userTokenMetadata(caller.authorization) },
+      ),
+    );
     const [page, lag] = await Promise.all([this.search({ ...filters, userId: caller.userId }), this.lag()]);
     const degraded: ('orders' | 'lag')[] = lag ? [] : ['lag'];
     const latest = await newest;

@@ -1,4 +1,4 @@
-import { type Logger, ShopError, sleep } from '@shoplab/chassis';
+import { type Logger, ShopError, sleep, userTokenMetadata } from '@shoplab/chassis';
 import { type OrderEvent, OrderEventTracker } from '../domain/order-events';
 import {
   type DegradedPart,
@@ -60,11 +60,11 @@ export class OrderViews {
 
   async list(caller: Caller, page: { limit: number; cursor?: string | undefined }): Promise<OrderPage> {
     try {
-      const res = await this.downstreams.order.call('listOrders', {
-        userId: caller.userId,
-        limit: page.limit,
-        cursor: page.cursor ?? '',
-      });
+      const res = await this.downstreams.order.call(
+        'listOrders',
+        { userId: caller.userId, limit: page.limit, cursor: page.cursor ?? '' },
+        { metadata: userTokenMetadata(caller.authorization) },
+      );
       return { items: res.orders.map(orderView), nextCursor: res.nextCursor || null };
     } catch (err) {
       throw essentialFailure(err, 'order');
@@ -74,7 +74,11 @@ export class OrderViews {
   /** One order of the caller's; another user's order is NOT_FOUND, as the order service answers. */
   async fetch(caller: Caller, id: string): Promise<OrderView> {
     try {
-      const res = await this.downstreams.order.call('getOrder', { id, userId: caller.userId });
+      const res = await this.downstreams.order.call(
+        'getOrder',
+        { id, userId: caller.userId },
+        { metadata: userTokenMetadata(caller.authorization) },
+      );
       if (!res.order) throw new ShopError('SHOP_NOT_FOUND', `No order ${id}`, { orderId: id });
       return orderView(res.order);
     } catch (err) {
@@ -185,7 +189,7 @@ export class OrderViews {
       try {
         for await (const order of this.downstreams.orderWatch.watch(
           { id, userId: caller.userId },
-          { deadlineMs: this.events.watchDeadlineMs, signal: options.signal },
+          { deadlineMs: this.events.watchDeadlineMs, signal: options.signal, authorization: caller.authorization },
         )) {
           yield* tracker.next(orderView(order));
         }

@@ -44,7 +44,8 @@ export interface CallGuard {
 export interface OrderWatchPort {
   watch(
     request: orderV1.WatchOrderRequest,
-    options: { deadlineMs: number; signal: AbortSignal },
+    /** `authorization`: the user's `Bearer` header, forwarded so the order service checks the user. */
+    options: { deadlineMs: number; signal: AbortSignal; authorization?: string },
   ): AsyncIterable<orderV1.Order>;
 }
 

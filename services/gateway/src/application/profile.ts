@@ -1,5 +1,5 @@
 import type { Logger } from '@shoplab/chassis';
-import { ShopError } from '@shoplab/chassis';
+import { ShopError, userTokenMetadata } from '@shoplab/chassis';
 import {
   type DegradedPart,
   type OrderSummaryView,
@@ -30,11 +30,15 @@ export async function loadProfile(
   caller: Caller,
   logger: Logger,
 ): Promise<Profile> {
+  // Each call carries the user's token: the services check that it is this user's (service-auth.ts).
+  const forUser = { metadata: userTokenMetadata(caller.authorization) };
   const [user, orders, cart] = await Promise.all([
-    settle(downstreams.user.call('getUser', { id: caller.userId })),
-    settle(downstreams.order.call('listOrders', { userId: caller.userId, limit: RECENT_ORDERS, cursor: '' })),
+    settle(downstreams.user.call('getUser', { id: caller.userId }, forUser)),
+    settle(downstreams.order.call('listOrders', { userId: caller.userId, limit: RECENT_ORDERS, cursor: '' }, forUser)),
     // The cart summary is a composition read: in the read bulkhead (a full one leaves it out, degraded).
-    settle(downstreams.bulkheads.run('reads', () => downstreams.cart.call('getCart', { userId: caller.userId }))),
+    settle(
+      downstreams.bulkheads.run('reads', () => downstreams.cart.call('getCart', { userId: caller.userId }, forUser)),
+    ),
   ]);
   if (!user.ok) throw essentialFailure(user.error, 'user');
   if (!user.value.user) throw new ShopError('SHOP_NOT_FOUND', `No user ${caller.userId}`);

@@ -2,16 +2,19 @@ import * as grpc from '@grpc/grpc-js';
 import {
   codeForGrpcStatus,
   createGrpcClient,
+  currentServiceCredential,
   type GrpcClient,
   getOrCreate,
   grpcAddressOf,
   grpcStatusName,
   isErrorCode,
   RoundRobin,
+  SERVICE_TOKEN_METADATA,
   type ServiceRegistry,
   SHOP_CALLER_METADATA,
   SHOP_CODE_METADATA,
   ShopError,
+  userTokenMetadata,
 } from '@shoplab/chassis';
 import { orderV1 } from '@shoplab/contracts';
 import { Counter, type Registry } from 'prom-client';
@@ -66,7 +69,7 @@ export class OrderWatchClient {
   /** The order after each change until it ends, the stream's deadline passes, or `signal` aborts. */
   async *watch(
     request: orderV1.WatchOrderRequest,
-    options: { deadlineMs: number; signal: AbortSignal },
+    options: { deadlineMs: number; signal: AbortSignal; authorization?: string },
   ): AsyncGenerator<orderV1.Order> {
     const instances = await this.registry.instances('order');
     if (instances.length === 0) {
@@ -80,6 +83,12 @@ export class OrderWatchClient {
     }
     const metadata = new grpc.Metadata();
     metadata.set(SHOP_CALLER_METADATA, CALLER);
+    // The credentials a unary call carries (grpc-client.ts): the gateway's, and its user's token.
+    const credential = currentServiceCredential();
+    if (credential) metadata.set(SERVICE_TOKEN_METADATA, credential.tokenFor('order'));
+    for (const [k, v] of Object.entries(options.authorization ? userTokenMetadata(options.authorization) : {})) {
+      metadata.set(k, v);
+    }
     this.opened.inc();
     const call = client.watchOrder(request, metadata, { deadline: new Date(Date.now() + options.deadlineMs) });
     const cancel = () => call.cancel();

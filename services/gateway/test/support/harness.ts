@@ -17,6 +17,7 @@ import {
   createTokenVerifier,
   FaultInjector,
   type GrpcServer,
+  generateKeyPairSetting,
   type HttpApp,
   loadConfig,
   requireUser,
@@ -31,10 +32,11 @@ import type { Downstreams } from '../../src/application/ports';
 import { configSchema, type GatewayConfig } from '../../src/config';
 import { createDownstreams } from '../../src/infrastructure/downstreams';
 
-export const JWT_SECRET = 'test-jwt-secret-0123456789abcdef';
+/** The user service's key pair, made for this run: the test signs user tokens with its private half. */
+export const USER_KEYS = generateKeyPairSetting();
 export const ADMIN_TOKEN = 'test-admin-token-0123456789';
-const signer = createTokenSigner(JWT_SECRET);
-const verify = createTokenVerifier(JWT_SECRET);
+const signer = createTokenSigner(USER_KEYS.privateKey);
+const verify = createTokenVerifier(USER_KEYS.publicKey);
 
 /** A valid user token, as the user service would sign it. */
 export function tokenFor(userId: string): string {
@@ -490,7 +492,7 @@ export async function startGateway(
   options: { breaker?: { volumeThreshold?: number; errorThresholdPercentage?: number; resetTimeoutMs?: number } } = {},
 ): Promise<Gateway> {
   const config = loadConfig(configSchema, {
-    JWT_SECRET,
+    JWT_PUBLIC_KEY: USER_KEYS.publicKey,
     ADMIN_TOKEN,
     LOG_LEVEL: 'silent',
     HTTP_PORT: '0',

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ConfigError, loadConfig, ShopError } from '@shoplab/chassis';
+import { ConfigError, generateKeyPairSetting, loadConfig, ShopError } from '@shoplab/chassis';
 import { configSchema } from '../../src/config';
 import { problemToShopError } from '../../src/infrastructure/http-client';
 
-const secrets = { JWT_SECRET: 'x'.repeat(32), ADMIN_TOKEN: 'y'.repeat(32) };
+const secrets = { JWT_PUBLIC_KEY: generateKeyPairSetting().publicKey, ADMIN_TOKEN: 'y'.repeat(32) };
 
 test('the gateway runs with only its secrets set, on 8080, with every downstream at its local port', () => {
   const config = loadConfig(configSchema, secrets);
@@ -16,10 +16,11 @@ test('the gateway runs with only its secrets set, on 8080, with every downstream
   assert.equal(config.PRODUCT_CACHE_TTL_MS, 60_000);
 });
 
-test('a missing JWT secret or admin token stops the start with a readable message', () => {
+test('a missing user-token public key or admin token stops the start with a readable message', () => {
   assert.throws(
     () => loadConfig(configSchema, {}),
-    (err: unknown) => err instanceof ConfigError && /JWT_SECRET/.test(err.message) && /ADMIN_TOKEN/.test(err.message),
+    (err: unknown) =>
+      err instanceof ConfigError && /JWT_PUBLIC_KEY/.test(err.message) && /ADMIN_TOKEN/.test(err.message),
   );
 });
 

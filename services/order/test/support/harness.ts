@@ -12,6 +12,7 @@ import {
   createServiceKit,
   createTokenSigner,
   type GrpcServer,
+  generateKeyPairSetting,
   loadConfig,
   type ServiceKit,
   ShopError,
@@ -33,7 +34,8 @@ import { FakeCatalog, FakePayments, FakeUsers } from './participants';
 export { FakeCatalog, FakePayments, FakeUsers };
 
 export const ADMIN_TOKEN = 'order-test-admin-token-0123456789';
-export const JWT_SECRET = 'order-test-jwt-secret-0123456789';
+/** The user service's key pair, made for this run: the test signs user tokens with its private half. */
+export const USER_KEYS = generateKeyPairSetting();
 const logger = createLogger({ service: 'order-test', level: process.env.TEST_LOG_LEVEL ?? 'silent' });
 
 /** cart.v1.CartService with carts set by the test. */
@@ -129,7 +131,7 @@ export async function startHarness(): Promise<Harness> {
 
   const config = loadConfig(configSchema, {
     ADMIN_TOKEN,
-    JWT_SECRET,
+    JWT_PUBLIC_KEY: USER_KEYS.publicKey,
     CARD_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
     DB_NAME: db.settings.database,
     HTTP_PORT: '0',
@@ -161,7 +163,7 @@ export async function startHarness(): Promise<Harness> {
   });
   await app.http.ready();
   const grpcPort = await app.grpc.start();
-  const sign = createTokenSigner(JWT_SECRET);
+  const sign = createTokenSigner(USER_KEYS.privateKey);
 
   const extra: { runner: SagaRunner; kit: ServiceKit; close: () => void }[] = [];
   const newRunner: Harness['newRunner'] = (options = {}) => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
-import { loadConfig } from '@shoplab/chassis';
+import { generateKeyPairSetting, loadConfig } from '@shoplab/chassis';
 import { configSchema } from '../../src/config';
 import { AesGcmCardVault } from '../../src/infrastructure/card-vault';
 
@@ -37,7 +37,7 @@ test('request fingerprints are keyed: equal for equal requests, different under 
 });
 
 test('the configuration needs a 32-byte base64 CARD_ENCRYPTION_KEY and defaults the downstreams', () => {
-  const env = { ADMIN_TOKEN: 'x'.repeat(16), JWT_SECRET: 'y'.repeat(16) };
+  const env = { ADMIN_TOKEN: 'x'.repeat(16), JWT_PUBLIC_KEY: generateKeyPairSetting().publicKey };
   const config = loadConfig(configSchema, { ...env, CARD_ENCRYPTION_KEY: randomBytes(32).toString('base64') });
   assert.equal(config.CARD_ENCRYPTION_KEY.length, 32);
   assert.equal(config.HTTP_PORT, 8085);

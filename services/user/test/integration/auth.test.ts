@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { createTokenVerifier } from '@shoplab/chassis';
-import { JWT_SECRET, PASSWORD, startTestService, type TestService, uniqueEmail } from '../support/app';
+import { PASSWORD, startTestService, type TestService, USER_KEYS, uniqueEmail } from '../support/app';
 import { registerUser } from '../support/http';
 
 // Tiny thresholds: the 3rd attempt waits 10 ms, the 4th 20 ms, the 5th 40 ms (the cap); from
@@ -47,7 +47,7 @@ describe('registration and sign-in', () => {
     const loggedIn = await login(email, PASSWORD);
     assert.equal(loggedIn.statusCode, 200);
     const { token } = loggedIn.json();
-    const claims = createTokenVerifier(JWT_SECRET)(token);
+    const claims = createTokenVerifier(USER_KEYS.publicKey)(token);
     assert.deepEqual(claims, { id: body.user.id, email, name: 'Alice' });
 
     const me = await svc.http.inject({

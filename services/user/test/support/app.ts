@@ -2,14 +2,15 @@
 // does minus listening on fixed ports, Kafka and signal handling.
 import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createServiceKit, StaticRegistry } from '@shoplab/chassis';
+import { createServiceKit, generateKeyPairSetting, StaticRegistry } from '@shoplab/chassis';
 import { createScratchDatabase, type ScratchDatabase } from '@shoplab/chassis/testing';
 import { buildApp, type UserApp } from '../../src/app';
 import { loadUserConfig, type UserConfig } from '../../src/config';
 import { createPrismaClient, type PrismaClient } from '../../src/infrastructure/database';
 
 export const MIGRATIONS_DIR = resolve(__dirname, '../../../prisma/migrations');
-export const JWT_SECRET = 'test-jwt-secret-0123456789abcdef0123456789';
+/** The user-token key pair of this run (the service signs with the private half). */
+export const USER_KEYS = generateKeyPairSetting();
 export const ADMIN_TOKEN = 'test-admin-token-0123456789';
 
 export interface TestService extends UserApp {
@@ -28,7 +29,7 @@ export async function startTestService(env: Record<string, string> = {}): Promis
   const db = await createScratchDatabase({ prefix: 'user_test', migrationsDir: MIGRATIONS_DIR });
   const config = loadUserConfig({
     ADMIN_TOKEN,
-    JWT_SECRET,
+    JWT_PRIVATE_KEY: USER_KEYS.privateKey,
     DB_NAME: db.settings.database,
     HTTP_PORT: '0',
     GRPC_PORT: '0',

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ConfigError } from '@shoplab/chassis';
-import { loadUserConfig, loginThrottleSettings } from '../../src/config';
+import { ConfigError, generateKeyPairSetting } from '@shoplab/chassis';
+import { loadUserConfig, loginThrottleSettings, userTokenPublicKey } from '../../src/config';
 
-const secrets = { ADMIN_TOKEN: 'admin-token-0123456789', JWT_SECRET: 'j'.repeat(32) };
+const keys = generateKeyPairSetting();
+const secrets = { ADMIN_TOKEN: 'admin-token-0123456789', JWT_PRIVATE_KEY: keys.privateKey };
 
 test('only the secrets are needed; everything else has the local defaults', () => {
   const config = loadUserConfig(secrets);
@@ -21,11 +22,17 @@ test('only the secrets are needed; everything else has the local defaults', () =
   });
 });
 
-test('a missing or short JWT_SECRET stops the start with a readable message', () => {
-  assert.throws(() => loadUserConfig({ ADMIN_TOKEN: secrets.ADMIN_TOKEN }), ConfigError);
+test('the signing key is an Ed25519 private key; its public half verifies, and a public key that is not its half stops the start', () => {
+  assert.equal(userTokenPublicKey(loadUserConfig(secrets)), keys.publicKey);
+  assert.equal(userTokenPublicKey(loadUserConfig({ ...secrets, JWT_PUBLIC_KEY: keys.publicKey })), keys.publicKey);
+  assert.throws(() => loadUserConfig({ ADMIN_TOKEN: secrets.ADMIN_TOKEN }), /JWT_PRIVATE_KEY/);
   assert.throws(
-    () => loadUserConfig({ ...secrets, JWT_SECRET: 'too-short' }),
-    (err: unknown) => err instanceof ConfigError && /JWT_SECRET: at least 32 characters/.test(err.message),
+    () => loadUserConfig({ ...secrets, JWT_PRIVATE_KEY: 'a-shared-secret-of-32-characters!!' }),
+    (err: unknown) => err instanceof ConfigError && /JWT_PRIVATE_KEY: not an Ed25519 private key/.test(err.message),
+  );
+  assert.throws(
+    () => loadUserConfig({ ...secrets, JWT_PUBLIC_KEY: generateKeyPairSetting().publicKey }),
+    /JWT_PUBLIC_KEY: is not the public key of JWT_PRIVATE_KEY/,
   );
 });
 

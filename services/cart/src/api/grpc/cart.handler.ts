@@ -1,5 +1,5 @@
 // cart.v1.CartService: the order service reads the buyer's cart at checkout.
-import type { ServiceImplementation } from '@shoplab/chassis';
+import { requireCallUser, type ServiceImplementation } from '@shoplab/chassis';
 import { ShopError } from '@shoplab/chassis/errors';
 import type { cartV1 } from '@shoplab/contracts';
 import type { CartService } from '../../application/cart-service';
@@ -16,8 +16,10 @@ export function toProto(cart: Cart): cartV1.Cart {
 
 export function cartHandlers(carts: CartService): ServiceImplementation<typeof cartV1.CartServiceService> {
   return {
-    getCart: async (req) => {
+    getCart: async (req, ctx) => {
       const userId = req.userId.trim();
+      // The gateway asks for its user's cart only (the user's token comes with the call).
+      requireCallUser(ctx.identity, userId);
       if (!userId || userId.length > 200) {
         throw new ShopError('SHOP_VALIDATION_FAILED', 'userId is required (at most 200 characters)', {
           field: 'userId',

@@ -21,9 +21,9 @@ export function cartBody(cart: Cart): z.infer<typeof cartSchema> {
   return { ...cart, updatedAt: cart.updatedAt?.toISOString() ?? null };
 }
 
-export function registerCartRoutes(app: HttpApp, deps: { carts: CartService; jwtSecret: string }): void {
+export function registerCartRoutes(app: HttpApp, deps: { carts: CartService; jwtPublicKey: string }): void {
   // onRequest, so a caller without a valid token hears 401 before any validation of its input.
-  const onRequest = requireUser(createTokenVerifier(deps.jwtSecret));
+  const onRequest = requireUser(createTokenVerifier(deps.jwtPublicKey));
   const userOf = (request: { user?: { id: string } }) => request.user!.id;
   const { carts } = deps;
 

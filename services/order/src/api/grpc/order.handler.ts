@@ -1,5 +1,13 @@
 import type * as grpc from '@grpc/grpc-js';
-import { type Logger, type ServiceImplementation, ShopError, toGrpcStatus } from '@shoplab/chassis';
+import {
+  type CallIdentity,
+  type Logger,
+  requireCallUser,
+  type ServiceImplementation,
+  ShopError,
+  streamIdentity,
+  toGrpcStatus,
+} from '@shoplab/chassis';
 import { orderV1 } from '@shoplab/contracts';
 import type { Gauge } from 'prom-client';
 import type { OrderQueries } from '../../application/order-queries';
@@ -39,8 +47,10 @@ export function toProtoOrder(order: OrderView): orderV1.Order {
   };
 }
 
-function requireUserId(userId: string): string {
+/** The call's user id; a call from the gateway must carry that user's token (requireCallUser). */
+function requireUserId(userId: string, identity: CallIdentity | undefined): string {
   if (!userId) throw new ShopError('SHOP_VALIDATION_FAILED', 'user_id is required', { field: 'user_id' });
+  requireCallUser(identity, userId);
   return userId;
 }
 
@@ -68,7 +78,7 @@ function watchHandler(queries: OrderQueries, deps: WatchDeps) {
     const onCancelled = () => stop.abort();
     call.on('cancelled', onCancelled);
     const run = async () => {
-      const userId = requireUserId(call.request.userId);
+      const userId = requireUserId(call.request.userId, streamIdentity(call));
       for await (const order of watchOrder(queries, deps.changes, userId, call.request.id, {
         resyncMs: deps.resyncMs,
         signal: stop.signal,
@@ -103,11 +113,11 @@ export function orderServiceHandlers(
 ): ServiceImplementation<typeof orderV1.OrderServiceService> {
   return {
     watchOrder: watchHandler(queries, watch) as grpc.UntypedHandleCall,
-    getOrder: async (request) => ({
-      order: toProtoOrder(await queries.get(requireUserId(request.userId), request.id)),
+    getOrder: async (request, ctx) => ({
+      order: toProtoOrder(await queries.get(requireUserId(request.userId, ctx.identity), request.id)),
     }),
-    listOrders: async (request) => {
-      const page = await queries.list(requireUserId(request.userId), {
+    listOrders: async (request, ctx) => {
+      const page = await queries.list(requireUserId(request.userId, ctx.identity), {
         limit: request.limit,
         ...(request.cursor ? { cursor: request.cursor } : {}),
       });

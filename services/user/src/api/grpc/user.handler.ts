@@ -1,4 +1,4 @@
-import type { ServiceImplementation } from '@shoplab/chassis';
+import { requireCallUser, type ServiceImplementation } from '@shoplab/chassis';
 import type { userV1 } from '@shoplab/contracts';
 import type { UserWithAddresses } from '../../application/ports';
 import type { Users } from '../../application/users';
@@ -29,8 +29,13 @@ function toProtoUser(user: UserWithAddresses): userV1.User {
 /** user.v1.UserService: thin adapters over the use cases (errors are ShopErrors, mapped by the chassis). */
 export function userServiceHandlers(users: Users): ServiceImplementation<typeof userV1.UserServiceService> {
   return {
-    getUser: async (request) => ({ user: toProtoUser(await users.getUser(request.id)) }),
-    validateAddress: async (request) => {
+    getUser: async (request, ctx) => {
+      // The gateway reads its user's profile only (the user's token comes with the call).
+      requireCallUser(ctx.identity, request.id);
+      return { user: toProtoUser(await users.getUser(request.id)) };
+    },
+    validateAddress: async (request, ctx) => {
+      requireCallUser(ctx.identity, request.userId);
       const { address } = request;
       const valid = await users.validateAddress({
         userId: request.userId,
