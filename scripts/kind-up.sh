@@ -82,8 +82,24 @@ if kctl get secret shoplab-secrets >/dev/null 2>&1; then
     die "secret shoplab-secrets holds the old placeholders, which the services refuse: recreate the cluster (bash scripts/kind-down.sh && bash scripts/kind-up.sh)"
   fi
   say "secret shoplab-secrets exists (kept)"
+  # A secret made before the services carried keys (or before a service joined the table of
+  # callers) lacks some: make the whole set of keys anew and add it (the rollout below restarts
+  # every service; user tokens signed with the old key are no longer accepted).
+  # shellcheck source=lib/secrets.sh
+  source "$ROOT/scripts/lib/secrets.sh"
+  missing=""
+  for key in JWT_PUBLIC_KEY "${SHOPLAB_KEYED_SERVICES[@]/#/SERVICE_KEY_}"; do
+    key=${key^^}
+    [[ -n $(kctl get secret shoplab-secrets -o jsonpath="{.data.${key//-/_}}") ]] || missing+=" ${key//-/_}"
+  done
+  if [[ -n $missing ]]; then
+    say "secret shoplab-secrets lacks${missing}: adding a new set of Ed25519 keys"
+    patch=$(shoplab_key_settings "${SHOPLAB_KEYED_SERVICES[@]}" |
+      awk -F= 'BEGIN { printf "{\"stringData\":{" } { k = $1; v = substr($0, length(k) + 2); printf "%s\"%s\":\"%s\"", (NR > 1 ? "," : ""), k, v } END { printf "}}" }')
+    kctl patch secret shoplab-secrets --type merge -p "$patch" >/dev/null
+  fi
 else
-  say "generating secret shoplab-secrets (ADMIN_TOKEN, JWT_SECRET, CARD_ENCRYPTION_KEY, DB_PASSWORD)"
+  say "generating secret shoplab-secrets (ADMIN_TOKEN, CARD_ENCRYPTION_KEY, DB_PASSWORD, Ed25519 keys)"
   # shellcheck source=lib/secrets.sh
   source "$ROOT/scripts/lib/secrets.sh"
   # Through a pipe, never a file or the command line.

@@ -62,10 +62,14 @@ http_port=$((HTTP[$service] + 20000))
 grpc_env=()
 [[ -v "GRPC[$service]" ]] && grpc_env=("GRPC_PORT=$((GRPC[$service] + 20000))")
 log=$dir/instance.log
+# The local stack's keys (infra/local/services.sh made them): the instance is one of the service's own.
+# shellcheck source=lib/secrets.sh
+source "$ROOT/scripts/lib/secrets.sh"
+mapfile -t keys < <(shoplab_key_env "$SHOPLAB_STATE/keys" "$service")
 
 say "starting a second $service on :$http_port with --cpu-prof (log: $log)"
 env SERVICE_NAME="$service" INSTANCE_ID="$service-profiled" HTTP_PORT="$http_port" "${grpc_env[@]}" \
-  ADMIN_TOKEN="$ADMIN_TOKEN" JWT_SECRET="$JWT_SECRET" CARD_ENCRYPTION_KEY="$CARD_ENCRYPTION_KEY" \
+  ADMIN_TOKEN="$ADMIN_TOKEN" "${keys[@]}" CARD_ENCRYPTION_KEY="$CARD_ENCRYPTION_KEY" \
   NODE_ENV=development OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318 KAFKA_BROKERS=127.0.0.1:9092 \
   DB_HOST=127.0.0.1 DB_PORT=5432 \
   node --cpu-prof --cpu-prof-dir="$dir" --enable-source-maps \

@@ -35,6 +35,18 @@ if [[ ! -s $compose_secrets ]]; then
   mkdir -p "$(dirname "$compose_secrets")"
   (umask 077 && shoplab_compose_secrets >"$compose_secrets")
 fi
+# A file from before the services carried keys (or before a service joined the table of callers)
+# lacks some: the keys are made anew as a set (every service starts with them).
+for name in "${SHOPLAB_COMPOSE_SECRETS[@]}"; do
+  grep -q "^$name=" "$compose_secrets" && continue
+  (
+    umask 077
+    grep -vE '^(JWT_PRIVATE_KEY|JWT_PUBLIC_KEY|SERVICE_PUBLIC_KEYS|SERVICE_KEY_[A-Z_]+)=' "$compose_secrets" >"$compose_secrets.new" || true
+    shoplab_key_settings "${SHOPLAB_KEYED_SERVICES[@]}" >>"$compose_secrets.new"
+  )
+  mv "$compose_secrets.new" "$compose_secrets"
+  break
+done
 while IFS='=' read -r name value; do
   [[ -n ${!name:-} ]] || export "$name=$value"
 done <"$compose_secrets"

@@ -20,6 +20,8 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 # shellcheck source=lib.sh
 source "$HERE/lib.sh"
+# shellcheck source=../../scripts/lib/secrets.sh
+source "$ROOT/scripts/lib/secrets.sh"
 
 ALL_MEMBERS=(consul-double catalog-a catalog-b cart-x)
 CONSUL_PORT=18500
@@ -43,7 +45,7 @@ member_env() {
   echo "REGISTRY_MODE=consul"
   echo "CONSUL_URL=http://127.0.0.1:$CONSUL_PORT"
   echo "ADMIN_TOKEN=$ADMIN_TOKEN"
-  echo "JWT_SECRET=$JWT_SECRET"
+  shoplab_key_env "$SHOPLAB_STATE/keys" "$s"
   echo "NODE_ENV=development"
   echo "OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318"
   echo "KAFKA_BROKERS=127.0.0.1:9092"
@@ -153,7 +155,7 @@ main() {
       for m in "${MEMBERS[@]}"; do
         [[ $m == consul-double ]] && continue
         echo "# $m"
-        member_env "$m" | sed -E 's/^(ADMIN_TOKEN|JWT_SECRET)=.*/\1=****/'
+        member_env "$m" | sed -E 's/^(ADMIN_TOKEN|SERVICE_PRIVATE_KEY|JWT_PRIVATE_KEY)=.*/\1=****/'
       done
       ;;
     *)

@@ -12,19 +12,23 @@
 #   env     the environment a service is started with (secrets masked)
 # Environment: SHOPLAB_STARTED_FILE (as for infra.sh), SHOPLAB_READY_TIMEOUT, SHOPLAB_NODE_FLAGS
 # (extra node flags for what `up` starts, e.g. --cpu-prof: scripts/profile.sh --in-place).
-# Secrets for the local stack (ADMIN_TOKEN, JWT_SECRET, CARD_ENCRYPTION_KEY) are generated once
-# into $SHOPLAB_STATE/secrets.env (mode 600).
+# Secrets for the local stack (ADMIN_TOKEN, CARD_ENCRYPTION_KEY) are generated once into
+# $SHOPLAB_STATE/secrets.env (mode 600); the Ed25519 keys (user tokens, and each service's gRPC
+# credential: docs/architecture.md#trust-boundaries) into $SHOPLAB_STATE/keys/ (scripts/lib/secrets.sh).
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 # shellcheck source=lib.sh
 source "$HERE/lib.sh"
+# shellcheck source=../../scripts/lib/secrets.sh
+source "$ROOT/scripts/lib/secrets.sh"
 
 ALL_SERVICES=(user catalog payment cart order history legacy-shipping shipping gateway web)
 declare -A HTTP_PORT=([gateway]=8080 [user]=8081 [catalog]=8082 [cart]=8083 [payment]=8084 [order]=8085 [history]=8086 [shipping]=8087 [web]=8088 [legacy-shipping]=8089)
 declare -A GRPC_PORT=([user]=9081 [catalog]=9082 [cart]=9083 [payment]=9084 [order]=9085 [shipping]=9087)
 SECRETS=$SHOPLAB_STATE/secrets.env
+KEYS=$SHOPLAB_STATE/keys
 
 ensure_secrets() {
   [[ -s $SECRETS ]] && return 0
@@ -33,11 +37,15 @@ ensure_secrets() {
     umask 077
     {
       echo "ADMIN_TOKEN=$(openssl rand -hex 24)"
-      echo "JWT_SECRET=$(openssl rand -hex 32)"
       echo "CARD_ENCRYPTION_KEY=$(openssl rand -base64 32)"
     } >"$SECRETS"
   )
   say services "generated local secrets in $SECRETS"
+}
+
+ensure_keys() {
+  [[ -s $KEYS/user-token.pub ]] || say services "generating the Ed25519 keys in $KEYS"
+  shoplab_ensure_keys "$KEYS"
 }
 
 # The environment of one service (beyond its defaults): secrets, OTLP endpoint, addresses, and
@@ -48,8 +56,8 @@ service_env() {
   source "$SECRETS"
   echo "SERVICE_NAME=$s"
   echo "ADMIN_TOKEN=$ADMIN_TOKEN"
-  echo "JWT_SECRET=$JWT_SECRET"
   echo "CARD_ENCRYPTION_KEY=$CARD_ENCRYPTION_KEY"
+  shoplab_key_env "$KEYS" "$s"
   echo "NODE_ENV=development"
   echo "OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318"
   echo "KAFKA_BROKERS=127.0.0.1:9092"
@@ -175,6 +183,7 @@ main() {
       t0=$(_now_us)
       if [[ -n ${SHOPLAB_STARTED_FILE:-} ]]; then : >"$SHOPLAB_STARTED_FILE"; fi
       ensure_secrets
+      ensure_keys
       write_prometheus_targets
       # Migrations first, all at once, for the services that are not running yet.
       local to_migrate=()
@@ -208,7 +217,8 @@ main() {
     logs) for s in "${SERVICES[@]}"; do tail -n 50 "$(log_file "$s")" 2>/dev/null || true; done ;;
     env)
       ensure_secrets
-      for s in "${SERVICES[@]}"; do echo "# $s"; service_env "$s" | sed -E 's/^(ADMIN_TOKEN|JWT_SECRET|CARD_ENCRYPTION_KEY)=.*/\1=****/'; done
+      ensure_keys
+      for s in "${SERVICES[@]}"; do echo "# $s"; service_env "$s" | sed -E 's/^(ADMIN_TOKEN|CARD_ENCRYPTION_KEY|SERVICE_PRIVATE_KEY|JWT_PRIVATE_KEY)=.*/\1=****/'; done
       ;;
     *)
       sed -n '2,14p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'

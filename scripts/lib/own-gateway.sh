@@ -5,7 +5,8 @@
 # sends thousands of requests would otherwise measure (or fuzz) only the limiter. The shop's
 # gateway on :8080 is untouched.
 #
-# Usage (after `source`, with ROOT, SHOPLAB_STATE, ADMIN_TOKEN and JWT_SECRET set):
+# Usage (after `source`, with ROOT, SHOPLAB_STATE and ADMIN_TOKEN set; the gateway's keys are the
+# local stack's, $SHOPLAB_STATE/keys):
 #   own_gateway_start PORT NAME    starts it (log: $SHOPLAB_STATE/logs/gateway-NAME.log), waits
 #                                  until /readyz answers; sets OWN_GATEWAY_PID and OWN_GATEWAY_URL
 #   own_gateway_stop               SIGTERM, then SIGKILL after 10 s (safe to call twice, or from a trap)
@@ -26,7 +27,11 @@ own_gateway_start() {
   mkdir -p "$SHOPLAB_STATE/logs"
   log=$SHOPLAB_STATE/logs/gateway-$name.log
   echo "starting a gateway of its own on :$port, rate limit raised for it alone (log: $log)" >&2
-  env SERVICE_NAME=gateway HTTP_PORT="$port" ADMIN_TOKEN="$ADMIN_TOKEN" JWT_SECRET="$JWT_SECRET" \
+  # shellcheck source=secrets.sh
+  source "$ROOT/scripts/lib/secrets.sh"
+  local keys=()
+  mapfile -t keys < <(shoplab_key_env "$SHOPLAB_STATE/keys" gateway)
+  env SERVICE_NAME=gateway HTTP_PORT="$port" ADMIN_TOKEN="$ADMIN_TOKEN" "${keys[@]}" \
     NODE_ENV=development OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318 \
     RATE_LIMIT_PER_MINUTE=1000000 \
     node --enable-source-maps --require "$ROOT/packages/chassis/dist/src/telemetry.js" \

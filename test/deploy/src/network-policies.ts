@@ -8,7 +8,7 @@
 // matches the port (number or container port name) and the source (pod selectors in the
 // namespace; a namespace selector or an address block also admits what is outside). Every
 // (workload, port) must admit exactly the callers the table lists, and the table's gRPC, database
-// and Kafka rows must be what the code has. Every problem is one line; exit status 1 when any.
+// and Kafka rows must be what the code has (the gRPC rows also what the chassis' servers admit). Every problem is one line; exit status 1 when any.
 import { join } from 'node:path';
 import {
   arr,
@@ -228,6 +228,18 @@ export function checkPolicies(input: {
     if (!all.find((w) => w.name === s)?.ports.has('grpc')) continue;
     compare(`${s}:grpc`, input.table.callers[s]?.grpc ?? [], grpcCallers.get(s) ?? [], "the services' STATIC_SERVICES");
   }
+  // The chassis' copy of the gRPC rows: the callers each service's gRPC server admits on every
+  // call (packages/chassis/src/allowed-callers.ts) are the table's.
+  const chassisFile = join(input.root, 'packages', 'chassis', 'dist', 'src', 'allowed-callers.js');
+  const chassis = (require(chassisFile) as { GRPC_CALLERS: Record<string, string[]> }).GRPC_CALLERS;
+  const grpcRows = Object.entries(input.table.callers).filter(([, ports]) => ports?.grpc);
+  for (const w of new Set([...Object.keys(chassis), ...grpcRows.map(([w]) => w)]))
+    compare(
+      `${w}:grpc`,
+      input.table.callers[w]?.grpc ?? [],
+      chassis[w] ?? [],
+      'packages/chassis/src/allowed-callers.ts',
+    );
   compare(
     'postgres:postgres',
     input.table.callers.postgres?.postgres ?? [],
