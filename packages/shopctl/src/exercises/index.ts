@@ -12,6 +12,7 @@ import './10-clock-skew';
 import './11-postgres-crash-wal';
 import './13-partition-cap-pacelc';
 import './14-bulkhead-read-flood';
+import './15-event-sourced-payment';
 import './16-shipping-strangler';
 
 export { EXERCISE_USAGE, exerciseCommand, formatSummary, type RunDeps } from './command';
