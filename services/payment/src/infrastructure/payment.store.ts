@@ -29,7 +29,7 @@ import {
   snapshotOf,
   stateOfSnapshot,
 } from '../domain/payment-events';
-import type { Prisma, PrismaClient } from '../generated/prisma/client';
+import { Prisma, type PrismaClient } from '../generated/prisma/client';
 
 type Db = PrismaClient | Prisma.TransactionClient;
 type PaymentRow = Prisma.PaymentGetPayload<object>;
@@ -156,16 +156,11 @@ class PrismaPaymentTx implements PaymentTx {
     // a row. The event's ledgerEntryId is the entry's id, so a rebuild writes the same entry.
     // The event is inserted first, so a concurrent append waits on its version before it takes
     // the payments row's lock.
-    const rows =
+    // A new payment inserts its row (ON CONFLICT DO NOTHING: payments_live_order_key, a concurrent
+    // authorization for the order); a later event updates it.
+    const projection =
       version === 1
-        ? await this.tx.$queryRaw<AppendRow[]>`
-      WITH e AS (
-        INSERT INTO payment_events (stream_id, version, type, data)
-        VALUES (${streamId}::uuid, ${version}, ${type},
-                ${JSON.stringify(fields)}::jsonb || jsonb_build_object('ledgerEntryId', nextval('ledger_entries_id_seq')))
-        ON CONFLICT (stream_id, version) DO NOTHING
-        RETURNING position, recorded_at, (data->>'ledgerEntryId')::bigint AS ledger_id
-      ), p AS (
+        ? Prisma.sql`
         INSERT INTO payments (id, order_id, status, currency, amount, captured_amount, refunded_amount,
                               card_last4, decline_reason, created_at, updated_at)
         SELECT ${streamId}::uuid, ${next.orderId}, ${next.status}::payment_status, ${next.currency},
@@ -173,28 +168,22 @@ class PrismaPaymentTx implements PaymentTx {
                ${next.cardLast4}, ${next.declineReason}, e.recorded_at, e.recorded_at
           FROM e
         ON CONFLICT DO NOTHING
-        RETURNING id
-      ), l AS (
-        INSERT INTO ledger_entries (id, payment_id, kind, amount, currency, created_at)
-        SELECT e.ledger_id, p.id, ${kind}::ledger_kind, ${event.amount}::bigint, ${event.currency}, e.recorded_at
-          FROM e, p
-        RETURNING id
-      )
-      SELECT e.position, e.recorded_at, e.ledger_id, (SELECT count(*) FROM l)::int AS projected FROM e`
-        : await this.tx.$queryRaw<AppendRow[]>`
+        RETURNING id`
+        : Prisma.sql`
+        UPDATE payments
+           SET status = ${next.status}::payment_status, captured_amount = ${next.capturedAmount}::bigint,
+               refunded_amount = ${next.refundedAmount}::bigint, updated_at = e.recorded_at
+          FROM e
+         WHERE payments.id = ${streamId}::uuid
+        RETURNING payments.id`;
+    const rows = await this.tx.$queryRaw<AppendRow[]>`
       WITH e AS (
         INSERT INTO payment_events (stream_id, version, type, data)
         VALUES (${streamId}::uuid, ${version}, ${type},
                 ${JSON.stringify(fields)}::jsonb || jsonb_build_object('ledgerEntryId', nextval('ledger_entries_id_seq')))
         ON CONFLICT (stream_id, version) DO NOTHING
         RETURNING position, recorded_at, (data->>'ledgerEntryId')::bigint AS ledger_id
-      ), p AS (
-        UPDATE payments
-           SET status = ${next.status}::payment_status, captured_amount = ${next.capturedAmount}::bigint,
-               refunded_amount = ${next.refundedAmount}::bigint, updated_at = e.recorded_at
-          FROM e
-         WHERE payments.id = ${streamId}::uuid
-        RETURNING payments.id
+      ), p AS (${projection}
       ), l AS (
         INSERT INTO ledger_entries (id, payment_id, kind, amount, currency, created_at)
         SELECT e.ledger_id, p.id, ${kind}::ledger_kind, ${event.amount}::bigint, ${event.currency}, e.recorded_at
