@@ -1,11 +1,12 @@
 // The bench's figures P1–P4 and P6 (docs/benchmarks.md), each measured side by side with its
 // baseline in the same run: the machines this runs on are shared and noisy, so an absolute time
 // only means something beside the thing it is compared with.
-import { randomUUID } from 'node:crypto';
+import { createPrivateKey, randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { cartV1, orderV1, userV1 } from '@shoplab/contracts';
+import { createSigner } from 'fast-jwt';
 import { ApiError, type Order, requestJson, shoplabStateDir, TEST_CARDS } from '../api';
 import { errorKind } from '../load';
 import { closedLoopThroughput, histogramBuckets, Latencies, quantileBetween, residentMb, timed } from './measure';
@@ -118,12 +119,35 @@ export interface ComposedReadFigure {
 
 function unary<Req, Res>(
   client: grpc.Client,
-  method: (req: Req, cb: (err: grpc.ServiceError | null, res: Res) => void) => unknown,
+  method: (req: Req, md: grpc.Metadata, cb: (err: grpc.ServiceError | null, res: Res) => void) => unknown,
   request: Req,
+  metadata: grpc.Metadata,
 ): Promise<Res> {
   return new Promise((resolve, reject) => {
-    method.call(client, request, (err, res) => (err ? reject(err) : resolve(res)));
+    method.call(client, request, metadata, (err, res) => (err ? reject(err) : resolve(res)));
   });
+}
+
+/**
+ * The headers the gateway sends with its calls for a user (docs/architecture.md#trust-boundaries):
+ * its service credential for `target`, signed with the gateway's key from the local stack's state
+ * directory as the chassis signs it (packages/chassis/src/service-auth.ts), and the user's token.
+ */
+async function asGatewayFor(target: string, userToken: string, env: NodeJS.ProcessEnv): Promise<grpc.Metadata> {
+  const der = (await readFile(join(shoplabStateDir(env), 'keys', 'gateway.key'), 'utf8')).trim();
+  const key = createPrivateKey({ key: Buffer.from(der, 'base64'), format: 'der', type: 'pkcs8' });
+  const sign = createSigner({
+    key: key.export({ format: 'pem', type: 'pkcs8' }) as string,
+    algorithm: 'EdDSA',
+    iss: 'service:gateway',
+    sub: 'gateway',
+    aud: `service:${target}`,
+    expiresIn: 10 * 60_000,
+  });
+  const metadata = new grpc.Metadata();
+  metadata.set('shop-service-token', sign({}));
+  metadata.set('shop-user-token', userToken);
+  return metadata;
 }
 
 /**
@@ -139,12 +163,17 @@ export async function composedRead(
   const user = new userV1.UserServiceClient(target.grpcAddress('user'), credentials);
   const order = new orderV1.OrderServiceClient(target.grpcAddress('order'), credentials);
   const cart = new cartV1.CartServiceClient(target.grpcAddress('cart'), credentials);
+  const md = {
+    user: await asGatewayFor('user', shopper.token, target.env),
+    order: await asGatewayFor('order', shopper.token, target.env),
+    cart: await asGatewayFor('cart', shopper.token, target.env),
+  };
   const calls = {
     gateway: () => requestJson('GET', api(target, '/me'), { token: shopper.token }),
-    user: () => unary(user, user.getUser, { id: shopper.userId }),
-    order: () => unary(order, order.listOrders, { userId: shopper.userId, limit: 5, cursor: '' }),
+    user: () => unary(user, user.getUser, { id: shopper.userId }, md.user),
+    order: () => unary(order, order.listOrders, { userId: shopper.userId, limit: 5, cursor: '' }, md.order),
     cart: () =>
-      unary(cart, cart.getCart, { userId: shopper.userId }).catch((err: grpc.ServiceError) => {
+      unary(cart, cart.getCart, { userId: shopper.userId }, md.cart).catch((err: grpc.ServiceError) => {
         if (err.code !== grpc.status.NOT_FOUND) throw err; // no cart yet is an answer too
       }),
   };

@@ -1,0 +1,139 @@
+// The trust boundary behind the gateway, on the running shop (docs/architecture.md#trust-boundaries):
+// the services' gRPC ports are called straight, as any process on their network could. A call
+// without a service credential is refused UNAUTHENTICATED; cart's credential (cart's own key from
+// the local stack's state directory) cannot capture a payment nor read an order; the gateway's
+// credential with Bob's token cannot read Alice's orders, cart or profile. Through the gateway
+// (which forwards each user's own token) the same reads answer.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import * as grpc from '@grpc/grpc-js';
+import { SERVICE_TOKEN_METADATA, ServiceCredential, USER_TOKEN_METADATA } from '@shoplab/chassis';
+import { cartV1, orderV1, paymentV1, userV1 } from '@shoplab/contracts';
+import {
+  addToCart,
+  assertAuditPasses,
+  call,
+  checkout,
+  createProduct,
+  phases,
+  registerShoppers,
+  STATE_DIR,
+  settledOrder,
+} from './support';
+
+type Caller = 'gateway' | 'cart' | 'order';
+const GRPC = { user: 9081, cart: 9083, payment: 9084, order: 9085 } as const;
+
+/** A service's credential from its key in the local stack's state directory (infra/local/services.sh). */
+function credentialOf(service: Caller): ServiceCredential {
+  return new ServiceCredential(service, readFileSync(join(STATE_DIR, 'keys', `${service}.key`), 'utf8').trim());
+}
+
+function metadata(headers: Record<string, string>): grpc.Metadata {
+  const md = new grpc.Metadata();
+  for (const [k, v] of Object.entries(headers)) md.set(k, v);
+  return md;
+}
+
+/** One unary call with exactly these headers; resolves with the status code (0 = OK). */
+function unary<Req>(
+  Client: new (address: string, credentials: grpc.ChannelCredentials) => grpc.Client,
+  port: number,
+  method: string,
+  request: Req,
+  headers: Record<string, string>,
+): Promise<{ code: number; details: string }> {
+  const client = new Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure()) as unknown as Record<
+    string,
+    (req: Req, md: grpc.Metadata, opts: grpc.CallOptions, cb: (err: grpc.ServiceError | null) => void) => void
+  > &
+    grpc.Client;
+  return new Promise((resolve) => {
+    client[method]!(request, metadata(headers), { deadline: Date.now() + 10_000 }, (err) => {
+      client.close();
+      resolve({ code: err ? err.code : grpc.status.OK, details: err?.details ?? '' });
+    });
+  });
+}
+
+const as = (service: Caller, target: keyof typeof GRPC, userToken?: string) => ({
+  [SERVICE_TOKEN_METADATA]: credentialOf(service).tokenFor(target),
+  ...(userToken ? { [USER_TOKEN_METADATA]: userToken } : {}),
+});
+
+test('each internal boundary refuses: no credential, the wrong caller, another user’s token', async (t) => {
+  const phase = phases(t);
+  const [alice, bob] = await registerShoppers(2, 'e2e-trust');
+  assert.ok(alice && bob);
+  const product = await createProduct(3, 700, `e2e-trust-${Date.now()}`);
+  await addToCart(alice, product.id, 1);
+  const orderId = await checkout(alice);
+  const order = await settledOrder(alice, orderId);
+  assert.equal(order.status, 'CONFIRMED', JSON.stringify(order.timeline));
+  const paymentId = order.payment?.id as string;
+  assert.ok(paymentId, 'the confirmed order names its payment');
+
+  phase('no credential: UNAUTHENTICATED, whatever name the caller claims');
+  const capture = { idempotencyKey: `e2e-trust-${orderId}`, paymentId };
+  for (const headers of [{}, { 'shop-caller': 'order' }] as Record<string, string>[]) {
+    const res = await unary(paymentV1.PaymentServiceClient, GRPC.payment, 'capture', capture, headers);
+    assert.equal(res.code, grpc.status.UNAUTHENTICATED, res.details);
+  }
+  const noCredential = await unary(
+    orderV1.OrderServiceClient,
+    GRPC.order,
+    'listOrders',
+    { userId: alice.id, limit: 5, cursor: '' },
+    {},
+  );
+  assert.equal(noCredential.code, grpc.status.UNAUTHENTICATED, noCredential.details);
+
+  phase("cart's credential: PERMISSION_DENIED at payment.Capture and order.GetOrder");
+  const cartCapture = await unary(
+    paymentV1.PaymentServiceClient,
+    GRPC.payment,
+    'capture',
+    capture,
+    as('cart', 'payment'),
+  );
+  assert.equal(cartCapture.code, grpc.status.PERMISSION_DENIED, cartCapture.details);
+  assert.match(cartCapture.details, /cart may not call payment\.v1\.PaymentService\/Capture/);
+  const cartRead = await unary(
+    orderV1.OrderServiceClient,
+    GRPC.order,
+    'getOrder',
+    { id: orderId, userId: alice.id },
+    as('cart', 'order', alice.token),
+  );
+  assert.equal(cartRead.code, grpc.status.PERMISSION_DENIED, cartRead.details);
+
+  phase("the gateway's credential with Bob's token, for Alice: PERMISSION_DENIED at order, cart and user");
+  const forAlice = [
+    [orderV1.OrderServiceClient, GRPC.order, 'getOrder', { id: orderId, userId: alice.id }, 'order'],
+    [orderV1.OrderServiceClient, GRPC.order, 'listOrders', { userId: alice.id, limit: 5, cursor: '' }, 'order'],
+    [cartV1.CartServiceClient, GRPC.cart, 'getCart', { userId: alice.id }, 'cart'],
+    [userV1.UserServiceClient, GRPC.user, 'getUser', { id: alice.id }, 'user'],
+  ] as const;
+  for (const [Client, port, method, request, target] of forAlice) {
+    const withBobs = await unary(Client, port, method, request, as('gateway', target, bob.token));
+    assert.equal(withBobs.code, grpc.status.PERMISSION_DENIED, `${method}: ${withBobs.details}`);
+    const withNone = await unary(Client, port, method, request, as('gateway', target));
+    assert.equal(withNone.code, grpc.status.UNAUTHENTICATED, `${method} without a user token: ${withNone.details}`);
+    const withAlices = await unary(Client, port, method, request, as('gateway', target, alice.token));
+    assert.equal(withAlices.code, grpc.status.OK, `${method} with Alice's own token: ${withAlices.details}`);
+  }
+
+  phase('through the gateway, each user reads their own; Bob does not see Alice’s order');
+  const mine = await call('GET', `/orders/${orderId}`, { token: alice.token });
+  assert.equal(mine.status, 200, JSON.stringify(mine.body));
+  const me = await call('GET', '/me', { token: alice.token });
+  assert.equal(me.status, 200, JSON.stringify(me.body));
+  assert.deepEqual(me.body.degraded ?? [], [], 'profile, orders and cart all answered');
+  const theirs = await call('GET', `/orders/${orderId}`, { token: bob.token });
+  assert.equal(theirs.status, 404, JSON.stringify(theirs.body));
+
+  phase('audit');
+  await assertAuditPasses();
+});
