@@ -95,7 +95,7 @@ export async function buildApp({ kit }: AppDeps): Promise<{ http: HttpApp }> {
   registerControlRoutes(http, {
     adminToken: config.ADMIN_TOKEN,
     gatewayUrl: config.GATEWAY_URL,
-    mapServices: config.MAP_SERVICES,
+    mapServices: [{ name: 'gateway', url: config.GATEWAY_URL }, ...config.MAP_SERVICES],
   });
 
   // The bundle's assets (hashed names: their content never changes), read from disk on each

@@ -18,13 +18,15 @@ export const configSchema = baseConfigSchema.extend({
   PROMETHEUS_URL: z.url().default('http://127.0.0.1:9090'),
   /**
    * The services the gateway's registry view leaves out (it lists the five backing services),
-   * as `name=url,…`: the control room's service map asks each one's /readyz. A service added to
-   * the stack outside that view gets a line here.
+   * besides the gateway itself (at GATEWAY_URL), as `name=url,…`: the control room's service
+   * map asks each one's /readyz. Defaults to the native stack's ports (infra/local/services.sh);
+   * `none` where the web service may not reach them (kind's network policies).
    */
   MAP_SERVICES: z
     .string()
-    .default('gateway=http://127.0.0.1:8080,history=http://127.0.0.1:8086')
+    .default('history=http://127.0.0.1:8086,shipping=http://127.0.0.1:8087,legacy-shipping=http://127.0.0.1:8089')
     .transform((list, ctx) => {
+      if (list.trim() === 'none') return [];
       const entries = list
         .split(',')
         .map((e) => e.trim())

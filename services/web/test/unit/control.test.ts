@@ -21,7 +21,7 @@ before(async () => {
   app = await appWith({
     SHOPLAB_STATE: state,
     GATEWAY_URL: `http://${nobody}`,
-    MAP_SERVICES: `gateway=http://${nobody},history=http://${nobody}/`,
+    MAP_SERVICES: `history=http://${nobody}/`,
     KAFKA_BROKERS: nobody,
     ...Object.fromEntries(
       ['USER', 'CATALOG', 'CART', 'PAYMENT', 'ORDER'].map((s) => [`SHOPLAB_${s}_URL`, `http://${nobody}`]),
