@@ -30,9 +30,27 @@ export const RELAY_POOL_MAX = 2;
 /** A service's generated PrismaClient class (`import { PrismaClient } from './generated/prisma/client'`). */
 export type PrismaClientClass<P> = new (options: { adapter: OfflinePrismaPg }) => P;
 
+const prismaPools = new WeakMap<object, pg.Pool>();
+
 /** A Prisma client through the chassis' driver adapter: the one way services and their tests make one. */
 export function createPrismaClient<P>(PrismaClient: PrismaClientClass<P>, settings: DatabaseSettings): P {
-  return new PrismaClient({ adapter: createPrismaAdapter(settings) });
+  const adapter = createPrismaAdapter(settings);
+  // Until Prisma connects, nobody else hears an idle connection's error (see createPgPool).
+  adapter.pool.on('error', () => {});
+  const prisma = new PrismaClient({ adapter });
+  prismaPools.set(prisma as object, adapter.pool);
+  return prisma;
+}
+
+/**
+ * The pg pool under a Prisma client made by createPrismaClient: raw SQL on the same connections
+ * and the same DB_POOL_MAX bound, without Prisma's per-query cost — for a hot path a profile
+ * points at (ADR 31). Ended by the client's $disconnect.
+ */
+export function pgPoolOf(prisma: object): pg.Pool {
+  const pool = prismaPools.get(prisma);
+  if (!pool) throw new Error('pgPoolOf: this Prisma client was not made by createPrismaClient');
+  return pool;
 }
 
 /**

@@ -50,11 +50,13 @@ export async function writeOutbox(
     );
     return `($${n + 1}::uuid, $${n + 2}, $${n + 3}, $${n + 4}, $${n + 5}, $${n + 6}::jsonb, $${n + 7}::jsonb)`;
   });
-  const sql = sqlExecutor(tx);
-  await sql.execute(
-    `INSERT INTO outbox (event_id, topic, aggregate_type, aggregate_id, event_type, payload, headers)
-     VALUES ${tuples.join(', ')}`,
+  // The rows and the NOTIFY in one statement: one round trip on the caller's hot path.
+  await sqlExecutor(tx).rows(
+    `WITH written AS (
+       INSERT INTO outbox (event_id, topic, aggregate_type, aggregate_id, event_type, payload, headers)
+       VALUES ${tuples.join(', ')}
+     )
+     SELECT 1 AS notified FROM (SELECT pg_notify('${OUTBOX_CHANNEL}', '')) AS n`,
     values,
   );
-  await sql.execute(`NOTIFY ${OUTBOX_CHANNEL}`);
 }

@@ -88,13 +88,25 @@ export class OfflinePrismaPg implements SqlMigrationAwareDriverAdapterFactory {
   private readonly inner: PrismaPg;
   readonly provider = 'postgres' as const;
   readonly adapterName: string;
+  /**
+   * The pool of the first connection (a PrismaClient's), for a hot path that sends its own SQL
+   * on the same connections (pgPoolOf, ADR 31). Ended when that connection is disposed of
+   * ($disconnect).
+   */
+  readonly pool: pg.Pool;
+  private poolTaken = false;
 
   constructor(private readonly settings: DatabaseSettings) {
-    this.inner = new PrismaPg(poolConfig(settings));
+    this.pool = new pg.Pool(poolConfig(settings));
+    this.inner = new PrismaPg(this.pool, { disposeExternalPool: true });
     this.adapterName = this.inner.adapterName;
   }
 
   connect(): Promise<SqlDriverAdapter> {
+    // Every later connection (the CLI's admin and shadow connections, a client connecting
+    // again) has a pool of its own, as upstream does: disposing of one must not end another's.
+    if (this.poolTaken) return new PrismaPg(poolConfig(this.settings)).connect();
+    this.poolTaken = true;
     return this.inner.connect();
   }
 

@@ -9,6 +9,7 @@ import {
   type GrpcServer,
   getOrCreate,
   type HttpApp,
+  pgPoolOf,
   prismaAuditPool,
   registerOutboxAudit,
   requireUser,
@@ -36,7 +37,7 @@ import type { PrismaClient } from './infrastructure/database';
 import { EndEventRepublisher } from './infrastructure/end-events.repository';
 import { PrismaOrderRepository } from './infrastructure/order.repository';
 import { GrpcPayments, type PaymentGrpcClient } from './infrastructure/payment.client';
-import { PrismaSagaRepository } from './infrastructure/saga.repository';
+import { PgSagaRepository } from './infrastructure/saga.repository';
 import { sagaMetrics } from './infrastructure/saga-metrics';
 import { GrpcUserDirectory, type UserGrpcClient } from './infrastructure/user.client';
 
@@ -71,7 +72,8 @@ export function createSagaRunner(
 ): SagaRunner {
   const { kit, prisma } = deps;
   const { config } = kit;
-  const store = new PrismaSagaRepository(prisma);
+  // The saga's hot path: plain SQL on Prisma's own pool (ADR 31).
+  const store = new PgSagaRepository(pgPoolOf(prisma));
   // The clients keep the default breaker thresholds unless a test says otherwise.
   const breakerResetMs = deps.breakerResetMs ?? DEFAULT_CLIENT_BREAKER.resetTimeoutMs;
   return new SagaRunner({

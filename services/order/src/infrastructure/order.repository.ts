@@ -1,7 +1,8 @@
-// Orders in PostgreSQL through Prisma. `create` is the checkout transaction: order, lines,
+// Orders in PostgreSQL. `create` is the checkout transaction: order, lines,
 // saga row, idempotency record, sealed card and outbox event commit together or not at all.
 // An order's timeline is its saga steps and its recorded payment events, merged in time order.
-import { writeOutbox } from '@shoplab/chassis';
+import { pgPoolOf, pgTransactionRunner, writeOutbox } from '@shoplab/chassis';
+import type pg from 'pg';
 import {
   type AuditedOrder,
   type CheckoutRecord,
@@ -17,10 +18,11 @@ import {
   FIRST_SAGA_STEP,
   mergeTimeline,
   ORDER_STATUSES,
+  type OrderStatus,
   type OrderView,
   type ShippingAddress,
 } from '../domain/order';
-import { Prisma, type PrismaClient } from '../generated/prisma/client';
+import type { Prisma, PrismaClient } from '../generated/prisma/client';
 
 const orderInclude = {
   lines: { orderBy: { lineNo: 'asc' } },
@@ -30,77 +32,87 @@ const orderInclude = {
 
 type OrderRow = Prisma.OrderGetPayload<{ include: typeof orderInclude }>;
 
+const UNIQUE_VIOLATION = '23505';
+
+// The checkout's writes as one statement (the lines as parallel arrays, unnested in order).
+// Foreign keys are checked at the end of the statement, when the order row is there.
+const CREATE_SQL = `
+WITH o AS (
+  INSERT INTO orders (id, user_id, status, currency, total_amount, shipping_address, cart_version, created_at, updated_at)
+  VALUES ($1, $2, 'PENDING', $3, $4::bigint, $5::jsonb, $6::bigint, $7, $7)
+), l AS (
+  INSERT INTO order_lines (order_id, line_no, product_id, name, quantity, unit_price_amount, line_total_amount)
+  SELECT $1, line.n, line.product_id, line.name, line.quantity, line.unit_price, line.line_total
+    FROM unnest($8::text[], $9::text[], $10::int[], $11::bigint[], $12::bigint[])
+           WITH ORDINALITY AS line(product_id, name, quantity, unit_price, line_total, n)
+), s AS (
+  INSERT INTO saga_instances (order_id, state, current_step, attempts, next_attempt_at, deadline_at, trace_context, updated_at)
+  VALUES ($1, 'STARTED', $13, 0, $14, $15, $16::jsonb, $7)
+), k AS (
+  INSERT INTO idempotency_keys (user_id, idempotency_key, request_hash, order_id)
+  VALUES ($2, $17, $18, $1)
+)
+INSERT INTO saga_payment_instructions (order_id, key_id, iv, ciphertext, auth_tag)
+VALUES ($1, $19, $20, $21, $22)`;
+
 export class PrismaOrderRepository implements OrderRepository {
-  constructor(private readonly prisma: PrismaClient) {}
+  private readonly pool: pg.Pool;
+  private readonly transaction: ReturnType<typeof pgTransactionRunner>;
+
+  constructor(private readonly prisma: PrismaClient) {
+    // Checkout's reads and writes are plain SQL on Prisma's own pool (ADR 31); the order
+    // pages and the audit stay on Prisma.
+    this.pool = pgPoolOf(prisma);
+    this.transaction = pgTransactionRunner(this.pool);
+  }
 
   async findCheckout(userId: string, idempotencyKey: string): Promise<CheckoutRecord | undefined> {
-    const row = await this.prisma.idempotencyKey.findUnique({
-      where: { userId_idempotencyKey: { userId, idempotencyKey } },
-      select: { orderId: true, requestHash: true, order: { select: { status: true } } },
-    });
-    return row ? { orderId: row.orderId, requestHash: row.requestHash, status: row.order.status } : undefined;
+    const { rows } = await this.pool.query<{ order_id: string; request_hash: string; status: OrderStatus }>(
+      `SELECT k.order_id, k.request_hash, o.status
+         FROM idempotency_keys k JOIN orders o ON o.id = k.order_id
+        WHERE k.user_id = $1 AND k.idempotency_key = $2`,
+      [userId, idempotencyKey],
+    );
+    const row = rows[0];
+    return row ? { orderId: row.order_id, requestHash: row.request_hash, status: row.status } : undefined;
   }
 
   async create(order: NewOrder): Promise<void> {
     const { currency } = order.total;
+    const lines = order.lines;
     try {
-      await this.prisma.$transaction(async (tx) => {
-        await tx.order.create({
-          data: {
-            id: order.id,
-            userId: order.userId,
-            status: 'PENDING',
-            currency,
-            totalAmount: BigInt(order.total.amount),
-            ...(order.shippingAddress ? { shippingAddress: order.shippingAddress } : {}),
-            cartVersion: BigInt(order.cartVersion),
-            createdAt: order.createdAt,
-            updatedAt: order.createdAt,
-            lines: {
-              create: order.lines.map((line, i) => ({
-                lineNo: i + 1,
-                productId: line.productId,
-                name: line.name,
-                quantity: line.quantity,
-                unitPriceAmount: BigInt(line.unitPrice.amount),
-                lineTotalAmount: BigInt(line.lineTotal.amount),
-              })),
-            },
-            saga: {
-              create: {
-                state: 'STARTED',
-                currentStep: FIRST_SAGA_STEP,
-                attempts: 0,
-                nextAttemptAt: order.saga.nextAttemptAt,
-                deadlineAt: order.saga.deadlineAt,
-                ...(order.saga.traceContext ? { traceContext: order.saga.traceContext } : {}),
-              },
-            },
-          },
-        });
-        // The primary key (user_id, idempotency_key) makes a concurrent duplicate wait here
-        // until this transaction ends, then fail with a unique violation.
-        await tx.idempotencyKey.create({
-          data: {
-            userId: order.userId,
-            idempotencyKey: order.idempotency.key,
-            requestHash: order.idempotency.requestHash,
-            orderId: order.id,
-          },
-        });
-        await tx.sagaPaymentInstruction.create({
-          data: {
-            orderId: order.id,
-            keyId: order.card.keyId,
-            iv: new Uint8Array(order.card.iv),
-            ciphertext: new Uint8Array(order.card.ciphertext),
-            authTag: new Uint8Array(order.card.authTag),
-          },
-        });
+      await this.transaction(async (tx) => {
+        // One statement for the order and everything that belongs to it. The primary key
+        // (user_id, idempotency_key) makes a concurrent duplicate wait here until this
+        // transaction ends, then fail with a unique violation.
+        await tx.query(CREATE_SQL, [
+          order.id,
+          order.userId,
+          currency,
+          String(order.total.amount),
+          order.shippingAddress ? JSON.stringify(order.shippingAddress) : null,
+          String(order.cartVersion),
+          order.createdAt,
+          lines.map((line) => line.productId),
+          lines.map((line) => line.name),
+          lines.map((line) => line.quantity),
+          lines.map((line) => String(line.unitPrice.amount)),
+          lines.map((line) => String(line.lineTotal.amount)),
+          FIRST_SAGA_STEP,
+          order.saga.nextAttemptAt,
+          order.saga.deadlineAt,
+          order.saga.traceContext ? JSON.stringify(order.saga.traceContext) : null,
+          order.idempotency.key,
+          order.idempotency.requestHash,
+          order.card.keyId,
+          order.card.iv,
+          order.card.ciphertext,
+          order.card.authTag,
+        ]);
         await writeOutbox(tx, order.event);
       });
     } catch (err) {
-      if (err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2002') {
+      if ((err as { code?: unknown }).code === UNIQUE_VIOLATION) {
         throw new DuplicateCheckoutError(`checkout ${order.idempotency.key} of ${order.userId} already exists`, {
           cause: err,
         });

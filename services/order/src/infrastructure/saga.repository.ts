@@ -1,7 +1,13 @@
 // The checkout saga's state in PostgreSQL: claiming due sagas (FOR UPDATE SKIP LOCKED + a
 // lease), and the two writes around every attempt. Each write checks and bumps
 // saga_instances.version (optimistic lock), so a runner that lost its saga changes nothing.
-import { processClock, writeOutbox } from '@shoplab/chassis';
+//
+// Plain SQL on the pg pool under the service's Prisma client (pgPoolOf), not Prisma's query
+// builder: these are the saga's hot path — a checkout makes a dozen of them — and each is ONE
+// statement (data-modifying CTEs) where Prisma sent a transaction of three to six. Prisma still
+// owns the schema and its migrations (ADR 31).
+import { pgTransactionRunner, processClock, writeOutbox } from '@shoplab/chassis';
+import type pg from 'pg';
 import type {
   AttemptEnd,
   SagaEnd,
@@ -13,49 +19,124 @@ import type {
 } from '../application/ports';
 import { money } from '../domain/money';
 import type { ShippingAddress } from '../domain/order';
-import { type CompensationName, isCompensation } from '../domain/saga';
-import type { Prisma, PrismaClient } from '../generated/prisma/client';
+import { type CompensationName, isCompensation, type SagaState } from '../domain/saga';
 
-const sagaInclude = {
-  order: { include: { lines: { orderBy: { lineNo: 'asc' } } } },
-} satisfies Prisma.SagaInstanceInclude;
+/** A claimed saga with what its steps need of the order, as CLAIM_SQL returns it. */
+interface SagaRow {
+  order_id: string;
+  state: SagaState;
+  current_step: number;
+  attempts: number;
+  deadline_at: Date;
+  version: number;
+  compensations: string[] | null;
+  failure_reason: string | null;
+  trace_context: Record<string, string> | null;
+  user_id: string;
+  currency: string;
+  total_amount: string;
+  cart_version: string;
+  shipping_address: ShippingAddress | null;
+  payment_id: string | null;
+  created_at: Date;
+  lines: {
+    productId: string;
+    name: string;
+    quantity: number;
+    unitPriceAmount: number | string;
+    lineTotalAmount: number | string;
+  }[];
+}
 
-type SagaRow = Prisma.SagaInstanceGetPayload<{ include: typeof sagaInclude }>;
+// One statement: the rows are locked while they are picked (SKIP LOCKED leaves the ones a
+// concurrent claim holds) and leased before the lock is released, so no two runners get one;
+// the same statement reads the orders and their lines.
+const CLAIM_SQL = `
+WITH due AS (
+  SELECT order_id
+    FROM saga_instances
+   WHERE state IN ('STARTED', 'RUNNING', 'COMPENSATING')
+     AND next_attempt_at <= $1
+   ORDER BY next_attempt_at
+   LIMIT $3
+     FOR UPDATE SKIP LOCKED
+), claimed AS (
+  UPDATE saga_instances s
+     SET next_attempt_at = $2, version = s.version + 1, updated_at = $1
+    FROM due
+   WHERE s.order_id = due.order_id
+RETURNING s.*
+)
+SELECT c.order_id, c.state, c.current_step, c.attempts, c.deadline_at, c.version, c.compensations,
+       c.failure_reason, c.trace_context, o.user_id, o.currency, o.total_amount, o.cart_version,
+       o.shipping_address, o.payment_id, o.created_at,
+       COALESCE((SELECT json_agg(json_build_object(
+                          'productId', l.product_id, 'name', l.name, 'quantity', l.quantity,
+                          'unitPriceAmount', l.unit_price_amount, 'lineTotalAmount', l.line_total_amount)
+                        ORDER BY l.line_no)
+                   FROM order_lines l
+                  WHERE l.order_id = c.order_id), '[]') AS lines
+  FROM claimed c
+  JOIN orders o ON o.id = c.order_id
+ ORDER BY o.created_at`;
 
-/**
- * The two writes around an attempt wait up to 10 s for a connection (Prisma's default is 2 s):
- * under a checkout burst the pool is busy with new orders, and a write that gives up leaves its
- * saga leased until the lease lapses — long enough to miss a step deadline on a healthy step.
- */
-const ATTEMPT_TX = { maxWait: 10_000, timeout: 15_000 } as const;
+// Before the command: bump the version (if it is still ours), mark a STARTED attempt of a runner
+// that stopped or died INTERRUPTED, and add this attempt's STARTED row — nothing if the version moved.
+// (The statement's CTEs all see the rows as they were before it: the new row is not interrupted.)
+const BEGIN_SQL = `
+WITH saga AS (
+  UPDATE saga_instances
+     SET state = CASE WHEN state = 'STARTED' THEN 'RUNNING'::"SagaState" ELSE state END,
+         attempts = $3, deadline_at = $4, next_attempt_at = $5,
+         trace_context = COALESCE($6::jsonb, trace_context),
+         version = version + 1, updated_at = $7
+   WHERE order_id = $1 AND version = $2
+RETURNING order_id
+), interrupted AS (
+  UPDATE saga_steps SET outcome = 'INTERRUPTED', finished_at = $7
+   WHERE order_id IN (SELECT order_id FROM saga) AND outcome = 'STARTED'
+)
+INSERT INTO saga_steps (order_id, step, attempt, outcome, trace_id, started_at, lamport, hlc)
+SELECT order_id, $8::text, $3::int, 'STARTED', $9::text, $7::timestamptz, $10::bigint, $11::text FROM saga
+RETURNING id`;
 
-export class PrismaSagaRepository implements SagaStore {
-  constructor(private readonly prisma: PrismaClient) {}
+// After the command: the saga's progress (if the version is still ours), the attempt's end, and
+// what the step changed on the order; the card goes when it is authorized or the saga ends.
+// The order row is updated here, before the end event's outbox row: per-order event order.
+const FINISH_SQL = `
+WITH saga AS (
+  UPDATE saga_instances
+     SET state = $3::text::"SagaState", current_step = $4, attempts = $5, next_attempt_at = $6, deadline_at = $7,
+         compensations = $8::text[], failure_reason = $9::text, version = version + 1, updated_at = $10
+   WHERE order_id = $1 AND version = $2
+RETURNING order_id
+), attempt AS (
+  UPDATE saga_steps SET outcome = $12::text, error_code = $13::text, error = $14::text, finished_at = $10
+   WHERE id = $11::bigint AND order_id IN (SELECT order_id FROM saga)
+), ord AS (
+  UPDATE orders
+     SET payment_id = COALESCE($15::text, payment_id),
+         shipping_address = COALESCE($16::jsonb, shipping_address),
+         status = COALESCE($17::text::"OrderStatus", status),
+         cancel_reason = CASE WHEN $17::text IS NULL THEN cancel_reason ELSE $18::text END,
+         updated_at = $10
+   WHERE id IN (SELECT order_id FROM saga) AND ($15::text IS NOT NULL OR $16::jsonb IS NOT NULL OR $17::text IS NOT NULL)
+), card AS (
+  DELETE FROM saga_payment_instructions
+   WHERE order_id IN (SELECT order_id FROM saga) AND $19::boolean
+)
+SELECT count(*)::int AS n FROM saga`;
+
+export class PgSagaRepository implements SagaStore {
+  private readonly transaction: ReturnType<typeof pgTransactionRunner>;
+
+  constructor(private readonly pool: pg.Pool) {
+    this.transaction = pgTransactionRunner(pool);
+  }
 
   async claimDue(limit: number, now: Date, leaseUntil: Date): Promise<SagaSnapshot[]> {
-    // One statement: the rows are locked while they are picked (SKIP LOCKED leaves the ones a
-    // concurrent claim holds) and leased before the lock is released, so no two runners get one.
-    const claimed = await this.prisma.$queryRaw<{ order_id: string; version: number }[]>`
-      UPDATE saga_instances s
-         SET next_attempt_at = ${leaseUntil}, version = s.version + 1, updated_at = ${now}
-        FROM (SELECT order_id
-                FROM saga_instances
-               WHERE state IN ('STARTED', 'RUNNING', 'COMPENSATING')
-                 AND next_attempt_at <= ${now}
-               ORDER BY next_attempt_at
-               LIMIT ${limit}
-                 FOR UPDATE SKIP LOCKED) due
-       WHERE s.order_id = due.order_id
-   RETURNING s.order_id, s.version`;
-    if (claimed.length === 0) return [];
-    const rows = await this.prisma.sagaInstance.findMany({
-      where: { orderId: { in: claimed.map((c) => c.order_id) } },
-      include: sagaInclude,
-      orderBy: { nextAttemptAt: 'asc' },
-    });
-    const versions = new Map(claimed.map((c) => [c.order_id, c.version]));
-    // A saga whose version moved again since the claim belongs to someone else by now.
-    return rows.filter((row) => versions.get(row.orderId) === row.version).map(toSnapshot);
+    const { rows } = await this.pool.query<SagaRow>(CLAIM_SQL, [now, leaseUntil, limit]);
+    return rows.map(toSnapshot);
   }
 
   async beginAttempt(
@@ -70,46 +151,26 @@ export class PrismaSagaRepository implements SagaStore {
       leaseUntil: Date;
     },
   ): Promise<{ rowId: bigint; version: number; traceContext?: Record<string, string> } | undefined> {
-    return this.prisma.$transaction(async (tx) => {
-      const updated = await tx.sagaInstance.updateMany({
-        where: { orderId: saga.orderId, version: saga.version },
-        data: {
-          state: saga.state === 'STARTED' ? 'RUNNING' : saga.state,
-          attempts: attempt.number,
-          deadlineAt: attempt.deadlineAt,
-          nextAttemptAt: attempt.leaseUntil,
-          ...(attempt.traceContext && !saga.traceContext ? { traceContext: attempt.traceContext } : {}),
-          version: { increment: 1 },
-        },
-      });
-      if (updated.count === 0) return undefined;
-      // An attempt whose runner stopped or died before recording its end stays visible as such.
-      await tx.sagaStep.updateMany({
-        where: { orderId: saga.orderId, outcome: 'STARTED' },
-        data: { outcome: 'INTERRUPTED', finishedAt: attempt.startedAt },
-      });
-      // A local event of the order service: its clocks order the attempt among the events it
-      // causes (the gRPC call that follows ticks again) and those it has received.
-      const clocks = processClock.tick();
-      const row = await tx.sagaStep.create({
-        data: {
-          orderId: saga.orderId,
-          step: attempt.step,
-          attempt: attempt.number,
-          outcome: 'STARTED',
-          traceId: attempt.traceId ?? null,
-          startedAt: attempt.startedAt,
-          lamport: BigInt(clocks.lamport),
-          hlc: clocks.hlc,
-        },
-        select: { id: true },
-      });
-      return {
-        rowId: row.id,
-        version: saga.version + 1,
-        ...(attempt.traceContext && !saga.traceContext ? { traceContext: attempt.traceContext } : {}),
-      };
-    }, ATTEMPT_TX);
+    const traceContext = attempt.traceContext && !saga.traceContext ? attempt.traceContext : undefined;
+    // A local event of the order service: its clocks order the attempt among the events it
+    // causes (the gRPC call that follows ticks again) and those it has received.
+    const clocks = processClock.tick();
+    const { rows } = await this.pool.query<{ id: string }>(BEGIN_SQL, [
+      saga.orderId,
+      saga.version,
+      attempt.number,
+      attempt.deadlineAt,
+      attempt.leaseUntil,
+      traceContext ? JSON.stringify(traceContext) : null,
+      attempt.startedAt,
+      attempt.step,
+      attempt.traceId ?? null,
+      String(clocks.lamport),
+      clocks.hlc,
+    ]);
+    const row = rows[0];
+    if (!row) return undefined;
+    return { rowId: BigInt(row.id), version: saga.version + 1, ...(traceContext ? { traceContext } : {}) };
   }
 
   async finishAttempt(
@@ -117,86 +178,79 @@ export class PrismaSagaRepository implements SagaStore {
     change: { attempt?: AttemptEnd; progress: SagaProgress; effects?: StepEffects; end?: SagaEnd },
   ): Promise<number | undefined> {
     const { attempt, progress, effects = {}, end } = change;
-    return this.prisma.$transaction(async (tx) => {
-      const updated = await tx.sagaInstance.updateMany({
-        where: { orderId: saga.orderId, version: saga.version },
-        data: {
-          state: progress.state,
-          currentStep: progress.currentStep,
-          attempts: progress.attempts,
-          nextAttemptAt: progress.nextAttemptAt,
-          deadlineAt: progress.deadlineAt,
-          compensations: progress.compensations,
-          failureReason: progress.failureReason ?? null,
-          version: { increment: 1 },
-        },
-      });
-      if (updated.count === 0) return undefined;
-      if (attempt) {
-        await tx.sagaStep.update({
-          where: { id: attempt.rowId },
-          data: {
-            outcome: attempt.outcome,
-            errorCode: attempt.error?.code ?? null,
-            error: attempt.error?.message ?? null,
-            finishedAt: attempt.finishedAt,
-          },
-        });
-      }
-      const order: Prisma.OrderUpdateInput = {
-        ...(effects.paymentId ? { paymentId: effects.paymentId } : {}),
-        ...(effects.shippingAddress ? { shippingAddress: { ...effects.shippingAddress } } : {}),
-        ...(end ? { status: end.status, cancelReason: end.cancelReason ?? null } : {}),
-      };
-      // The order row is locked (updated) before the outbox row is written: per-order event order.
-      if (Object.keys(order).length > 0) await tx.order.update({ where: { id: saga.orderId }, data: order });
-      // PCI DSS: the card (with its CVC) goes as soon as it is authorized, or when the saga ends.
-      if (effects.deleteCard || end) await tx.sagaPaymentInstruction.deleteMany({ where: { orderId: saga.orderId } });
-      if (end) await writeOutbox(tx, end.event);
-      return saga.version + 1;
-    }, ATTEMPT_TX);
-  }
-
-  async release(saga: SagaSnapshot, now: Date): Promise<void> {
-    await this.prisma.sagaInstance.updateMany({
-      where: { orderId: saga.orderId, version: saga.version },
-      data: { nextAttemptAt: now, version: { increment: 1 } },
+    const values = [
+      saga.orderId,
+      saga.version,
+      progress.state,
+      progress.currentStep,
+      progress.attempts,
+      progress.nextAttemptAt,
+      progress.deadlineAt,
+      progress.compensations,
+      progress.failureReason ?? null,
+      attempt?.finishedAt ?? new Date(),
+      attempt ? String(attempt.rowId) : null,
+      attempt?.outcome ?? null,
+      attempt?.error?.code ?? null,
+      attempt?.error?.message ?? null,
+      effects.paymentId ?? null,
+      effects.shippingAddress ? JSON.stringify(effects.shippingAddress) : null,
+      end?.status ?? null,
+      end?.cancelReason ?? null,
+      Boolean(effects.deleteCard || end),
+    ];
+    // Without an end event it is one statement (atomic on its own); with one, the outbox row
+    // joins it in one transaction.
+    const finish = async (client: pg.Pool | pg.PoolClient): Promise<number | undefined> => {
+      const { rows } = await client.query<{ n: number }>(FINISH_SQL, values);
+      return rows[0]?.n === 1 ? saga.version + 1 : undefined;
+    };
+    if (!end) return finish(this.pool);
+    return this.transaction(async (tx) => {
+      const version = await finish(tx);
+      if (version === undefined) return undefined;
+      await writeOutbox(tx, end.event);
+      return version;
     });
   }
 
+  async release(saga: SagaSnapshot, now: Date): Promise<void> {
+    await this.pool.query(
+      `UPDATE saga_instances SET next_attempt_at = $3, version = version + 1, updated_at = $3
+        WHERE order_id = $1 AND version = $2`,
+      [saga.orderId, saga.version, now],
+    );
+  }
+
   async sealedCard(orderId: string): Promise<SealedCard | undefined> {
-    const row = await this.prisma.sagaPaymentInstruction.findUnique({ where: { orderId } });
-    return row
-      ? {
-          keyId: row.keyId,
-          iv: Buffer.from(row.iv),
-          ciphertext: Buffer.from(row.ciphertext),
-          authTag: Buffer.from(row.authTag),
-        }
-      : undefined;
+    const { rows } = await this.pool.query<{ key_id: string; iv: Buffer; ciphertext: Buffer; auth_tag: Buffer }>(
+      'SELECT key_id, iv, ciphertext, auth_tag FROM saga_payment_instructions WHERE order_id = $1',
+      [orderId],
+    );
+    const row = rows[0];
+    return row ? { keyId: row.key_id, iv: row.iv, ciphertext: row.ciphertext, authTag: row.auth_tag } : undefined;
   }
 }
 
 function toSnapshot(row: SagaRow): SagaSnapshot {
-  const { order } = row;
-  const traceContext = row.traceContext as Record<string, string> | null;
+  const traceContext = row.trace_context;
   return {
-    orderId: row.orderId,
-    userId: order.userId,
+    orderId: row.order_id,
+    userId: row.user_id,
     state: row.state,
-    currentStep: row.currentStep,
+    currentStep: row.current_step,
     attempts: row.attempts,
-    deadlineAt: row.deadlineAt,
+    deadlineAt: row.deadline_at,
     version: row.version,
-    compensations: row.compensations.map((name) => compensationName(row.orderId, name)),
-    ...(row.failureReason ? { failureReason: row.failureReason } : {}),
+    compensations: (row.compensations ?? []).map((name) => compensationName(row.order_id, name)),
+    ...(row.failure_reason ? { failureReason: row.failure_reason } : {}),
     ...(traceContext && Object.keys(traceContext).length > 0 ? { traceContext } : {}),
-    lines: order.lines.map((line) => pricedLine(line, order.currency)),
-    total: money(Number(order.totalAmount), order.currency),
-    cartVersion: Number(order.cartVersion),
-    ...(order.shippingAddress ? { shippingAddress: order.shippingAddress as ShippingAddress } : {}),
-    ...(order.paymentId ? { paymentId: order.paymentId } : {}),
-    createdAt: order.createdAt,
+    lines: row.lines.map((line) => pricedLine(line, row.currency)),
+    total: money(Number(row.total_amount), row.currency),
+    cartVersion: Number(row.cart_version),
+    ...(row.shipping_address ? { shippingAddress: row.shipping_address } : {}),
+    ...(row.payment_id ? { paymentId: row.payment_id } : {}),
+    createdAt: row.created_at,
   };
 }
 
@@ -208,7 +262,13 @@ function compensationName(orderId: string, name: string): CompensationName {
 
 /** An order line as the saga and the end events carry it. */
 export function pricedLine(
-  line: { productId: string; name: string; quantity: number; unitPriceAmount: bigint; lineTotalAmount: bigint },
+  line: {
+    productId: string;
+    name: string;
+    quantity: number;
+    unitPriceAmount: bigint | number | string;
+    lineTotalAmount: bigint | number | string;
+  },
   currency: string,
 ) {
   return {

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, before, beforeEach, test } from 'node:test';
-import { ShopError } from '@shoplab/chassis';
+import { pgPoolOf, ShopError } from '@shoplab/chassis';
 import { eventually, until } from '@shoplab/chassis/testing';
 import type { SagaStore } from '../../src/application/ports';
 import type { SagaRunner } from '../../src/application/saga-runner';
 import type { TimelineEntry } from '../../src/domain/order';
-import { PrismaSagaRepository } from '../../src/infrastructure/saga.repository';
+import { PgSagaRepository } from '../../src/infrastructure/saga.repository';
 import { type Harness, newUserId, startHarness, VISA } from '../support/harness';
 import { DECLINED_CARD, type ReceivedCall } from '../support/participants';
 
@@ -590,7 +590,7 @@ test('a participant still down after the deadline: the breaker’s trial call fa
 
 test('a stale runner’s writes are refused: the saga’s version is a fencing token', async () => {
   const orderId = await placeOrder();
-  const store = new PrismaSagaRepository(h.prisma);
+  const store = new PgSagaRepository(pgPoolOf(h.prisma));
   const mine = async (now: Date, leaseMs: number) => {
     const claimed = await store.claimDue(100, now, new Date(now.getTime() + leaseMs));
     // Sagas of other tests claimed on the way go back as they were due.
