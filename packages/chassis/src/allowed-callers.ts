@@ -11,4 +11,5 @@ export const GRPC_CALLERS: Readonly<Record<string, readonly string[]>> = {
   cart: ['gateway', 'order'],
   payment: ['gateway', 'order'],
   order: ['gateway'],
+  shipping: ['gateway'],
 };

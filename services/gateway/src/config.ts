@@ -16,7 +16,7 @@ export const configSchema = baseConfigSchema.extend({
   JWT_PUBLIC_KEY: publicKeySetting,
   /** gRPC addresses of the downstreams in static registry mode. */
   STATIC_SERVICES: addressList(
-    'user=127.0.0.1:9081,catalog=127.0.0.1:9082,cart=127.0.0.1:9083,payment=127.0.0.1:9084,order=127.0.0.1:9085',
+    'user=127.0.0.1:9081,catalog=127.0.0.1:9082,cart=127.0.0.1:9083,payment=127.0.0.1:9084,order=127.0.0.1:9085,shipping=127.0.0.1:9087',
   ),
   /**
    * HTTP addresses of the downstreams in static mode: REST proxying (user, cart, order, history),
@@ -34,6 +34,8 @@ export const configSchema = baseConfigSchema.extend({
   ORDER_DEADLINE_MS: ms(2_000),
   /** The order history (the read side, REST only): a search, its lag, one document. */
   HISTORY_DEADLINE_MS: ms(2_000),
+  /** Shipping (the order page's shipment, tracked where it is held: the legacy SOAP system is slow-ish). */
+  SHIPPING_DEADLINE_MS: ms(1_500),
   /**
    * Checkouts in flight at the order service at once; one more is refused at once with 503 and
    * Retry-After (docs/adr/0016-checkout-load-shedding.md).

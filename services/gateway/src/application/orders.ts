@@ -7,6 +7,8 @@ import {
   orderView,
   type PaymentView,
   paymentView,
+  type ShipmentView,
+  shipmentView,
   withDegraded,
 } from '../domain/views';
 import { essentialFailure, isRefusal, settle } from './degrade';
@@ -21,6 +23,7 @@ export interface OrderPage {
 export interface ComposedOrder extends Omit<OrderView, 'lines'> {
   lines: (OrderLineView & { product: { name: string; imageUrl: string | null; category: string } | null })[];
   payment: PaymentView | null;
+  shipment: ShipmentView | null;
   degraded?: DegradedPart[];
 }
 
@@ -40,7 +43,10 @@ export const orderPath = (id: string) => `/api/v1/orders/${encodeURIComponent(id
 /** The caller's orders: reads over gRPC (always with the caller's user id), checkout over the order REST API. */
 export class OrderViews {
   constructor(
-    private readonly downstreams: Pick<Downstreams, 'order' | 'payment' | 'rest' | 'orderWatch' | 'bulkheads'>,
+    private readonly downstreams: Pick<
+      Downstreams,
+      'order' | 'payment' | 'shipping' | 'rest' | 'orderWatch' | 'bulkheads'
+    >,
     private readonly products: ProductQueries,
     private readonly logger: Logger,
     private readonly events: { mode: OrderEventsMode; watchDeadlineMs: number } = {
@@ -99,9 +105,15 @@ export class OrderViews {
       ),
     );
     const order = await this.fetch(caller, id);
-    const [products, payment] = await Promise.all([
+    // Only a confirmed order is shipped: its shipment is asked for with the products (outside the
+    // read bulkhead, like them; the shipping client has its deadline and breaker), tracked where
+    // it is held (the legacy SOAP system or the native one).
+    const [products, payment, shipment] = await Promise.all([
       settle(this.products.byIds(order.lines.map((l) => l.productId))),
       paymentCall,
+      order.status === 'CONFIRMED'
+        ? settle(this.downstreams.shipping.call('trackShipment', { orderId: id, shipmentId: '' }))
+        : Promise.resolve({ ok: true as const, value: { shipment: undefined } }),
     ]);
     const degraded: DegradedPart[] = [];
     if (!products.ok) {
@@ -115,11 +127,18 @@ export class OrderViews {
       degraded.push('payment');
       this.logger.warn({ orderId: id, code: codeOf(payment.error) }, 'payment failed; order shown without payment');
     }
+    let shipmentOut: ShipmentView | null = null;
+    if (shipment.ok) {
+      shipmentOut = shipment.value.shipment ? shipmentView(shipment.value.shipment) : null;
+    } else if (!(shipment.error instanceof ShopError && shipment.error.code === 'SHOP_NOT_FOUND')) {
+      degraded.push('shipment');
+      this.logger.warn({ orderId: id, code: codeOf(shipment.error) }, 'shipping failed; order shown without shipment');
+    }
     const lines = order.lines.map((line) => {
       const p = products.ok ? products.value.get(line.productId) : undefined;
       return { ...line, product: p ? { name: p.name, imageUrl: p.imageUrl, category: p.category } : null };
     });
-    return withDegraded({ ...order, lines, payment: paymentOut }, degraded);
+    return withDegraded({ ...order, lines, payment: paymentOut, shipment: shipmentOut }, degraded);
   }
 
   /** Checks out the caller's cart through the order service; answers its 202 with gateway URLs. */

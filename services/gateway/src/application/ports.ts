@@ -1,5 +1,5 @@
 import type { GrpcClient, Instance, ServiceRegistry } from '@shoplab/chassis';
-import type { cartV1, catalogV1, orderV1, paymentV1, userV1 } from '@shoplab/contracts';
+import type { cartV1, catalogV1, orderV1, paymentV1, shippingV1, userV1 } from '@shoplab/contracts';
 
 /** A REST call to a downstream; a 4xx/5xx answer or a transport failure rejects with a ShopError. */
 export interface RestPort {
@@ -56,6 +56,8 @@ export interface Downstreams {
   cart: GrpcClient<typeof cartV1.CartServiceService>;
   order: GrpcClient<typeof orderV1.OrderServiceService>;
   payment: GrpcClient<typeof paymentV1.PaymentServiceService>;
+  /** The order page's shipment (services/shipping). */
+  shipping: GrpcClient<typeof shippingV1.ShippingServiceService>;
   rest: RestPort;
   /** The order's changes as a stream (the order events' `streaming` mode). */
   orderWatch: OrderWatchPort;

@@ -1,11 +1,11 @@
 // The public shapes of the gateway's API (docs/reference.md#public-api) and the pure
 // mappings from the gRPC contracts to them. No I/O here.
-import type { catalogV1, commonV1, Money, orderV1, paymentV1, userV1 } from '@shoplab/contracts';
+import type { catalogV1, commonV1, Money, orderV1, paymentV1, shippingV1, userV1 } from '@shoplab/contracts';
 
 export const DEFAULT_CURRENCY = 'USD';
 
 /** Parts of a composed response that could not be filled in because a downstream failed. */
-export type DegradedPart = 'stock' | 'catalog' | 'products' | 'payment' | 'orders' | 'cart';
+export type DegradedPart = 'stock' | 'catalog' | 'products' | 'payment' | 'orders' | 'cart' | 'shipment';
 
 export interface ProductView {
   id: string;
@@ -69,6 +69,17 @@ export interface PaymentView {
   captured: Money;
   refunded: Money;
   cardLast4: string | null;
+}
+
+export type ShipmentStatusName = 'BOOKED' | 'IN_TRANSIT' | 'DELIVERED' | 'CANCELLED' | 'UNKNOWN';
+
+/** An order's shipment: shop ids and statuses (the shipping service translates the legacy system's). */
+export interface ShipmentView {
+  id: string;
+  status: ShipmentStatusName;
+  trackingNumber: string;
+  price: Money;
+  updatedAt: string;
 }
 
 export interface AddressView {
@@ -188,6 +199,23 @@ export function paymentView(p: paymentV1.Payment): PaymentView {
     captured: money(p.captured, amount.currency),
     refunded: money(p.refunded, amount.currency),
     cardLast4: orNull(p.cardLast4),
+  };
+}
+
+const SHIPMENT_STATUS: Record<number, ShipmentStatusName> = {
+  1: 'BOOKED',
+  2: 'IN_TRANSIT',
+  3: 'DELIVERED',
+  4: 'CANCELLED',
+};
+
+export function shipmentView(s: shippingV1.Shipment): ShipmentView {
+  return {
+    id: s.id,
+    status: SHIPMENT_STATUS[s.status] ?? 'UNKNOWN',
+    trackingNumber: s.trackingNumber,
+    price: money(s.price),
+    updatedAt: s.updatedAt,
   };
 }
 

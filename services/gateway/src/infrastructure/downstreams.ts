@@ -8,6 +8,7 @@ import type { DownstreamClientSettings } from './grpc-deps';
 import { RestClient } from './http-client';
 import { createOrderClient, OrderWatchClient } from './order.client';
 import { createPaymentClient } from './payment.client';
+import { createShippingClient } from './shipping.client';
 import { createUserClient } from './user.client';
 
 /** The services whose REST API the gateway proxies. */
@@ -41,6 +42,7 @@ export function createDownstreams(kit: ServiceKit<GatewayConfig>, options: Downs
     cart: createCartClient(settings('cart')),
     order: createOrderClient(settings('order')),
     payment: createPaymentClient(settings('payment')),
+    shipping: createShippingClient({ ...settings('payment'), deadlineMs: config.SHIPPING_DEADLINE_MS }),
   };
   const rest = new RestClient(
     {

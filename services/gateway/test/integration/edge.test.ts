@@ -180,6 +180,7 @@ test('/admin/breakers lists the gateway’s breakers and the switch turns them a
     'order',
     'order-http',
     'payment',
+    'shipping',
     'user',
     'user-http',
   ]);

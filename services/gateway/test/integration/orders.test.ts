@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import type { AddressInfo } from 'node:net';
 import { after, before, beforeEach, test } from 'node:test';
 import { until } from '@shoplab/chassis/testing';
-import { orderV1, paymentV1 } from '@shoplab/contracts';
+import { orderV1, paymentV1, shippingV1 } from '@shoplab/contracts';
 import {
   bearer,
   deadAddress,
@@ -231,6 +231,42 @@ test('with payment slower than its deadline and the catalog stopped, both are ma
   assert.deepEqual(o.degraded, ['products', 'payment']);
   assert.equal(o.lines[0].product, null);
   assert.equal(o.lines[0].name, 'Product p1', 'the order line keeps the name it was bought under');
+});
+
+test('the order page shows the shipment beside the order, in shop terms', async () => {
+  world.state.shipments.set('o-1', {
+    id: 'shp-uuid-1',
+    orderId: 'o-1',
+    status: shippingV1.ShipmentStatus.SHIPMENT_STATUS_IN_TRANSIT,
+    destinationCountry: 'US',
+    weightGrams: 800,
+    price: usd(649),
+    trackingNumber: 'SHP-123456',
+    backend: 'legacy',
+    updatedAt: '2026-12-05T17:00:00.000Z',
+  });
+  const res = await gw.app.inject({ url: '/api/v1/orders/o-1', headers: alice });
+  assert.equal(res.statusCode, 200);
+  assert.deepEqual(res.json().shipment, {
+    id: 'shp-uuid-1',
+    status: 'IN_TRANSIT',
+    trackingNumber: 'SHP-123456',
+    price: usd(649),
+    updatedAt: '2026-12-05T17:00:00.000Z',
+  });
+  assert.equal(res.json().degraded, undefined);
+});
+
+test('an order not shipped yet has shipment null and is not degraded; with shipping failing it is marked degraded', async () => {
+  const none = (await gw.app.inject({ url: '/api/v1/orders/o-1', headers: alice })).json();
+  assert.equal(none.shipment, null);
+  assert.equal(none.degraded, undefined);
+  world.services.shipping.chaos.add({ kind: 'grpc', target: '*', fault: { type: 'fail' } });
+  const res = await gw.app.inject({ url: '/api/v1/orders/o-1', headers: alice });
+  assert.equal(res.statusCode, 200);
+  assert.equal(res.json().shipment, null);
+  assert.deepEqual(res.json().degraded, ['shipment']);
+  assert.equal(res.json().payment.status, 'CAPTURED', 'the rest of the page is whole');
 });
 
 test('with the order service failing, the order is a 503 problem', async () => {

@@ -25,7 +25,7 @@ import {
   ShopError,
   StaticRegistry,
 } from '@shoplab/chassis';
-import { cartV1, catalogV1, orderV1, paymentV1, userV1 } from '@shoplab/contracts';
+import { cartV1, catalogV1, orderV1, paymentV1, shippingV1, userV1 } from '@shoplab/contracts';
 import { z } from 'zod';
 import { buildApp } from '../../src/app';
 import type { Downstreams } from '../../src/application/ports';
@@ -123,6 +123,8 @@ export class FakeState {
   carts = new Map<string, { lines: StoredLine[]; version: number }>();
   orders = new Map<string, orderV1.Order>();
   payments = new Map<string, paymentV1.Payment>();
+  /** Shipments by order id. */
+  shipments = new Map<string, shippingV1.Shipment>();
   checkouts = new Map<string, string>();
   /** When set, the order service sheds every checkout (503 SHOP_BULKHEAD_FULL with this Retry-After). */
   shedCheckoutsFor: number | undefined;
@@ -146,6 +148,7 @@ export class FakeState {
     this.carts.clear();
     this.orders.clear();
     this.payments.clear();
+    this.shipments.clear();
     this.checkouts.clear();
     this.shedCheckoutsFor = undefined;
     this.checkoutHeaders = [];
@@ -204,14 +207,14 @@ const unused = async () => {
 
 export interface World {
   state: FakeState;
-  services: Record<'user' | 'catalog' | 'cart' | 'payment' | 'order', FakeService>;
+  services: Record<'user' | 'catalog' | 'cart' | 'payment' | 'shipping' | 'order', FakeService>;
   grpcAddresses: Record<string, string[]>;
   httpAddresses: Record<string, string[]>;
   clearFaults(): void;
   close(): Promise<void>;
 }
 
-/** Starts the five fake downstreams. */
+/** Starts the six fake downstreams. */
 export async function startWorld(): Promise<World> {
   const state = new FakeState();
 
@@ -358,6 +361,20 @@ export async function startWorld(): Promise<World> {
       }),
   });
 
+  const shipping = await fakeService('shipping', {
+    grpc: (server) =>
+      server.addService(shippingV1.ShippingServiceService, {
+        trackShipment: async (req) => {
+          const s = state.shipments.get(req.orderId);
+          if (!s) throw notFound(`shipment of order ${req.orderId}`);
+          return { shipment: s };
+        },
+        quote: unused,
+        createShipment: unused,
+        cancelShipment: unused,
+      }),
+  });
+
   const orderService = await fakeService('order', {
     grpc: (server) =>
       server.addService(orderV1.OrderServiceService, {
@@ -451,7 +468,7 @@ export async function startWorld(): Promise<World> {
     },
   });
 
-  const services = { user, catalog, cart, payment, order: orderService };
+  const services = { user, catalog, cart, payment, shipping, order: orderService };
   const list = Object.values(services);
   return {
     state,

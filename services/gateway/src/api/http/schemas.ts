@@ -7,7 +7,7 @@ export const moneySchema = z
   .describe('Money: `{ amount: 1999, currency: "USD" }`');
 
 export const degradedSchema = z
-  .array(z.enum(['stock', 'catalog', 'products', 'payment', 'orders', 'cart']))
+  .array(z.enum(['stock', 'catalog', 'products', 'payment', 'orders', 'cart', 'shipment']))
   .optional()
   .describe('Parts left out because a downstream failed; absent when the answer is complete');
 
@@ -112,6 +112,16 @@ export const paymentSchema = z.object({
   cardLast4: z.string().nullable(),
 });
 
+export const shipmentSchema = z
+  .object({
+    id: z.string(),
+    status: z.enum(['BOOKED', 'IN_TRANSIT', 'DELIVERED', 'CANCELLED', 'UNKNOWN']),
+    trackingNumber: z.string().describe("the carrier's reference"),
+    price: moneySchema,
+    updatedAt: z.string(),
+  })
+  .describe('The shipment of a confirmed order (services/shipping)');
+
 export const composedOrderSchema = z.object({
   ...orderFields,
   lines: z.array(
@@ -120,6 +130,9 @@ export const composedOrderSchema = z.object({
     }),
   ),
   payment: paymentSchema.nullable().describe('null when no payment was made yet'),
+  shipment: shipmentSchema
+    .nullable()
+    .describe('null until the confirmed order is shipped (and for an order never confirmed)'),
   degraded: degradedSchema,
 });
 

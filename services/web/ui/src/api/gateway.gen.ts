@@ -1881,7 +1881,7 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
-                            degraded?: ("stock" | "catalog" | "products" | "payment" | "orders" | "cart")[];
+                            degraded?: ("stock" | "catalog" | "products" | "payment" | "orders" | "cart" | "shipment")[];
                             itemCount: number;
                             lines: {
                                 available: number | null;
@@ -1993,7 +1993,7 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
-                            degraded?: ("stock" | "catalog" | "products" | "payment" | "orders" | "cart")[];
+                            degraded?: ("stock" | "catalog" | "products" | "payment" | "orders" | "cart" | "shipment")[];
                             itemCount: number;
                             lines: {
                                 available: number | null;
@@ -2028,7 +2028,7 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
-                            degraded?: ("stock" | "catalog" | "products" | "payment" | "orders" | "cart")[];
+                            degraded?: ("stock" | "catalog" | "products" | "payment" | "orders" | "cart" | "shipment")[];
                             itemCount: number;
                             lines: {
                                 available: number | null;
@@ -2166,7 +2166,7 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
-                            degraded?: ("stock" | "catalog" | "products" | "payment" | "orders" | "cart")[];
+                            degraded?: ("stock" | "catalog" | "products" | "payment" | "orders" | "cart" | "shipment")[];
                             itemCount: number;
                             lines: {
                                 available: number | null;
@@ -2272,7 +2272,7 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
-                            degraded?: ("stock" | "catalog" | "products" | "payment" | "orders" | "cart")[];
+                            degraded?: ("stock" | "catalog" | "products" | "payment" | "orders" | "cart" | "shipment")[];
                             itemCount: number;
                             lines: {
                                 available: number | null;
@@ -2544,7 +2544,7 @@ export interface paths {
                                 itemCount: number;
                                 version: number;
                             } | null;
-                            degraded?: ("stock" | "catalog" | "products" | "payment" | "orders" | "cart")[];
+                            degraded?: ("stock" | "catalog" | "products" | "payment" | "orders" | "cart" | "shipment")[];
                             recentOrders: {
                                 createdAt: string;
                                 id: string;
@@ -2783,7 +2783,7 @@ export interface paths {
                         "application/json": {
                             cancelReason: string | null;
                             createdAt: string;
-                            degraded?: ("stock" | "catalog" | "products" | "payment" | "orders" | "cart")[];
+                            degraded?: ("stock" | "catalog" | "products" | "payment" | "orders" | "cart" | "shipment")[];
                             id: string;
                             lines: {
                                 lineTotal: {
@@ -2822,6 +2822,17 @@ export interface paths {
                                 status: "AUTHORIZED" | "CAPTURED" | "VOIDED" | "REFUNDED" | "DECLINED" | "UNKNOWN";
                             } | null;
                             paymentId: string | null;
+                            shipment: {
+                                id: string;
+                                price: {
+                                    amount: number;
+                                    currency: string;
+                                };
+                                /** @enum {string} */
+                                status: "BOOKED" | "IN_TRANSIT" | "DELIVERED" | "CANCELLED" | "UNKNOWN";
+                                trackingNumber: string;
+                                updatedAt: string;
+                            } | null;
                             /** @enum {string} */
                             status: "PENDING" | "CONFIRMED" | "CANCELLED" | "UNKNOWN";
                             timeline: {
@@ -3274,7 +3285,7 @@ export interface paths {
                         "application/json": {
                             available: number | null;
                             category: string;
-                            degraded?: ("stock" | "catalog" | "products" | "payment" | "orders" | "cart")[];
+                            degraded?: ("stock" | "catalog" | "products" | "payment" | "orders" | "cart" | "shipment")[];
                             description: string;
                             id: string;
                             imageUrl: string | null;
@@ -3506,7 +3517,7 @@ export interface paths {
                 query?: never;
                 header?: never;
                 path: {
-                    slug: "validation-failed" | "bad-request" | "unauthenticated" | "invalid-credentials" | "forbidden" | "not-found" | "route-not-found" | "method-not-allowed" | "already-exists" | "conflict" | "idempotency-key-reused" | "order-invalid-state" | "reservation-invalid-state" | "out-of-stock" | "line-limit-exceeded" | "cart-empty" | "product-unavailable" | "payment-declined" | "insufficient-funds" | "payment-invalid-state" | "refund-exceeds-capture" | "invalid-card" | "payload-too-large" | "unsupported-media-type" | "rate-limited" | "bulkhead-full" | "dependency-unavailable" | "circuit-open" | "not-ready" | "shutting-down" | "chaos-injected" | "timeout" | "internal";
+                    slug: "validation-failed" | "bad-request" | "unauthenticated" | "invalid-credentials" | "forbidden" | "not-found" | "route-not-found" | "method-not-allowed" | "already-exists" | "conflict" | "idempotency-key-reused" | "order-invalid-state" | "reservation-invalid-state" | "out-of-stock" | "line-limit-exceeded" | "cart-empty" | "product-unavailable" | "payment-declined" | "insufficient-funds" | "payment-invalid-state" | "refund-exceeds-capture" | "invalid-card" | "shipping-destination-unsupported" | "shipment-not-cancellable" | "payload-too-large" | "unsupported-media-type" | "rate-limited" | "bulkhead-full" | "dependency-unavailable" | "circuit-open" | "not-ready" | "shutting-down" | "chaos-injected" | "timeout" | "internal";
                 };
                 cookie?: never;
             };
