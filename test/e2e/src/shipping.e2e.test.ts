@@ -10,10 +10,12 @@ import {
   addToCart,
   checkout,
   createProduct,
+  getOrder,
   type Json,
   phases,
   poll,
   registerShoppers,
+  type Shopper,
   settledOrder,
 } from './support';
 
@@ -32,7 +34,7 @@ async function shipping(method: string, path: string, body?: unknown): Promise<{
   return { status: res.status, body: text ? JSON.parse(text) : undefined };
 }
 
-async function confirmedOrder(prefix: string, units: number): Promise<string> {
+async function confirmedOrder(prefix: string, units: number): Promise<{ orderId: string; shopper: Shopper }> {
   const [shopper] = await registerShoppers(1, prefix);
   assert.ok(shopper);
   const product = await createProduct(5, 700, `${prefix}-${Date.now()}`);
@@ -40,7 +42,7 @@ async function confirmedOrder(prefix: string, units: number): Promise<string> {
   const orderId = await checkout(shopper);
   const order = await settledOrder(shopper, orderId);
   assert.equal(order.status, 'CONFIRMED', JSON.stringify(order));
-  return orderId;
+  return { orderId, shopper };
 }
 
 async function shipmentOf(orderId: string): Promise<Json> {
@@ -61,7 +63,7 @@ test('a confirmed order gets a shipment in the legacy system, read with shop ids
   assert.equal(before.body.nativeShare.create, 0, 'another run left creations routed to native');
 
   phase('check out 2 units');
-  const orderId = await confirmedOrder('e2e-shipping', 2);
+  const { orderId, shopper } = await confirmedOrder('e2e-shipping', 2);
 
   phase('the shipment, booked through the adapter');
   const shipment = await shipmentOf(orderId);
@@ -72,6 +74,34 @@ test('a confirmed order gets a shipment in the legacy system, read with shop ids
   assert.equal(shipment.status, 'BOOKED');
   assert.equal(shipment.weightGrams, 800);
   assert.deepEqual(shipment.price, { amount: 649, currency: 'USD' });
+
+  phase('the order page shows it beside the order');
+  const page = await getOrder(shopper, orderId);
+  assert.deepEqual(page.shipment, {
+    id: shipment.id,
+    status: 'BOOKED',
+    trackingNumber: shipment.trackingNumber,
+    price: { amount: 649, currency: 'USD' },
+    updatedAt: shipment.updatedAt,
+  });
+  assert.equal(page.degraded, undefined, JSON.stringify(page.degraded));
+
+  phase('shipping failing: the page without its shipment, marked degraded');
+  const fault = await shipping('PUT', '/admin/chaos', {
+    kind: 'grpc',
+    target: '*/TrackShipment',
+    fault: { type: 'fail' },
+    durationSeconds: 60,
+  });
+  assert.equal(fault.status, 201, JSON.stringify(fault.body));
+  try {
+    const degraded = await getOrder(shopper, orderId);
+    assert.equal(degraded.shipment, null);
+    assert.deepEqual(degraded.degraded, ['shipment']);
+    assert.equal(degraded.status, 'CONFIRMED');
+  } finally {
+    await shipping('DELETE', '/admin/chaos');
+  }
 });
 
 test('with the create share at 100 %, a confirmed order is shipped natively', async (t) => {
@@ -80,7 +110,7 @@ test('with the create share at 100 %, a confirmed order is shipped natively', as
   const set = await shipping('PUT', '/v1/admin/shipping/strangler', { nativeShare: { create: 100 } });
   assert.equal(set.status, 200, JSON.stringify(set.body));
   try {
-    const orderId = await confirmedOrder('e2e-shipping-native', 1);
+    const { orderId } = await confirmedOrder('e2e-shipping-native', 1);
     const shipment = await shipmentOf(orderId);
     assert.equal(shipment.backend, 'native');
     assert.doesNotMatch(shipment.trackingNumber, /^SHP-/);
