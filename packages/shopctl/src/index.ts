@@ -2,5 +2,13 @@ export * from '@shoplab/audit';
 export * from './api';
 export { type ControlAction, localStackRunning, repoRoot, runControl } from './control';
 export { type DlqTopicListing, discardDlq, listDlq, type RedriveResult, redriveDlq, sendRaw } from './dlq';
-export { type Check, type Exercise, type ExerciseResult, findExercise, listExercises, runExercise } from './exercises';
+export {
+  auditWhenSettled,
+  type Check,
+  type Exercise,
+  type ExerciseResult,
+  findExercise,
+  listExercises,
+  runExercise,
+} from './exercises';
 export { shopTarget } from './exercises/command';

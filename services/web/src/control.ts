@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { type HttpApp, requireAdminToken, ShopError } from '@shoplab/chassis';
 import {
   AdminApi,
+  auditWhenSettled,
   type Check,
   type ControlAction,
   discardDlq,
@@ -315,6 +316,16 @@ export function registerControlRoutes(app: HttpApp, deps: ControlDeps): void {
           target: shopTarget(env, deps.adminToken),
           out: (text) => send({ event: 'output', data: { text } }),
           signal,
+          // The audit as shopctl runs it, given up at once when the run is interrupted (a pass over a
+          // large shop takes a while, and an interrupted run has no verdict to wait for).
+          audit: (target, signal) =>
+            Promise.race([
+              auditWhenSettled(target, signal),
+              new Promise<never>((_, reject) => {
+                if (signal.aborted) reject(new Error('interrupted'));
+                signal.addEventListener('abort', () => reject(new Error('interrupted')), { once: true });
+              }),
+            ]),
         });
         const { audit, ...rest } = result;
         send({ event: 'result', data: { ...rest, auditOk: audit ? audit.ok : null } });

@@ -96,7 +96,8 @@ export function Exercises({ headers }: { headers: AdminHeaders }) {
             <ul aria-label="Checks" className="checks">
               {checks.map((c) => (
                 <li key={c.name} data-verdict={c.verdict}>
-                  <strong className={c.verdict === 'FAIL' ? 'error-text' : ''}>{c.verdict}</strong> {c.name}
+                  <strong className={c.verdict === 'FAIL' ? 'error-text' : ''}>{c.verdict}</strong>{' '}
+                  <span className="check-name">{c.name}</span>
                   <ul className="muted">
                     {c.evidence.map((line) => (
                       <li key={line}>{line}</li>
