@@ -1,13 +1,13 @@
 // The bench's figures P1–P4 and P6 (docs/benchmarks.md), each measured side by side with its
 // baseline in the same run: the machines this runs on are shared and noisy, so an absolute time
 // only means something beside the thing it is compared with.
-import { createPrivateKey, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { cartV1, orderV1, userV1 } from '@shoplab/contracts';
-import { createSigner } from 'fast-jwt';
 import { ApiError, type Order, requestJson, shoplabStateDir, TEST_CARDS } from '../api';
+import { callMetadata, unary } from '../grpc-call';
 import { errorKind } from '../load';
 import { closedLoopThroughput, histogramBuckets, Latencies, quantileBetween, residentMb, timed } from './measure';
 
@@ -117,37 +117,9 @@ export interface ComposedReadFigure {
   ratio: number;
 }
 
-function unary<Req, Res>(
-  client: grpc.Client,
-  method: (req: Req, md: grpc.Metadata, cb: (err: grpc.ServiceError | null, res: Res) => void) => unknown,
-  request: Req,
-  metadata: grpc.Metadata,
-): Promise<Res> {
-  return new Promise((resolve, reject) => {
-    method.call(client, request, metadata, (err, res) => (err ? reject(err) : resolve(res)));
-  });
-}
-
-/**
- * The headers the gateway sends with its calls for a user (docs/architecture.md#trust-boundaries):
- * its service credential for `target`, signed with the gateway's key from the local stack's state
- * directory as the chassis signs it (packages/chassis/src/service-auth.ts), and the user's token.
- */
-async function asGatewayFor(target: string, userToken: string, env: NodeJS.ProcessEnv): Promise<grpc.Metadata> {
-  const der = (await readFile(join(shoplabStateDir(env), 'keys', 'gateway.key'), 'utf8')).trim();
-  const key = createPrivateKey({ key: Buffer.from(der, 'base64'), format: 'der', type: 'pkcs8' });
-  const sign = createSigner({
-    key: key.export({ format: 'pem', type: 'pkcs8' }) as string,
-    algorithm: 'EdDSA',
-    iss: 'service:gateway',
-    sub: 'gateway',
-    aud: `service:${target}`,
-    expiresIn: 10 * 60_000,
-  });
-  const metadata = new grpc.Metadata();
-  metadata.set('shop-service-token', sign({}));
-  metadata.set('shop-user-token', userToken);
-  return metadata;
+/** The headers the gateway sends with its calls for a user: its credential and the user's token (../grpc-call.ts). */
+function asGatewayFor(target: string, userToken: string, env: NodeJS.ProcessEnv): Promise<grpc.Metadata> {
+  return callMetadata('gateway', target, env, userToken);
 }
 
 /**
