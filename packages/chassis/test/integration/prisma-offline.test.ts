@@ -6,6 +6,7 @@ import { join, resolve } from 'node:path';
 import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
 import pg from 'pg';
+import { createPrismaClient, pgPoolOf } from '../../src/database';
 import { refusedValueError } from '../../src/input';
 import { createPrismaAdapter } from '../../src/prisma';
 import { PrismaClient } from '../fixtures/prisma/generated/client';
@@ -102,6 +103,21 @@ test('the generated client reads and writes through the chassis adapter', async 
   } finally {
     await client.$disconnect();
   }
+});
+
+test('pgPoolOf gives the pool under the client: plain SQL sees what Prisma wrote, and $disconnect ends it', async () => {
+  const client = createPrismaClient(PrismaClient, { ...testDatabase, database: scratch });
+  const pool = pgPoolOf(client);
+  try {
+    await client.widget.create({ data: { id: 'w-pool', name: 'Cog', stock: 5 } });
+    assert.ok(pool.totalCount >= 1, 'Prisma connected through this pool');
+    await pool.query('UPDATE widgets SET stock = stock - 2 WHERE id = $1', ['w-pool']);
+    assert.equal((await client.widget.findUniqueOrThrow({ where: { id: 'w-pool' } })).stock, 3);
+  } finally {
+    await client.$disconnect();
+  }
+  assert.equal(pool.ended, true, 'the pool ends with the client');
+  assert.throws(() => pgPoolOf(new PrismaClient({ adapter: createPrismaAdapter(testDatabase) })), /createPrismaClient/);
 });
 
 test('PostgreSQL refusing a value (NUL, not a uuid) is recognised as bad input; a duplicate key is not', async () => {
