@@ -93,7 +93,7 @@ describe('scripts/deploy-check.sh', () => {
     const text = readFileSync(file, 'utf8');
     assert.match(text, required);
     // biome-ignore lint/suspicious/noTemplateCurlyInString: compose's own ${VAR:-default} syntax
-    writeFileSync(file, text.replace(required, '"${JWT_PRIVATE_KEY:-MC4CAQAwBQYDK2VwBCIEIGNoYW5nZS1tZS1jaGFuZ2UtbWUtY2hhbmdlLW1lLTA=}"'));
+    writeFileSync(file, text.replace(required, '"${JWT_PRIVATE_KEY:-change-me-a-private-key}"'));
     assertFails(
       deployCheck('--compose', file, '--only', 'compose'),
       /FAIL {2}compose refuses to start without[\s\S]*starts without JWT_PRIVATE_KEY: a default stands in for it/,
