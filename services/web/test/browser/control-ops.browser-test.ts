@@ -156,7 +156,7 @@ test('the control room’s operations on a phone-sized screen', async (t) => {
 
       // The exercise's checks arrive when its run returns, before its cleanups and the audit.
       const checks = page.getByRole('list', { name: 'Checks' });
-      await checks.locator('li[data-verdict]').first().waitFor({ timeout: 90_000 });
+      await checks.locator('li[data-verdict]').first().waitFor({ timeout: 150_000 });
       const shown = await checks.locator(':scope > li').evaluateAll((lis) =>
         lis.map((li) => ({
           verdict: li.getAttribute('data-verdict') ?? '',
