@@ -1,5 +1,6 @@
 // buildApp: the shipping service's HTTP app and gRPC server, without listening.
 import {
+  createBreaker,
   createHttpApp,
   createServiceGrpcServer,
   type GrpcServer,
@@ -42,11 +43,29 @@ export async function buildApp(deps: AppDeps): Promise<ShippingApp> {
     nativeQuoteSkewCents: 0,
   });
   const registers = [kit.metrics.registry];
+  // The legacy system's breaker: open after half the calls of a busy window fail (no answer or
+  // a server fault), a trial call after 5 s. Faults that mean bad input never count (4xx codes).
+  const legacyBreaker = createBreaker(
+    (call: () => Promise<unknown>) => call(),
+    {
+      caller: 'shipping',
+      target: 'legacy-shipping',
+      timeoutMs: false,
+      errorThresholdPercentage: 50,
+      volumeThreshold: 10,
+      resetTimeoutMs: 5_000,
+    },
+    { metrics: kit.metrics, registry: kit.breakers, logger: kit.logger },
+  );
   const shipping = new Shipping({
     store: new PrismaShipmentStore(prisma),
     legacy:
       deps.legacy ??
-      new LegacyShippingAdapter({ url: config.LEGACY_SHIPPING_URL, timeoutMs: config.LEGACY_SHIPPING_TIMEOUT_MS }),
+      new LegacyShippingAdapter({
+        url: config.LEGACY_SHIPPING_URL,
+        timeoutMs: config.LEGACY_SHIPPING_TIMEOUT_MS,
+        guard: <T>(call: () => Promise<T>) => legacyBreaker.fire(call) as Promise<T>,
+      }),
     native: new NativeShipping({
       transitAfterMs: config.NATIVE_TRANSIT_AFTER_MS,
       deliverAfterMs: config.NATIVE_DELIVER_AFTER_MS,

@@ -18,6 +18,11 @@ export interface LegacyShippingOptions {
   url: string;
   /** Per-call timeout of a SOAP request. */
   timeoutMs: number;
+  /**
+   * Runs each SOAP call (the circuit breaker in app.ts). A mapped fault is the caller's mistake
+   * (4xx) and never counts against the legacy system; no answer, or a 5xx, does.
+   */
+  guard?: <T>(call: () => Promise<T>) => Promise<T>;
 }
 
 export class LegacyShippingAdapter implements ShippingBackend {
@@ -40,7 +45,12 @@ export class LegacyShippingAdapter implements ShippingBackend {
     return this.client;
   }
 
-  private async invoke<T>(operation: string, args: Record<string, string>): Promise<T> {
+  private invoke<T>(operation: string, args: Record<string, string>): Promise<T> {
+    const call = () => this.call<T>(operation, args);
+    return this.options.guard ? this.options.guard(call) : call();
+  }
+
+  private async call<T>(operation: string, args: Record<string, string>): Promise<T> {
     try {
       const client = await this.soapClient();
       const method = client[`${operation}Async`] as (a: unknown, o: unknown) => Promise<[T]>;

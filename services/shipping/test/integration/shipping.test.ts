@@ -148,6 +148,20 @@ describe('shipping over the legacy SOAP system', () => {
     assert.equal(res.json.legacyCode, 'E101');
   });
 
+  it('never opens the legacy breaker on bad input: 30 refused quotes, then a good one answers', async () => {
+    for (let i = 0; i < 30; i++) {
+      const bad = await quote({ destinationCountry: 'ZZ', weightGrams: 100 });
+      assert.equal(bad.status, 422);
+    }
+    const good = await quote({ destinationCountry: 'US', weightGrams: 100 });
+    assert.equal(good.status, 200, JSON.stringify(good.json));
+    const breakers = await app.http.inject({ method: 'GET', url: '/admin/breakers', headers: admin });
+    const legacy = (breakers.json().items as { target: string; state: string }[]).find(
+      (b) => b.target === 'legacy-shipping',
+    );
+    assert.equal(legacy?.state, 'closed', JSON.stringify(breakers.json()));
+  });
+
   it('in shadow mode counts a seeded difference and still answers with the routed implementation', async () => {
     const set = await app.http.inject({
       method: 'PUT',
