@@ -1,5 +1,5 @@
 // `make screenshots`: pictures of the storefront, an order's timeline (confirmed and
-// cancelled), the control room and the phone layout, taken in headless Chromium from the
+// cancelled), the control room (and an exercise run from it) and the phone layout, taken in headless Chromium from the
 // running shop (make up) into docs/web/. The products and shoppers are made for the occasion.
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -72,7 +72,21 @@ async function main(): Promise<void> {
     await page.getByRole('button', { name: 'Open the control room' }).click();
     await page.getByTestId('health-payment').waitFor();
     await page.locator('[data-breaker]').first().waitFor();
-    await shot(page, 'control-room', true);
+    await page.locator('[data-switch]').first().waitFor();
+    await shot(page, 'control-room');
+
+    // An exercise run from the page (6: harmless), pictured once its checks have arrived; then
+    // interrupted, as the audit over the whole shop is all that remains.
+    await page.getByLabel('Exercise', { exact: true }).selectOption('6');
+    await page.getByRole('button', { name: 'Run the exercise' }).click();
+    await page.getByRole('list', { name: 'Checks' }).locator('li').first().waitFor({ timeout: SETTLE_MS });
+    const exercises = page.locator('section[aria-labelledby="exercises-title"]');
+    await exercises.scrollIntoViewIfNeeded();
+    await exercises.screenshot({ path: join(OUT, 'control-exercise.png'), animations: 'disabled' });
+    console.log(`screenshots: ${join(OUT, 'control-exercise.png')}`);
+    page.once('dialog', (dialog) => void dialog.accept());
+    await page.getByRole('button', { name: 'Interrupt it' }).click();
+    await page.getByTestId('exercise-verdict').waitFor({ timeout: SETTLE_MS });
 
     // The confirmed order's trace, once its spans (the consumers' last) have reached Jaeger.
     await page.getByLabel('Order id').fill(orderId);

@@ -199,8 +199,8 @@ function ServiceMap({
     <>
       <h2>Service map</h2>
       <p className="muted">
-        Each service's readiness (its /readyz, asked by the gateway; the gateway's and the order history's asked by this
-        web service) and the gateway's circuit breaker towards it; refreshed every {REFRESH_MS / 1000} s.
+        Each service's readiness (its /readyz: the backing services' asked by the gateway, the gateway's and the others'
+        asked by this web service) and the gateway's circuit breaker towards it; refreshed every {REFRESH_MS / 1000} s.
       </p>
       <ul className="services" aria-label="Services">
         {others.map((h) => (
