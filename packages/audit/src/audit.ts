@@ -55,6 +55,9 @@ export const stockReportSchema = z.object({
   violations: z.array(z.string()),
 });
 
+/** catalog `GET /v1/admin/reservations`: every reservation's status by its id (the order id). */
+export const reservationStatusesSchema = z.object({ statuses: z.record(z.string(), z.string()) });
+
 /** chassis `GET /admin/outbox` and `GET /admin/consumers` (packages/chassis/src/admin-audit.ts). */
 export const outboxReportSchema = z.object({
   unpublished: z.number().int(),

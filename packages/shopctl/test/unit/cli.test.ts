@@ -65,7 +65,7 @@ beforeEach(() => {
       reservationsByStatus: { RESERVED: 0, COMMITTED: 1, RELEASED: 0, RESTOCKED: 0 },
       violations: [],
     },
-    '/v1/admin/reservations/o-1': { id: 'o-1', status: 'COMMITTED', lines: [] },
+    '/v1/admin/reservations': { statuses: { 'o-1': 'COMMITTED' } },
     '/admin/outbox': { unpublished: 0, published: 3, oldestUnpublishedAgeSeconds: 0, lastError: null },
     '/admin/consumers': { groups: [], duplicateIds: 0 },
   };
@@ -100,7 +100,7 @@ test('a consistent shop audits with exit 0 and sends the admin token to every se
 });
 
 test('a broken invariant exits 1, and --json prints the report', async () => {
-  (routes['/v1/admin/reservations/o-1'] as { status: string }).status = 'RESERVED';
+  (routes['/v1/admin/reservations'] as { statuses: Record<string, string> }).statuses['o-1'] = 'RESERVED';
   const { code, out } = await run(['audit', '--json']);
   assert.equal(code, 1);
   const report = JSON.parse(out);

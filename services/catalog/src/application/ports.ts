@@ -81,6 +81,8 @@ export interface StockReport {
 export interface StockAuditReader {
   report(): Promise<StockReport>;
   reservation(id: string): Promise<(Reservation & { createdAt: Date; updatedAt: Date }) | undefined>;
+  /** Every reservation's status by its id (the order id): the audit's one read instead of one per order. */
+  reservationStatuses(): Promise<Record<string, ReservationStatus>>;
 }
 
 /**

@@ -52,4 +52,11 @@ export class PrismaStockAuditReader implements StockAuditReader {
       updatedAt: row.updatedAt,
     };
   }
+
+  async reservationStatuses() {
+    const rows = await this.prisma.$queryRawUnsafe<{ id: string; status: ReservationStatus }[]>(
+      'SELECT id, status::text AS status FROM reservations',
+    );
+    return Object.fromEntries(rows.map((r) => [r.id, r.status]));
+  }
 }

@@ -417,6 +417,19 @@ describe('the admin stock report', () => {
       headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
     });
     assert.equal(missing.statusCode, 404);
+
+    const all = await catalog.app.http.inject({
+      method: 'GET',
+      url: '/v1/admin/reservations',
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+    });
+    assert.equal(all.statusCode, 200);
+    const statuses: Record<string, string> = all.json().statuses;
+    assert.equal(statuses[committed], 'COMMITTED');
+    assert.equal(statuses['ord-nope'], undefined);
+    const counted: Record<string, number> = {};
+    for (const status of Object.values(statuses)) counted[status] = (counted[status] ?? 0) + 1;
+    for (const row of rows) assert.equal(counted[row.status], row.n, `every ${row.status} reservation is listed`);
   });
 
   test('the database refuses counters that break the invariant, whatever the code does', async () => {

@@ -75,7 +75,7 @@ beforeEach(() => {
       reservationsByStatus: { COMMITTED: 1 },
       violations: [],
     },
-    '/v1/admin/reservations/o-1': { id: 'o-1', status: 'COMMITTED' },
+    '/v1/admin/reservations': { statuses: { 'o-1': 'COMMITTED' } },
     '/admin/outbox': { unpublished: 0, published: 2, oldestUnpublishedAgeSeconds: 0, lastError: null },
     '/admin/consumers': { groups: [{ group: 'g', processed: 2 }], duplicateIds: 0 },
   };

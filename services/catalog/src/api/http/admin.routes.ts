@@ -93,6 +93,18 @@ export function registerAdminRoutes(
     },
   );
   app.get(
+    '/v1/admin/reservations',
+    {
+      ...options,
+      schema: {
+        ...common,
+        summary: 'Every reservation’s status by its id (the order id): what the audit compares with the orders',
+        response: { 200: z.object({ statuses: z.record(z.string(), z.enum(RESERVATION_STATUSES)) }) },
+      },
+    },
+    async () => ({ statuses: await deps.audit.reservationStatuses() }),
+  );
+  app.get(
     '/v1/admin/reservations/:id',
     {
       ...options,
