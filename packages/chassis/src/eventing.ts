@@ -29,13 +29,22 @@ export interface Eventing {
   producerPool: Closeable;
 }
 
-export function createEventing(kit: ServiceKit<KafkaConfig>, options: EventingOptions): Eventing {
-  const { config, logger } = kit;
-  const kafka = new Kafka({
-    clientId: config.KAFKA_CLIENT_ID ?? kit.instanceId,
-    brokers: config.KAFKA_BROKERS,
-    logCreator: kafkaLogCreator(logger),
+/**
+ * The service's kafkajs client (client id: KAFKA_CLIENT_ID, else the instance id; its logs
+ * through the service's logger). A service that only consumes (history, shipping) needs just
+ * this; a producing one gets it from createEventing.
+ */
+export function createKafkaClient(kit: ServiceKit<KafkaConfig>): Kafka {
+  return new Kafka({
+    clientId: kit.config.KAFKA_CLIENT_ID ?? kit.instanceId,
+    brokers: kit.config.KAFKA_BROKERS,
+    logCreator: kafkaLogCreator(kit.logger),
   });
+}
+
+export function createEventing(kit: ServiceKit<KafkaConfig>, options: EventingOptions): Eventing {
+  const { logger } = kit;
+  const kafka = createKafkaClient(kit);
   const producer = createProducer(kafka, { logger });
   const relay = new OutboxRelay({
     pool: options.relayPool,

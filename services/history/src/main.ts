@@ -1,6 +1,5 @@
 // The history service process: config → kit → database and Kafka → buildApp → startService.
-import { createDatabase, createServiceKit, kafkaLogCreator, loadConfig, startService } from '@shoplab/chassis';
-import { Kafka } from 'kafkajs';
+import { createDatabase, createKafkaClient, createServiceKit, loadConfig, startService } from '@shoplab/chassis';
 import { buildApp } from './app';
 import { configSchema } from './config';
 import { PrismaClient } from './generated/prisma/client';
@@ -12,11 +11,7 @@ async function main(): Promise<void> {
   const db = createDatabase(config, PrismaClient);
   // The read side publishes nothing (no outbox, no relay, no producer of its own): a Kafka
   // client for its consumers and the admin reads of the lag and the rebuild.
-  const kafka = new Kafka({
-    clientId: config.KAFKA_CLIENT_ID ?? kit.instanceId,
-    brokers: config.KAFKA_BROKERS,
-    logCreator: kafkaLogCreator(kit.logger),
-  });
+  const kafka = createKafkaClient(kit);
   const app = await buildApp({ kit, prisma: db.prisma, kafka });
   await startService(kit, {
     http: app.http,

@@ -2,13 +2,12 @@
 // order-events consumer as intake. It publishes nothing (no outbox, no relay).
 import {
   createDatabase,
+  createKafkaClient,
   createServiceKit,
-  kafkaLogCreator,
   loadConfig,
   prismaConsumerIntake,
   startService,
 } from '@shoplab/chassis';
-import { Kafka } from 'kafkajs';
 import { buildApp } from './app';
 import { configSchema } from './config';
 import { PrismaClient } from './generated/prisma/client';
@@ -18,11 +17,7 @@ async function main(): Promise<void> {
   const config = loadConfig(configSchema);
   const kit = createServiceKit(config);
   const db = createDatabase(config, PrismaClient);
-  const kafka = new Kafka({
-    clientId: config.KAFKA_CLIENT_ID ?? kit.instanceId,
-    brokers: config.KAFKA_BROKERS,
-    logCreator: kafkaLogCreator(kit.logger),
-  });
+  const kafka = createKafkaClient(kit);
   const app = await buildApp({ kit, prisma: db.prisma });
   const parcel = { country: config.SHIPPING_DEFAULT_COUNTRY, gramsPerUnit: config.SHIPPING_GRAMS_PER_UNIT };
   const orderEvents = prismaConsumerIntake<PrismaClient>(
