@@ -16,6 +16,7 @@ import { z } from 'zod';
 import { type FaultInjector, faultRuleInputSchema } from './chaos';
 import { databaseError } from './database-errors';
 import { type ErrorCode, errorText, problemOf, ShopError } from './errors';
+import type { HttpApp } from './http-app';
 import { undecodableQueryError, unstorableInputError } from './input';
 import type { ServiceMetrics } from './metrics';
 import { completeOpenApi, type OpenApiDocument, problemPageRoutes, problemResponses, RouteTable } from './openapi';
@@ -47,13 +48,7 @@ export interface HttpAppOptions {
   patchOpenApi?: (doc: OpenApiDocument) => void;
 }
 
-export type HttpApp = FastifyInstance<
-  import('node:http').Server,
-  import('node:http').IncomingMessage,
-  import('node:http').ServerResponse,
-  Logger,
-  ZodTypeProvider
->;
+export type { HttpApp } from './http-app';
 
 const OPERATIONAL_ROUTES = new Set(['/healthz', '/readyz', '/metrics', '/openapi.json']);
 

@@ -4,7 +4,7 @@
 // `/problems/<slug>`, generated from the one error table (errors.ts).
 import { z } from 'zod';
 import { ERROR_CODES, type ErrorCode, GrpcStatus, problemSlug, problemTypeOf } from './errors';
-import type { HttpApp } from './http';
+import type { HttpApp } from './http-app';
 
 /** The problem document of every error answer (RFC 9457), as a zod schema for route `response`s. */
 export const problemSchema = z
