@@ -43,17 +43,17 @@ function recordingTx() {
 before(() => installTracePropagation());
 
 describe('writeOutbox', () => {
-  test('inserts each event with its topic, aggregate, payload and headers, then notifies the relay', async () => {
+  test('inserts each event with its topic, aggregate, payload and headers, and notifies the relay in the same statement', async () => {
     const { tx, statements } = recordingTx();
     const [a, b] = [stockReserved('p-1', 2), stockReserved('p-2')];
 
     await writeOutbox(tx, [a, b]);
 
-    assert.equal(statements.length, 2);
-    const [insert, notify] = statements;
+    assert.equal(statements.length, 1, 'one round trip');
+    const [insert] = statements;
     assert.match(
       insert?.sql ?? '',
-      /^INSERT INTO outbox \(event_id, topic, aggregate_type, aggregate_id, event_type, payload, headers\) VALUES \(.+\), \(.+\)$/,
+      /^WITH written AS \( INSERT INTO outbox \(event_id, topic, aggregate_type, aggregate_id, event_type, payload, headers\) VALUES \(.+\), \(.+\) \) SELECT .*pg_notify\('outbox', ''\)/,
     );
     const values = insert?.values ?? [];
     assert.deepEqual(values.slice(0, 5), [a.id, 'catalog.events', 'stock', 'p-1', 'shop.stock.reserved.v1']);
@@ -63,7 +63,6 @@ describe('writeOutbox', () => {
     assert.equal(headers.ce_source, '/shoplab/catalog');
     assert.equal(headers['content-type'], 'application/json');
     assert.equal(values[7], b.id, 'the second row follows');
-    assert.equal(notify?.sql, 'NOTIFY outbox');
   });
 
   test('captures the trace context of the request that wrote the rows', async () => {
@@ -76,19 +75,24 @@ describe('writeOutbox', () => {
 
   test('speaks Prisma raw SQL inside a Prisma interactive transaction', async () => {
     const calls: unknown[][] = [];
+    const record = async (sql: string, ...values: unknown[]) => {
+      calls.push([sql.replace(/\s+/g, ' ').trim(), ...values]);
+    };
     const prismaTx = {
       $executeRawUnsafe: async (sql: string, ...values: unknown[]) => {
-        calls.push([sql.replace(/\s+/g, ' ').trim(), ...values]);
+        await record(sql, ...values);
         return 1;
       },
-      $queryRawUnsafe: async <T>() => [] as T,
+      $queryRawUnsafe: async <T>(sql: string, ...values: unknown[]) => {
+        await record(sql, ...values);
+        return [] as T;
+      },
     };
     const event = stockReserved('p-7');
     await writeOutbox(prismaTx, event);
-    assert.equal(calls.length, 2);
-    assert.match(String(calls[0]?.[0]), /^INSERT INTO outbox/);
+    assert.equal(calls.length, 1);
+    assert.match(String(calls[0]?.[0]), /^WITH written AS \( INSERT INTO outbox .*pg_notify\('outbox', ''\)/);
     assert.equal(calls[0]?.[1], event.id);
-    assert.deepEqual(calls[1], ['NOTIFY outbox']);
   });
 
   test('writes nothing and sends no notification for no events', async () => {
