@@ -45,6 +45,8 @@ export interface PrismaConsumerOptions<Tx extends SqlTransaction>
    * across partitions (the history's projection).
    */
   partitionsConsumedConcurrently?: number;
+  /** Where a new group starts: the earliest offset (default) or only the messages after it joins. */
+  fromBeginning?: boolean;
 }
 
 /** createConsumer with a Prisma transaction per event (CONSUMER_TRANSACTION's limits). */
@@ -62,6 +64,7 @@ export function createPrismaConsumer<Tx extends SqlTransaction>(options: PrismaC
     ...(options.partitionsConsumedConcurrently
       ? { partitionsConsumedConcurrently: options.partitionsConsumedConcurrently }
       : {}),
+    ...(options.fromBeginning !== undefined ? { fromBeginning: options.fromBeginning } : {}),
     transaction: (work) => prisma.$transaction(work, CONSUMER_TRANSACTION),
     handler: options.handler,
   });

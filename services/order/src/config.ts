@@ -73,9 +73,12 @@ export const configSchema = baseConfigSchema
     /**
      * Sagas one runner works on at once. A saga mostly waits for its participants (a step holds a
      * database connection only for its two single-statement writes), so this is a queue bound, not
-     * a CPU one: at 8, checkouts at 10/s queued for tens of seconds before their first step (ADR 31).
+     * a CPU one: at 8, checkouts at 10/s queue before their first step (ADR 31). At 32 the sagas
+     * resumed after a restart ran beside the checkouts in one process and one pool of
+     * DB_POOL_MAX, and a checkout right after the restart waited past the gateway's 2 s: 8 until
+     * the sagas yield to the checkouts (ADR 31, "What is next").
      */
-    SAGA_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(32),
+    SAGA_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(8),
     /** The payment service's events: recorded on the orders' timelines. */
     PAYMENT_EVENTS_TOPIC: z.string().min(1).default('payment.events'),
     /**

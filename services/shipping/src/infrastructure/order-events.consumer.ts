@@ -16,6 +16,13 @@ export const ORDER_EVENTS_GROUP = 'shipping-order-events';
  * legacy booking is not paid one event at a time.
  */
 const PARTITIONS_AT_ONCE = 3;
+/**
+ * A new group (the service's first start on a shop) begins with the orders confirmed from then
+ * on: the orders confirmed before shipping existed were not its to ship, and a shop that has
+ * thousands of them would book each through the slow legacy system at start. Once the group has
+ * committed offsets, a restart resumes where it stopped, whatever was confirmed meanwhile.
+ */
+const FROM_BEGINNING = false;
 
 export interface OrderEventsConsumerOptions extends PrismaConsumerWiring<PrismaClient> {
   shipping: Shipping;
@@ -28,6 +35,7 @@ export function createOrderEventsConsumer(options: OrderEventsConsumerOptions): 
     ...options,
     groupId: options.groupId ?? ORDER_EVENTS_GROUP,
     partitionsConsumedConcurrently: PARTITIONS_AT_ONCE,
+    fromBeginning: FROM_BEGINNING,
     handler: async (event, tx) => {
       const outcome = await applyOrderEvent(event, options.shipping, new PrismaShipmentStore(tx), options.parcel);
       log[outcome.kind === 'shipment' ? 'info' : 'debug']({ eventId: event.id, ...outcome }, 'order event applied');
