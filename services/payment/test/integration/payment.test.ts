@@ -386,7 +386,10 @@ describe('what is stored', () => {
     for (const table of ['payments', 'ledger_entries', 'idempotency_keys', 'outbox']) {
       const { rows } = await pool.query<{ row: string }>(`SELECT t::text AS row FROM ${table} t`);
       assert.ok(rows.length > 0, `${table} has rows`);
-      for (const { row } of rows) {
+      for (const { row: stored } of rows) {
+        // The logical clocks every event carries (ce_lamport, ce_hlc) are counters that may pass
+        // through any four digits: they are not card data.
+        const row = stored.replace(/"ce_(lamport|hlc)": ?"[^"]*"/g, '');
         assert.ok(!row.includes(digits), `${table} holds a full card number`);
         assert.ok(!row.includes('601111111111'), `${table} holds most of a card number`);
         // Standing alone: '9876' inside a uuid or a timestamp is not a cvc.
