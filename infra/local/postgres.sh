@@ -35,7 +35,7 @@ _pg_as() {
 
 # psql as the postgres superuser over the unix socket (local auth is trust); SQL on stdin.
 _pg_psql() {
-  "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$PG_SOCKET_DIR" -p "$PG_PORT" -U postgres -d postgres
+  "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$PG_SOCKET_DIR" -p "$PG_PORT" -U postgres -d postgres "$@"
 }
 
 postgres_ready() { "$PG_BIN/pg_isready" -q -h "$PG_HOST" -p "$PG_PORT" -t 2; }
@@ -69,6 +69,13 @@ listen_addresses = '$PG_HOST'
 port = $PG_PORT
 unix_socket_directories = '$PG_SOCKET_DIR'
 max_connections = 200
+# The log and two-phase commit (docs/patterns/write-ahead-log.md, docs/patterns/two-phase-commit.md):
+# logical decoding for the outbox relay that tails the WAL, and prepared transactions for the
+# two-phase checkout. Changing these needs a server restart (infra.sh restarts it when they differ).
+wal_level = logical
+max_wal_senders = 10
+max_replication_slots = 10
+max_prepared_transactions = 100
 password_encryption = 'scram-sha-256'
 log_timezone = 'UTC'
 timezone = 'UTC'
@@ -164,6 +171,15 @@ postgres_start() {
   st=$(proc_state postgres)
   if [[ $st == running ]]; then
     already_running postgres
+    # A server started before a setting that needs a restart changed (wal_level, ...): restart it
+    # (the services reconnect), so that `make up` always leaves it running with today's settings.
+    _pg_configure
+    printf 'SELECT pg_reload_conf();\n' | _pg_psql >/dev/null
+    if [[ $(printf 'SELECT count(*) FROM pg_settings WHERE pending_restart;\n' | _pg_psql -tA) != 0 ]]; then
+      say postgres "settings changed that need a restart: restarting"
+      postgres_stop
+      postgres_start
+    fi
     return 0
   fi
   [[ $st == stale ]] && { say postgres "removing stale pid file"; rm -f "$(pid_file postgres)"; }

@@ -43,6 +43,12 @@ const READ_EVERY_MS = 500;
 const RAMP_MS = 1_500;
 /** Checkouts per phase, one after another while the flood runs. */
 const CHECKOUTS = 6;
+/**
+ * How long a checkout is sent again after 503s before the shopper gives up: with the bulkheads
+ * off the flood may hold the shared pool for as long as it runs, and a shopper refused for 10 s
+ * is the outcome the BEFORE phase exists to show (with the bulkheads on, none may be refused).
+ */
+const GIVE_UP_MS = 10_000;
 
 interface Read {
   ms: number;
@@ -51,11 +57,13 @@ interface Read {
 }
 
 interface Checkout {
-  /** From the first attempt to the 202, retries after 503 included. */
+  shopper: Shopper;
+  /** From the first attempt to the 202 (retries after 503 included), or to giving up. */
   ms: number;
-  /** Attempts refused (503 SHOP_BULKHEAD_FULL) before it was accepted. */
+  /** Attempts refused (503 SHOP_BULKHEAD_FULL) before it was accepted or given up. */
   refused: number;
-  placed: PlacedOrder;
+  /** The accepted order; null when every attempt for GIVE_UP_MS was refused. */
+  placed: PlacedOrder | null;
 }
 
 interface PhaseResult {
@@ -119,7 +127,10 @@ async function flood(ctx: ExerciseContext, readers: PlacedOrder[], running: () =
   return reads;
 }
 
-/** One checkout, sent again with the same key after a 503's Retry-After, as checkoutAll does. */
+/**
+ * One checkout, sent again with the same key after a 503's Retry-After, as checkoutAll does,
+ * until it is accepted or GIVE_UP_MS has passed (then `placed` is null).
+ */
 async function timedCheckout(ctx: ExerciseContext, shopper: Shopper, n: number): Promise<Checkout> {
   const idempotencyKey = `${ctx.runId}-checkout-${n}-${Date.now()}`;
   const started = Date.now();
@@ -128,14 +139,19 @@ async function timedCheckout(ctx: ExerciseContext, shopper: Shopper, n: number):
     try {
       const { orderId } = await shopper.checkout({ idempotencyKey });
       const acceptedAt = Date.now();
-      return { ms: acceptedAt - started, refused, placed: { shopper, orderId, acceptedAt } };
+      return { shopper, ms: acceptedAt - started, refused, placed: { shopper, orderId, acceptedAt } };
     } catch (err) {
       const wait = retryAfterMs(err);
-      if (wait === undefined || Date.now() - started > 30_000) throw err;
+      if (wait === undefined) throw err;
       refused++;
+      if (Date.now() + wait - started > GIVE_UP_MS) return { shopper, ms: Date.now() - started, refused, placed: null };
       await ctx.sleep(wait);
     }
   }
+}
+
+function placedOf(checkouts: Checkout[]): PlacedOrder[] {
+  return checkouts.flatMap((c) => (c.placed ? [c.placed] : []));
 }
 
 async function phase(
@@ -185,7 +201,12 @@ async function phase(
 
 function describeCheckouts(p: PhaseResult): string {
   const refused = p.checkouts.reduce((n, c) => n + c.refused, 0);
-  return `${describeMs(p.checkouts.map((c) => c.ms))}; ${refused} attempts refused (503) before being accepted; the gateway refused ${p.rejectedCheckouts} checkout calls at once`;
+  const accepted = p.checkouts.filter((c) => c.placed);
+  const gaveUp = p.checkouts.length - accepted.length;
+  return (
+    `${accepted.length} of ${p.checkouts.length} accepted, ${describeMs(accepted.map((c) => c.ms))}; ${refused} attempts refused (503)` +
+    `${gaveUp ? `, ${gaveUp} shoppers gave up after ${GIVE_UP_MS / 1000} s of refusals` : ''}; the gateway refused ${p.rejectedCheckouts} checkout calls at once`
+  );
 }
 
 function describeReads(p: PhaseResult): string {
@@ -245,11 +266,17 @@ export const exercise14 = registerExercise({
     const on = await phase(ctx, true, readers, shoppers.slice(FLOOD_SHOPPERS, FLOOD_SHOPPERS + CHECKOUTS));
     const off = await phase(ctx, false, readers, shoppers.slice(FLOOD_SHOPPERS + CHECKOUTS));
 
-    const placed = [...readers, ...on.checkouts.map((c) => c.placed), ...off.checkouts.map((c) => c.placed)];
+    const placed = [...readers, ...placedOf(on.checkouts), ...placedOf(off.checkouts)];
     ctx.log('waiting for every order to end');
     const ended = await waitAllEnded(ctx, placed, 60_000);
     const breaker = (await ctx.admin.breakers('gateway')).items.find((i) => i.target === 'payment');
+    // A shopper who gave up was refused before the gateway called order: the cart still holds its item.
+    const gaveUp = off.checkouts.filter((c) => !c.placed);
+    const cartsKept = (await Promise.all(gaveUp.map(async (c) => (await c.shopper.getCart()).itemCount > 0))).filter(
+      Boolean,
+    ).length;
 
+    // A given-up checkout counts with the time it waited before giving up (at least GIVE_UP_MS).
     const onP50 = quantile(
       on.checkouts.map((c) => c.ms),
       0.5,
@@ -266,6 +293,7 @@ export const exercise14 = registerExercise({
       check(
         'with the bulkheads on, checkout keeps its pace under the read flood; without them it queues behind the reads or is refused',
         on.checkouts.length === CHECKOUTS &&
+          placedOf(on.checkouts).length === CHECKOUTS &&
           off.checkouts.length === CHECKOUTS &&
           onRefused === 0 &&
           on.rejectedCheckouts === 0 &&
@@ -284,8 +312,12 @@ export const exercise14 = registerExercise({
       ),
       check(
         'nothing is lost: every order ends, no read errors, the gateway’s breaker to payment stays closed',
-        ended.length === placed.length && offFailedReads === 0 && (breaker?.state ?? 'closed') === 'closed',
+        ended.length === placed.length &&
+          cartsKept === gaveUp.length &&
+          offFailedReads === 0 &&
+          (breaker?.state ?? 'closed') === 'closed',
         `orders: ${describeTally(tally(ended.map((e) => e.order.status)))} (${placed.length} placed; ${offRefused} checkout attempts refused while the bulkheads were off were sent again with their key)`,
+        `shoppers who gave up: ${gaveUp.length}, their carts still holding the item: ${cartsKept}`,
         `gateway→payment breaker: ${breaker ? `${breaker.state}, ${breaker.stats.failures ?? 0} failed of ${breaker.stats.fires ?? 0} calls in the last 10 s` : 'no calls yet'}`,
       ),
     ];
