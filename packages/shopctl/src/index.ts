@@ -12,3 +12,4 @@ export {
   runExercise,
 } from './exercises';
 export { shopTarget } from './exercises/command';
+export { ROUTED_OPERATIONS, type RoutedOperation, ShippingApi, type StranglerStatus } from './shipping';

@@ -18,11 +18,13 @@ import {
   listDlq,
   listExercises,
   localStackRunning,
+  ROUTED_OPERATIONS,
   redriveDlq,
   repoRoot,
   runControl,
   runExercise,
   SERVICES,
+  ShippingApi,
   shopTarget,
   TARGET_SERVICES,
 } from '@shoplab/shopctl';
@@ -59,8 +61,14 @@ interface Switch {
   write: (value: string) => Promise<string>;
 }
 
-/** The switches that exist: the gateway's (breakers, bulkheads, order events, product cache) and each service's outbox. */
-export function switches(admin: AdminApi): Switch[] {
+/** The native share of a strangled operation, in the steps the control room offers. */
+const SHARES = ['0', '10', '50', '100'] as const;
+
+/**
+ * The switches that exist: the gateway's (breakers, bulkheads, order events, product cache), each
+ * service's outbox, and the shipping strangler's (the native share per operation, shadow quotes).
+ */
+export function switches(admin: AdminApi, shipping?: ShippingApi): Switch[] {
   const gateway = <T>(method: string, path: string, body?: unknown) =>
     admin.request<T>('gateway', method, `/api/v1/admin/${path}`, body === undefined ? {} : { body });
   const onOff = (name: string, label: string, path: string, field: 'enabled' | 'fallback'): Switch => ({
@@ -91,6 +99,30 @@ export function switches(admin: AdminApi): Switch[] {
         write: (mode) => admin.setPublishMode(service, mode as 'outbox' | 'direct'),
       }),
     ),
+    ...(shipping ? stranglerSwitches(shipping) : []),
+  ];
+}
+
+/** `shopctl shipping route|shadow` as switches (docs/patterns/strangler-fig.md); a share set elsewhere shows as it is. */
+function stranglerSwitches(shipping: ShippingApi): Switch[] {
+  return [
+    ...ROUTED_OPERATIONS.map(
+      (operation): Switch => ({
+        name: `shipping-${operation}-native`,
+        label: `Shipping ${operation}s: percent answered by the native service (the rest: the legacy SOAP system; 0 is the rollback)`,
+        values: SHARES,
+        read: async () => String((await shipping.status()).nativeShare[operation]),
+        write: async (value) =>
+          String((await shipping.update({ nativeShare: { [operation]: Number(value) } })).nativeShare[operation]),
+      }),
+    ),
+    {
+      name: 'shipping-shadow',
+      label: 'Shipping quotes shadowed (on: the other implementation is asked too and differences are counted)',
+      values: ['on', 'off'],
+      read: async () => ((await shipping.status()).shadow ? 'on' : 'off'),
+      write: async (value) => ((await shipping.update({ shadow: value === 'on' })).shadow ? 'on' : 'off'),
+    },
   ];
 }
 
@@ -108,6 +140,9 @@ export type ExerciseEvent =
 export function registerControlRoutes(app: HttpApp, deps: ControlDeps): void {
   const env = { ...(deps.env ?? process.env), SHOPLAB_GATEWAY_URL: deps.gatewayUrl, ADMIN_TOKEN: deps.adminToken };
   const admin = new AdminApi({ env, token: deps.adminToken, timeoutMs: 5_000 });
+  // The strangler's switches live on shipping: the address the map knows it by (compose), else shopctl's default.
+  const shippingUrl = deps.mapServices.find((s) => s.name === 'shipping')?.url;
+  const shipping = new ShippingApi(shippingUrl ? { ...env, SHOPLAB_SHIPPING_URL: shippingUrl } : env, deps.adminToken);
   const localStack = deps.localStack ?? (() => localStackRunning(env));
   const common = { preHandler: requireAdminToken(deps.adminToken) };
   const schema = { tags: ['control room'], security: [{ adminToken: [] }] };
@@ -189,7 +224,7 @@ export function registerControlRoutes(app: HttpApp, deps: ControlDeps): void {
     { ...common, schema: { ...schema, summary: 'The before/after switches and their state' } },
     async () => ({
       items: await Promise.all(
-        switches(admin).map(async (s) => {
+        switches(admin, shipping).map(async (s) => {
           const base = { name: s.name, label: s.label, values: s.values };
           try {
             return { ...base, value: await s.read() };
@@ -214,7 +249,7 @@ export function registerControlRoutes(app: HttpApp, deps: ControlDeps): void {
     async (request) => {
       const { name } = request.params as { name: string };
       const { value } = request.body as { value: string };
-      const s = switches(admin).find((x) => x.name === name);
+      const s = switches(admin, shipping).find((x) => x.name === name);
       if (!s) throw new ShopError('SHOP_NOT_FOUND', `No switch ${name}`);
       if (!s.values.includes(value)) {
         throw new ShopError('SHOP_VALIDATION_FAILED', `${name} is ${s.values.join(' or ')}, not ${value}`);

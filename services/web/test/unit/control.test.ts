@@ -21,7 +21,7 @@ before(async () => {
   app = await appWith({
     SHOPLAB_STATE: state,
     GATEWAY_URL: `http://${nobody}`,
-    MAP_SERVICES: `history=http://${nobody}/`,
+    MAP_SERVICES: `history=http://${nobody}/,shipping=http://${nobody}`,
     KAFKA_BROKERS: nobody,
     ...Object.fromEntries(
       ['USER', 'CATALOG', 'CART', 'PAYMENT', 'ORDER'].map((s) => [`SHOPLAB_${s}_URL`, `http://${nobody}`]),
@@ -101,6 +101,9 @@ test('switches that cannot be read are listed as unknown, with the reason', asyn
       'outbox-cart',
       'outbox-payment',
       'outbox-order',
+      'shipping-quote-native',
+      'shipping-create-native',
+      'shipping-shadow',
     ],
   );
   for (const s of items) {
@@ -118,6 +121,7 @@ test('the map’s other services: one that does not answer is NOT READY with the
     [
       ['gateway', false],
       ['history', false],
+      ['shipping', false],
     ],
   );
   assert.ok(items.every((h) => h.error));
