@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { FaultInjector } from '../../src/chaos';
+import { FaultInjector, targetMatches } from '../../src/chaos';
 import { ShopError } from '../../src/errors';
 import { createMetrics } from '../../src/metrics';
 
@@ -22,6 +22,31 @@ test('wildcards scope a rule to a family of targets', async () => {
   chaos.add({ kind: 'http', target: 'GET /products*', fault: { type: 'fail' } });
   await assert.rejects(chaos.apply('http', 'GET /products/:id'));
   await chaos.apply('http', 'POST /cart/items');
+});
+
+test('a target pattern: `*` is any run of characters, the rest literal (no regular expression)', () => {
+  const cases: [string, string, boolean][] = [
+    ['*', 'anything', true],
+    ['GET /products*', 'GET /products/:id', true],
+    ['GET /products*', 'GET /product', false],
+    ['*Capture', 'payment.v1.PaymentService/Capture', true],
+    ['payment.*/Cap*', 'payment.v1.PaymentService/Capture', true],
+    ['a*b*c', 'abc', true],
+    ['a*b*c', 'acb', false],
+    ['ab*ba', 'aba', false],
+    ['a*a', 'a', false],
+    ['x.y', 'xzy', false],
+    ['(.+)+$', '(.+)+$', true],
+    ['(.+)*', 'aaaa', false],
+  ];
+  for (const [pattern, name, expected] of cases) {
+    assert.equal(targetMatches(pattern, name), expected, `${pattern} ~ ${name}`);
+  }
+  // A regular expression built from this pattern backtracks polynomially in the stars (n^30):
+  // this would not finish; the left-to-right search answers at once.
+  const stars = `${'a*'.repeat(30)}b`;
+  assert.equal(targetMatches(stars, 'a'.repeat(5_000)), false);
+  assert.equal(targetMatches(stars, `${'a'.repeat(5_000)}b`), true);
 });
 
 test('an error rule fails the configured share of calls', async () => {
