@@ -168,6 +168,29 @@ export interface RestockCommittedResponse {
   reservation?: Reservation | undefined;
 }
 
+export interface PrepareReserveStockRequest {
+  /** shop2pc:<order id>:catalog */
+  transactionId: string;
+  idempotencyKey: string;
+  reservationId: string;
+  lines: StockLine[];
+}
+
+export interface PrepareReserveStockResponse {
+  reservation?: Reservation | undefined;
+}
+
+export interface FinishPreparedRequest {
+  transactionId: string;
+  /** true: COMMIT PREPARED; false: ROLLBACK PREPARED. */
+  commit: boolean;
+}
+
+export interface FinishPreparedResponse {
+  /** "committed", "rolled_back", or "absent" (no such prepared transaction: already finished). */
+  outcome: string;
+}
+
 function createBaseProduct(): Product {
   return { id: "", sku: "", name: "", description: "", category: "", price: undefined, available: 0, imageUrl: "" };
 }
@@ -1705,6 +1728,360 @@ export const RestockCommittedResponse: MessageFns<RestockCommittedResponse> = {
   },
 };
 
+function createBasePrepareReserveStockRequest(): PrepareReserveStockRequest {
+  return { transactionId: "", idempotencyKey: "", reservationId: "", lines: [] };
+}
+
+export const PrepareReserveStockRequest: MessageFns<PrepareReserveStockRequest> = {
+  encode(message: PrepareReserveStockRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.transactionId !== "") {
+      writer.uint32(10).string(message.transactionId);
+    }
+    if (message.idempotencyKey !== "") {
+      writer.uint32(18).string(message.idempotencyKey);
+    }
+    if (message.reservationId !== "") {
+      writer.uint32(26).string(message.reservationId);
+    }
+    for (const v of message.lines) {
+      StockLine.encode(v!, writer.uint32(34).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PrepareReserveStockRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePrepareReserveStockRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.transactionId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.idempotencyKey = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.reservationId = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.lines.push(StockLine.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PrepareReserveStockRequest {
+    return {
+      transactionId: isSet(object.transactionId)
+        ? globalThis.String(object.transactionId)
+        : isSet(object.transaction_id)
+        ? globalThis.String(object.transaction_id)
+        : "",
+      idempotencyKey: isSet(object.idempotencyKey)
+        ? globalThis.String(object.idempotencyKey)
+        : isSet(object.idempotency_key)
+        ? globalThis.String(object.idempotency_key)
+        : "",
+      reservationId: isSet(object.reservationId)
+        ? globalThis.String(object.reservationId)
+        : isSet(object.reservation_id)
+        ? globalThis.String(object.reservation_id)
+        : "",
+      lines: globalThis.Array.isArray(object?.lines) ? object.lines.map((e: any) => StockLine.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: PrepareReserveStockRequest): unknown {
+    const obj: any = {};
+    if (message.transactionId !== "") {
+      obj.transactionId = message.transactionId;
+    }
+    if (message.idempotencyKey !== "") {
+      obj.idempotencyKey = message.idempotencyKey;
+    }
+    if (message.reservationId !== "") {
+      obj.reservationId = message.reservationId;
+    }
+    if (message.lines?.length) {
+      obj.lines = message.lines.map((e) => StockLine.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<PrepareReserveStockRequest>, I>>(base?: I): PrepareReserveStockRequest {
+    return PrepareReserveStockRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PrepareReserveStockRequest>, I>>(object: I): PrepareReserveStockRequest {
+    const message = createBasePrepareReserveStockRequest();
+    message.transactionId = object.transactionId ?? "";
+    message.idempotencyKey = object.idempotencyKey ?? "";
+    message.reservationId = object.reservationId ?? "";
+    message.lines = object.lines?.map((e) => StockLine.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBasePrepareReserveStockResponse(): PrepareReserveStockResponse {
+  return { reservation: undefined };
+}
+
+export const PrepareReserveStockResponse: MessageFns<PrepareReserveStockResponse> = {
+  encode(message: PrepareReserveStockResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.reservation !== undefined) {
+      Reservation.encode(message.reservation, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PrepareReserveStockResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePrepareReserveStockResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.reservation = Reservation.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PrepareReserveStockResponse {
+    return { reservation: isSet(object.reservation) ? Reservation.fromJSON(object.reservation) : undefined };
+  },
+
+  toJSON(message: PrepareReserveStockResponse): unknown {
+    const obj: any = {};
+    if (message.reservation !== undefined) {
+      obj.reservation = Reservation.toJSON(message.reservation);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<PrepareReserveStockResponse>, I>>(base?: I): PrepareReserveStockResponse {
+    return PrepareReserveStockResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PrepareReserveStockResponse>, I>>(object: I): PrepareReserveStockResponse {
+    const message = createBasePrepareReserveStockResponse();
+    message.reservation = (object.reservation !== undefined && object.reservation !== null)
+      ? Reservation.fromPartial(object.reservation)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseFinishPreparedRequest(): FinishPreparedRequest {
+  return { transactionId: "", commit: false };
+}
+
+export const FinishPreparedRequest: MessageFns<FinishPreparedRequest> = {
+  encode(message: FinishPreparedRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.transactionId !== "") {
+      writer.uint32(10).string(message.transactionId);
+    }
+    if (message.commit !== false) {
+      writer.uint32(16).bool(message.commit);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): FinishPreparedRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseFinishPreparedRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.transactionId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.commit = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): FinishPreparedRequest {
+    return {
+      transactionId: isSet(object.transactionId)
+        ? globalThis.String(object.transactionId)
+        : isSet(object.transaction_id)
+        ? globalThis.String(object.transaction_id)
+        : "",
+      commit: isSet(object.commit) ? globalThis.Boolean(object.commit) : false,
+    };
+  },
+
+  toJSON(message: FinishPreparedRequest): unknown {
+    const obj: any = {};
+    if (message.transactionId !== "") {
+      obj.transactionId = message.transactionId;
+    }
+    if (message.commit !== false) {
+      obj.commit = message.commit;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<FinishPreparedRequest>, I>>(base?: I): FinishPreparedRequest {
+    return FinishPreparedRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<FinishPreparedRequest>, I>>(object: I): FinishPreparedRequest {
+    const message = createBaseFinishPreparedRequest();
+    message.transactionId = object.transactionId ?? "";
+    message.commit = object.commit ?? false;
+    return message;
+  },
+};
+
+function createBaseFinishPreparedResponse(): FinishPreparedResponse {
+  return { outcome: "" };
+}
+
+export const FinishPreparedResponse: MessageFns<FinishPreparedResponse> = {
+  encode(message: FinishPreparedResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.outcome !== "") {
+      writer.uint32(10).string(message.outcome);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): FinishPreparedResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseFinishPreparedResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.outcome = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): FinishPreparedResponse {
+    return { outcome: isSet(object.outcome) ? globalThis.String(object.outcome) : "" };
+  },
+
+  toJSON(message: FinishPreparedResponse): unknown {
+    const obj: any = {};
+    if (message.outcome !== "") {
+      obj.outcome = message.outcome;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<FinishPreparedResponse>, I>>(base?: I): FinishPreparedResponse {
+    return FinishPreparedResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<FinishPreparedResponse>, I>>(object: I): FinishPreparedResponse {
+    const message = createBaseFinishPreparedResponse();
+    message.outcome = object.outcome ?? "";
+    return message;
+  },
+};
+
 /**
  * CatalogService owns products, prices and stock. Stock moves through reservations:
  * ReserveStock holds units for an order, CommitStock turns them into sold units,
@@ -1784,6 +2161,32 @@ export const CatalogServiceService = {
       Buffer.from(RestockCommittedResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): RestockCommittedResponse => RestockCommittedResponse.decode(value),
   },
+  /**
+   * Two-phase checkout (docs/patterns/two-phase-commit.md): the reservation as a PostgreSQL
+   * prepared transaction named transaction_id, held until the coordinator's decision.
+   */
+  prepareReserveStock: {
+    path: "/catalog.v1.CatalogService/PrepareReserveStock" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: PrepareReserveStockRequest): Buffer =>
+      Buffer.from(PrepareReserveStockRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): PrepareReserveStockRequest => PrepareReserveStockRequest.decode(value),
+    responseSerialize: (value: PrepareReserveStockResponse): Buffer =>
+      Buffer.from(PrepareReserveStockResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): PrepareReserveStockResponse => PrepareReserveStockResponse.decode(value),
+  },
+  finishPrepared: {
+    path: "/catalog.v1.CatalogService/FinishPrepared" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: FinishPreparedRequest): Buffer =>
+      Buffer.from(FinishPreparedRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): FinishPreparedRequest => FinishPreparedRequest.decode(value),
+    responseSerialize: (value: FinishPreparedResponse): Buffer =>
+      Buffer.from(FinishPreparedResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): FinishPreparedResponse => FinishPreparedResponse.decode(value),
+  },
 } as const;
 
 export interface CatalogServiceServer extends UntypedServiceImplementation {
@@ -1794,6 +2197,12 @@ export interface CatalogServiceServer extends UntypedServiceImplementation {
   commitStock: handleUnaryCall<CommitStockRequest, CommitStockResponse>;
   releaseStock: handleUnaryCall<ReleaseStockRequest, ReleaseStockResponse>;
   restockCommitted: handleUnaryCall<RestockCommittedRequest, RestockCommittedResponse>;
+  /**
+   * Two-phase checkout (docs/patterns/two-phase-commit.md): the reservation as a PostgreSQL
+   * prepared transaction named transaction_id, held until the coordinator's decision.
+   */
+  prepareReserveStock: handleUnaryCall<PrepareReserveStockRequest, PrepareReserveStockResponse>;
+  finishPrepared: handleUnaryCall<FinishPreparedRequest, FinishPreparedResponse>;
 }
 
 export interface CatalogServiceClient extends Client {
@@ -1901,6 +2310,40 @@ export interface CatalogServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: RestockCommittedResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Two-phase checkout (docs/patterns/two-phase-commit.md): the reservation as a PostgreSQL
+   * prepared transaction named transaction_id, held until the coordinator's decision.
+   */
+  prepareReserveStock(
+    request: PrepareReserveStockRequest,
+    callback: (error: ServiceError | null, response: PrepareReserveStockResponse) => void,
+  ): ClientUnaryCall;
+  prepareReserveStock(
+    request: PrepareReserveStockRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: PrepareReserveStockResponse) => void,
+  ): ClientUnaryCall;
+  prepareReserveStock(
+    request: PrepareReserveStockRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: PrepareReserveStockResponse) => void,
+  ): ClientUnaryCall;
+  finishPrepared(
+    request: FinishPreparedRequest,
+    callback: (error: ServiceError | null, response: FinishPreparedResponse) => void,
+  ): ClientUnaryCall;
+  finishPrepared(
+    request: FinishPreparedRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: FinishPreparedResponse) => void,
+  ): ClientUnaryCall;
+  finishPrepared(
+    request: FinishPreparedRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: FinishPreparedResponse) => void,
   ): ClientUnaryCall;
 }
 

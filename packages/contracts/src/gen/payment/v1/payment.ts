@@ -153,6 +153,30 @@ export interface GetPaymentResponse {
   payment?: Payment | undefined;
 }
 
+export interface PrepareAuthorizeRequest {
+  /** shop2pc:<order id>:payment */
+  transactionId: string;
+  idempotencyKey: string;
+  orderId: string;
+  amount?: Money | undefined;
+  card?: Card | undefined;
+}
+
+export interface PrepareAuthorizeResponse {
+  payment?: Payment | undefined;
+}
+
+export interface FinishPreparedRequest {
+  transactionId: string;
+  /** true: COMMIT PREPARED; false: ROLLBACK PREPARED. */
+  commit: boolean;
+}
+
+export interface FinishPreparedResponse {
+  /** "committed", "rolled_back", or "absent" (no such prepared transaction: already finished). */
+  outcome: string;
+}
+
 function createBaseCard(): Card {
   return { number: "", expMonth: 0, expYear: 0, cvc: "" };
 }
@@ -1390,6 +1414,378 @@ export const GetPaymentResponse: MessageFns<GetPaymentResponse> = {
   },
 };
 
+function createBasePrepareAuthorizeRequest(): PrepareAuthorizeRequest {
+  return { transactionId: "", idempotencyKey: "", orderId: "", amount: undefined, card: undefined };
+}
+
+export const PrepareAuthorizeRequest: MessageFns<PrepareAuthorizeRequest> = {
+  encode(message: PrepareAuthorizeRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.transactionId !== "") {
+      writer.uint32(10).string(message.transactionId);
+    }
+    if (message.idempotencyKey !== "") {
+      writer.uint32(18).string(message.idempotencyKey);
+    }
+    if (message.orderId !== "") {
+      writer.uint32(26).string(message.orderId);
+    }
+    if (message.amount !== undefined) {
+      Money.encode(message.amount, writer.uint32(34).fork()).join();
+    }
+    if (message.card !== undefined) {
+      Card.encode(message.card, writer.uint32(42).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PrepareAuthorizeRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePrepareAuthorizeRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.transactionId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.idempotencyKey = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.orderId = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.amount = Money.decode(reader, reader.uint32());
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.card = Card.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PrepareAuthorizeRequest {
+    return {
+      transactionId: isSet(object.transactionId)
+        ? globalThis.String(object.transactionId)
+        : isSet(object.transaction_id)
+        ? globalThis.String(object.transaction_id)
+        : "",
+      idempotencyKey: isSet(object.idempotencyKey)
+        ? globalThis.String(object.idempotencyKey)
+        : isSet(object.idempotency_key)
+        ? globalThis.String(object.idempotency_key)
+        : "",
+      orderId: isSet(object.orderId)
+        ? globalThis.String(object.orderId)
+        : isSet(object.order_id)
+        ? globalThis.String(object.order_id)
+        : "",
+      amount: isSet(object.amount) ? Money.fromJSON(object.amount) : undefined,
+      card: isSet(object.card) ? Card.fromJSON(object.card) : undefined,
+    };
+  },
+
+  toJSON(message: PrepareAuthorizeRequest): unknown {
+    const obj: any = {};
+    if (message.transactionId !== "") {
+      obj.transactionId = message.transactionId;
+    }
+    if (message.idempotencyKey !== "") {
+      obj.idempotencyKey = message.idempotencyKey;
+    }
+    if (message.orderId !== "") {
+      obj.orderId = message.orderId;
+    }
+    if (message.amount !== undefined) {
+      obj.amount = Money.toJSON(message.amount);
+    }
+    if (message.card !== undefined) {
+      obj.card = Card.toJSON(message.card);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<PrepareAuthorizeRequest>, I>>(base?: I): PrepareAuthorizeRequest {
+    return PrepareAuthorizeRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PrepareAuthorizeRequest>, I>>(object: I): PrepareAuthorizeRequest {
+    const message = createBasePrepareAuthorizeRequest();
+    message.transactionId = object.transactionId ?? "";
+    message.idempotencyKey = object.idempotencyKey ?? "";
+    message.orderId = object.orderId ?? "";
+    message.amount = (object.amount !== undefined && object.amount !== null)
+      ? Money.fromPartial(object.amount)
+      : undefined;
+    message.card = (object.card !== undefined && object.card !== null) ? Card.fromPartial(object.card) : undefined;
+    return message;
+  },
+};
+
+function createBasePrepareAuthorizeResponse(): PrepareAuthorizeResponse {
+  return { payment: undefined };
+}
+
+export const PrepareAuthorizeResponse: MessageFns<PrepareAuthorizeResponse> = {
+  encode(message: PrepareAuthorizeResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.payment !== undefined) {
+      Payment.encode(message.payment, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PrepareAuthorizeResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePrepareAuthorizeResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.payment = Payment.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PrepareAuthorizeResponse {
+    return { payment: isSet(object.payment) ? Payment.fromJSON(object.payment) : undefined };
+  },
+
+  toJSON(message: PrepareAuthorizeResponse): unknown {
+    const obj: any = {};
+    if (message.payment !== undefined) {
+      obj.payment = Payment.toJSON(message.payment);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<PrepareAuthorizeResponse>, I>>(base?: I): PrepareAuthorizeResponse {
+    return PrepareAuthorizeResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PrepareAuthorizeResponse>, I>>(object: I): PrepareAuthorizeResponse {
+    const message = createBasePrepareAuthorizeResponse();
+    message.payment = (object.payment !== undefined && object.payment !== null)
+      ? Payment.fromPartial(object.payment)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseFinishPreparedRequest(): FinishPreparedRequest {
+  return { transactionId: "", commit: false };
+}
+
+export const FinishPreparedRequest: MessageFns<FinishPreparedRequest> = {
+  encode(message: FinishPreparedRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.transactionId !== "") {
+      writer.uint32(10).string(message.transactionId);
+    }
+    if (message.commit !== false) {
+      writer.uint32(16).bool(message.commit);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): FinishPreparedRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseFinishPreparedRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.transactionId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.commit = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): FinishPreparedRequest {
+    return {
+      transactionId: isSet(object.transactionId)
+        ? globalThis.String(object.transactionId)
+        : isSet(object.transaction_id)
+        ? globalThis.String(object.transaction_id)
+        : "",
+      commit: isSet(object.commit) ? globalThis.Boolean(object.commit) : false,
+    };
+  },
+
+  toJSON(message: FinishPreparedRequest): unknown {
+    const obj: any = {};
+    if (message.transactionId !== "") {
+      obj.transactionId = message.transactionId;
+    }
+    if (message.commit !== false) {
+      obj.commit = message.commit;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<FinishPreparedRequest>, I>>(base?: I): FinishPreparedRequest {
+    return FinishPreparedRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<FinishPreparedRequest>, I>>(object: I): FinishPreparedRequest {
+    const message = createBaseFinishPreparedRequest();
+    message.transactionId = object.transactionId ?? "";
+    message.commit = object.commit ?? false;
+    return message;
+  },
+};
+
+function createBaseFinishPreparedResponse(): FinishPreparedResponse {
+  return { outcome: "" };
+}
+
+export const FinishPreparedResponse: MessageFns<FinishPreparedResponse> = {
+  encode(message: FinishPreparedResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.outcome !== "") {
+      writer.uint32(10).string(message.outcome);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): FinishPreparedResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseFinishPreparedResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.outcome = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): FinishPreparedResponse {
+    return { outcome: isSet(object.outcome) ? globalThis.String(object.outcome) : "" };
+  },
+
+  toJSON(message: FinishPreparedResponse): unknown {
+    const obj: any = {};
+    if (message.outcome !== "") {
+      obj.outcome = message.outcome;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<FinishPreparedResponse>, I>>(base?: I): FinishPreparedResponse {
+    return FinishPreparedResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<FinishPreparedResponse>, I>>(object: I): FinishPreparedResponse {
+    const message = createBaseFinishPreparedResponse();
+    message.outcome = object.outcome ?? "";
+    return message;
+  },
+};
+
 /**
  * PaymentService is a simulated card processor. Every command carries an idempotency
  * key: a retried command returns the first outcome and never moves money twice.
@@ -1443,6 +1839,32 @@ export const PaymentServiceService = {
     responseSerialize: (value: GetPaymentResponse): Buffer => Buffer.from(GetPaymentResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): GetPaymentResponse => GetPaymentResponse.decode(value),
   },
+  /**
+   * Two-phase checkout (docs/patterns/two-phase-commit.md): the authorization as a PostgreSQL
+   * prepared transaction named transaction_id, held until the coordinator's decision.
+   */
+  prepareAuthorize: {
+    path: "/payment.v1.PaymentService/PrepareAuthorize" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: PrepareAuthorizeRequest): Buffer =>
+      Buffer.from(PrepareAuthorizeRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): PrepareAuthorizeRequest => PrepareAuthorizeRequest.decode(value),
+    responseSerialize: (value: PrepareAuthorizeResponse): Buffer =>
+      Buffer.from(PrepareAuthorizeResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): PrepareAuthorizeResponse => PrepareAuthorizeResponse.decode(value),
+  },
+  finishPrepared: {
+    path: "/payment.v1.PaymentService/FinishPrepared" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: FinishPreparedRequest): Buffer =>
+      Buffer.from(FinishPreparedRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): FinishPreparedRequest => FinishPreparedRequest.decode(value),
+    responseSerialize: (value: FinishPreparedResponse): Buffer =>
+      Buffer.from(FinishPreparedResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): FinishPreparedResponse => FinishPreparedResponse.decode(value),
+  },
 } as const;
 
 export interface PaymentServiceServer extends UntypedServiceImplementation {
@@ -1451,6 +1873,12 @@ export interface PaymentServiceServer extends UntypedServiceImplementation {
   void: handleUnaryCall<VoidRequest, VoidResponse>;
   refund: handleUnaryCall<RefundRequest, RefundResponse>;
   getPayment: handleUnaryCall<GetPaymentRequest, GetPaymentResponse>;
+  /**
+   * Two-phase checkout (docs/patterns/two-phase-commit.md): the authorization as a PostgreSQL
+   * prepared transaction named transaction_id, held until the coordinator's decision.
+   */
+  prepareAuthorize: handleUnaryCall<PrepareAuthorizeRequest, PrepareAuthorizeResponse>;
+  finishPrepared: handleUnaryCall<FinishPreparedRequest, FinishPreparedResponse>;
 }
 
 export interface PaymentServiceClient extends Client {
@@ -1525,6 +1953,40 @@ export interface PaymentServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: GetPaymentResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Two-phase checkout (docs/patterns/two-phase-commit.md): the authorization as a PostgreSQL
+   * prepared transaction named transaction_id, held until the coordinator's decision.
+   */
+  prepareAuthorize(
+    request: PrepareAuthorizeRequest,
+    callback: (error: ServiceError | null, response: PrepareAuthorizeResponse) => void,
+  ): ClientUnaryCall;
+  prepareAuthorize(
+    request: PrepareAuthorizeRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: PrepareAuthorizeResponse) => void,
+  ): ClientUnaryCall;
+  prepareAuthorize(
+    request: PrepareAuthorizeRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: PrepareAuthorizeResponse) => void,
+  ): ClientUnaryCall;
+  finishPrepared(
+    request: FinishPreparedRequest,
+    callback: (error: ServiceError | null, response: FinishPreparedResponse) => void,
+  ): ClientUnaryCall;
+  finishPrepared(
+    request: FinishPreparedRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: FinishPreparedResponse) => void,
+  ): ClientUnaryCall;
+  finishPrepared(
+    request: FinishPreparedRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: FinishPreparedResponse) => void,
   ): ClientUnaryCall;
 }
 
