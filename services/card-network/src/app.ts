@@ -1,0 +1,98 @@
+// buildApp: the card network's HTTP app (the chassis' health, readiness, metrics and fault
+// switch `/admin/chaos`) with its one business route, without listening.
+//
+//   POST /v1/authorizations   Idempotency-Key header, {pan, expMonth, expYear, amount, currency}
+//     200 {authorizationId, approved, responseCode, replayed}: a decline is an answer, not an error
+//     400 a malformed request, 422 a key sent before with another request
+// Slow and flaky on demand: CARD_NETWORK_LATENCY_MS, and at runtime the chassis' fault rules on
+// `POST /v1/authorizations` (latency, a share of errors, every call failing, every call held).
+import { createHttpApp, type HttpApp, requireAdminToken, type ServiceKit, ShopError, sleep } from '@shoplab/chassis';
+import { Counter } from 'prom-client';
+import { z } from 'zod';
+import type { CardNetworkConfig } from './config';
+import { CardNetwork, KeyReusedError } from './network';
+
+export interface CardNetworkApp {
+  http: HttpApp;
+  network: CardNetwork;
+}
+
+const requestSchema = z
+  .object({
+    pan: z.string().regex(/^\d{12,19}$/, 'pan: 12 to 19 digits'),
+    expMonth: z.number().int().min(1).max(12),
+    expYear: z.number().int().min(2000).max(2200),
+    amount: z.number().int().positive(),
+    currency: z.string().regex(/^[A-Z]{3}$/),
+  })
+  .strict();
+
+const answerSchema = z.object({
+  authorizationId: z.string(),
+  approved: z.boolean(),
+  responseCode: z.enum(['00', '05', '51']),
+  replayed: z.boolean(),
+});
+
+export async function buildApp(deps: { kit: ServiceKit<CardNetworkConfig> }): Promise<CardNetworkApp> {
+  const { kit } = deps;
+  const { config } = kit;
+  const network = new CardNetwork(config.CARD_NETWORK_KEY_CAPACITY);
+  const http = await createHttpApp({
+    ...kit.httpOptions(),
+    description: 'An outside card network, simulated: authorizations with ISO 8583 response codes',
+    readiness: {},
+  });
+  const answers = new Counter({
+    name: 'card_network_authorizations_total',
+    help: 'Authorizations answered, by outcome (approved, declined, replayed: the same key again)',
+    labelNames: ['outcome'],
+    registers: [kit.metrics.registry],
+  });
+
+  http.post(
+    '/v1/authorizations',
+    {
+      schema: {
+        summary: 'Authorize a card for an amount (the same Idempotency-Key returns the same authorization)',
+        headers: z.object({ 'idempotency-key': z.string().min(1).max(200) }),
+        body: requestSchema,
+        response: { 200: answerSchema },
+      },
+    },
+    async (request) => {
+      const key = (request.headers as Record<string, string>)['idempotency-key'];
+      if (config.CARD_NETWORK_LATENCY_MS > 0) await sleep(config.CARD_NETWORK_LATENCY_MS);
+      try {
+        const answer = network.authorize(key, request.body as z.infer<typeof requestSchema>);
+        answers.inc({ outcome: answer.replayed ? 'replayed' : answer.approved ? 'approved' : 'declined' });
+        return answer;
+      } catch (err) {
+        if (err instanceof KeyReusedError) throw new ShopError('SHOP_IDEMPOTENCY_KEY_REUSED', err.message);
+        throw err;
+      }
+    },
+  );
+
+  http.get(
+    '/v1/admin/stats',
+    {
+      preHandler: requireAdminToken(config.ADMIN_TOKEN),
+      schema: {
+        tags: ['admin'],
+        security: [{ adminToken: [] }],
+        summary: 'Authorizations decided, approved, declined, and replays (a key seen again) since the start',
+        response: {
+          200: z.object({
+            authorizations: z.number().int(),
+            approved: z.number().int(),
+            declined: z.number().int(),
+            replays: z.number().int(),
+          }),
+        },
+      },
+    },
+    async () => network.stats,
+  );
+  return { http, network };
+}
