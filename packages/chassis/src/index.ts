@@ -19,6 +19,7 @@ export * from './messaging';
 export * from './metrics';
 export * from './openapi';
 export * from './outbox';
+export * from './prepared-transactions';
 export {
   CatalogTypesAsTextClient,
   createPrismaAdapter,

@@ -11,6 +11,11 @@ export interface WriteOutboxOptions {
   topic?: string;
   /** Trace context to carry (default: the active one, i.e. the request that caused the event). */
   traceContext?: Context;
+  /**
+   * Wake the relay with a NOTIFY at commit (default true). false in a transaction that ends in
+   * PREPARE TRANSACTION, which PostgreSQL refuses after a NOTIFY (prepared-transactions.ts).
+   */
+  notify?: boolean;
 }
 
 /**
@@ -50,11 +55,16 @@ export async function writeOutbox(
     );
     return `($${n + 1}::uuid, $${n + 2}, $${n + 3}, $${n + 4}, $${n + 5}, $${n + 6}::jsonb, $${n + 7}::jsonb)`;
   });
+  const insert = `INSERT INTO outbox (event_id, topic, aggregate_type, aggregate_id, event_type, payload, headers)
+       VALUES ${tuples.join(', ')}`;
+  if (options.notify === false) {
+    await sqlExecutor(tx).execute(insert, values);
+    return;
+  }
   // The rows and the NOTIFY in one statement: one round trip on the caller's hot path.
   await sqlExecutor(tx).rows(
     `WITH written AS (
-       INSERT INTO outbox (event_id, topic, aggregate_type, aggregate_id, event_type, payload, headers)
-       VALUES ${tuples.join(', ')}
+       ${insert}
      )
      SELECT 1 AS notified FROM (SELECT pg_notify('${OUTBOX_CHANNEL}', '')) AS n`,
     values,

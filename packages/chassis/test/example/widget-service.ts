@@ -128,6 +128,8 @@ async function main() {
     commitStock: notHere,
     releaseStock: notHere,
     restockCommitted: notHere,
+    prepareReserveStock: notHere,
+    finishPrepared: notHere,
   });
   const self = createGrpcClient(
     catalogV1.CatalogServiceClient,

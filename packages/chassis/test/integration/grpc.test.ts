@@ -74,6 +74,10 @@ class FakeCatalog {
       restockCommitted: async (req: catalogV1.RestockCommittedRequest) => ({
         reservation: this.reservation(req.reservationId),
       }),
+      prepareReserveStock: async (req: catalogV1.PrepareReserveStockRequest) => ({
+        reservation: this.reservation(req.reservationId),
+      }),
+      finishPrepared: async () => ({ outcome: 'absent' }),
     };
   }
 }

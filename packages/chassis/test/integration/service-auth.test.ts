@@ -73,6 +73,8 @@ before(async () => {
     void: unimplemented,
     refund: unimplemented,
     getPayment: unimplemented,
+    prepareAuthorize: unimplemented,
+    finishPrepared: unimplemented,
   });
   payment.address = `127.0.0.1:${await p.start()}`;
   const order = (userId: string) => orderV1.Order.fromPartial({ id: 'o-1', userId });

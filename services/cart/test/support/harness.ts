@@ -79,6 +79,8 @@ export class FakeCatalog {
       commitStock: unimplemented,
       releaseStock: unimplemented,
       restockCommitted: unimplemented,
+      prepareReserveStock: unimplemented,
+      finishPrepared: unimplemented,
     });
     const port = await server.start();
     this.server = server;

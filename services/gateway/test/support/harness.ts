@@ -243,6 +243,8 @@ export async function startWorld(): Promise<World> {
         commitStock: unused,
         releaseStock: unused,
         restockCommitted: unused,
+        prepareReserveStock: unused,
+        finishPrepared: unused,
       }),
   });
 
@@ -358,6 +360,8 @@ export async function startWorld(): Promise<World> {
         capture: unused,
         void: unused,
         refund: unused,
+        prepareAuthorize: unused,
+        finishPrepared: unused,
       }),
   });
 

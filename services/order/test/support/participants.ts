@@ -243,6 +243,9 @@ export class FakeCatalog extends FakeParticipant {
         this.handle('restockCommitted', req.reservationId, req, ctx, () =>
           this.command(req.idempotencyKey, ctx, () => this.transition('restockCommitted', req.reservationId)),
         ),
+      // The two-phase checkout's participant is the real catalog (its integration tests).
+      prepareReserveStock: unsupported,
+      finishPrepared: unsupported,
     };
   }
 
@@ -341,6 +344,9 @@ export class FakePayments extends FakeParticipant {
   }
 
   implementation() {
+    const unsupported = async (_req: unknown, ctx: CallContext): Promise<never> => {
+      throw new ShopError('SHOP_BAD_REQUEST', `the fake payment does not implement ${ctx.method}`);
+    };
     return {
       authorize: (req: paymentV1.AuthorizeRequest, ctx: CallContext) =>
         this.handle('authorize', req.orderId, req, ctx, () =>
@@ -368,6 +374,8 @@ export class FakePayments extends FakeParticipant {
           if (!found) throw new ShopError('SHOP_NOT_FOUND', 'No payment');
           return { payment: this.view(found) };
         }),
+      prepareAuthorize: unsupported,
+      finishPrepared: unsupported,
     };
   }
 

@@ -1,0 +1,81 @@
+// PostgreSQL's two-phase commit for a participant of the two-phase checkout
+// (docs/patterns/two-phase-commit.md, ADR 34): a transaction ends in PREPARE TRANSACTION instead
+// of COMMIT, which makes it durable and detaches it from its connection — it keeps its row locks
+// in the server, under its global id, until COMMIT PREPARED or ROLLBACK PREPARED arrives from
+// any connection. The work before it runs in an ordinary transaction (a Prisma interactive
+// transaction or a pg client after BEGIN), so it is the service's own code, unchanged.
+// A prepared transaction may not have sent a NOTIFY: its outbox rows are written without one
+// (writeOutbox's `notify: false`), and the relay's polling finds them after COMMIT PREPARED.
+import type pg from 'pg';
+import { ShopError } from './errors';
+import { type SqlTransaction, sqlExecutor } from './sql';
+
+/** The participants of the two-phase checkout, each a prepared transaction on its own database. */
+export const TWO_PHASE_PARTICIPANTS = ['catalog', 'payment'] as const;
+export type TwoPhaseParticipant = (typeof TWO_PHASE_PARTICIPANTS)[number];
+
+const GID = /^shop2pc:([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}):(catalog|payment)$/;
+
+/** The global id of an order's prepared transaction at one participant: `shop2pc:<orderId>:<participant>`. */
+export function preparedTransactionId(orderId: string, participant: TwoPhaseParticipant): string {
+  return `shop2pc:${orderId.toLowerCase()}:${participant}`;
+}
+
+/** The order and participant of a global id; a malformed one is a validation error (INVALID_ARGUMENT). */
+export function parsePreparedTransactionId(
+  gid: string,
+  participant?: TwoPhaseParticipant,
+): { orderId: string; participant: TwoPhaseParticipant } {
+  const match = GID.exec(gid);
+  if (!match || (participant && match[2] !== participant)) {
+    throw new ShopError(
+      'SHOP_VALIDATION_FAILED',
+      `transactionId must be shop2pc:<order uuid>:${participant ?? '<catalog|payment>'} (lower case)`,
+      { field: 'transactionId' },
+    );
+  }
+  return { orderId: match[1] as string, participant: match[2] as TwoPhaseParticipant };
+}
+
+/** Ends the caller's transaction with PREPARE TRANSACTION (the id is checked: it becomes a literal). */
+export async function prepareTransaction(tx: SqlTransaction, gid: string): Promise<void> {
+  parsePreparedTransactionId(gid);
+  await sqlExecutor(tx).execute(`PREPARE TRANSACTION '${gid}'`);
+}
+
+export type FinishOutcome = 'committed' | 'rolled_back' | 'absent';
+
+/**
+ * COMMIT PREPARED or ROLLBACK PREPARED. `absent`: no prepared transaction has that id (it was
+ * finished before, or never prepared) — a decision delivered twice is answered, not failed.
+ */
+export async function finishPrepared(pool: pg.Pool, gid: string, commit: boolean): Promise<FinishOutcome> {
+  parsePreparedTransactionId(gid);
+  try {
+    await pool.query(`${commit ? 'COMMIT' : 'ROLLBACK'} PREPARED '${gid}'`);
+    return commit ? 'committed' : 'rolled_back';
+  } catch (err) {
+    // 42704 undefined_object: "prepared transaction with identifier … does not exist"
+    if ((err as { code?: string }).code === '42704') return 'absent';
+    throw err;
+  }
+}
+
+export interface PreparedTransaction {
+  gid: string;
+  orderId: string;
+  participant: TwoPhaseParticipant;
+  preparedAt: Date;
+}
+
+/** This database's prepared transactions of the two-phase checkout, oldest first (pg_prepared_xacts). */
+export async function listPrepared(pool: pg.Pool, olderThanMs = 0): Promise<PreparedTransaction[]> {
+  const { rows } = await pool.query<{ gid: string; prepared: Date }>(
+    `SELECT gid, prepared FROM pg_prepared_xacts
+      WHERE database = current_database() AND gid LIKE 'shop2pc:%'
+        AND prepared <= now() - make_interval(secs => $1::double precision / 1000)
+      ORDER BY prepared`,
+    [olderThanMs],
+  );
+  return rows.map((r) => ({ gid: r.gid, ...parsePreparedTransactionId(r.gid), preparedAt: r.prepared }));
+}
