@@ -11,7 +11,10 @@
 #   status  one line per service: name, state, address
 #   env     the environment a service is started with (secrets masked)
 # Environment: SHOPLAB_STARTED_FILE (as for infra.sh), SHOPLAB_READY_TIMEOUT, SHOPLAB_NODE_FLAGS
-# (extra node flags for what `up` starts, e.g. --cpu-prof: scripts/profile.sh --in-place).
+# (extra node flags for what `up` starts, e.g. --cpu-prof: scripts/profile.sh --in-place),
+# SHOPLAB_SIDECAR=on (off by default): the catalog's TLS sidecar (infra/local/nginx.sh) starts
+# after the catalog, the catalog leaves its access log to it, and gateway, cart and order call
+# the catalog through it over TLS (docs/patterns/sidecar.md).
 # Secrets for the local stack (ADMIN_TOKEN, CARD_ENCRYPTION_KEY) are generated once into
 # $SHOPLAB_STATE/secrets.env (mode 600); the Ed25519 keys (user tokens, and each service's gRPC
 # credential: docs/architecture.md#trust-boundaries) into $SHOPLAB_STATE/keys/ (scripts/lib/secrets.sh).
@@ -63,6 +66,18 @@ service_env() {
   echo "KAFKA_BROKERS=127.0.0.1:9092"
   echo "DB_HOST=127.0.0.1"
   echo "DB_PORT=5432"
+  sidecar_env "$s"
+}
+
+sidecar_on() { [[ ${SHOPLAB_SIDECAR:-off} == on ]]; }
+
+# The catalog's sidecar: with it, the catalog writes no access log of its own and its callers
+# dial the sidecar over TLS; without it, the catalog logs every request and gRPC call itself.
+sidecar_env() {
+  case $1 in
+    catalog) if sidecar_on; then echo "ACCESS_LOG=off"; else echo "ACCESS_LOG=all"; fi ;;
+    gateway | cart | order) if sidecar_on; then bash "$HERE/nginx.sh" env; fi ;;
+  esac
 }
 
 service_dir() { echo "$ROOT/services/$1"; }
@@ -189,7 +204,10 @@ main() {
       local to_migrate=()
       for s in "${SERVICES[@]}"; do [[ $(proc_state "$s") == running ]] || to_migrate+=("$s"); done
       ((${#to_migrate[@]} == 0)) || migrate "${to_migrate[@]}"
-      for s in "${SERVICES[@]}"; do start_service "$s"; done
+      for s in "${SERVICES[@]}"; do
+        start_service "$s"
+        if [[ $s == catalog ]] && sidecar_on; then bash "$HERE/nginx.sh" up; fi
+      done
       echo "[services] up: ${SERVICES[*]} ready in $(_elapsed "$t0"); started now: ${STARTED[*]:-(none)}"
       ;;
     down)

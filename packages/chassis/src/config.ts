@@ -102,6 +102,20 @@ export const baseConfigSchema = z.object({
   REGISTRY_MODE: z.enum(['static', 'consul']).default('static'),
   CONSUL_URL: z.url().default('http://127.0.0.1:8500'),
   STATIC_SERVICES: staticServices,
+  /**
+   * Services reached through a TLS-terminating sidecar (docs/patterns/sidecar.md): `name=host:port`
+   * pairs that replace the service's STATIC_SERVICES entry; gRPC calls to them use TLS, the
+   * sidecar's certificate verified against SIDECAR_CA_FILE.
+   */
+  SIDECAR_SERVICES: staticServices,
+  /** PEM file of the CA that signed the sidecars' certificates (needed with SIDECAR_SERVICES). */
+  SIDECAR_CA_FILE: z.string().min(1).optional(),
+  /**
+   * Who writes this service's access log: `http` the chassis, a line per HTTP request (fastify's
+   * own; the default), `all` also a line per gRPC call, `off` nobody in-process — a sidecar in
+   * front of the service writes it (docs/patterns/sidecar.md).
+   */
+  ACCESS_LOG: z.enum(['http', 'all', 'off']).default('http'),
   OTEL_EXPORTER_OTLP_ENDPOINT: z.url().default('http://127.0.0.1:4318'),
   OTEL_TRACES_SAMPLER_RATIO: z.coerce.number().min(0).max(1).default(1),
   OTEL_SDK_DISABLED: bool.default(false),
@@ -131,6 +145,8 @@ export const grpcConfigSchema = z.object({
 export const kafkaConfigSchema = z.object({
   KAFKA_BROKERS: csv.default(['127.0.0.1:9092']),
   KAFKA_CLIENT_ID: z.string().optional(),
+  /** How a producing service's outbox relay finds rows at start: poll (the table) or wal (ADR 0034). */
+  OUTBOX_RELAY_MODE: z.enum(['poll', 'wal']).default('poll'),
 });
 
 export type BaseConfig = z.infer<typeof baseConfigSchema>;

@@ -324,11 +324,36 @@ export function createGrpcClient<S>(
   options: GrpcClientOptions<S>,
   deps: GrpcClientDeps,
 ): GrpcClient<S> {
-  const credentials = options.credentials ?? grpc.credentials.createInsecure();
+  const credentials = options.credentials ?? channelCredentialsFor(options.target);
+  // Behind a sidecar the certificate names the service (`catalog`), whatever address is dialled.
+  const channelOptions =
+    sidecarTls?.targets.has(options.target) && !options.credentials
+      ? { 'grpc.ssl_target_name_override': options.target, ...options.channelOptions }
+      : options.channelOptions;
   return new GrpcClient(
     ClientCtor.service,
     options,
     deps,
-    (address) => new ClientCtor(address, credentials, options.channelOptions),
+    (address) => new ClientCtor(address, credentials, channelOptions),
   );
+}
+
+// The targets this process reaches through a TLS-terminating sidecar (docs/patterns/sidecar.md),
+// with the credentials that verify the sidecar's certificate; every other target is plain h2.
+let sidecarTls: { targets: ReadonlySet<string>; credentials: grpc.ChannelCredentials } | undefined;
+
+/**
+ * Calls to `targets` use TLS, the server's certificate verified against `caPem` (createServiceKit
+ * does, from SIDECAR_SERVICES and SIDECAR_CA_FILE); `undefined` switches it off. Clients created
+ * afterwards pick it up.
+ */
+export function useSidecarTls(setting: { targets: readonly string[]; caPem: Buffer } | undefined): void {
+  sidecarTls = setting
+    ? { targets: new Set(setting.targets), credentials: grpc.credentials.createSsl(setting.caPem) }
+    : undefined;
+}
+
+/** TLS for a target behind a sidecar, plain text otherwise. */
+export function channelCredentialsFor(target: string): grpc.ChannelCredentials {
+  return sidecarTls?.targets.has(target) ? sidecarTls.credentials : grpc.credentials.createInsecure();
 }

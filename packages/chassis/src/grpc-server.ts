@@ -113,6 +113,8 @@ export interface GrpcServerSettings {
   /** `GRPC_PORT`; 0 picks a free port. */
   port?: number;
   serverOptions?: grpc.ServerOptions;
+  /** A log line (info) per call, the service's own access log (ACCESS_LOG=all); otherwise calls that succeed are logged at debug. */
+  accessLog?: boolean;
 }
 
 /** The wire form of a handler's error: ShopErrors keep their code and details, anything else is INTERNAL. */
@@ -325,7 +327,7 @@ export class GrpcServer {
         const observed = call.cancelled ? GrpcStatus.CANCELLED : code;
         metrics.grpcServerDuration.observe({ service, method, code: grpcStatusName(observed) }, seconds);
         const fields = { method: fullMethod, code: grpcStatusName(observed), ms: Math.round(seconds * 1000) };
-        if (!err) logger.debug(fields, 'gRPC call');
+        if (!err) logger[this.settings.accessLog ? 'info' : 'debug'](fields, 'gRPC call');
         else if (!(err instanceof ShopError)) logger.error({ ...fields, err }, 'gRPC handler failed unexpectedly');
         else if (isClientMistake(err)) logger.info({ ...fields, shopCode: err.code }, 'gRPC call refused');
         else logger.warn({ ...fields, shopCode: err.code, err }, 'gRPC call failed');
@@ -386,6 +388,7 @@ export interface GrpcServiceKit {
     GRPC_PORT: number;
     SERVICE_PUBLIC_KEYS?: Record<string, string>;
     JWT_PUBLIC_KEY?: string | undefined;
+    ACCESS_LOG?: 'http' | 'all' | 'off';
   };
   logger: Logger;
   metrics: Pick<ServiceMetrics, 'grpcServerDuration'>;
@@ -416,5 +419,6 @@ export function createServiceGrpcServer(kit: GrpcServiceKit): GrpcServer {
     chaos: kit.chaos,
     host: kit.config.GRPC_HOST,
     port: kit.config.GRPC_PORT,
+    accessLog: kit.config.ACCESS_LOG === 'all',
   });
 }

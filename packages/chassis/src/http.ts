@@ -2,7 +2,13 @@ import { randomUUID, timingSafeEqual } from 'node:crypto';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { trace } from '@opentelemetry/api';
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, {
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  LogController,
+} from 'fastify';
 import fp from 'fastify-plugin';
 import {
   hasZodFastifySchemaValidationErrors,
@@ -33,6 +39,8 @@ export interface HttpAppOptions {
   chaos: FaultInjector;
   adminToken: string;
   bodyLimitBytes?: number;
+  /** A log line per request (fastify's, the default); false when a sidecar writes the access log (ACCESS_LOG=off). */
+  accessLog?: boolean;
   /** Dependencies `/readyz` checks, by name (`db`, `kafka`, `catalog`…). */
   readiness?: Record<string, ReadinessCheck>;
   readinessTimeoutMs?: number;
@@ -309,6 +317,8 @@ export async function createHttpApp(options: HttpAppOptions): Promise<HttpApp> {
   const app = Fastify({
     loggerInstance: options.logger,
     bodyLimit: options.bodyLimitBytes ?? 64 * 1024,
+    // No line per request when a sidecar in front writes the access log (ACCESS_LOG=off).
+    ...(options.accessLog === false ? { logController: new LogController({ disableRequestLogging: true }) } : {}),
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),
     return503OnClosing: true,

@@ -1,10 +1,12 @@
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import type pino from 'pino';
 import { FaultInjector } from './chaos';
 import { processClock } from './clock';
-import type { BaseConfig } from './config';
+import { type BaseConfig, ConfigError } from './config';
 import { createServiceRegistry, type ServiceRegistry } from './discovery';
+import { useSidecarTls } from './grpc-client';
 import type { GrpcServer } from './grpc-server';
 import type { HttpApp, HttpAppOptions } from './http';
 import { flushTelemetry, Lifecycle, type ShutdownReport } from './lifecycle';
@@ -46,12 +48,19 @@ export function createServiceKit<C extends BaseConfig>(
   // Every gRPC client of the process signs its calls with the service's own key.
   if (config.SERVICE_PRIVATE_KEY)
     useServiceCredential(new ServiceCredential(config.SERVICE_NAME, config.SERVICE_PRIVATE_KEY));
+  // The services behind a TLS sidecar are dialled at the sidecar's address, over TLS.
+  const sidecarTargets = Object.keys(config.SIDECAR_SERVICES);
+  if (sidecarTargets.length > 0) {
+    if (!config.SIDECAR_CA_FILE)
+      throw new ConfigError(['SIDECAR_SERVICES is set: SIDECAR_CA_FILE must name the CA file']);
+    useSidecarTls({ targets: sidecarTargets, caPem: readFileSync(config.SIDECAR_CA_FILE) });
+  }
   const breakers = new BreakerRegistry();
   const registry =
     options.registry ??
     createServiceRegistry({
       mode: config.REGISTRY_MODE,
-      staticServices: config.STATIC_SERVICES,
+      staticServices: { ...config.STATIC_SERVICES, ...config.SIDECAR_SERVICES },
       consulUrl: config.CONSUL_URL,
       logger,
     });
@@ -73,6 +82,7 @@ export function createServiceKit<C extends BaseConfig>(
       chaos,
       adminToken: config.ADMIN_TOKEN,
       bodyLimitBytes: config.HTTP_BODY_LIMIT_BYTES,
+      accessLog: config.ACCESS_LOG !== 'off',
       isShuttingDown: () => lifecycle.isShuttingDown,
       breakers,
     }),
