@@ -28,6 +28,7 @@ import { notifyingStore, OrderChanges } from './application/order-watch';
 import type { SagaStore } from './application/ports';
 import { SagaRunner } from './application/saga-runner';
 import type { OrderConfig } from './config';
+import { type CheckoutMode, CheckoutModeSwitch } from './domain/checkout-mode';
 import { admissionMetrics } from './infrastructure/admission-metrics';
 import { CircuitBreakerWatch } from './infrastructure/breaker-watch';
 import { AesGcmCardVault } from './infrastructure/card-vault';
@@ -40,6 +41,12 @@ import { GrpcPayments, type PaymentGrpcClient } from './infrastructure/payment.c
 import { PgSagaRepository } from './infrastructure/saga.repository';
 import { sagaMetrics } from './infrastructure/saga-metrics';
 import { GrpcUserDirectory, type UserGrpcClient } from './infrastructure/user.client';
+
+/**
+ * The checkout modes this service runs to the end (domain/checkout-mode.ts): the switch refuses
+ * the others. A mode joins this list in the change that wires what drives its orders.
+ */
+export const RUNNABLE_CHECKOUT_MODES: readonly CheckoutMode[] = ['orchestrated'];
 
 export interface AppDeps {
   kit: ServiceKit<OrderConfig>;
@@ -115,6 +122,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   const changes = new OrderChanges();
   const saga = createSagaRunner({ ...deps, wrapStore: (store) => notifyingStore(store, changes) });
   const orders = new PrismaOrderRepository(prisma);
+  const checkoutMode = new CheckoutModeSwitch(config.CHECKOUT_MODE, RUNNABLE_CHECKOUT_MODES);
   const checkout = new CheckoutService({
     orders,
     cart: new GrpcCartReader(deps.cart, logger),
@@ -124,6 +132,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     // Another instance's runner finds it at its next poll; this one starts at once.
     onCreated: () => saga.wake(),
     observer: sagaMetrics(kit.metrics.registry),
+    mode: () => checkoutMode.mode,
     ...(deps.clock ? { clock: deps.clock } : {}),
   });
   const queries = new OrderQueries(orders);
@@ -152,6 +161,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     queries,
     republisher: new EndEventRepublisher(prisma),
     adminToken: config.ADMIN_TOKEN,
+    checkoutMode,
   });
   registerOutboxAudit(http, { pool: prismaAuditPool(prisma), adminToken: config.ADMIN_TOKEN });
 

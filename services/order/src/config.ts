@@ -6,6 +6,7 @@ import {
   publicKeySetting,
 } from '@shoplab/chassis';
 import { z } from 'zod';
+import { CHECKOUT_MODES, DEFAULT_CHECKOUT_MODE } from './domain/checkout-mode';
 
 /** A base64 string that decodes to exactly 32 bytes (an AES-256 key); parsed into a Buffer. */
 const aes256Key = z.string().transform((value, ctx) => {
@@ -79,6 +80,11 @@ export const configSchema = baseConfigSchema
      * the sagas yield to the checkouts (ADR 31, "What is next").
      */
     SAGA_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(8),
+    /**
+     * The checkout mode a new order gets until `PUT /v1/admin/checkout-mode` switches it
+     * (domain/checkout-mode.ts; recorded on each order). Only modes this service runs are accepted.
+     */
+    CHECKOUT_MODE: z.enum(CHECKOUT_MODES).default(DEFAULT_CHECKOUT_MODE),
     /** The payment service's events: recorded on the orders' timelines. */
     PAYMENT_EVENTS_TOPIC: z.string().min(1).default('payment.events'),
     /**

@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { createContractEvent, ShopError, traceHeaders } from '@shoplab/chassis';
 import { OrderCreatedV1 } from '@shoplab/contracts';
+import { type CheckoutMode, DEFAULT_CHECKOUT_MODE } from '../domain/checkout-mode';
 import { type CheckoutRequest, canonicalJson, validateCard } from '../domain/checkout-request';
 import { type OrderStatus, priceCart } from '../domain/order';
 import type { CardVault, CartReader, CheckoutRecord, OrderRepository, ProductCatalog, SagaObserver } from './ports';
@@ -29,6 +30,8 @@ export interface CheckoutDeps {
   /** Called after the order committed: wakes the saga runner. */
   onCreated?: (orderId: string) => void;
   observer?: Pick<SagaObserver, 'orderStatus'>;
+  /** The checkout mode switch (domain/checkout-mode.ts): read once per checkout, recorded on the order. */
+  mode?: () => CheckoutMode;
   clock?: () => Date;
 }
 
@@ -57,6 +60,7 @@ export class CheckoutService {
     const priced = priceCart(cart.lines, products);
 
     const orderId = randomUUID();
+    const checkoutMode = this.deps.mode?.() ?? DEFAULT_CHECKOUT_MODE;
     const shippingAddress = request.shippingAddress;
     const event = createContractEvent(OrderCreatedV1, {
       service: 'order',
@@ -92,6 +96,7 @@ export class CheckoutService {
         },
         card: this.deps.vault.seal(orderId, card),
         event,
+        checkoutMode,
       });
     } catch (err) {
       if (!(err instanceof DuplicateCheckoutError)) throw err;

@@ -1,6 +1,7 @@
 // What the use cases need from the outside world; src/infrastructure implements each port.
 import type { DomainEvent } from '@shoplab/chassis';
 import type { Money } from '@shoplab/contracts';
+import type { CheckoutMode } from '../domain/checkout-mode';
 import type { Card } from '../domain/checkout-request';
 import type { OrderCursor } from '../domain/cursor';
 import type {
@@ -55,6 +56,8 @@ export interface NewOrder {
   saga: { nextAttemptAt: Date; deadlineAt: Date; traceContext?: Record<string, string> };
   card: SealedCard;
   event: DomainEvent;
+  /** How it is checked out (default `orchestrated`). */
+  checkoutMode?: CheckoutMode;
 }
 
 /** A checkout already accepted under (user, Idempotency-Key). */

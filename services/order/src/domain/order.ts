@@ -1,8 +1,10 @@
 // Orders as the service stores and shows them, and the pricing rule of checkout.
 // Plain TypeScript: no I/O.
+
 import { sortByHlc } from '@shoplab/chassis/clock';
 import { ShopError } from '@shoplab/chassis/errors';
 import type { Money } from '@shoplab/contracts';
+import type { CheckoutMode } from './checkout-mode';
 import { money } from './money';
 
 export const ORDER_STATUSES = ['PENDING', 'CONFIRMED', 'CANCELLED'] as const;
@@ -93,6 +95,8 @@ export interface OrderView {
   shippingAddress?: ShippingAddress;
   cancelReason?: string;
   paymentId?: string;
+  /** How it was checked out (domain/checkout-mode.ts). */
+  checkoutMode: CheckoutMode;
   timeline: TimelineEntry[];
   createdAt: string;
   updatedAt: string;

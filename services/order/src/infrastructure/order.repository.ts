@@ -11,6 +11,7 @@ import {
   type OrderRepository,
   type OrderSummary,
 } from '../application/ports';
+import { DEFAULT_CHECKOUT_MODE, isCheckoutMode } from '../domain/checkout-mode';
 import type { OrderCursor } from '../domain/cursor';
 import { money } from '../domain/money';
 import {
@@ -38,8 +39,8 @@ const UNIQUE_VIOLATION = '23505';
 // Foreign keys are checked at the end of the statement, when the order row is there.
 const CREATE_SQL = `
 WITH o AS (
-  INSERT INTO orders (id, user_id, status, currency, total_amount, shipping_address, cart_version, created_at, updated_at)
-  VALUES ($1, $2, 'PENDING', $3, $4::bigint, $5::jsonb, $6::bigint, $7, $7)
+  INSERT INTO orders (id, user_id, status, currency, total_amount, shipping_address, cart_version, created_at, updated_at, checkout_mode)
+  VALUES ($1, $2, 'PENDING', $3, $4::bigint, $5::jsonb, $6::bigint, $7, $7, $23)
 ), l AS (
   INSERT INTO order_lines (order_id, line_no, product_id, name, quantity, unit_price_amount, line_total_amount)
   SELECT $1, line.n, line.product_id, line.name, line.quantity, line.unit_price, line.line_total
@@ -108,6 +109,7 @@ export class PrismaOrderRepository implements OrderRepository {
           order.card.iv,
           order.card.ciphertext,
           order.card.authTag,
+          order.checkoutMode ?? DEFAULT_CHECKOUT_MODE,
         ]);
         await writeOutbox(tx, order.event);
       });
@@ -199,6 +201,7 @@ function toView(row: OrderRow): OrderView {
     ...(row.shippingAddress ? { shippingAddress: row.shippingAddress as ShippingAddress } : {}),
     ...(row.cancelReason ? { cancelReason: row.cancelReason } : {}),
     ...(row.paymentId ? { paymentId: row.paymentId } : {}),
+    checkoutMode: isCheckoutMode(row.checkoutMode) ? row.checkoutMode : DEFAULT_CHECKOUT_MODE,
     timeline: mergeTimeline(
       row.steps.map((step) => ({
         kind: 'step' as const,

@@ -1,14 +1,58 @@
 import { type HttpApp, requireAdminToken } from '@shoplab/chassis';
 import { z } from 'zod';
 import type { OrderQueries } from '../../application/order-queries';
+import { CHECKOUT_MODES, type CheckoutModeSwitch } from '../../domain/checkout-mode';
 import { ORDER_STATUSES } from '../../domain/order';
 import type { EndEventRepublisher } from '../../infrastructure/end-events.repository';
 import { moneySchema } from './order.schemas';
 
 export function registerAdminRoutes(
   app: HttpApp,
-  deps: { queries: OrderQueries; republisher: EndEventRepublisher; adminToken: string },
+  deps: {
+    queries: OrderQueries;
+    republisher: EndEventRepublisher;
+    adminToken: string;
+    checkoutMode: CheckoutModeSwitch;
+  },
 ): void {
+  const checkoutModeSchema = z.object({
+    mode: z.enum(CHECKOUT_MODES).describe('the mode the next checkouts get'),
+    available: z.array(z.enum(CHECKOUT_MODES)).describe('the modes this order service runs to the end'),
+  });
+  app.get(
+    '/v1/admin/checkout-mode',
+    {
+      onRequest: requireAdminToken(deps.adminToken),
+      schema: {
+        tags: ['admin'],
+        summary: 'The checkout mode new orders get, and the modes available',
+        security: [{ adminToken: [] }],
+        response: { 200: checkoutModeSchema },
+      },
+    },
+    async () => ({ mode: deps.checkoutMode.mode, available: deps.checkoutMode.modes }),
+  );
+  app.put(
+    '/v1/admin/checkout-mode',
+    {
+      onRequest: requireAdminToken(deps.adminToken),
+      schema: {
+        tags: ['admin'],
+        summary: 'Switch the checkout mode of the next checkouts (each order keeps the mode it was created in)',
+        description:
+          'A before/after switch (ADR 13): `orchestrated` is the checkout saga. A mode this service does not run ' +
+          'is refused with 409, so no order is recorded in a mode nothing drives. Not persisted: a restart returns ' +
+          'to CHECKOUT_MODE.',
+        security: [{ adminToken: [] }],
+        body: z.object({ mode: z.enum(CHECKOUT_MODES) }),
+        response: { 200: checkoutModeSchema },
+      },
+    },
+    async (request) => {
+      deps.checkoutMode.set(request.body.mode);
+      return { mode: deps.checkoutMode.mode, available: deps.checkoutMode.modes };
+    },
+  );
   app.post(
     '/v1/admin/orders/republish',
     {

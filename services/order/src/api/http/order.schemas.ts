@@ -1,5 +1,7 @@
 // The JSON shapes of the order service's REST API (OpenAPI is generated from them).
+
 import { z } from 'zod';
+import { CHECKOUT_MODES } from '../../domain/checkout-mode';
 import { ORDER_STATUSES, TIMELINE_KINDS, TIMELINE_SORTS } from '../../domain/order';
 
 export const moneySchema = z.object({
@@ -75,6 +77,11 @@ export const orderSchema = z.object({
   shippingAddress: shippingAddressSchema.optional(),
   cancelReason: z.string().optional(),
   paymentId: z.string().optional(),
+  checkoutMode: z
+    .enum(CHECKOUT_MODES)
+    .describe(
+      'how it was checked out: the saga (`orchestrated`), services reacting to events (`choreographed`), or `two-phase`',
+    ),
   timeline: z
     .array(timelineEntrySchema)
     .describe(
