@@ -12,9 +12,11 @@ import { paymentV1 } from '@shoplab/contracts';
 import { paymentHandlers } from './api/grpc/payment.handler';
 import { registerAdminRoutes } from './api/http/admin.routes';
 import { PaymentService } from './application/payments';
+import { registerCardNetworkRoutes } from './api/http/card-network.routes';
 import type { PaymentConfig } from './config';
 import type { PrismaClient } from './generated/prisma/client';
 import { PrismaPaymentStore } from './infrastructure/payment.store';
+import { CardNetworkClient } from './infrastructure/card-network.client';
 
 export interface AppDeps {
   kit: ServiceKit<PaymentConfig>;
@@ -34,6 +36,15 @@ export async function buildApp(deps: AppDeps): Promise<PaymentApp> {
   const { config } = kit;
   const payments = new PaymentService({
     store: new PrismaPaymentStore(prisma, {
+  const cardNetwork = new CardNetworkClient({
+    mode: config.CARD_NETWORK_MODE,
+    ambassadorUrl: config.CARD_NETWORK_AMBASSADOR_URL,
+    ambassadorTimeoutMs: config.CARD_NETWORK_AMBASSADOR_TIMEOUT_MS,
+    directUrl: config.CARD_NETWORK_URL,
+    directTimeoutMs: config.CARD_NETWORK_TIMEOUT_MS,
+    directRetries: config.CARD_NETWORK_RETRIES,
+    registry: kit.metrics.registry,
+  });
       ...(deps.eventsTopic ? { topic: deps.eventsTopic } : {}),
       snapshotEvery: config.PAYMENT_SNAPSHOT_EVERY,
     }),
@@ -41,6 +52,7 @@ export async function buildApp(deps: AppDeps): Promise<PaymentApp> {
     appendRetries: config.PAYMENT_APPEND_RETRIES,
   });
 
+    cardNetwork,
   const http = await createHttpApp({
     ...kit.httpOptions(),
     description: 'Simulated card processor: authorizations, captures, voids, refunds and their ledger',
@@ -50,6 +62,7 @@ export async function buildApp(deps: AppDeps): Promise<PaymentApp> {
   registerAdminRoutes(http, { payments, adminToken: config.ADMIN_TOKEN });
   registerOutboxAudit(http, { pool: prismaAuditPool(prisma), adminToken: config.ADMIN_TOKEN });
 
+  registerCardNetworkRoutes(http, { client: cardNetwork, adminToken: config.ADMIN_TOKEN });
   const grpc = createServiceGrpcServer(kit);
   grpc.addService(paymentV1.PaymentServiceService, paymentHandlers(payments));
   return { http, grpc, payments };

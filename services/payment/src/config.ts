@@ -1,5 +1,6 @@
 import { baseConfigSchema, databaseConfigSchema, grpcConfigSchema, kafkaConfigSchema } from '@shoplab/chassis';
 import { z } from 'zod';
+import { CARD_NETWORK_MODES } from './application/card-network';
 
 export const configSchema = baseConfigSchema
   .extend(databaseConfigSchema.shape)
@@ -16,6 +17,17 @@ export const configSchema = baseConfigSchema
     PAYMENT_SNAPSHOT_EVERY: z.coerce.number().int().min(0).max(1_000).default(3),
     /** Times a command re-reads its payment after a version conflict before it answers SHOP_CONFLICT (ABORTED). */
     PAYMENT_APPEND_RETRIES: z.coerce.number().int().min(0).max(20).default(3),
+    /** Who decides an authorization: the card network through the ambassador, straight, or payment's own table (ADR 34). */
+    CARD_NETWORK_MODE: z.enum(CARD_NETWORK_MODES).default('in-process'),
+    /** The ambassador beside payment (HAProxy on 127.0.0.1): timeouts, retries and the circuit for the card network. */
+    CARD_NETWORK_AMBASSADOR_URL: z.url().default('http://127.0.0.1:18090'),
+    /** One call through the ambassador, its own retries inside. */
+    CARD_NETWORK_AMBASSADOR_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(4_000),
+    /** The card network itself (direct mode). */
+    CARD_NETWORK_URL: z.url().default('http://127.0.0.1:8090'),
+    /** Direct mode: one attempt's bound, and the retries after a failed attempt (same idempotency key). */
+    CARD_NETWORK_TIMEOUT_MS: z.coerce.number().int().min(50).max(60_000).default(700),
+    CARD_NETWORK_RETRIES: z.coerce.number().int().min(0).max(10).default(2),
   });
 
 export type PaymentConfig = z.infer<typeof configSchema>;

@@ -23,6 +23,7 @@ import {
   viewOf,
 } from '../domain/payment';
 import { type PaymentAggregate, type PaymentEventData, replay } from '../domain/payment-events';
+import type { CardNetworkPort } from './card-network';
 import { type CommandOutcome, type PaymentStore, type PaymentTx, StreamConflict } from './ports';
 
 export interface PaymentServiceOptions {
@@ -31,6 +32,8 @@ export interface PaymentServiceOptions {
   latencyMs: number;
   /** Re-reads after a version conflict before a command answers SHOP_CONFLICT (default 3). */
   appendRetries?: number;
+  /** Who decides an authorization (default: payment's own table, domain/card.ts). */
+  cardNetwork?: CardNetworkPort;
   now?: () => Date;
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
 }
@@ -139,11 +142,24 @@ export class PaymentService {
       if (live) {
         throw new ShopError('SHOP_ALREADY_EXISTS', `Order ${orderId} already has a ${live.status} payment`, {
           orderId,
+    const decision = this.options.cardNetwork
+      ? await this.options.cardNetwork.decide(
+          {
+            idempotencyKey: key,
+            pan: normalizeCardNumber(cmd.card.number) ?? '',
+            expMonth: card.expMonth,
+            expYear: card.expYear,
+            amount: money,
+          },
+          card.decision,
+          ctx.signal,
+        )
+      : card.decision;
           paymentId: live.id,
           status: live.status,
         });
       }
-      const declined = card.decision.outcome === 'declined' ? card.decision : undefined;
+      const declined = decision.outcome === 'declined' ? decision : undefined;
       const started: PaymentEventData = declined
         ? { type: 'PaymentDeclined', orderId, ...money, cardLast4: card.last4, reason: declined.reason ?? null }
         : { type: 'PaymentAuthorized', orderId, ...money, cardLast4: card.last4 };
