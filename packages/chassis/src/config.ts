@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ACCESS_LOG_MODES } from './access-log';
 import { GRPC_CALLERS } from './allowed-callers';
 import { parsePrivateKey, parsePublicKey } from './keys';
 
@@ -113,9 +114,10 @@ export const baseConfigSchema = z.object({
   /**
    * Who writes this service's access log: `http` the chassis, a line per HTTP request (fastify's
    * own; the default), `all` also a line per gRPC call, `off` nobody in-process — a sidecar in
-   * front of the service writes it (docs/patterns/sidecar.md).
+   * front of the service writes it (docs/patterns/sidecar.md). Switchable at runtime:
+   * PUT /admin/access-log {mode}.
    */
-  ACCESS_LOG: z.enum(['http', 'all', 'off']).default('http'),
+  ACCESS_LOG: z.enum(ACCESS_LOG_MODES).default('http'),
   OTEL_EXPORTER_OTLP_ENDPOINT: z.url().default('http://127.0.0.1:4318'),
   OTEL_TRACES_SAMPLER_RATIO: z.coerce.number().min(0).max(1).default(1),
   OTEL_SDK_DISABLED: bool.default(false),

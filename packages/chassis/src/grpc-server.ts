@@ -3,6 +3,7 @@
 // code is a plain async function that returns the response or throws a ShopError.
 import * as grpc from '@grpc/grpc-js';
 import { healthV1 } from '@shoplab/contracts';
+import type { AccessLogSwitch } from './access-log';
 import type { FaultInjector } from './chaos';
 import { HLC_METADATA, LAMPORT_METADATA, processClock, stampFromMetadata } from './clock';
 import { databaseError } from './database-errors';
@@ -113,8 +114,8 @@ export interface GrpcServerSettings {
   /** `GRPC_PORT`; 0 picks a free port. */
   port?: number;
   serverOptions?: grpc.ServerOptions;
-  /** A log line (info) per call, the service's own access log (ACCESS_LOG=all); otherwise calls that succeed are logged at debug. */
-  accessLog?: boolean;
+  /** A log line (info) per call while `accessLog.grpc` (ACCESS_LOG=all): the service's own access log; otherwise calls that succeed are logged at debug. */
+  accessLog?: Pick<AccessLogSwitch, 'grpc'>;
 }
 
 /** The wire form of a handler's error: ShopErrors keep their code and details, anything else is INTERNAL. */
@@ -327,7 +328,7 @@ export class GrpcServer {
         const observed = call.cancelled ? GrpcStatus.CANCELLED : code;
         metrics.grpcServerDuration.observe({ service, method, code: grpcStatusName(observed) }, seconds);
         const fields = { method: fullMethod, code: grpcStatusName(observed), ms: Math.round(seconds * 1000) };
-        if (!err) logger[this.settings.accessLog ? 'info' : 'debug'](fields, 'gRPC call');
+        if (!err) logger[this.settings.accessLog?.grpc ? 'info' : 'debug'](fields, 'gRPC call');
         else if (!(err instanceof ShopError)) logger.error({ ...fields, err }, 'gRPC handler failed unexpectedly');
         else if (isClientMistake(err)) logger.info({ ...fields, shopCode: err.code }, 'gRPC call refused');
         else logger.warn({ ...fields, shopCode: err.code, err }, 'gRPC call failed');
@@ -388,8 +389,9 @@ export interface GrpcServiceKit {
     GRPC_PORT: number;
     SERVICE_PUBLIC_KEYS?: Record<string, string>;
     JWT_PUBLIC_KEY?: string | undefined;
-    ACCESS_LOG?: 'http' | 'all' | 'off';
   };
+  /** Who writes the access log (ServiceKit.accessLog). */
+  accessLog?: AccessLogSwitch;
   logger: Logger;
   metrics: Pick<ServiceMetrics, 'grpcServerDuration'>;
   chaos: FaultInjector;
@@ -419,6 +421,6 @@ export function createServiceGrpcServer(kit: GrpcServiceKit): GrpcServer {
     chaos: kit.chaos,
     host: kit.config.GRPC_HOST,
     port: kit.config.GRPC_PORT,
-    accessLog: kit.config.ACCESS_LOG === 'all',
+    ...(kit.accessLog ? { accessLog: kit.accessLog } : {}),
   });
 }

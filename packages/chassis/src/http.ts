@@ -19,6 +19,7 @@ import {
 } from 'fastify-type-provider-zod';
 import type { Logger } from 'pino';
 import { z } from 'zod';
+import { ACCESS_LOG_MODES, type AccessLogSwitch } from './access-log';
 import { type FaultInjector, faultRuleInputSchema } from './chaos';
 import { databaseError } from './database-errors';
 import { type ErrorCode, errorText, problemOf, ShopError } from './errors';
@@ -39,8 +40,8 @@ export interface HttpAppOptions {
   chaos: FaultInjector;
   adminToken: string;
   bodyLimitBytes?: number;
-  /** A log line per request (fastify's, the default); false when a sidecar writes the access log (ACCESS_LOG=off). */
-  accessLog?: boolean;
+  /** Who logs each request (ACCESS_LOG; /admin/access-log switches it); a line per request when absent. */
+  accessLog?: AccessLogSwitch;
   /** Dependencies `/readyz` checks, by name (`db`, `kafka`, `catalog`…). */
   readiness?: Record<string, ReadinessCheck>;
   readinessTimeoutMs?: number;
@@ -222,7 +223,7 @@ export interface AdminBreakers {
 /** `/admin/chaos` (fault injection) and `/admin/breakers`, behind the admin token. */
 const adminPlugin = async (
   app: FastifyInstance,
-  opts: { adminToken: string; chaos: FaultInjector; breakers?: AdminBreakers },
+  opts: { adminToken: string; chaos: FaultInjector; breakers?: AdminBreakers; accessLog?: AccessLogSwitch },
 ) => {
   const typed = app.withTypeProvider<ZodTypeProvider>();
   typed.addHook('preHandler', requireAdminToken(opts.adminToken));
@@ -283,6 +284,41 @@ const adminPlugin = async (
       return breakerList();
     },
   );
+  // Who writes the access log: this process (http, all) or a sidecar in front of it (off).
+  const accessLogSchema = z.object({ mode: z.enum(ACCESS_LOG_MODES) });
+  const accessLogOf = () => {
+    if (!opts.accessLog) throw new ShopError('SHOP_NOT_FOUND', 'This process has no access-log switch');
+    return opts.accessLog;
+  };
+  typed.get(
+    '/admin/access-log',
+    {
+      schema: {
+        tags: ['admin'],
+        security,
+        summary: "Who writes this process' access log",
+        response: { 200: accessLogSchema, ...problemResponses(404) },
+      },
+    },
+    async () => ({ mode: accessLogOf().mode }),
+  );
+  typed.put(
+    '/admin/access-log',
+    {
+      schema: {
+        tags: ['admin'],
+        security,
+        summary: 'Log each request in-process (http: HTTP only, all: gRPC too) or leave it to a sidecar (off)',
+        body: accessLogSchema,
+        response: { 200: accessLogSchema, ...problemResponses(404) },
+      },
+    },
+    async (request) => {
+      const log = accessLogOf();
+      log.mode = request.body.mode;
+      return { mode: log.mode };
+    },
+  );
 };
 
 async function runChecks(checks: Record<string, ReadinessCheck>, timeoutMs: number) {
@@ -314,11 +350,14 @@ async function runChecks(checks: Record<string, ReadinessCheck>, timeoutMs: numb
  * tests use `app.inject()`.
  */
 export async function createHttpApp(options: HttpAppOptions): Promise<HttpApp> {
+  const accessLog = options.accessLog;
   const app = Fastify({
     loggerInstance: options.logger,
     bodyLimit: options.bodyLimitBytes ?? 64 * 1024,
-    // No line per request when a sidecar in front writes the access log (ACCESS_LOG=off).
-    ...(options.accessLog === false ? { logController: new LogController({ disableRequestLogging: true }) } : {}),
+    // No line per request while a sidecar in front writes the access log (ACCESS_LOG=off).
+    ...(options.accessLog
+      ? { logController: new LogController({ disableRequestLogging: () => !accessLog?.http }) }
+      : {}),
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),
     return503OnClosing: true,
@@ -383,6 +422,7 @@ export async function createHttpApp(options: HttpAppOptions): Promise<HttpApp> {
     adminToken: options.adminToken,
     chaos: options.chaos,
     ...(options.breakers ? { breakers: options.breakers } : {}),
+    ...(accessLog ? { accessLog } : {}),
   });
   return app as unknown as HttpApp;
 }

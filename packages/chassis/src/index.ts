@@ -1,3 +1,4 @@
+export * from './access-log';
 export * from './admin-audit';
 export * from './allowed-callers';
 export * from './auth';

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import type pino from 'pino';
+import { AccessLogSwitch } from './access-log';
 import { FaultInjector } from './chaos';
 import { processClock } from './clock';
 import { type BaseConfig, ConfigError } from './config';
@@ -25,6 +26,8 @@ export interface ServiceKit<C extends BaseConfig = BaseConfig> {
   breakers: BreakerRegistry;
   registry: ServiceRegistry;
   lifecycle: Lifecycle;
+  /** Who writes the access log: ACCESS_LOG at start, /admin/access-log at runtime. */
+  accessLog?: AccessLogSwitch;
   /** The HttpAppOptions every service shares; add `readiness` and, for the gateway, `swaggerUi`. */
   httpOptions(): Omit<HttpAppOptions, 'readiness'>;
 }
@@ -65,6 +68,7 @@ export function createServiceKit<C extends BaseConfig>(
       logger,
     });
   const lifecycle = new Lifecycle(logger, config.SHUTDOWN_TIMEOUT_MS);
+  const accessLog = new AccessLogSwitch(config.ACCESS_LOG);
   return {
     config,
     instanceId,
@@ -74,6 +78,7 @@ export function createServiceKit<C extends BaseConfig>(
     breakers,
     registry,
     lifecycle,
+    accessLog,
     httpOptions: () => ({
       service: config.SERVICE_NAME,
       version: config.SERVICE_VERSION,
@@ -82,7 +87,7 @@ export function createServiceKit<C extends BaseConfig>(
       chaos,
       adminToken: config.ADMIN_TOKEN,
       bodyLimitBytes: config.HTTP_BODY_LIMIT_BYTES,
-      accessLog: config.ACCESS_LOG !== 'off',
+      accessLog,
       isShuttingDown: () => lifecycle.isShuttingDown,
       breakers,
     }),

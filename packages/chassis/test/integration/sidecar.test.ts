@@ -13,6 +13,7 @@ import { join, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { catalogV1 } from '@shoplab/contracts';
+import { type AccessLogMode, AccessLogSwitch } from '../../src/access-log';
 import { FaultInjector } from '../../src/chaos';
 import { StaticRegistry } from '../../src/discovery';
 import { ShopError } from '../../src/errors';
@@ -37,7 +38,8 @@ async function freePort(): Promise<number> {
 }
 
 /** A catalog stand-in built from the chassis' own blocks, its log lines kept for the test. */
-async function startCatalog(accessLog: boolean) {
+async function startCatalog(mode: AccessLogMode) {
+  const accessLog = new AccessLogSwitch(mode);
   const lines: string[] = [];
   const logger = createLogger({ service: 'catalog', destination: { write: (line: string) => lines.push(line) } });
   const metrics = createMetrics('catalog');
@@ -83,7 +85,7 @@ async function startCatalog(accessLog: boolean) {
   });
   await http.listen({ host: '127.0.0.1', port: 0 });
   const httpPort = (http.server.address() as { port: number }).port;
-  return { grpc, http, grpcPort, httpPort, lines, served: () => served };
+  return { grpc, http, grpcPort, httpPort, lines, accessLog, served: () => served };
 }
 
 function clientFor(address: string) {
@@ -133,7 +135,7 @@ describe('the catalog sidecar (real nginx)', () => {
   const started: { stop(): Promise<unknown> }[] = [];
 
   before(async () => {
-    catalog = await startCatalog(false);
+    catalog = await startCatalog('off');
     started.push({ stop: () => catalog.grpc.shutdown(200) }, { stop: () => catalog.http.close() });
     sidecarGrpc = await freePort();
     sidecarHttp = await freePort();
@@ -215,7 +217,7 @@ describe('the catalog sidecar (real nginx)', () => {
   });
 
   test('without the sidecar (ACCESS_LOG=all) the service writes the line itself', async () => {
-    const direct = await startCatalog(true);
+    const direct = await startCatalog('all');
     started.push({ stop: () => direct.grpc.shutdown(200) }, { stop: () => direct.http.close() });
     useSidecarTls(undefined);
     const { client, close } = clientFor(`127.0.0.1:${direct.grpcPort}`);
@@ -229,5 +231,38 @@ describe('the catalog sidecar (real nginx)', () => {
     const res = await fetch(`http://127.0.0.1:${direct.httpPort}/healthz`);
     assert.equal(res.status, 200);
     assert.ok(direct.lines.some((l) => l.includes('request completed')));
+  });
+
+  test('PUT /admin/access-log switches it at runtime: off leaves both kinds of line to the sidecar', async () => {
+    const direct = await startCatalog('all');
+    started.push({ stop: () => direct.grpc.shutdown(200) }, { stop: () => direct.http.close() });
+    const auth = { authorization: 'Bearer sidecar-test-admin-token' };
+    const put = await direct.http.inject({
+      method: 'PUT',
+      url: '/admin/access-log',
+      headers: auth,
+      payload: { mode: 'off' },
+    });
+    assert.equal(put.statusCode, 200);
+    assert.deepEqual(put.json(), { mode: 'off' });
+    assert.equal(direct.accessLog.mode, 'off');
+    const bad = await direct.http.inject({
+      method: 'PUT',
+      url: '/admin/access-log',
+      headers: auth,
+      payload: { mode: 'loud' },
+    });
+    assert.equal(bad.statusCode, 400);
+    const from = direct.lines.length;
+    useSidecarTls(undefined);
+    const { client, close } = clientFor(`127.0.0.1:${direct.grpcPort}`);
+    try {
+      await client.call('getProduct', { id: 'quiet' });
+    } finally {
+      close();
+    }
+    assert.equal((await fetch(`http://127.0.0.1:${direct.httpPort}/healthz`)).status, 200);
+    const logged = direct.lines.slice(from).filter((l) => l.includes('GetProduct') || l.includes('/healthz'));
+    assert.deepEqual(logged, []);
   });
 });
