@@ -3,7 +3,8 @@
 # infrastructure). Same conventions as infra.sh: pid files, logs, readiness waits, stop by pid.
 #
 # usage: infra/local/services.sh <up|down|kill|status|logs|env> [service ...]
-#   services (start order): user catalog payment cart order history legacy-shipping shipping gateway web
+#   services (start order): user catalog card-network card-network-ambassador payment cart order
+#   history legacy-shipping shipping gateway web (the ambassador is HAProxy: infra/local/haproxy.sh)
 #   (default: all)
 #   up      apply pending Prisma migrations (in parallel), start what is not running, wait for /readyz
 #   down    stop what services.sh started (SIGTERM → graceful shutdown; SIGKILL after the timeout)
@@ -27,8 +28,8 @@ source "$HERE/lib.sh"
 # shellcheck source=../../scripts/lib/secrets.sh
 source "$ROOT/scripts/lib/secrets.sh"
 
-ALL_SERVICES=(user catalog payment cart order history legacy-shipping shipping gateway web)
-declare -A HTTP_PORT=([gateway]=8080 [user]=8081 [catalog]=8082 [cart]=8083 [payment]=8084 [order]=8085 [history]=8086 [shipping]=8087 [web]=8088 [legacy-shipping]=8089)
+ALL_SERVICES=(user catalog card-network card-network-ambassador payment cart order history legacy-shipping shipping gateway web)
+declare -A HTTP_PORT=([gateway]=8080 [user]=8081 [catalog]=8082 [cart]=8083 [payment]=8084 [order]=8085 [history]=8086 [shipping]=8087 [web]=8088 [legacy-shipping]=8089 [card-network]=8090 [card-network-ambassador]=18091)
 declare -A GRPC_PORT=([user]=9081 [catalog]=9082 [cart]=9083 [payment]=9084 [order]=9085 [shipping]=9087)
 SECRETS=$SHOPLAB_STATE/secrets.env
 KEYS=$SHOPLAB_STATE/keys
@@ -67,6 +68,8 @@ service_env() {
   echo "DB_HOST=127.0.0.1"
   echo "DB_PORT=5432"
   sidecar_env "$s"
+  # Payment's authorizations go to the card network through its ambassador (ADR 34).
+  if [[ $s == payment ]]; then echo "CARD_NETWORK_MODE=ambassador"; fi
 }
 
 sidecar_on() { [[ ${SHOPLAB_SIDECAR:-off} == on ]]; }
@@ -86,11 +89,15 @@ service_address() { echo "http://127.0.0.1:${HTTP_PORT[$1]}${GRPC_PORT[$1]:+ (gR
 
 # lib.sh identifies a process by fragments of its command line.
 for s in "${ALL_SERVICES[@]}"; do
+  [[ $s == card-network-ambassador ]] && continue
   eval "${s}_cmdline_marks() { printf '%s\n' 'node' 'services/$s/dist/src/main.js'; }"
   eval "${s}_stop() { stop_pid $s TERM KILL; }"
   eval "${s}_ready() { service_ready $s; }"
   eval "${s}_address() { service_address $s; }"
 done
+# The ambassador's own functions (HAProxy: its marks, readiness, address, start and stop).
+# shellcheck source=haproxy.sh
+source "$HERE/haproxy.sh"
 
 # True when the service has migrations not yet recorded as finished in its database's
 # _prisma_migrations (checked with psql: `prisma migrate deploy` costs ~10 s with the Wasm
@@ -143,6 +150,10 @@ migrate() {
 
 start_service() {
   local s=$1 dir env_args=()
+  if [[ $s == card-network-ambassador ]]; then
+    card-network-ambassador_start
+    return 0
+  fi
   dir=$(service_dir "$s")
   [[ -f $dir/dist/src/main.js ]] || die "$s" "not built: run 'make build' first ($dir/dist/src/main.js missing)"
   case $(proc_state "$s") in
@@ -223,12 +234,12 @@ main() {
       for s in "${SERVICES[@]}"; do
         local st
         case $(proc_state "$s") in
-          running) if service_ready "$s" 2>/dev/null; then st=ready; else st="running (not ready)"; fi ;;
+          running) if "${s}_ready" 2>/dev/null; then st=ready; else st="running (not ready)"; fi ;;
           stale) st="stale pid" ;;
           *) st="not running" ;;
         esac
         [[ $st == ready ]] || rc=3
-        printf '%-15s %-20s %s\n' "$s" "$st" "$(service_address "$s")"
+        printf '%-15s %-20s %s\n' "$s" "$st" "$("${s}_address")"
       done
       return "$rc"
       ;;
@@ -239,7 +250,7 @@ main() {
       for s in "${SERVICES[@]}"; do echo "# $s"; service_env "$s" | sed -E 's/^(ADMIN_TOKEN|CARD_ENCRYPTION_KEY|SERVICE_PRIVATE_KEY|JWT_PRIVATE_KEY)=.*/\1=****/'; done
       ;;
     *)
-      sed -n '2,14p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+      sed -n '2,15p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
       exit 2
       ;;
   esac
