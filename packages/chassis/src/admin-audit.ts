@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { type HttpApp, requireAdminToken } from './http';
 import { OUTBOX_CHANNEL } from './outbox-table';
 import { PUBLISH_MODES, publishSwitch } from './publish-switch';
+import { RELAY_MODES, relaySwitch } from './relay-switch';
 
 /** Anything that runs one SQL statement and returns its rows: a `pg.Pool`, or `prismaAuditPool(prisma)`. */
 export interface AuditPool {
@@ -25,6 +26,8 @@ export const outboxAuditSchema = z.object({
   lastError: z.string().nullable(),
   /** How events leave the service: `outbox`, or `direct` (the dual write of the exercises' before switch). */
   mode: z.enum(PUBLISH_MODES),
+  /** How the relay finds rows: `poll` (the table) or `wal` (the write-ahead log). */
+  relay: z.enum(RELAY_MODES),
 });
 export type OutboxAudit = z.infer<typeof outboxAuditSchema>;
 
@@ -62,6 +65,7 @@ export async function readOutboxAudit(pool: AuditPool): Promise<OutboxAudit> {
     oldestUnpublishedAgeSeconds: Math.max(0, Number(row.oldest)),
     lastError: row.last_error ?? null,
     mode: publishSwitch.mode,
+    relay: relaySwitch.mode,
   };
 }
 
@@ -80,6 +84,7 @@ export async function readConsumersAudit(pool: AuditPool): Promise<ConsumersAudi
 }
 
 const publishModeSchema = z.object({ mode: z.enum(PUBLISH_MODES) });
+const relayModeSchema = z.object({ mode: z.enum(RELAY_MODES) });
 
 export const outboxReplaySchema = z.object({
   /** How many of the most recently published rows to publish again. */
@@ -110,7 +115,7 @@ export async function replayOutbox(pool: AuditPool, last: number): Promise<z.inf
 
 /**
  * `GET /admin/outbox`, `GET /admin/consumers`, and the exercises' switches
- * `PUT /admin/outbox/mode` and `POST /admin/outbox/replay`, behind the admin token.
+ * `PUT /admin/outbox/mode`, `PUT /admin/outbox/relay` and `POST /admin/outbox/replay`, behind the admin token.
  */
 export function registerOutboxAudit(app: HttpApp, options: { pool: AuditPool; adminToken: string }): void {
   const common = {
@@ -153,6 +158,19 @@ export function registerOutboxAudit(app: HttpApp, options: { pool: AuditPool; ad
       },
     },
     async (request) => ({ mode: publishSwitch.set(request.body.mode) }),
+  );
+  app.put(
+    '/admin/outbox/relay',
+    {
+      ...common,
+      schema: {
+        ...schema,
+        summary: 'Switch how the outbox relay finds rows: poll (the table, default) or wal (the write-ahead log)',
+        body: relayModeSchema,
+        response: { 200: relayModeSchema },
+      },
+    },
+    async (request) => ({ mode: await relaySwitch.set(request.body.mode) }),
   );
   app.post(
     '/admin/outbox/replay',

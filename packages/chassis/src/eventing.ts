@@ -10,7 +10,11 @@ import { createProducer, type EventProducer } from './producer';
 import type { Closeable, Intake, ServiceKit } from './service';
 
 /** A config with kafkaConfigSchema's fields. */
-type KafkaConfig = BaseConfig & { KAFKA_BROKERS: string[]; KAFKA_CLIENT_ID?: string | undefined };
+type KafkaConfig = BaseConfig & {
+  KAFKA_BROKERS: string[];
+  KAFKA_CLIENT_ID?: string | undefined;
+  OUTBOX_RELAY_MODE?: 'poll' | 'wal' | undefined;
+};
 
 export interface EventingOptions {
   /** The pool the relay claims rows with (one connection per cycle; LISTEN uses its own). */
@@ -53,6 +57,7 @@ export function createEventing(kit: ServiceKit<KafkaConfig>, options: EventingOp
     metrics: kit.metrics,
     chaos: kit.chaos,
     attachPublishSwitch: true,
+    relayMode: kit.config.OUTBOX_RELAY_MODE ?? 'poll',
     ...(options.pollIntervalMs !== undefined ? { pollIntervalMs: options.pollIntervalMs } : {}),
   });
   return {

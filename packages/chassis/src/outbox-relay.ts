@@ -1,5 +1,7 @@
 // The outbox relay: publishes outbox rows to Kafka in id order and marks them published, one
-// active relay per schema (the ordering rules are in outbox.ts).
+// active relay per schema (the ordering rules are in outbox.ts). It finds the rows one of two
+// ways (its relay mode): `poll` claims unpublished rows from the table, woken by NOTIFY with a
+// polling fallback; `wal` tails the database's write-ahead log (outbox-wal.ts, ADR 0034).
 import { type Context, type Span, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import type { Message } from 'kafkajs';
 import pg from 'pg';
@@ -11,8 +13,10 @@ import { extractTraceContext, traceHeaders } from './events';
 import type { Logger } from './logging';
 import { getOrCreate } from './metrics';
 import { OUTBOX_CHANNEL } from './outbox-table';
+import { dropWalSlot, ensureWalSlot, type WalNames, WalTail, walNamesOf } from './outbox-wal';
 import type { EventProducer } from './producer';
 import { publishSwitch } from './publish-switch';
+import { RELAY_MODES, type RelayMode, relaySwitch } from './relay-switch';
 import { pgTransactionRunner } from './sql';
 
 /** The outbox metrics, registered once per registry. */
@@ -23,6 +27,8 @@ export interface OutboxMetrics {
   failures: Counter;
   /** Events sent by the dual write (`direct` mode): published, or lost. */
   direct: Counter<'topic' | 'outcome'>;
+  /** 1 for the relay mode in force (`poll` or `wal`), 0 for the other. */
+  relayMode: Gauge<'mode'>;
 }
 
 /** The relay's metrics; the backlog gauge counts unpublished rows at scrape time with `countBacklog`. */
@@ -90,6 +96,17 @@ export function outboxMetrics(registry: Registry, countBacklog: () => Promise<nu
           registers,
         }),
     ),
+    relayMode: getOrCreate(
+      registry,
+      'shop_outbox_relay_mode',
+      () =>
+        new Gauge({
+          name: 'shop_outbox_relay_mode',
+          help: 'How the outbox relay finds rows: 1 for the mode in force (poll: the table, wal: the write-ahead log)',
+          labelNames: ['mode'],
+          registers,
+        }),
+    ),
   };
 }
 
@@ -116,6 +133,11 @@ export interface OutboxRelayOptions {
   attachPublishSwitch?: boolean;
   /** The LISTEN connection (default: a pg.Client with the pool's settings). */
   listenClient?: () => pg.Client;
+  /**
+   * How rows are found (default `poll`): `poll` claims them from the table; `wal` tails the
+   * write-ahead log through a replication slot (outbox-wal.ts). setMode() switches at runtime.
+   */
+  relayMode?: RelayMode;
 }
 
 /** What one relay cycle did. */
@@ -152,6 +174,15 @@ SELECT id, event_id, topic, aggregate_id, payload, headers, created_at
 // Per schema, so each service (and each test's scratch schema) has its own active relay.
 const LOCK_SQL = `SELECT pg_try_advisory_xact_lock(hashtext('shoplab.outbox-relay:' || current_schema())) AS locked`;
 
+// The rows of one committed transaction the WAL named, still unpublished (a drain, a replayed
+// slot or another relay may have published some already), locked while they are sent.
+const CLAIM_IDS_SQL = `
+SELECT id, event_id, topic, aggregate_id, payload, headers, created_at
+  FROM outbox
+ WHERE id = ANY($1::bigint[]) AND published_at IS NULL
+ ORDER BY id
+   FOR UPDATE`;
+
 const tracer = trace.getTracer('@shoplab/chassis/outbox');
 
 /** Publishes outbox rows to Kafka in id order; woken by NOTIFY, with a polling fallback. */
@@ -168,6 +199,10 @@ export class OutboxRelay {
   private listener: pg.Client | undefined;
   private wakePending = false;
   private wakeWaiter: (() => void) | undefined;
+  private currentMode: RelayMode;
+  private wal: WalTail | undefined;
+  private walNames: WalNames | undefined;
+  private switching: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly options: OutboxRelayOptions) {
     this.log = options.logger.child({ component: 'outbox-relay' });
@@ -175,9 +210,71 @@ export class OutboxRelay {
     this.pollIntervalMs = options.pollIntervalMs ?? 1000;
     this.batchSize = options.batchSize ?? 100;
     this.backoff = { initialMs: options.backoff?.initialMs ?? 200, maxMs: options.backoff?.maxMs ?? 10_000 };
+    this.currentMode = options.relayMode ?? 'poll';
+    this.recordMode();
     if (options.attachPublishSwitch) {
       publishSwitch.attach({ producer: options.producer, logger: this.log, outcomes: this.metrics.direct });
+      relaySwitch.attach(this);
     }
+  }
+
+  /** How the relay finds rows now. */
+  get mode(): RelayMode {
+    return this.currentMode;
+  }
+
+  /** True while the WAL relay's replication stream is open. */
+  get tailing(): boolean {
+    return this.wal?.active ?? false;
+  }
+
+  /**
+   * Switches how rows are found, without losing or doubling one. To `wal`: the slot is
+   * created first (every later commit is decoded), the polling loop stops, one ordinary cycle
+   * at a time drains what was committed before, then the stream starts. To `poll`: the stream
+   * stops, the slot is dropped (an unread slot keeps WAL forever), the polling loop starts;
+   * rows the stream had not published are still unpublished in the table. Not running: only
+   * the mode changes (start() applies it).
+   */
+  async setMode(mode: RelayMode): Promise<RelayMode> {
+    const next = this.switching.then(() => this.applyMode(mode));
+    this.switching = next.catch(() => undefined);
+    return next;
+  }
+
+  private async applyMode(mode: RelayMode): Promise<RelayMode> {
+    if (mode === this.currentMode) return mode;
+    this.log.warn({ from: this.currentMode, to: mode }, 'outbox relay mode switched');
+    if (!this.running) {
+      this.currentMode = mode;
+      this.recordMode();
+      return mode;
+    }
+    if (mode === 'wal') {
+      await ensureWalSlot(this.options.pool, await this.names());
+      await this.stopLoops();
+      this.currentMode = mode;
+      this.recordMode();
+      this.abort = new AbortController();
+      this.startWal();
+    } else {
+      await this.stopLoops();
+      this.currentMode = mode;
+      this.recordMode();
+      await dropWalSlot(this.options.pool, await this.names());
+      this.abort = new AbortController();
+      this.startPolling();
+    }
+    return mode;
+  }
+
+  private recordMode(): void {
+    for (const mode of RELAY_MODES) this.metrics.relayMode.set({ mode }, mode === this.currentMode ? 1 : 0);
+  }
+
+  private async names(): Promise<WalNames> {
+    this.walNames ??= await walNamesOf(this.options.pool);
+    return this.walNames;
   }
 
   /** True while the LISTEN connection is up. */
@@ -185,24 +282,104 @@ export class OutboxRelay {
     return this.listener !== undefined;
   }
 
-  /** Starts listening and publishing in the background; returns at once. */
+  /** Starts listening and publishing (or tailing the WAL) in the background; returns at once. */
   start(): void {
     if (this.running) return;
     this.running = true;
     this.abort = new AbortController();
-    this.listenDone = this.listenLoop();
-    this.loopDone = this.cycleLoop();
-    this.log.info({ pollIntervalMs: this.pollIntervalMs, batchSize: this.batchSize }, 'outbox relay started');
+    if (this.currentMode === 'wal') this.startWal();
+    else {
+      this.startPolling();
+      // A slot left by a wal-mode run that ended (a kill, a restart in poll mode) would keep WAL forever.
+      this.switching = this.switching
+        .then(async () => {
+          if (await dropWalSlot(this.options.pool, await this.names())) {
+            this.log.warn({ slot: this.walNames?.slot }, 'dropped the WAL slot a wal-mode relay left');
+          }
+        })
+        .catch((err) => this.log.warn({ err }, 'could not check for a leftover WAL slot'));
+    }
+    this.log.info(
+      { mode: this.currentMode, pollIntervalMs: this.pollIntervalMs, batchSize: this.batchSize },
+      'outbox relay started',
+    );
   }
 
-  /** Stops: the in-flight cycle finishes (or rolls back), then the LISTEN connection closes. */
+  /** Stops: the in-flight cycle finishes (or rolls back), then the LISTEN or replication connection closes. */
   async stop(): Promise<void> {
     if (!this.running) return;
+    await this.switching;
+    await this.stopLoops();
+    this.running = false;
+    this.log.info('outbox relay stopped');
+  }
+
+  private startPolling(): void {
+    this.listenDone = this.listenLoop();
+    this.loopDone = this.cycleLoop();
+  }
+
+  /** The WAL relay: slot, then a drain of what was committed before it, then the stream. */
+  private startWal(): void {
+    this.loopDone = (async () => {
+      let failures = 0;
+      while (!this.abort.signal.aborted) {
+        try {
+          const names = await this.names();
+          await ensureWalSlot(this.options.pool, names);
+          // Rows committed before the slot existed (or left by the polling relay) are not in its stream.
+          while (!this.abort.signal.aborted) {
+            const cycle = await this.runOnce();
+            if (cycle.standby) throw new Error('another relay holds the outbox lock');
+            if (cycle.claimed < this.batchSize) break;
+          }
+          if (this.abort.signal.aborted) return;
+          this.wal = new WalTail({
+            connection: this.connectionSettings(),
+            names,
+            logger: this.log,
+            publish: async (ids) => {
+              await this.publishIds(ids);
+            },
+            backoff: this.backoff,
+          });
+          this.wal.start();
+          return;
+        } catch (err) {
+          failures++;
+          this.metrics.failures.inc();
+          const delay = backoffDelayMs(failures, this.backoff);
+          this.log.warn({ err, failures, retryInMs: delay }, 'outbox WAL relay could not start; retrying');
+          await sleep(delay, this.abort.signal);
+        }
+      }
+    })();
+    this.listenDone = Promise.resolve();
+  }
+
+  private async stopLoops(): Promise<void> {
     this.abort.abort();
     await this.listener?.end().catch(() => undefined);
     await Promise.all([this.loopDone, this.listenDone]);
-    this.running = false;
-    this.log.info('outbox relay stopped');
+    await this.wal?.stop();
+    this.wal = undefined;
+  }
+
+  /**
+   * Publishes the rows of one committed transaction the WAL named, in id order, and marks them —
+   * the same claim, send and mark as a polling cycle, under the same advisory lock. Throws if a
+   * row is left unpublished (the WAL relay then replays from its slot).
+   */
+  async publishIds(ids: readonly string[]): Promise<RelayCycleResult> {
+    try {
+      if (this.options.chaos && (await this.applyChaos(this.options.chaos)) === 'stopped') {
+        throw new Error('the relay is stopping');
+      }
+      return await this.claimAndPublish((client) => client.query<OutboxRow>(CLAIM_IDS_SQL, [ids]), true);
+    } catch (err) {
+      this.metrics.failures.inc();
+      throw err;
+    }
   }
 
   /** Runs the next cycle now instead of at the next poll. */
@@ -228,12 +405,21 @@ export class OutboxRelay {
     if (this.options.chaos && (await this.applyChaos(this.options.chaos)) === 'stopped') {
       return { claimed: 0, published: 0, standby: false };
     }
+    return this.claimAndPublish((client) => client.query<OutboxRow>(CLAIM_SQL, [this.batchSize]), false);
+  }
+
+  /** Claims rows with `claim` under the advisory lock, publishes them in order, marks them, commits. */
+  private async claimAndPublish(
+    claim: (client: pg.PoolClient) => Promise<{ rows: OutboxRow[] }>,
+    lockRequired: boolean,
+  ): Promise<RelayCycleResult> {
     let failure: unknown;
     const result = await pgTransactionRunner(this.options.pool)(async (client): Promise<RelayCycleResult> => {
       if ((this.options.singleActive ?? true) && !(await this.tryLock(client))) {
+        if (lockRequired) throw new Error('another relay holds the outbox lock');
         return { claimed: 0, published: 0, standby: true };
       }
-      const { rows } = await client.query<OutboxRow>(CLAIM_SQL, [this.batchSize]);
+      const { rows } = await claim(client);
       const { publishedIds, failedIds, error } = await this.publishInOrder(rows);
       failure = error;
       if (publishedIds.length > 0) {
@@ -384,12 +570,17 @@ export class OutboxRelay {
     });
   }
 
-  private createListenClient(): pg.Client {
-    if (this.options.listenClient) return this.options.listenClient();
+  /** The pool's connection settings, for the relay's own connections. */
+  private connectionSettings(): pg.ClientConfig {
     const { Client: _client, ...settings } = this.options.pool.options as pg.PoolConfig;
     // pg.Pool keeps the password non-enumerable (out of logs), so the spread misses it.
     const { password } = this.options.pool.options as pg.PoolConfig;
-    return new pg.Client({ ...settings, password, application_name: 'shoplab-outbox-relay' });
+    return { ...settings, password } as pg.ClientConfig;
+  }
+
+  private createListenClient(): pg.Client {
+    if (this.options.listenClient) return this.options.listenClient();
+    return new pg.Client({ ...this.connectionSettings(), application_name: 'shoplab-outbox-relay' });
   }
 
   /** Keeps one LISTEN connection open, reconnecting with backoff when it drops. */

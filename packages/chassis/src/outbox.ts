@@ -19,8 +19,12 @@
 //  - outbox-table.ts    the table and the NOTIFY channel
 //  - outbox-writer.ts   writeOutbox, inside the business transaction
 //  - outbox-relay.ts    the relay and its metrics
+//  - outbox-wal.ts      the relay's `wal` mode: the slot and the stream of committed inserts
 //  - publish-switch.ts  the exercises' switch between the outbox and the naive dual write
+//  - relay-switch.ts    the switch between the polling relay and the WAL relay
 export * from './outbox-relay';
 export * from './outbox-table';
+export * from './outbox-wal';
 export * from './outbox-writer';
 export * from './publish-switch';
+export * from './relay-switch';

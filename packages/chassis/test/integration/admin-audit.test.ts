@@ -6,7 +6,7 @@ import { registerOutboxAudit } from '../../src/admin-audit';
 import { FaultInjector } from '../../src/chaos';
 import { createHttpApp, type HttpApp } from '../../src/http';
 import { createMetrics } from '../../src/metrics';
-import { publishSwitch } from '../../src/outbox';
+import { publishSwitch, relaySwitch } from '../../src/outbox';
 import { scratchSchema } from '../support/kafka-fixtures';
 
 const ADMIN = 'test-admin-token-0123456789';
@@ -55,6 +55,7 @@ test('an empty outbox reports nothing unpublished and no error', async () => {
     oldestUnpublishedAgeSeconds: 0,
     lastError: null,
     mode: 'outbox',
+    relay: 'poll',
   });
 });
 
@@ -148,6 +149,20 @@ test('switching to direct publishing needs a relay in the process; outbox is alw
   });
   assert.equal(outbox.statusCode, 200);
   assert.deepEqual(outbox.json(), { mode: 'outbox' });
+});
+
+test('the relay switch takes poll or wal, and needs a relay in the process', async () => {
+  relaySwitch.reset();
+  const bad = await app.inject({ method: 'PUT', url: '/admin/outbox/relay', headers: auth, payload: { mode: 'tail' } });
+  assert.equal(bad.statusCode, 400);
+  assert.match(String(bad.headers['content-type']), /problem\+json/);
+  const none = await app.inject({ method: 'PUT', url: '/admin/outbox/relay', headers: auth, payload: { mode: 'wal' } });
+  assert.equal(none.statusCode, 409);
+  assert.equal(none.json().code, 'SHOP_CONFLICT');
+  assert.equal(
+    (await app.inject({ method: 'PUT', url: '/admin/outbox/relay', payload: { mode: 'poll' } })).statusCode,
+    401,
+  );
 });
 
 test('the switches need the admin token', async () => {

@@ -21,7 +21,17 @@ import {
   pgTransactionRunner,
   type TransactionRunner,
 } from '../../src/messaging';
-import { OUTBOX_DDL, OutboxRelay, type OutboxRelayOptions, publishSwitch, writeOutbox } from '../../src/outbox';
+import {
+  dropWalSlot,
+  OUTBOX_DDL,
+  OutboxRelay,
+  type OutboxRelayOptions,
+  publishSwitch,
+  RELAY_MODES,
+  walNamesOf,
+  walSlotState,
+  writeOutbox,
+} from '../../src/outbox';
 import { createPrismaAdapter } from '../../src/prisma';
 import { PrismaClient } from '../fixtures/prisma/generated/client';
 import {
@@ -65,6 +75,7 @@ afterEach(async () => {
 });
 
 after(async () => {
+  await dropSlot();
   await producer.disconnect();
   await deleteTopics(kafka, topics);
   await db.drop();
@@ -92,7 +103,11 @@ async function newTopic(): Promise<string> {
   return topic;
 }
 
-function startRelay(overrides: Partial<OutboxRelayOptions> = {}): { relay: OutboxRelay; registry: Registry } {
+/** Starts a relay; a WAL relay is awaited until it streams, so the rows a test writes come through the WAL. */
+async function startRelay(
+  overrides: Partial<OutboxRelayOptions> = {},
+  { awaitTailing = true } = {},
+): Promise<{ relay: OutboxRelay; registry: Registry }> {
   const registry = new Registry();
   const relay = new OutboxRelay({
     pool: db.pool,
@@ -104,8 +119,23 @@ function startRelay(overrides: Partial<OutboxRelayOptions> = {}): { relay: Outbo
     ...overrides,
   });
   relay.start();
-  cleanups.push(() => relay.stop());
+  cleanups.push(async () => {
+    await relay.stop();
+    // The WAL relay keeps its slot across a stop (a restart resumes from it); the test drops it.
+    if (relay.mode === 'wal') await dropSlot();
+  });
+  if (relay.mode === 'wal' && awaitTailing) {
+    await eventually('the relay to tail the WAL', () => (relay.tailing ? true : undefined));
+  }
   return { relay, registry };
+}
+
+/** Drops the scratch schema's slot and publication once no relay streams from them. */
+async function dropSlot(): Promise<void> {
+  const names = await walNamesOf(db.pool);
+  await eventually('the WAL slot dropped', async () =>
+    (await dropWalSlot(db.pool, names)) || !(await walSlotState(db.pool, names)) ? true : undefined,
+  );
 }
 
 /** A consumer that applies each event to `applied` and records the trace id it ran in. */
@@ -155,56 +185,60 @@ async function appliedBySubject(): Promise<Map<string, number[]>> {
   return bySubject;
 }
 
-test('outbox rows of a rolled-back transaction are never published', async () => {
-  const topic = await newTopic();
-  startRelay();
-  const rolledBack = orderEvent('ord-rb', 1);
-  const committed = orderEvent('ord-rb', 2);
+for (const relayMode of RELAY_MODES) {
+  test(`outbox rows of a rolled-back transaction are never published (${relayMode} relay)`, async () => {
+    const topic = await newTopic();
+    await startRelay({ relayMode });
+    const rolledBack = orderEvent('ord-rb', 1);
+    const committed = orderEvent('ord-rb', 2);
 
-  await assert.rejects(
-    inTransaction(async (tx) => {
-      await writeOutbox(tx, rolledBack, { topic });
-      throw new Error('payment declined');
-    }),
-    /payment declined/,
-  );
-  await inTransaction((tx) => writeOutbox(tx, committed, { topic }));
+    await assert.rejects(
+      inTransaction(async (tx) => {
+        await writeOutbox(tx, rolledBack, { topic });
+        throw new Error('payment declined');
+      }),
+      /payment declined/,
+    );
+    await inTransaction((tx) => writeOutbox(tx, committed, { topic }));
 
-  const reader = await readTopic(kafka, topic);
-  cleanups.push(reader.stop);
-  // Same key and an earlier id: had the rolled-back row been published, it would come first.
-  await eventually('the committed event on the topic', () => (reader.messages.length > 0 ? true : undefined));
-  assert.deepEqual(
-    reader.messages.map((m) => m.headers?.ce_id?.toString()),
-    [committed.id],
-  );
-  assert.equal(await count('SELECT count(*) AS n FROM outbox WHERE event_id = $1', [rolledBack.id]), 0);
-  assert.equal(await count('SELECT count(*) AS n FROM outbox WHERE published_at IS NULL'), 0);
-});
+    const reader = await readTopic(kafka, topic);
+    cleanups.push(reader.stop);
+    // Same key and an earlier id: had the rolled-back row been published, it would come first.
+    await eventually('the committed event on the topic', () => (reader.messages.length > 0 ? true : undefined));
+    assert.deepEqual(
+      reader.messages.map((m) => m.headers?.ce_id?.toString()),
+      [committed.id],
+    );
+    assert.equal(await count('SELECT count(*) AS n FROM outbox WHERE event_id = $1', [rolledBack.id]), 0);
+    assert.equal(await count('SELECT count(*) AS n FROM outbox WHERE published_at IS NULL'), 0);
+  });
+}
 
-test('committed rows are published in order per aggregate and each handler runs in the trace that wrote its row', async () => {
-  const topic = await newTopic();
-  const { traceIds } = await startApplyingConsumer(topic);
-  startRelay();
-  const written = new Map<string, string>(); // event id → trace id of the writing request
-  for (let n = 1; n <= 4; n++) {
-    const traceId = `${n}`.repeat(32);
-    const events = ['ord-a', 'ord-b', 'ord-c'].map((orderId) => orderEvent(orderId, n));
-    await context.with(requestContext(traceId), () => inTransaction((tx) => writeOutbox(tx, events, { topic })));
-    for (const e of events) written.set(e.id, traceId);
-  }
+for (const relayMode of RELAY_MODES) {
+  test(`committed rows are published in order per aggregate and each handler runs in the trace that wrote its row (${relayMode} relay)`, async () => {
+    const topic = await newTopic();
+    const { traceIds } = await startApplyingConsumer(topic);
+    await startRelay({ relayMode });
+    const written = new Map<string, string>(); // event id → trace id of the writing request
+    for (let n = 1; n <= 4; n++) {
+      const traceId = `${n}`.repeat(32);
+      const events = ['ord-a', 'ord-b', 'ord-c'].map((orderId) => orderEvent(orderId, n));
+      await context.with(requestContext(traceId), () => inTransaction((tx) => writeOutbox(tx, events, { topic })));
+      for (const e of events) written.set(e.id, traceId);
+    }
 
-  await eventually('all 12 events applied', async () =>
-    (await count('SELECT count(*) AS n FROM applied')) === 12 ? true : undefined,
-  );
-  const bySubject = await appliedBySubject();
-  for (const orderId of ['ord-a', 'ord-b', 'ord-c']) assert.deepEqual(bySubject.get(orderId), [1, 2, 3, 4], orderId);
-  for (const [eventId, traceId] of written) assert.equal(traceIds.get(eventId), traceId, `trace of ${eventId}`);
-});
+    await eventually('all 12 events applied', async () =>
+      (await count('SELECT count(*) AS n FROM applied')) === 12 ? true : undefined,
+    );
+    const bySubject = await appliedBySubject();
+    for (const orderId of ['ord-a', 'ord-b', 'ord-c']) assert.deepEqual(bySubject.get(orderId), [1, 2, 3, 4], orderId);
+    for (const [eventId, traceId] of written) assert.equal(traceIds.get(eventId), traceId, `trace of ${eventId}`);
+  });
+}
 
 test('a NOTIFY wakes the relay long before its poll interval', async () => {
   const topic = await newTopic();
-  const { relay } = startRelay({ pollIntervalMs: 60_000 });
+  const { relay } = await startRelay({ pollIntervalMs: 60_000 });
   await eventually('the relay to listen', () => (relay.listening ? true : undefined));
   // Let the start-up cycles finish so the relay is idling on its 60 s poll.
   await eventually('the relay to idle', async () => ((await relay.backlog()) === 0 ? true : undefined));
@@ -222,7 +256,7 @@ test('a NOTIFY wakes the relay long before its poll interval', async () => {
 
 test('the relay listens again after its LISTEN connection is killed', async () => {
   const topic = await newTopic();
-  const { relay } = startRelay({ pollIntervalMs: 60_000 });
+  const { relay } = await startRelay({ pollIntervalMs: 60_000 });
   await eventually('the relay to listen', () => (relay.listening ? true : undefined));
   const listeners = async () =>
     (
@@ -250,105 +284,201 @@ test('the relay listens again after its LISTEN connection is killed', async () =
   );
 });
 
-test('rows written while Kafka is stopped are all published after it returns, in order per aggregate, and applied exactly once', async () => {
-  const topic = await newTopic();
-  const { groupId } = await startApplyingConsumer(topic);
-  const { registry } = startRelay();
-  // Warm up: the group has joined and the producer is connected before the outage.
-  await inTransaction((tx) => writeOutbox(tx, orderEvent('ord-warm', 0), { topic }));
-  await eventually('the warm-up event applied', async () =>
-    (await count('SELECT count(*) AS n FROM applied')) === 1 ? true : undefined,
-  );
-  const aggregates = ['ord-x', 'ord-y', 'ord-z'];
-  const perAggregate = 8;
+for (const relayMode of RELAY_MODES) {
+  test(`rows written while Kafka is stopped are all published after it returns, in order per aggregate, and applied exactly once (${relayMode} relay)`, async () => {
+    const topic = await newTopic();
+    const { groupId } = await startApplyingConsumer(topic);
+    const { registry } = await startRelay({ relayMode });
+    // Warm up: the group has joined and the producer is connected before the outage.
+    await inTransaction((tx) => writeOutbox(tx, orderEvent('ord-warm', 0), { topic }));
+    await eventually('the warm-up event applied', async () =>
+      (await count('SELECT count(*) AS n FROM applied')) === 1 ? true : undefined,
+    );
+    const aggregates = ['ord-x', 'ord-y', 'ord-z'];
+    const perAggregate = 8;
 
-  await withKafkaStopped(async () => {
-    for (let n = 1; n <= perAggregate; n++) {
+    await withKafkaStopped(async () => {
+      for (let n = 1; n <= perAggregate; n++) {
+        await inTransaction((tx) =>
+          writeOutbox(
+            tx,
+            aggregates.map((id) => orderEvent(id, n)),
+            { topic },
+          ),
+        );
+      }
+      await eventually('a failed publish attempt', async () =>
+        (await metricValue(registry, 'shop_outbox_publish_failures_total')) > 0 ? true : undefined,
+      );
+      assert.equal(await metricValue(registry, 'shop_outbox_backlog'), aggregates.length * perAggregate);
+      assert.equal(await count('SELECT count(*) AS n FROM applied'), 1, 'nothing consumed while Kafka is down');
+    });
+
+    const total = 1 + aggregates.length * perAggregate;
+    await eventually(
+      `all ${total} events applied`,
+      async () => ((await count('SELECT count(*) AS n FROM applied')) === total ? true : undefined),
+      { timeoutMs: 120_000, intervalMs: 250 },
+    );
+    const bySubject = await appliedBySubject();
+    for (const id of aggregates) assert.deepEqual(bySubject.get(id), [1, 2, 3, 4, 5, 6, 7, 8], `order of ${id}`);
+    assert.equal(await count('SELECT count(*) AS n FROM outbox'), total);
+    assert.equal(await count('SELECT count(*) AS n FROM outbox WHERE published_at IS NULL'), 0);
+    assert.equal(await count('SELECT count(*) AS n FROM processed_events WHERE consumer_group = $1', [groupId]), total);
+    assert.equal(
+      await count('SELECT count(*) AS n FROM (SELECT event_id FROM applied GROUP BY event_id HAVING count(*) > 1) d'),
+      0,
+      'no event applied twice',
+    );
+    assert.equal(await metricValue(registry, 'shop_outbox_backlog'), 0);
+    assert.equal(await metricValue(registry, 'shop_outbox_published_total'), total);
+    const lag = await registry.getSingleMetric('shop_outbox_publish_lag_seconds')?.get();
+    const observed = lag?.values.find((v) => (v as { metricName?: string }).metricName?.endsWith('_count'));
+    assert.equal(observed?.value, total, 'a publish lag for every row');
+  });
+}
+
+for (const relayMode of RELAY_MODES) {
+  test(`two relays on one outbox publish every row once, in order (${relayMode} relay)`, async () => {
+    const topic = await newTopic();
+    await startRelay({ relayMode });
+    // A second WAL relay finds the slot taken and keeps retrying: it never streams.
+    await startRelay({ relayMode }, { awaitTailing: false });
+    const reader = await readTopic(kafka, topic);
+    cleanups.push(reader.stop);
+    for (let n = 1; n <= 10; n++) {
       await inTransaction((tx) =>
         writeOutbox(
           tx,
-          aggregates.map((id) => orderEvent(id, n)),
+          ['ord-1', 'ord-2', 'ord-3'].map((id) => orderEvent(id, n)),
           { topic },
         ),
       );
     }
-    await eventually('a failed publish attempt', async () =>
+
+    await eventually('30 messages on the topic', () => (reader.messages.length >= 30 ? true : undefined));
+    assert.equal(await count('SELECT count(*) AS n FROM outbox WHERE published_at IS NULL'), 0);
+    assert.equal(new Set(reader.messages.map((m) => m.headers?.ce_id?.toString())).size, 30);
+    assert.equal(reader.messages.length, 30, 'no row published twice');
+    for (const id of ['ord-1', 'ord-2', 'ord-3']) {
+      const ns = reader.messages.filter((m) => m.key?.toString() === id).map((m) => JSON.parse(String(m.value)).n);
+      assert.deepEqual(ns, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10], id);
+    }
+  });
+}
+
+for (const relayMode of RELAY_MODES) {
+  test(`an injected relay fault holds the rows back until it is cleared (${relayMode} relay)`, async () => {
+    const topic = await newTopic();
+    const chaos = new FaultInjector();
+    const { registry } = await startRelay({ chaos, relayMode });
+    const rule = chaos.add({ kind: 'relay', target: 'outbox', fault: { type: 'fail' } });
+    await inTransaction((tx) => writeOutbox(tx, orderEvent('ord-chaos', 1), { topic }));
+
+    await eventually('a failed cycle', async () =>
       (await metricValue(registry, 'shop_outbox_publish_failures_total')) > 0 ? true : undefined,
     );
-    assert.equal(await metricValue(registry, 'shop_outbox_backlog'), aggregates.length * perAggregate);
-    assert.equal(await count('SELECT count(*) AS n FROM applied'), 1, 'nothing consumed while Kafka is down');
+    assert.equal(await metricValue(registry, 'shop_outbox_backlog'), 1);
+
+    chaos.clear(rule.id);
+    await eventually('the row to be published', async () =>
+      (await count('SELECT count(*) AS n FROM outbox WHERE published_at IS NULL')) === 0 ? true : undefined,
+    );
   });
+}
 
-  const total = 1 + aggregates.length * perAggregate;
-  await eventually(
-    `all ${total} events applied`,
-    async () => ((await count('SELECT count(*) AS n FROM applied')) === total ? true : undefined),
-    { timeoutMs: 120_000, intervalMs: 250 },
-  );
-  const bySubject = await appliedBySubject();
-  for (const id of aggregates) assert.deepEqual(bySubject.get(id), [1, 2, 3, 4, 5, 6, 7, 8], `order of ${id}`);
-  assert.equal(await count('SELECT count(*) AS n FROM outbox'), total);
-  assert.equal(await count('SELECT count(*) AS n FROM outbox WHERE published_at IS NULL'), 0);
-  assert.equal(await count('SELECT count(*) AS n FROM processed_events WHERE consumer_group = $1', [groupId]), total);
-  assert.equal(
-    await count('SELECT count(*) AS n FROM (SELECT event_id FROM applied GROUP BY event_id HAVING count(*) > 1) d'),
-    0,
-    'no event applied twice',
-  );
-  assert.equal(await metricValue(registry, 'shop_outbox_backlog'), 0);
-  assert.equal(await metricValue(registry, 'shop_outbox_published_total'), total);
-  const lag = await registry.getSingleMetric('shop_outbox_publish_lag_seconds')?.get();
-  const observed = lag?.values.find((v) => (v as { metricName?: string }).metricName?.endsWith('_count'));
-  assert.equal(observed?.value, total, 'a publish lag for every row');
-});
-
-test('two relays on one outbox publish every row once, in order', async () => {
+test('switching poll → wal → poll while rows are written publishes every row once, in order, and drops the slot', async () => {
   const topic = await newTopic();
-  startRelay();
-  startRelay();
+  const { relay, registry } = await startRelay();
   const reader = await readTopic(kafka, topic);
   cleanups.push(reader.stop);
-  for (let n = 1; n <= 10; n++) {
-    await inTransaction((tx) =>
-      writeOutbox(
-        tx,
-        ['ord-1', 'ord-2', 'ord-3'].map((id) => orderEvent(id, n)),
-        { topic },
-      ),
+  const names = await walNamesOf(db.pool);
+  let writing = true;
+  let n = 0;
+  const writer = (async () => {
+    while (writing) {
+      n++;
+      const events = ['ord-s1', 'ord-s2'].map((id) => orderEvent(id, n));
+      await inTransaction((tx) => writeOutbox(tx, events, { topic }));
+    }
+  })();
+  try {
+    await eventually('rows published by polling', () => (reader.messages.length >= 10 ? true : undefined));
+    assert.equal(await relay.setMode('wal'), 'wal');
+    await eventually('the relay to tail the WAL', () => (relay.tailing ? true : undefined));
+    assert.ok(await walSlotState(db.pool, names), 'the slot exists in wal mode');
+    const atSwitch = reader.messages.length;
+    await eventually('rows published from the WAL', () => (reader.messages.length >= atSwitch + 10 ? true : undefined));
+    assert.equal(await relay.setMode('poll'), 'poll');
+    const atSwitchBack = reader.messages.length;
+    await eventually('rows published by polling again', () =>
+      reader.messages.length >= atSwitchBack + 10 ? true : undefined,
+    );
+  } finally {
+    writing = false;
+    await writer;
+  }
+
+  const total = 2 * n;
+  await eventually(`all ${total} rows on the topic`, () => (reader.messages.length >= total ? true : undefined));
+  assert.equal(await count('SELECT count(*) AS n FROM outbox WHERE published_at IS NULL'), 0);
+  assert.equal(reader.messages.length, total, 'no row published twice');
+  for (const id of ['ord-s1', 'ord-s2']) {
+    const ns = reader.messages.filter((m) => m.key?.toString() === id).map((m) => JSON.parse(String(m.value)).n);
+    assert.deepEqual(
+      ns,
+      Array.from({ length: n }, (_, i) => i + 1),
+      id,
     );
   }
-
-  await eventually('30 messages on the topic', () => (reader.messages.length >= 30 ? true : undefined));
-  assert.equal(await count('SELECT count(*) AS n FROM outbox WHERE published_at IS NULL'), 0);
-  assert.equal(new Set(reader.messages.map((m) => m.headers?.ce_id?.toString())).size, 30);
-  assert.equal(reader.messages.length, 30, 'no row published twice');
-  for (const id of ['ord-1', 'ord-2', 'ord-3']) {
-    const ns = reader.messages.filter((m) => m.key?.toString() === id).map((m) => JSON.parse(String(m.value)).n);
-    assert.deepEqual(ns, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10], id);
-  }
+  assert.equal(await walSlotState(db.pool, names), undefined, 'back in poll mode the slot is gone');
+  const modes = (await registry.getSingleMetric('shop_outbox_relay_mode')?.get())?.values ?? [];
+  assert.deepEqual(Object.fromEntries(modes.map((v) => [v.labels.mode, v.value])), { poll: 1, wal: 0 });
 });
 
-test('an injected relay fault holds the rows back until it is cleared', async () => {
+test('a WAL relay stopped and started again keeps its slot, publishes what was written meanwhile and confirms past it', async () => {
   const topic = await newTopic();
-  const chaos = new FaultInjector();
-  const rule = chaos.add({ kind: 'relay', target: 'outbox', fault: { type: 'fail' } });
-  const { registry } = startRelay({ chaos });
-  await inTransaction((tx) => writeOutbox(tx, orderEvent('ord-chaos', 1), { topic }));
-
-  await eventually('a failed cycle', async () =>
-    (await metricValue(registry, 'shop_outbox_publish_failures_total')) > 0 ? true : undefined,
+  const names = await walNamesOf(db.pool);
+  const first = await startRelay({ relayMode: 'wal' });
+  await inTransaction((tx) => writeOutbox(tx, orderEvent('ord-restart', 1), { topic }));
+  await eventually('the first row published', async () =>
+    (await count('SELECT count(*) AS n FROM outbox WHERE published_at IS NOT NULL')) === 1 ? true : undefined,
   );
-  assert.equal(await metricValue(registry, 'shop_outbox_backlog'), 1);
+  await first.relay.stop();
+  const stopped = await eventually('the slot inactive', async () => {
+    const state = await walSlotState(db.pool, names);
+    return state && !state.active ? state : undefined;
+  });
+  for (let n = 2; n <= 4; n++) await inTransaction((tx) => writeOutbox(tx, orderEvent('ord-restart', n), { topic }));
 
-  chaos.clear(rule.id);
-  await eventually('the row to be published', async () =>
+  await startRelay({ relayMode: 'wal' });
+  await eventually('every row published', async () =>
     (await count('SELECT count(*) AS n FROM outbox WHERE published_at IS NULL')) === 0 ? true : undefined,
   );
+  await inTransaction((tx) => writeOutbox(tx, orderEvent('ord-restart', 5), { topic }));
+  const reader = await readTopic(kafka, topic);
+  cleanups.push(reader.stop);
+  await eventually('five messages on the topic', () => (reader.messages.length >= 5 ? true : undefined));
+  assert.deepEqual(
+    reader.messages.map((m) => JSON.parse(String(m.value)).n),
+    [1, 2, 3, 4, 5],
+  );
+  await eventually('the slot confirmed past the rows written while stopped', async () => {
+    const state = await walSlotState(db.pool, names);
+    return state?.confirmedFlushLsn && lsnValue(state.confirmedFlushLsn) > lsnValue(stopped.confirmedFlushLsn ?? '0/0')
+      ? true
+      : undefined;
+  });
 });
+
+function lsnValue(lsn: string): bigint {
+  const [high = '0', low = '0'] = lsn.split('/');
+  return (BigInt(`0x${high}`) << 32n) + BigInt(`0x${low}`);
+}
 
 test('direct publishing (the dual write of the exercises) skips the outbox and loses what it sends while Kafka is down', async () => {
   const topic = await newTopic();
-  const { registry } = startRelay({ attachPublishSwitch: true });
+  const { registry } = await startRelay({ attachPublishSwitch: true });
   cleanups.push(async () => publishSwitch.reset());
   publishSwitch.set('direct');
 
@@ -388,7 +518,7 @@ test('direct publishing (the dual write of the exercises) skips the outbox and l
 test('replayed rows are published again and an idempotent consumer applies each event once', async () => {
   const topic = await newTopic();
   const { groupId } = await startApplyingConsumer(topic);
-  const { registry } = startRelay();
+  const { registry } = await startRelay();
   for (let n = 1; n <= 5; n++) await inTransaction((tx) => writeOutbox(tx, orderEvent('ord-replay', n), { topic }));
   await eventually('five events applied', async () =>
     (await count('SELECT count(*) AS n FROM applied')) === 5 ? true : undefined,

@@ -1,0 +1,40 @@
+// The relay-mode switch: how a service's outbox relay finds the rows to publish — `poll` (the
+// table, woken by NOTIFY; the default) or `wal` (the write-ahead log, through a replication
+// slot; ADR 0034). Process-wide like the publish switch, so `PUT /admin/outbox/relay` reaches
+// the relay the service started.
+import { ShopError } from './errors';
+
+export type RelayMode = 'poll' | 'wal';
+export const RELAY_MODES = ['poll', 'wal'] as const satisfies readonly RelayMode[];
+
+/** What the switch drives: the service's OutboxRelay. */
+interface SwitchableRelay {
+  readonly mode: RelayMode;
+  setMode(mode: RelayMode): Promise<RelayMode>;
+}
+
+export class RelaySwitch {
+  private relay: SwitchableRelay | undefined;
+
+  /** The attached relay's mode; `poll` when the process has no relay. */
+  get mode(): RelayMode {
+    return this.relay?.mode ?? 'poll';
+  }
+
+  /** Switches the attached relay (it drains, creates or drops the slot as needed). */
+  async set(mode: RelayMode): Promise<RelayMode> {
+    if (!this.relay) throw new ShopError('SHOP_CONFLICT', 'this process has no outbox relay to switch');
+    return this.relay.setMode(mode);
+  }
+
+  attach(relay: SwitchableRelay): void {
+    this.relay = relay;
+  }
+
+  /** Nothing attached (tests). */
+  reset(): void {
+    this.relay = undefined;
+  }
+}
+
+export const relaySwitch = new RelaySwitch();
