@@ -85,6 +85,22 @@ export async function readConsumersAudit(pool: AuditPool): Promise<ConsumersAudi
 
 const publishModeSchema = z.object({ mode: z.enum(PUBLISH_MODES) });
 const relayModeSchema = z.object({ mode: z.enum(RELAY_MODES) });
+export const relayStatusSchema = z.object({
+  mode: z.enum(RELAY_MODES),
+  /** The WAL relay's replication stream is open. */
+  tailing: z.boolean(),
+  /** The relay's replication slot as pg_replication_slots shows it; null when there is none (poll mode). */
+  slot: z
+    .object({
+      name: z.string(),
+      active: z.boolean(),
+      confirmedFlushLsn: z.string().nullable(),
+      currentLsn: z.string(),
+      /** WAL bytes the server keeps for the slot. */
+      retainedBytes: z.number(),
+    })
+    .nullable(),
+});
 
 export const outboxReplaySchema = z.object({
   /** How many of the most recently published rows to publish again. */
@@ -158,6 +174,18 @@ export function registerOutboxAudit(app: HttpApp, options: { pool: AuditPool; ad
       },
     },
     async (request) => ({ mode: publishSwitch.set(request.body.mode) }),
+  );
+  app.get(
+    '/admin/outbox/relay',
+    {
+      ...common,
+      schema: {
+        ...schema,
+        summary: "How the outbox relay finds rows, and its replication slot's position (wal mode)",
+        response: { 200: relayStatusSchema },
+      },
+    },
+    async () => relaySwitch.status(),
   );
   app.put(
     '/admin/outbox/relay',

@@ -13,10 +13,10 @@ import { extractTraceContext, traceHeaders } from './events';
 import type { Logger } from './logging';
 import { getOrCreate } from './metrics';
 import { OUTBOX_CHANNEL } from './outbox-table';
-import { dropWalSlot, ensureWalSlot, type WalNames, WalTail, walNamesOf } from './outbox-wal';
+import { dropWalSlot, ensureWalSlot, type WalNames, WalTail, walNamesOf, walSlotState } from './outbox-wal';
 import type { EventProducer } from './producer';
 import { publishSwitch } from './publish-switch';
-import { RELAY_MODES, type RelayMode, relaySwitch } from './relay-switch';
+import { RELAY_MODES, type RelayMode, type RelayStatus, relaySwitch } from './relay-switch';
 import { pgTransactionRunner } from './sql';
 
 /** The outbox metrics, registered once per registry. */
@@ -266,6 +266,24 @@ export class OutboxRelay {
       this.startPolling();
     }
     return mode;
+  }
+
+  /** The mode, whether the stream is open, and the slot (`pg_replication_slots`), if there is one. */
+  async status(): Promise<RelayStatus> {
+    const slot = await walSlotState(this.options.pool, await this.names());
+    return {
+      mode: this.currentMode,
+      tailing: this.tailing,
+      slot: slot
+        ? {
+            name: slot.slot,
+            active: slot.active,
+            confirmedFlushLsn: slot.confirmedFlushLsn,
+            currentLsn: slot.currentLsn,
+            retainedBytes: slot.retainedBytes,
+          }
+        : null,
+    };
   }
 
   private recordMode(): void {

@@ -7,10 +7,24 @@ import { ShopError } from './errors';
 export type RelayMode = 'poll' | 'wal';
 export const RELAY_MODES = ['poll', 'wal'] as const satisfies readonly RelayMode[];
 
+/** Where the relay is: its mode, whether its stream is open, and its slot as pg_replication_slots shows it. */
+export interface RelayStatus {
+  mode: RelayMode;
+  tailing: boolean;
+  slot: {
+    name: string;
+    active: boolean;
+    confirmedFlushLsn: string | null;
+    currentLsn: string;
+    retainedBytes: number;
+  } | null;
+}
+
 /** What the switch drives: the service's OutboxRelay. */
 interface SwitchableRelay {
   readonly mode: RelayMode;
   setMode(mode: RelayMode): Promise<RelayMode>;
+  status(): Promise<RelayStatus>;
 }
 
 export class RelaySwitch {
@@ -25,6 +39,12 @@ export class RelaySwitch {
   async set(mode: RelayMode): Promise<RelayMode> {
     if (!this.relay) throw new ShopError('SHOP_CONFLICT', 'this process has no outbox relay to switch');
     return this.relay.setMode(mode);
+  }
+
+  /** The attached relay's status; 409 when the process has no relay. */
+  async status(): Promise<RelayStatus> {
+    if (!this.relay) throw new ShopError('SHOP_CONFLICT', 'this process has no outbox relay');
+    return this.relay.status();
   }
 
   attach(relay: SwitchableRelay): void {

@@ -159,6 +159,8 @@ test('the relay switch takes poll or wal, and needs a relay in the process', asy
   const none = await app.inject({ method: 'PUT', url: '/admin/outbox/relay', headers: auth, payload: { mode: 'wal' } });
   assert.equal(none.statusCode, 409);
   assert.equal(none.json().code, 'SHOP_CONFLICT');
+  const status = await app.inject({ method: 'GET', url: '/admin/outbox/relay', headers: auth });
+  assert.equal(status.statusCode, 409);
   assert.equal(
     (await app.inject({ method: 'PUT', url: '/admin/outbox/relay', payload: { mode: 'poll' } })).statusCode,
     401,

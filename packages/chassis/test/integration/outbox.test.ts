@@ -406,7 +406,10 @@ test('switching poll → wal → poll while rows are written publishes every row
     await eventually('rows published by polling', () => (reader.messages.length >= 10 ? true : undefined));
     assert.equal(await relay.setMode('wal'), 'wal');
     await eventually('the relay to tail the WAL', () => (relay.tailing ? true : undefined));
-    assert.ok(await walSlotState(db.pool, names), 'the slot exists in wal mode');
+    const tailing = await relay.status();
+    assert.equal(tailing.mode, 'wal');
+    assert.equal(tailing.slot?.name, names.slot);
+    assert.equal(tailing.slot?.active, true, 'the relay streams from its slot');
     const atSwitch = reader.messages.length;
     await eventually('rows published from the WAL', () => (reader.messages.length >= atSwitch + 10 ? true : undefined));
     assert.equal(await relay.setMode('poll'), 'poll');
@@ -432,6 +435,7 @@ test('switching poll → wal → poll while rows are written publishes every row
     );
   }
   assert.equal(await walSlotState(db.pool, names), undefined, 'back in poll mode the slot is gone');
+  assert.deepEqual(await relay.status(), { mode: 'poll', tailing: false, slot: null });
   const modes = (await registry.getSingleMetric('shop_outbox_relay_mode')?.get())?.values ?? [];
   assert.deepEqual(Object.fromEntries(modes.map((v) => [v.labels.mode, v.value])), { poll: 1, wal: 0 });
 });
