@@ -71,4 +71,19 @@ describe('card network over HTTP', () => {
     // The failed call never reached the network's book: the key is decided now, once.
     assert.equal(ok.json().replayed, false);
   });
+
+  it('its own fault switch: refused calls decide nothing, late answers are decided', async () => {
+    const auth = { authorization: `Bearer ${ADMIN}` };
+    const set = (faults: object) =>
+      app.http.inject({ method: 'PUT', url: '/v1/admin/faults', headers: auth, payload: faults });
+    assert.equal((await set({ errorRate: 1, slowRate: 0, slowMs: 0 })).statusCode, 200);
+    const decided = app.network.stats.authorizations;
+    assert.equal((await authorize('it-6')).statusCode, 503);
+    assert.equal(app.network.stats.authorizations, decided);
+    await set({ errorRate: 0, slowRate: 1, slowMs: 20 });
+    assert.equal((await authorize('it-6')).json().replayed, false);
+    await set({ errorRate: 0, slowRate: 0, slowMs: 0 });
+    assert.equal((await authorize('it-6')).json().replayed, true);
+    assert.equal((await set({ errorRate: 2, slowRate: 0, slowMs: 0 })).statusCode, 400);
+  });
 });
