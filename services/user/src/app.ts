@@ -20,7 +20,7 @@ import { loginThrottleSettings, type UserConfig, userTokenPublicKey } from './co
 import type { PrismaClient } from './infrastructure/database';
 import { PrismaLoginAttemptStore } from './infrastructure/login-attempts.repository';
 import { PrismaNotificationReader } from './infrastructure/notification.repository';
-import { ScryptPasswordHasher } from './infrastructure/password-hasher';
+import { SCRYPT_DEFAULTS, ScryptPasswordHasher } from './infrastructure/password-hasher';
 import { PrismaUserRepository } from './infrastructure/user.repository';
 
 export interface AppDeps {
@@ -42,7 +42,12 @@ export interface UserApp {
 export async function buildApp(deps: AppDeps): Promise<UserApp> {
   const { kit, prisma } = deps;
   const { config } = kit;
-  const hasher = deps.hasher ?? new ScryptPasswordHasher();
+  const hasher =
+    deps.hasher ??
+    new ScryptPasswordHasher(
+      { ...SCRYPT_DEFAULTS, N: config.PASSWORD_SCRYPT_N },
+      { maxConcurrent: config.PASSWORD_HASH_CONCURRENCY, maxQueue: 256 },
+    );
   const users = new Users({
     users: new PrismaUserRepository(prisma),
     attempts: new PrismaLoginAttemptStore(prisma),

@@ -9,6 +9,7 @@ import {
 } from '@shoplab/chassis';
 import { z } from 'zod';
 import { DEFAULT_LOGIN_THROTTLE, type LoginThrottleSettings } from './domain/login-throttle';
+import { SCRYPT_DEFAULTS } from './infrastructure/password-hasher';
 
 const positiveInt = z.coerce.number().int().positive();
 
@@ -35,6 +36,20 @@ export const configSchema = baseConfigSchema
     LOGIN_BLOCK_AFTER: positiveInt.default(DEFAULT_LOGIN_THROTTLE.blockAfter),
     /** Failures are forgotten this long after the last one. */
     LOGIN_WINDOW_SECONDS: positiveInt.default(DEFAULT_LOGIN_THROTTLE.windowMs / 1000),
+    /**
+     * scrypt's cost N for new password hashes (a power of two; default OWASP's 2^17). Hashes of
+     * another cost still verify and are rehashed at the next login. A development stack or a test
+     * may lower it (each hash at 2^17 takes 128 MiB and ~0.4 s of a core).
+     */
+    PASSWORD_SCRYPT_N: z.coerce
+      .number()
+      .int()
+      .min(2 ** 10)
+      .max(2 ** 20)
+      .refine((n) => (n & (n - 1)) === 0, 'must be a power of two')
+      .default(SCRYPT_DEFAULTS.N),
+    /** Password hashes computed at once (each takes 128·N·8 bytes); more wait, up to 256. */
+    PASSWORD_HASH_CONCURRENCY: z.coerce.number().int().min(1).max(16).default(1),
     /** Outbox relay polling fallback (NOTIFY wakes it at once). */
     OUTBOX_POLL_INTERVAL_MS: positiveInt.default(1000),
     /** The order service's events: confirmed and cancelled orders go to the notification log. */

@@ -9,6 +9,8 @@ export interface PasswordHasher {
   hash(password: string): Promise<string>;
   /** False for a wrong password or a malformed stored hash; never throws for those. */
   verify(password: string, stored: string): Promise<boolean>;
+  /** True when a verified password's `stored` hash should be replaced (its cost is not today's). */
+  needsRehash(stored: string): boolean;
 }
 
 export interface NewUser {
@@ -36,6 +38,8 @@ export interface UserRepository {
    */
   create(user: NewUser, event: DomainEvent, welcome: NotificationDraft): Promise<UserProfile>;
   findCredentials(email: string): Promise<StoredCredentials | undefined>;
+  /** Replaces the user's password hash if it is still `previous` (a password changed meanwhile wins). */
+  replacePasswordHash(id: string, previous: string, next: string): Promise<void>;
   find(id: string): Promise<UserWithAddresses | undefined>;
   exists(id: string): Promise<boolean>;
   listAddresses(userId: string): Promise<Address[]>;

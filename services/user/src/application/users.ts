@@ -98,6 +98,11 @@ export class Users {
     const matches = await this.deps.hasher.verify(input.password, stored?.passwordHash ?? this.deps.dummyHash);
     if (!stored || !matches) throw invalidCredentials();
     await this.deps.attempts.succeeded(email);
+    // A hash of an older cost is replaced now that the password is at hand (only now is it).
+    if (this.deps.hasher.needsRehash(stored.passwordHash)) {
+      const rehashed = await this.deps.hasher.hash(input.password);
+      await this.deps.users.replacePasswordHash(stored.id, stored.passwordHash, rehashed);
+    }
     return { token: this.deps.signToken({ id: stored.id, email: stored.email, name: stored.name }) };
   }
 

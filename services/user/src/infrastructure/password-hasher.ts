@@ -1,8 +1,10 @@
 // Password hashing with scrypt (node:crypto), run on libuv's thread pool so the event loop
 // keeps serving while a hash is computed. Stored form: `scrypt$N$r$p$salt$hash`, salt and
 // hash in unpadded base64url; verification uses the parameters stored with the hash, so the
-// cost can be raised later without invalidating existing passwords.
+// cost can be raised later without invalidating existing passwords: a login with a hash of
+// other parameters stores a new one (needsRehash).
 import { randomBytes, type ScryptOptions, scrypt, timingSafeEqual } from 'node:crypto';
+import { Bulkhead } from '@shoplab/chassis';
 import type { PasswordHasher } from '../application/ports';
 
 export interface ScryptParameters {
@@ -13,7 +15,8 @@ export interface ScryptParameters {
   keyBytes: number;
 }
 
-export const SCRYPT_DEFAULTS: ScryptParameters = { N: 16384, r: 8, p: 1, saltBytes: 16, keyBytes: 64 };
+/** OWASP's Password Storage Cheat Sheet figure for scrypt: N=2^17, r=8, p=1 (128 MiB, ~0.4 s here). */
+export const SCRYPT_DEFAULTS: ScryptParameters = { N: 2 ** 17, r: 8, p: 1, saltBytes: 16, keyBytes: 64 };
 
 // Bounds for parameters read back from the database: a corrupted row must not make one
 // verification allocate gigabytes.
@@ -65,20 +68,39 @@ export function parseScryptHash(stored: string): ParsedHash | undefined {
   return parsed;
 }
 
+/**
+ * Hashes and verifies with at most `maxConcurrent` derivations at once (each takes 128·N·r bytes:
+ * 128 MiB at 2^17, so a burst of logins cannot take the service past its memory limit); up to
+ * `maxQueue` more wait, beyond that SHOP_BULKHEAD_FULL (503 with Retry-After).
+ */
 export class ScryptPasswordHasher implements PasswordHasher {
-  constructor(private readonly params: ScryptParameters = SCRYPT_DEFAULTS) {}
+  private readonly slots: Bulkhead;
+
+  constructor(
+    private readonly params: ScryptParameters = SCRYPT_DEFAULTS,
+    limits: { maxConcurrent: number; maxQueue: number } = { maxConcurrent: 4, maxQueue: 256 },
+  ) {
+    this.slots = new Bulkhead({ ...limits, name: 'password hashing' });
+  }
 
   async hash(password: string): Promise<string> {
     const { N, r, p, saltBytes, keyBytes } = this.params;
     const salt = randomBytes(saltBytes);
-    const key = await deriveKey(password, salt, keyBytes, { N, r, p });
+    const key = await this.slots.run(() => deriveKey(password, salt, keyBytes, { N, r, p }));
     return ['scrypt', N, r, p, salt.toString('base64url'), key.toString('base64url')].join('$');
   }
 
   async verify(password: string, stored: string): Promise<boolean> {
     const parsed = parseScryptHash(stored);
     if (!parsed) return false;
-    const key = await deriveKey(password, parsed.salt, parsed.hash.length, parsed);
+    const key = await this.slots.run(() => deriveKey(password, parsed.salt, parsed.hash.length, parsed));
     return key.length === parsed.hash.length && timingSafeEqual(key, parsed.hash);
+  }
+
+  /** True when `stored` was written with other parameters than this hasher's (older, or unreadable). */
+  needsRehash(stored: string): boolean {
+    const parsed = parseScryptHash(stored);
+    const { N, r, p, keyBytes } = this.params;
+    return !parsed || parsed.N !== N || parsed.r !== r || parsed.p !== p || parsed.hash.length !== keyBytes;
   }
 }

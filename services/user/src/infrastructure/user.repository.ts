@@ -55,6 +55,10 @@ export class PrismaUserRepository implements UserRepository {
     return row ?? undefined;
   }
 
+  async replacePasswordHash(id: string, previous: string, next: string): Promise<void> {
+    await this.prisma.user.updateMany({ where: { id, passwordHash: previous }, data: { passwordHash: next } });
+  }
+
   async find(id: string): Promise<UserWithAddresses | undefined> {
     const row = await this.prisma.user.findUnique({
       where: { id },

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { createTokenVerifier } from '@shoplab/chassis';
+import { SCRYPT_DEFAULTS, ScryptPasswordHasher } from '../../src/infrastructure/password-hasher';
 import { PASSWORD, startTestService, type TestService, USER_KEYS, uniqueEmail } from '../support/app';
 import { registerUser } from '../support/http';
 
@@ -57,6 +58,20 @@ describe('registration and sign-in', () => {
     });
     assert.equal(me.statusCode, 200);
     assert.deepEqual(me.json(), { ...body.user, addresses: [] });
+  });
+
+  test('an old hash (a lower scrypt cost) still signs in, and that login stores a hash of the current cost', async () => {
+    const email = uniqueEmail('old-hash');
+    await registerUser(svc.http, { email });
+    const older = await new ScryptPasswordHasher({ ...SCRYPT_DEFAULTS, N: 1024 }).hash(PASSWORD);
+    await svc.prisma.user.update({ where: { email }, data: { passwordHash: older } });
+
+    assert.equal((await login(email, PASSWORD)).statusCode, 200);
+    const { passwordHash } = await svc.prisma.user.findUniqueOrThrow({ where: { email } });
+    assert.notEqual(passwordHash, older);
+    assert.ok(passwordHash.startsWith(`scrypt$${svc.config.PASSWORD_SCRYPT_N}$8$1$`), passwordHash);
+    assert.equal((await login(email, PASSWORD)).statusCode, 200);
+    assert.equal((await login(email, 'not the password')).statusCode, 401);
   });
 
   test('the email is trimmed and lower-cased, so logging in with another case works', async () => {

@@ -35,6 +35,9 @@ export async function startTestService(env: Record<string, string> = {}): Promis
     GRPC_PORT: '0',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     OTEL_SDK_DISABLED: 'true',
+    // Scaled down from 2^17 so the tests' many registrations stay quick (the cost is a setting).
+    PASSWORD_SCRYPT_N: '16384',
+    PASSWORD_HASH_CONCURRENCY: '4',
     ...env,
   });
   const kit = createServiceKit(config, { registry: new StaticRegistry() });

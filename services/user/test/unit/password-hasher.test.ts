@@ -5,10 +5,10 @@ import { parseScryptHash, SCRYPT_DEFAULTS, ScryptPasswordHasher } from '../../sr
 const hasher = new ScryptPasswordHasher();
 
 describe('scrypt password hashing', () => {
-  test('a hash is stored as scrypt$N$r$p$salt$hash with N=16384, r=8, p=1, a 16-byte salt and a 64-byte key', async () => {
+  test("a hash is stored as scrypt$N$r$p$salt$hash with OWASP's N=2^17, r=8, p=1, a 16-byte salt and a 64-byte key", async () => {
     const stored = await hasher.hash('correct horse battery staple');
     const [scheme, n, r, p, salt, hash] = stored.split('$');
-    assert.deepEqual([scheme, n, r, p], ['scrypt', '16384', '8', '1']);
+    assert.deepEqual([scheme, n, r, p], ['scrypt', '131072', '8', '1']);
     assert.equal(Buffer.from(salt as string, 'base64url').length, 16);
     assert.equal(Buffer.from(hash as string, 'base64url').length, 64);
     assert.ok(!stored.includes('correct horse'));
@@ -40,6 +40,16 @@ describe('scrypt password hashing', () => {
     const stored = await cheap.hash('an older password');
     assert.match(stored, /^scrypt\$1024\$8\$1\$/);
     assert.equal(await hasher.verify('an older password', stored), true);
+  });
+
+  test('needsRehash: a hash of other parameters (or none we could have written) is rehashed, a current one is not', async () => {
+    const cheap = new ScryptPasswordHasher({ ...SCRYPT_DEFAULTS, N: 1024 });
+    const older = await cheap.hash('pw');
+    assert.match(older, /^scrypt\$1024\$/);
+    assert.equal(hasher.needsRehash(older), true);
+    assert.equal(cheap.needsRehash(older), false);
+    assert.equal(hasher.needsRehash('not a hash'), true);
+    assert.equal(hasher.needsRehash(await hasher.hash('pw')), false);
   });
 
   test('a malformed or hostile stored value never verifies (and does not throw)', async () => {

@@ -21,7 +21,10 @@ class RecordingHasher implements PasswordHasher {
   }
   async verify(password: string, stored: string) {
     this.verified.push(stored);
-    return stored === `hash:${password}`;
+    return stored === `hash:${password}` || stored === `old-hash:${password}`;
+  }
+  needsRehash(stored: string) {
+    return stored.startsWith('old-hash:');
   }
 }
 
@@ -35,8 +38,12 @@ function usersWith(options: { credentials?: StoredCredentials; decision?: Attemp
       succeeded.push(email);
     },
   };
+  const replaced: [string, string, string][] = [];
   const repository = {
     findCredentials: async (email: string) => (options.credentials?.email === email ? options.credentials : undefined),
+    replacePasswordHash: async (id: string, previous: string, next: string) => {
+      replaced.push([id, previous, next]);
+    },
   } as unknown as UserRepository;
   const users = new Users({
     users: repository,
@@ -48,7 +55,7 @@ function usersWith(options: { credentials?: StoredCredentials; decision?: Attemp
     dummyHash: DUMMY,
     wait: async (ms) => waits.push(ms),
   });
-  return { users, hasher, waits, succeeded };
+  return { users, hasher, waits, succeeded, replaced };
 }
 
 const alice: StoredCredentials = {
@@ -86,6 +93,20 @@ describe('login', () => {
       token: `token-for-${alice.id}`,
     });
     assert.deepEqual(succeeded, [alice.email]);
+  });
+
+  test('a login with a hash of an older cost stores a new hash of the password; a current one is left alone', async () => {
+    const old = usersWith({ credentials: { ...alice, passwordHash: 'old-hash:right password' } });
+    await old.users.login({ email: alice.email, password: 'right password' });
+    assert.deepEqual(old.replaced, [[alice.id, 'old-hash:right password', 'hash:right password']]);
+
+    const current = usersWith({ credentials: alice });
+    await current.users.login({ email: alice.email, password: 'right password' });
+    assert.deepEqual(current.replaced, []);
+    // A failed login never rehashes (the password is not known to be right).
+    const failed = usersWith({ credentials: { ...alice, passwordHash: 'old-hash:right password' } });
+    await assert.rejects(failed.users.login({ email: alice.email, password: 'wrong' }));
+    assert.deepEqual(failed.replaced, []);
   });
 
   test('a slowed-down attempt waits before the password is even checked', async () => {
