@@ -43,6 +43,41 @@ export async function prepareTransaction(tx: SqlTransaction, gid: string): Promi
   await sqlExecutor(tx).execute(`PREPARE TRANSACTION '${gid}'`);
 }
 
+/** The SQLSTATE in a pg error or in what Prisma's driver adapter wrapped it in. */
+function sqlStateOf(err: unknown, depth = 0): string | undefined {
+  if (typeof err !== 'object' || err === null || depth > 5) return undefined;
+  const e = err as Record<string, unknown>;
+  for (const key of ['code', 'originalCode']) {
+    const value = e[key];
+    // Prisma's own codes (P2010: "raw query failed") only wrap the SQLSTATE.
+    if (typeof value === 'string' && /^[0-9A-Z]{5}$/.test(value) && !/^P[0-9]{4}$/.test(value)) return value;
+  }
+  const meta = e.meta as Record<string, unknown> | undefined;
+  return (
+    sqlStateOf(e.cause, depth + 1) ??
+    sqlStateOf(meta?.driverAdapterError, depth + 1) ??
+    sqlStateOf(e.driverAdapterError, depth + 1)
+  );
+}
+
+/**
+ * A participant's prepare that could not run, as a ShopError the coordinator can act on, or
+ * undefined: 55P03 (lock_timeout: the rows are held — by another order's prepared transaction)
+ * and 42710 (the id is prepared already) are SHOP_CONFLICT (ABORTED: roll back, maybe retry).
+ */
+export function preparedTransactionError(err: unknown, gid: string): ShopError | undefined {
+  const state = sqlStateOf(err);
+  if (state === '55P03') {
+    return new ShopError('SHOP_CONFLICT', `${gid}: the rows it needs are locked (held by a prepared transaction?)`, {
+      transactionId: gid,
+    });
+  }
+  if (state === '42710') {
+    return new ShopError('SHOP_CONFLICT', `${gid} is prepared already: finish it first`, { transactionId: gid });
+  }
+  return undefined;
+}
+
 export type FinishOutcome = 'committed' | 'rolled_back' | 'absent';
 
 /**

@@ -5,6 +5,7 @@ import {
   createServiceGrpcServer,
   type GrpcServer,
   type HttpApp,
+  pgPoolOf,
   prismaAuditPool,
   registerOutboxAudit,
   type ServiceKit,
@@ -21,6 +22,7 @@ import type { CatalogPrisma } from './infrastructure/database';
 import { PrismaProductReader, PrismaProductWriter } from './infrastructure/product.repository';
 import { PrismaStockStore } from './infrastructure/stock.store';
 import { PrismaStockAuditReader } from './infrastructure/stock-audit.repository';
+import { CatalogTwoPhaseParticipant } from './infrastructure/two-phase.participant';
 
 export interface AppDeps {
   kit: ServiceKit<CatalogConfig>;
@@ -41,10 +43,12 @@ export async function buildApp(deps: AppDeps): Promise<CatalogApp> {
   const { config } = kit;
 
   const browse = new BrowseCatalog(new PrismaProductReader(prisma));
-  const stock = new StockReservations(
-    new PrismaStockStore(prisma, { maxWaitMs: config.STOCK_TX_MAX_WAIT_MS, timeoutMs: config.STOCK_TX_TIMEOUT_MS }),
-    (operation, outcome) =>
-      kit.logger[outcome === 'failed' ? 'warn' : 'debug']({ operation, outcome }, 'stock command'),
+  const stockStore = new PrismaStockStore(prisma, {
+    maxWaitMs: config.STOCK_TX_MAX_WAIT_MS,
+    timeoutMs: config.STOCK_TX_TIMEOUT_MS,
+  });
+  const stock = new StockReservations(stockStore, (operation, outcome) =>
+    kit.logger[outcome === 'failed' ? 'warn' : 'debug']({ operation, outcome }, 'stock command'),
   );
   const audit = new PrismaStockAuditReader(prisma);
 
@@ -62,6 +66,9 @@ export async function buildApp(deps: AppDeps): Promise<CatalogApp> {
   });
 
   const grpc = createServiceGrpcServer(kit);
-  grpc.addService(catalogV1.CatalogServiceService, catalogHandlers({ browse, stock }));
+  grpc.addService(
+    catalogV1.CatalogServiceService,
+    catalogHandlers({ browse, stock, twoPhase: new CatalogTwoPhaseParticipant(stockStore, pgPoolOf(prisma)) }),
+  );
   return { http, grpc, stock, browse };
 }

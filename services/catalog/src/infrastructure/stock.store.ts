@@ -1,7 +1,7 @@
 // The stock transaction on PostgreSQL: raw SQL inside a Prisma interactive transaction, with
 // row locks (`SELECT … FOR UPDATE` in product-id order) and conditional updates, and the
 // events written to the outbox in the same transaction.
-import { createContractEvent, writeOutbox } from '@shoplab/chassis';
+import { createContractEvent, prepareTransaction, writeOutbox } from '@shoplab/chassis';
 import { stockEventsV1 } from '@shoplab/contracts';
 import type { StockEvent, StockStore, StockTransaction } from '../application/ports';
 import type { IdempotencyRecord, StockOperation } from '../domain/idempotency';
@@ -15,12 +15,20 @@ export interface StockStoreOptions {
   maxWaitMs?: number;
   /** Upper bound of one transaction (default 15 s). */
   timeoutMs?: number;
+  /** End every transaction in PREPARE TRANSACTION with this global id (preparedAs). */
+  prepareAs?: string;
+  /** How long a prepared transaction waits for a row lock (default 2 s). */
+  lockTimeoutMs?: number;
 }
 
 const BUCKETS: ReadonlySet<StockBucket> = new Set(['available', 'reserved', 'sold']);
 
 class PrismaStockTransaction implements StockTransaction {
-  constructor(private readonly tx: CatalogTransaction) {}
+  constructor(
+    private readonly tx: CatalogTransaction,
+    /** false in a transaction that ends in PREPARE TRANSACTION (no NOTIFY allowed there). */
+    private readonly notify = true,
+  ) {}
 
   async lockIdempotencyKey(key: string): Promise<void> {
     await this.tx.$queryRawUnsafe(
@@ -126,6 +134,7 @@ class PrismaStockTransaction implements StockTransaction {
         subject: event.reservationId,
         data: { reservationId: event.reservationId, lines: event.lines },
       }),
+      { notify: this.notify },
     );
   }
 }
@@ -138,9 +147,26 @@ export class PrismaStockStore implements StockStore {
 
   async transaction<T>(work: (tx: StockTransaction) => Promise<T>): Promise<T> {
     // A database failure reaches the HTTP and gRPC error paths as it is: the chassis maps it.
-    return await this.prisma.$transaction((tx) => work(new PrismaStockTransaction(tx)), {
-      maxWait: this.options.maxWaitMs ?? 10_000,
-      timeout: this.options.timeoutMs ?? 15_000,
-    });
+    return await this.prisma.$transaction(
+      async (tx) => {
+        if (!this.options.prepareAs) return await work(new PrismaStockTransaction(tx));
+        // A prepared transaction's locks last until the coordinator decides: waiting behind
+        // another one is given up after lockTimeoutMs (55P03) instead of holding a connection.
+        await tx.$executeRawUnsafe(`SET LOCAL lock_timeout = ${Math.trunc(this.options.lockTimeoutMs ?? 2_000)}`);
+        const result = await work(new PrismaStockTransaction(tx, false));
+        await prepareTransaction(tx, this.options.prepareAs);
+        return result;
+      },
+      { maxWait: this.options.maxWaitMs ?? 10_000, timeout: this.options.timeoutMs ?? 15_000 },
+    );
+  }
+
+  /**
+   * The same store, whose transactions end in PREPARE TRANSACTION `gid` instead of COMMIT: the
+   * two-phase checkout's participant (two-phase.participant.ts). Prisma's COMMIT after it finds
+   * no transaction and does nothing; the prepared one keeps its row locks until it is finished.
+   */
+  preparedAs(gid: string): PrismaStockStore {
+    return new PrismaStockStore(this.prisma, { ...this.options, prepareAs: gid });
   }
 }

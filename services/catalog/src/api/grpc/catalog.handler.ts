@@ -7,6 +7,7 @@ import type { StockReservations } from '../../application/stock-reservations';
 import { resolveIdempotencyKey } from '../../domain/idempotency';
 import { MAX_PAGE_SIZE, type Product } from '../../domain/product';
 import type { Reservation, ReservationStatus } from '../../domain/stock';
+import type { CatalogTwoPhaseParticipant } from '../../infrastructure/two-phase.participant';
 
 const { ReservationStatus: WireStatus } = catalogV1;
 
@@ -36,6 +37,7 @@ const schemas = {
       .min(1, 'needs at least one line'),
   }),
   transition: z.object({ idempotencyKey: z.string().max(200), reservationId: id }),
+  finishPrepared: z.object({ transactionId: id, commit: z.boolean() }),
 };
 
 /** Parses a request with its schema; a mismatch is INVALID_ARGUMENT naming the fields. */
@@ -61,8 +63,9 @@ function toWireReservation(reservation: Reservation): catalogV1.Reservation {
 export function catalogHandlers(deps: {
   browse: BrowseCatalog;
   stock: StockReservations;
+  twoPhase: CatalogTwoPhaseParticipant;
 }): ServiceImplementation<typeof catalogV1.CatalogServiceService> {
-  const { browse, stock } = deps;
+  const { browse, stock, twoPhase } = deps;
   const transition =
     (command: 'commit' | 'release' | 'restock') =>
     async (request: { idempotencyKey: string; reservationId: string }, ctx: CallContext) => {
@@ -106,5 +109,18 @@ export function catalogHandlers(deps: {
     commitStock: transition('commit'),
     releaseStock: transition('release'),
     restockCommitted: transition('restock'),
+    prepareReserveStock: async (request, ctx) => {
+      const req = parse(schemas.reserveStock, request);
+      const reservation = await twoPhase.prepareReserve(parse(id, request.transactionId), {
+        idempotencyKey: resolveIdempotencyKey(req.idempotencyKey, ctx.idempotencyKey),
+        reservationId: req.reservationId,
+        lines: req.lines,
+      });
+      return { reservation: toWireReservation(reservation) };
+    },
+    finishPrepared: async (request) => {
+      const req = parse(schemas.finishPrepared, request);
+      return { outcome: await twoPhase.finish(req.transactionId, req.commit) };
+    },
   };
 }

@@ -1,0 +1,159 @@
+// The catalog as a two-phase participant (docs/patterns/two-phase-commit.md) on a real
+// PostgreSQL: a prepared reservation is invisible and holds its stock rows locked until the
+// coordinator's decision, survives its connection, and is committed or rolled back by id.
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, afterEach, before, describe, test } from 'node:test';
+import { ShopError } from '@shoplab/chassis';
+import { catalogV1 } from '@shoplab/contracts';
+import {
+  addProduct,
+  assertStockInvariant,
+  type CatalogClient,
+  outboxFor,
+  startTestCatalog,
+  stockOf,
+  type TestCatalog,
+} from '../support/harness';
+
+let catalog: TestCatalog;
+let client: CatalogClient;
+
+before(async () => {
+  catalog = await startTestCatalog('catalog_two_phase');
+  client = catalog.client;
+});
+after(() => catalog?.close());
+afterEach(async () => {
+  // Every test finishes what it prepared: the database could not even be dropped otherwise.
+  const left = await prepared();
+  for (const gid of left) await catalog.sql.query(`ROLLBACK PREPARED '${gid}'`);
+  assert.deepEqual(left, [], 'a test left prepared transactions behind');
+  await assertStockInvariant(catalog.sql);
+});
+
+async function prepared(): Promise<string[]> {
+  const { rows } = await catalog.sql.query<{ gid: string }>(
+    'SELECT gid FROM pg_prepared_xacts WHERE database = current_database() ORDER BY gid',
+  );
+  return rows.map((r) => r.gid);
+}
+
+async function product(stock: number): Promise<string> {
+  const id = `t-${randomUUID().slice(0, 8)}`;
+  await addProduct(catalog.sql, id, stock);
+  return id;
+}
+
+function prepareReserve(orderId: string, lines: { productId: string; quantity: number }[]) {
+  return client.call('prepareReserveStock', {
+    transactionId: `shop2pc:${orderId}:catalog`,
+    idempotencyKey: `${orderId}:two_phase`,
+    reservationId: orderId,
+    lines,
+  });
+}
+
+const finish = (orderId: string, commit: boolean) =>
+  client.call('finishPrepared', { transactionId: `shop2pc:${orderId}:catalog`, commit });
+
+function rejectsWith(code: string) {
+  return (err: unknown) => {
+    assert.ok(err instanceof ShopError, `expected a ShopError, got ${String(err)}`);
+    assert.equal(err.code, code);
+    return true;
+  };
+}
+
+describe('the catalog as a two-phase participant', () => {
+  test('a prepared reservation is invisible and locks its rows; after its connections drop, COMMIT PREPARED applies it', async () => {
+    const p = await product(10);
+    const orderId = randomUUID();
+    const { reservation } = await prepareReserve(orderId, [{ productId: p, quantity: 3 }]);
+    assert.equal(reservation?.status, catalogV1.ReservationStatus.RESERVATION_STATUS_RESERVED);
+    assert.deepEqual(await prepared(), [`shop2pc:${orderId}:catalog`]);
+    // Nothing is visible before the decision: no reservation, stock as it was, no event.
+    assert.deepEqual(await stockOf(catalog.sql, p), { initial: 10, available: 10, reserved: 0, sold: 0 });
+    assert.deepEqual(await outboxFor(catalog.sql, orderId), []);
+    // The stock row is held by the prepared transaction, not by any session.
+    await assert.rejects(
+      catalog.sql.query('SELECT 1 FROM stock WHERE product_id = $1 FOR UPDATE NOWAIT', [p]),
+      (err: { code?: string }) => err.code === '55P03',
+    );
+    // Another order of the product cannot prepare: it gives up on the lock, a conflict (ABORTED).
+    await assert.rejects(prepareReserve(randomUUID(), [{ productId: p, quantity: 1 }]), rejectsWith('SHOP_CONFLICT'));
+
+    // The "crash": every connection of the catalog's database is dropped. The prepared one lives on.
+    await catalog.sql.query(
+      'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()',
+    );
+    assert.deepEqual(await prepared(), [`shop2pc:${orderId}:catalog`]);
+
+    assert.equal((await finish(orderId, true)).outcome, 'committed');
+    assert.deepEqual(await stockOf(catalog.sql, p), { initial: 10, available: 7, reserved: 3, sold: 0 });
+    assert.deepEqual(
+      (await outboxFor(catalog.sql, orderId)).map((r) => r.event_type),
+      ['shop.catalog.stock_reserved.v1'],
+    );
+    // The decision delivered again (a coordinator that retried): answered, nothing moves.
+    assert.equal((await finish(orderId, true)).outcome, 'absent');
+    // The saga's next step works on the committed reservation as on any other.
+    await client.call('commitStock', { idempotencyKey: `${orderId}:commit_stock`, reservationId: orderId });
+    assert.deepEqual(await stockOf(catalog.sql, p), { initial: 10, available: 7, reserved: 0, sold: 3 });
+  });
+
+  test('ROLLBACK PREPARED leaves nothing: no reservation, no stock moved, no event', async () => {
+    const p = await product(4);
+    const orderId = randomUUID();
+    await prepareReserve(orderId, [{ productId: p, quantity: 4 }]);
+    assert.equal((await finish(orderId, false)).outcome, 'rolled_back');
+    assert.deepEqual(await stockOf(catalog.sql, p), { initial: 4, available: 4, reserved: 0, sold: 0 });
+    assert.deepEqual(await outboxFor(catalog.sql, orderId), []);
+    const { rows } = await catalog.sql.query('SELECT 1 FROM reservations WHERE id = $1', [orderId]);
+    assert.equal(rows.length, 0);
+    // Once rolled back, the same order may prepare again (the coordinator's fresh attempt).
+    await prepareReserve(orderId, [{ productId: p, quantity: 4 }]);
+    assert.equal((await finish(orderId, false)).outcome, 'rolled_back');
+  });
+
+  test('a refusal prepares nothing; bad input is INVALID_ARGUMENT, never INTERNAL', async () => {
+    const p = await product(1);
+    await assert.rejects(
+      prepareReserve(randomUUID(), [{ productId: p, quantity: 2 }]),
+      rejectsWith('SHOP_OUT_OF_STOCK'),
+    );
+    for (const transactionId of [
+      '',
+      'shop2pc:nope:catalog',
+      `shop2pc:${randomUUID()}:payment`,
+      "x'; DROP TABLE stock; --",
+    ]) {
+      await assert.rejects(
+        client.call('prepareReserveStock', {
+          transactionId,
+          idempotencyKey: 'k',
+          reservationId: 'r',
+          lines: [{ productId: p, quantity: 1 }],
+        }),
+        rejectsWith('SHOP_VALIDATION_FAILED'),
+        transactionId,
+      );
+      await assert.rejects(
+        client.call('finishPrepared', { transactionId, commit: true }),
+        rejectsWith('SHOP_VALIDATION_FAILED'),
+      );
+    }
+    // The reservation must be the order's own id.
+    await assert.rejects(
+      client.call('prepareReserveStock', {
+        transactionId: `shop2pc:${randomUUID()}:catalog`,
+        idempotencyKey: 'k',
+        reservationId: randomUUID(),
+        lines: [{ productId: p, quantity: 1 }],
+      }),
+      rejectsWith('SHOP_VALIDATION_FAILED'),
+    );
+    // An unknown id is finished already, whatever the decision.
+    assert.equal((await finish(randomUUID(), false)).outcome, 'absent');
+  });
+});
