@@ -8,7 +8,7 @@
 #   up      install nginx if missing, make the local CA and the catalog's certificate (once),
 #           render the config, start nginx and wait until it answers over TLS
 #   down    stop it (SIGQUIT: graceful, in-flight requests finish; SIGKILL after the timeout)
-#   kill    crash it: SIGKILL at once
+#   kill    crash it: SIGKILL at once to nginx and its workers
 #   status  one line: state and addresses
 #   env     what a caller needs to reach the catalog through it (SIDECAR_SERVICES, SIDECAR_CA_FILE)
 #   install install nginx (apt-get, as root) when it is missing
@@ -113,13 +113,33 @@ start() {
   wait_ready "$C" "$C"_ready
 }
 
+# A crash: SIGKILL to nginx's process group (the master and its workers; launch made the master a
+# session leader), so no worker is left serving — what a pod's containers see when it dies.
+kill_group() {
+  local pid
+  pid=$(read_pid "$C")
+  if [[ -z $pid || $(proc_state "$C") != running ]]; then
+    stop_pid "$C" KILL KILL
+    return
+  fi
+  printf '[%s] killing process group %s (SIGKILL) ... ' "$C" "$pid"
+  kill -s KILL -- "-$pid" 2>/dev/null || true
+  local i
+  for ((i = 0; i < 50; i++)); do
+    [[ -z $(port_listeners "$SIDECAR_GRPC_PORT") && -z $(port_listeners "$SIDECAR_HTTP_PORT") ]] && break
+    sleep 0.1
+  done
+  rm -f "$(pid_file "$C")"
+  echo killed
+}
+
 main() {
   local cmd=${1:-}
   case $cmd in
     up) start ;;
     install) install_nginx ;;
     down) catalog-sidecar_stop ;;
-    kill) stop_pid "$C" KILL KILL ;;
+    kill) kill_group ;;
     status)
       local st rc=0
       case $(proc_state "$C") in
