@@ -14,6 +14,7 @@ import './13-partition-cap-pacelc';
 import './14-bulkhead-read-flood';
 import './15-event-sourced-payment';
 import './16-shipping-strangler';
+import './19-catalog-tls-sidecar';
 
 export { EXERCISE_USAGE, exerciseCommand, formatSummary, type RunDeps } from './command';
 export { findExercise, listExercises, registerExercise } from './registry';
