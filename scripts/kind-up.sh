@@ -107,6 +107,28 @@ else
     --dry-run=client -o yaml | kubectl --context "$CONTEXT" apply -f - >/dev/null
 fi
 
+# The catalog sidecar's certificate (k8s/overlays/kind/catalog-sidecar.yaml): a local CA and a
+# certificate for the name `catalog`, made once per cluster; the callers verify it with ca.crt.
+if kctl get secret catalog-sidecar-tls >/dev/null 2>&1; then
+  say "secret catalog-sidecar-tls exists (kept)"
+else
+  say "generating secret catalog-sidecar-tls (a local CA and the catalog sidecar's certificate)"
+  tls=$(mktemp -d)
+  (
+    cd "$tls"
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 3650 \
+      -subj "/CN=ShopLab kind sidecar CA" -keyout ca.key -out ca.crt 2>/dev/null
+    openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj "/CN=catalog" \
+      -keyout tls.key -out tls.csr 2>/dev/null
+    printf 'subjectAltName=DNS:catalog,DNS:catalog.%s.svc\nextendedKeyUsage=serverAuth\n' "$NAMESPACE" >tls.ext
+    openssl x509 -req -in tls.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 825 -extfile tls.ext \
+      -out tls.crt 2>/dev/null
+  )
+  kctl create secret generic catalog-sidecar-tls --from-file="$tls/tls.crt" --from-file="$tls/tls.key" \
+    --from-file="$tls/ca.crt" --dry-run=client -o yaml | kubectl --context "$CONTEXT" apply -f - >/dev/null
+  rm -rf "$tls"
+fi
+
 # ---- apply ------------------------------------------------------------------------------------
 # A Job's pod template cannot change: recreate the topic Job (creating topics is idempotent).
 kubectl --context "$CONTEXT" delete job -n "$NAMESPACE" kafka-topics --ignore-not-found >/dev/null 2>&1 || true

@@ -16,6 +16,7 @@ import { registerCardNetworkRoutes } from './api/http/card-network.routes';
 import type { PaymentConfig } from './config';
 import type { PrismaClient } from './generated/prisma/client';
 import { PrismaPaymentStore } from './infrastructure/payment.store';
+import { PaymentTwoPhaseParticipant } from './infrastructure/two-phase.participant';
 import { CardNetworkClient } from './infrastructure/card-network.client';
 
 export interface AppDeps {
@@ -63,7 +64,20 @@ export async function buildApp(deps: AppDeps): Promise<PaymentApp> {
   registerOutboxAudit(http, { pool: prismaAuditPool(prisma), adminToken: config.ADMIN_TOKEN });
 
   registerCardNetworkRoutes(http, { client: cardNetwork, adminToken: config.ADMIN_TOKEN });
+  // The two-phase checkout's participant: the same use cases on a store whose transactions end prepared.
+  const twoPhase = new PaymentTwoPhaseParticipant(
+    (gid) =>
+      payments.withStore(
+        new PrismaPaymentStore(prisma, {
+          ...(deps.eventsTopic ? { topic: deps.eventsTopic } : {}),
+          snapshotEvery: config.PAYMENT_SNAPSHOT_EVERY,
+          prepareAs: gid,
+        }),
+      ),
+    prisma,
+  );
+
   const grpc = createServiceGrpcServer(kit);
-  grpc.addService(paymentV1.PaymentServiceService, paymentHandlers(payments));
+  grpc.addService(paymentV1.PaymentServiceService, paymentHandlers(payments, twoPhase));
   return { http, grpc, payments };
 }

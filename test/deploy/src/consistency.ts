@@ -574,6 +574,60 @@ export function checkConsistency(input: Inputs): { problems: string[]; notes: st
         fail(`k8s Service ${name}`, "its selector does not match the Deployment's pods");
     }
   }
+  // The catalog's TLS sidecar (docs/patterns/sidecar.md): an nginx container in the catalog's pod
+  // on grpc-tls, published by the catalog Service, with its callers dialling it over TLS.
+  const catalogPod = named('Deployment', 'catalog');
+  if (catalogPod) {
+    const where = 'k8s Deployment catalog (sidecar)';
+    const spec = podSpec(catalogPod);
+    const sidecar = arr(spec.containers)
+      .map(obj)
+      .find((c) => c.name === 'sidecar');
+    const volumes = arr(spec.volumes).map(obj);
+    const fromSecret = (secret: string) => volumes.some((v) => obj(v.secret).secretName === secret);
+    if (!sidecar) fail(where, 'no container "sidecar"');
+    else {
+      if (!str(sidecar.image).startsWith('nginx:')) fail(where, `image ${str(sidecar.image)}, expected nginx:…`);
+      const port = arr(sidecar.ports)
+        .map(obj)
+        .find((p) => p.name === 'grpc-tls');
+      if (Number(port?.containerPort) !== 9443) fail(where, 'containerPort "grpc-tls" must be 9443');
+      if (!fromSecret('catalog-sidecar-tls')) fail(where, 'no volume from the Secret catalog-sidecar-tls');
+      if (!volumes.some((v) => str(obj(v.configMap).name).startsWith('catalog-sidecar-nginx')))
+        fail(where, 'no volume from the ConfigMap catalog-sidecar-nginx');
+    }
+    const main = arr(spec.containers)
+      .map(obj)
+      .find((c) => c.name === 'catalog');
+    if (main && containerEnv(where, main).ACCESS_LOG !== 'http')
+      fail(where, 'the catalog must leave its gRPC access log to the sidecar (ACCESS_LOG=http)');
+    const tlsPort = arr(obj(named('Service', 'catalog')?.spec).ports)
+      .map(obj)
+      .find((p) => p.name === 'grpc-tls');
+    if (Number(tlsPort?.port) !== 9443 || str(tlsPort?.targetPort) !== 'grpc-tls')
+      fail('k8s Service catalog', 'port "grpc-tls" must be 9443 → grpc-tls (the sidecar)');
+    for (const caller of ['gateway', 'cart', 'order']) {
+      const d = named('Deployment', caller);
+      const c =
+        d &&
+        arr(podSpec(d).containers)
+          .map(obj)
+          .find((x) => x.name === caller);
+      if (!d || !c) continue;
+      const env = containerEnv(`k8s Deployment ${caller}`, c);
+      if (env.SIDECAR_SERVICES !== 'catalog=catalog:9443' || !env.SIDECAR_CA_FILE)
+        fail(
+          `k8s Deployment ${caller}`,
+          'must dial the catalog through its sidecar: SIDECAR_SERVICES=catalog=catalog:9443 and SIDECAR_CA_FILE',
+        );
+      if (
+        !arr(podSpec(d).volumes)
+          .map(obj)
+          .some((v) => obj(v.secret).secretName === 'catalog-sidecar-tls')
+      )
+        fail(`k8s Deployment ${caller}`, "needs the sidecar's CA from the Secret catalog-sidecar-tls");
+    }
+  }
   const common = configMaps.get([...configMaps.keys()].find((k) => k.startsWith('shoplab-common')) ?? '');
   const staticServices = str(obj(common?.data).STATIC_SERVICES);
   if (staticServices && !sameSet(staticServices.split(','), staticExpected))

@@ -221,6 +221,15 @@ describe('scripts/deploy-check.sh', () => {
     );
   });
 
+  test('the kind overlay without the catalog sidecar container fails the consistency check', () => {
+    const dir = k8sCopy('no-sidecar');
+    edit(join(dir, 'overlays', 'kind', 'kustomization.yaml'), '  - path: catalog-sidecar.yaml\n', '');
+    assertFails(
+      deployCheck('--k8s', dir, '--only', 'consistency'),
+      /FAIL k8s Deployment catalog \(sidecar\): no container "sidecar"[\s\S]*FAIL k8s Service catalog: port "grpc-tls" must be 9443/,
+    );
+  });
+
   test('an environment variable that is not in the service’s config schema fails the consistency check', () => {
     const file = composeCopy('unknown-env');
     edit(file, '      DB_NAME: shoplab_order\n', '      DB_NAME: shoplab_order\n      ORDER_TIMEOUT_MS: "5000"\n');

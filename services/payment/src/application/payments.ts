@@ -124,6 +124,11 @@ export class PaymentService {
     this.sleep = options.sleep ?? sleep;
   }
 
+  /** The same use cases, with the same settings, on another store (the two-phase participant's prepared one). */
+  withStore(store: PaymentStore): PaymentService {
+    return new PaymentService({ ...this.options, store });
+  }
+
   async authorize(cmd: AuthorizeCommand, ctx: CommandContext = {}): Promise<PaymentView> {
     const key = required(cmd.idempotencyKey, 'idempotencyKey', MAX_KEY_LENGTH);
     const orderId = required(cmd.orderId, 'orderId');
