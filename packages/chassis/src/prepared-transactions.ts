@@ -6,9 +6,11 @@
 // transaction or a pg client after BEGIN), so it is the service's own code, unchanged.
 // A prepared transaction may not have sent a NOTIFY: its outbox rows are written without one
 // (writeOutbox's `notify: false`), and the relay's polling finds them after COMMIT PREPARED.
-import type pg from 'pg';
 import { ShopError } from './errors';
 import { type SqlTransaction, sqlExecutor } from './sql';
+
+/** Where a participant finishes its prepared transactions: a pg pool or client, or a Prisma client (outside $transaction). */
+export type PreparedTransactionsDb = SqlTransaction;
 
 /** The participants of the two-phase checkout, each a prepared transaction on its own database. */
 export const TWO_PHASE_PARTICIPANTS = ['catalog', 'payment'] as const;
@@ -84,14 +86,15 @@ export type FinishOutcome = 'committed' | 'rolled_back' | 'absent';
  * COMMIT PREPARED or ROLLBACK PREPARED. `absent`: no prepared transaction has that id (it was
  * finished before, or never prepared) — a decision delivered twice is answered, not failed.
  */
-export async function finishPrepared(pool: pg.Pool, gid: string, commit: boolean): Promise<FinishOutcome> {
+export async function finishPrepared(db: SqlTransaction, gid: string, commit: boolean): Promise<FinishOutcome> {
   parsePreparedTransactionId(gid);
   try {
-    await pool.query(`${commit ? 'COMMIT' : 'ROLLBACK'} PREPARED '${gid}'`);
+    // Outside any transaction block (a pool's connection, or Prisma's client outside $transaction).
+    await sqlExecutor(db).execute(`${commit ? 'COMMIT' : 'ROLLBACK'} PREPARED '${gid}'`);
     return commit ? 'committed' : 'rolled_back';
   } catch (err) {
     // 42704 undefined_object: "prepared transaction with identifier … does not exist"
-    if ((err as { code?: string }).code === '42704') return 'absent';
+    if (sqlStateOf(err) === '42704') return 'absent';
     throw err;
   }
 }
@@ -104,8 +107,8 @@ export interface PreparedTransaction {
 }
 
 /** This database's prepared transactions of the two-phase checkout, oldest first (pg_prepared_xacts). */
-export async function listPrepared(pool: pg.Pool, olderThanMs = 0): Promise<PreparedTransaction[]> {
-  const { rows } = await pool.query<{ gid: string; prepared: Date }>(
+export async function listPrepared(db: SqlTransaction, olderThanMs = 0): Promise<PreparedTransaction[]> {
+  const rows = await sqlExecutor(db).rows<{ gid: string; prepared: Date }>(
     `SELECT gid, prepared FROM pg_prepared_xacts
       WHERE database = current_database() AND gid LIKE 'shop2pc:%'
         AND prepared <= now() - make_interval(secs => $1::double precision / 1000)

@@ -2,7 +2,7 @@
 // projections written with each event (payments, ledger_entries). A command reads its payment
 // from the store without a lock and appends with the version it read (optimistic concurrency);
 // the outbox rows are written after the append (see writeOutbox's ordering rule).
-import { type DomainEvent, writeOutbox } from '@shoplab/chassis';
+import { type DomainEvent, prepareTransaction, writeOutbox } from '@shoplab/chassis';
 import { ShopError } from '@shoplab/chassis/errors';
 import {
   type Balance,
@@ -94,6 +94,8 @@ class PrismaPaymentTx implements PaymentTx {
     private readonly tx: Prisma.TransactionClient,
     private readonly topic: string | undefined,
     private readonly snapshotEvery: number,
+    /** false in a transaction that ends in PREPARE TRANSACTION (no NOTIFY allowed there). */
+    private readonly notify = true,
   ) {}
 
   async claimKey(key: string, operation: string, fingerprint: string): Promise<'claimed' | StoredKey> {
@@ -220,7 +222,7 @@ class PrismaPaymentTx implements PaymentTx {
   }
 
   async writeEvents(events: DomainEvent[]): Promise<void> {
-    await writeOutbox(this.tx, events, this.topic ? { topic: this.topic } : {});
+    await writeOutbox(this.tx, events, { ...(this.topic ? { topic: this.topic } : {}), notify: this.notify });
   }
 }
 
@@ -245,11 +247,18 @@ export interface PaymentStoreOptions {
   topic?: string;
   /** A snapshot every this many events of a stream (0: none). */
   snapshotEvery?: number;
+  /**
+   * End every transaction in PREPARE TRANSACTION with this global id instead of COMMIT (the
+   * two-phase checkout's participant, two-phase.participant.ts). Prisma's COMMIT after it finds
+   * no transaction and does nothing; the prepared one waits for COMMIT/ROLLBACK PREPARED.
+   */
+  prepareAs?: string;
 }
 
 export class PrismaPaymentStore implements PaymentStore {
   private readonly topic: string | undefined;
   private readonly snapshotEvery: number;
+  private readonly prepareAs: string | undefined;
 
   constructor(
     private readonly prisma: PrismaClient,
@@ -257,13 +266,20 @@ export class PrismaPaymentStore implements PaymentStore {
   ) {
     this.topic = options.topic;
     this.snapshotEvery = options.snapshotEvery ?? 0;
+    this.prepareAs = options.prepareAs;
   }
 
   transaction<T>(work: (tx: PaymentTx) => Promise<T>): Promise<T> {
-    return this.prisma.$transaction((tx) => work(new PrismaPaymentTx(tx, this.topic, this.snapshotEvery)), {
-      maxWait: 5_000,
-      timeout: 15_000,
-    });
+    const gid = this.prepareAs;
+    return this.prisma.$transaction(
+      async (tx) => {
+        if (!gid) return await work(new PrismaPaymentTx(tx, this.topic, this.snapshotEvery));
+        const result = await work(new PrismaPaymentTx(tx, this.topic, this.snapshotEvery, false));
+        await prepareTransaction(tx, gid);
+        return result;
+      },
+      { maxWait: 5_000, timeout: 15_000 },
+    );
   }
 
   async findKey(key: string): Promise<StoredKey | undefined> {

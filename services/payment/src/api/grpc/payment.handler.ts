@@ -1,8 +1,9 @@
 // payment.v1.PaymentService: thin adapters over the use cases.
-import type { ServiceImplementation } from '@shoplab/chassis';
+import { type ServiceImplementation, ShopError } from '@shoplab/chassis';
 import { paymentV1 } from '@shoplab/contracts';
 import type { PaymentService } from '../../application/payments';
 import type { PaymentStatus, PaymentView } from '../../domain/payment';
+import type { PaymentTwoPhaseParticipant } from '../../infrastructure/two-phase.participant';
 
 const STATUS: Record<PaymentStatus, paymentV1.PaymentStatus> = {
   AUTHORIZED: paymentV1.PaymentStatus.PAYMENT_STATUS_AUTHORIZED,
@@ -23,6 +24,7 @@ function keyOf(fromRequest: string, fromHeader: string | undefined): string {
 
 export function paymentHandlers(
   payments: PaymentService,
+  twoPhase: PaymentTwoPhaseParticipant,
 ): ServiceImplementation<typeof paymentV1.PaymentServiceService> {
   return {
     authorize: async (req, ctx) => ({
@@ -64,5 +66,25 @@ export function paymentHandlers(
       ),
     }),
     getPayment: async (req) => ({ payment: toProto(await payments.get(req)) }),
+    prepareAuthorize: async (req, ctx) => ({
+      payment: toProto(
+        await twoPhase.prepareAuthorize(
+          req.transactionId,
+          {
+            idempotencyKey: keyOf(req.idempotencyKey, ctx.idempotencyKey),
+            orderId: req.orderId,
+            amount: req.amount,
+            card: req.card,
+          },
+          { signal: ctx.signal },
+        ),
+      ),
+    }),
+    finishPrepared: async (req) => {
+      if (!req.transactionId) {
+        throw new ShopError('SHOP_VALIDATION_FAILED', 'transactionId is required', { field: 'transactionId' });
+      }
+      return { outcome: await twoPhase.finish(req.transactionId, req.commit) };
+    },
   };
 }
