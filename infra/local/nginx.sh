@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The catalog's sidecar on the native stack: nginx (Debian package) beside the catalog process,
 # terminating TLS for its gRPC and HTTP ports and writing their access log
-# (docs/patterns/sidecar.md, docs/adr/0033-catalog-tls-sidecar.md). Same conventions as
+# (docs/patterns/sidecar.md, docs/adr/0034-catalog-tls-sidecar.md). Same conventions as
 # infra.sh: apt install, config rendered under the state dir, own pid file and log, stop by pid.
 #
 # usage: infra/local/nginx.sh <up|down|kill|status|env>
