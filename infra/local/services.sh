@@ -225,7 +225,14 @@ main() {
       echo "[services] up: ${SERVICES[*]} ready in $(_elapsed "$t0"); started now: ${STARTED[*]:-(none)}"
       ;;
     down)
-      for ((i = ${#SERVICES[@]} - 1; i >= 0; i--)); do "${SERVICES[i]}_stop" || rc=1; done
+      for ((i = ${#SERVICES[@]} - 1; i >= 0; i--)); do
+        "${SERVICES[i]}_stop" || rc=1
+        # The catalog's sidecar stops with the whole shop (`make down`); a restart of the catalog
+        # alone leaves it running, as a pod's other container stays when one restarts.
+        if [[ ${SERVICES[i]} == catalog && ${#SERVICES[@]} == "${#ALL_SERVICES[@]}" && -e $RUN_DIR/catalog-sidecar.pid ]]; then
+          bash "$HERE/nginx.sh" down || rc=1
+        fi
+      done
       return "$rc"
       ;;
     kill)
