@@ -147,7 +147,7 @@ export const grpcConfigSchema = z.object({
 export const kafkaConfigSchema = z.object({
   KAFKA_BROKERS: csv.default(['127.0.0.1:9092']),
   KAFKA_CLIENT_ID: z.string().optional(),
-  /** How a producing service's outbox relay finds rows at start: poll (the table) or wal (ADR 0034). */
+  /** How a producing service's outbox relay finds rows at start: poll (the table) or wal (ADR 0035). */
   OUTBOX_RELAY_MODE: z.enum(['poll', 'wal']).default('poll'),
 });
 

@@ -1,7 +1,7 @@
 // The outbox relay: publishes outbox rows to Kafka in id order and marks them published, one
 // active relay per schema (the ordering rules are in outbox.ts). It finds the rows one of two
 // ways (its relay mode): `poll` claims unpublished rows from the table, woken by NOTIFY with a
-// polling fallback; `wal` tails the database's write-ahead log (outbox-wal.ts, ADR 0034).
+// polling fallback; `wal` tails the database's write-ahead log (outbox-wal.ts, ADR 0035).
 import { type Context, type Span, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import type { Message } from 'kafkajs';
 import pg from 'pg';

@@ -1,5 +1,5 @@
 // The outbox relay's second way of finding rows to publish: tailing PostgreSQL's write-ahead
-// log through logical replication (docs/patterns/write-ahead-log.md, ADR 0034) instead of
+// log through logical replication (docs/patterns/write-ahead-log.md, ADR 0035) instead of
 // polling the table. This file holds the replication side — the publication, the slot, the
 // stream — and hands each committed transaction's outbox ids to the relay (outbox-relay.ts),
 // which publishes and marks them exactly as a polling cycle does.

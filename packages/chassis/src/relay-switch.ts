@@ -1,6 +1,6 @@
 // The relay-mode switch: how a service's outbox relay finds the rows to publish — `poll` (the
 // table, woken by NOTIFY; the default) or `wal` (the write-ahead log, through a replication
-// slot; ADR 0034). Process-wide like the publish switch, so `PUT /admin/outbox/relay` reaches
+// slot; ADR 0035). Process-wide like the publish switch, so `PUT /admin/outbox/relay` reaches
 // the relay the service started.
 import { ShopError } from './errors';
 

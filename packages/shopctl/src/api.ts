@@ -447,7 +447,23 @@ export interface BreakersReport {
 }
 
 /** GET /admin/outbox; `mode` is reported by services that can switch to direct publishing. */
-export type OutboxStatus = OutboxReport & { mode?: 'outbox' | 'direct' };
+export type OutboxStatus = OutboxReport & { mode?: 'outbox' | 'direct'; relay?: RelayMode };
+
+/** How an outbox relay finds rows: `poll` the table, `wal` the write-ahead log (ADR 35). */
+export type RelayMode = 'poll' | 'wal';
+
+/** `GET /admin/outbox/relay`: the relay's mode, its stream, and its slot as pg_replication_slots shows it. */
+export interface RelayStatus {
+  mode: RelayMode;
+  tailing: boolean;
+  slot: {
+    name: string;
+    active: boolean;
+    confirmedFlushLsn: string | null;
+    currentLsn: string;
+    retainedBytes: number;
+  } | null;
+}
 
 /**
  * The admin endpoints of every service, called on each service's own address (the gateway
@@ -518,6 +534,19 @@ export class AdminApi {
   async setPublishMode(service: Service, mode: 'outbox' | 'direct'): Promise<'outbox' | 'direct'> {
     return (await this.request<{ mode: 'outbox' | 'direct' }>(service, 'PUT', '/admin/outbox/mode', { body: { mode } }))
       .mode;
+  }
+
+  /**
+   * Switches how the service's outbox relay finds rows (ADR 35): `poll` (the table, the default)
+   * or `wal` (its write-ahead log, through a replication slot). Resolves once the switch is done.
+   */
+  async setRelayMode(service: Service, mode: RelayMode): Promise<RelayMode> {
+    return (await this.request<{ mode: RelayMode }>(service, 'PUT', '/admin/outbox/relay', { body: { mode } })).mode;
+  }
+
+  /** The service's relay mode, whether it streams, and its replication slot (pg_replication_slots). */
+  relayStatus(service: Service): Promise<RelayStatus> {
+    return this.request<RelayStatus>(service, 'GET', '/admin/outbox/relay');
   }
 
   /** Has the service's relay publish its `last` most recently published outbox rows again (a duplicate delivery). */

@@ -10,6 +10,7 @@ import './08-instance-dies-discovery';
 import './09-cqrs-lag-rebuild';
 import './10-clock-skew';
 import './11-postgres-crash-wal';
+import './12-outbox-wal-relay';
 import './13-partition-cap-pacelc';
 import './14-bulkhead-read-flood';
 import './15-event-sourced-payment';
