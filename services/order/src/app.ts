@@ -21,12 +21,14 @@ import { orderServiceHandlers } from './api/grpc/order.handler';
 import { registerAdminRoutes } from './api/http/admin.routes';
 import { registerCheckoutRoutes } from './api/http/checkout.routes';
 import { registerOrderRoutes } from './api/http/orders.routes';
+import { registerTwoPhaseRoutes } from './api/http/two-phase.routes';
 import { CheckoutService } from './application/checkout';
 import { CheckoutAdmission } from './application/checkout-admission';
 import { OrderQueries } from './application/order-queries';
 import { notifyingStore, OrderChanges } from './application/order-watch';
 import type { SagaStore } from './application/ports';
 import { SagaRunner } from './application/saga-runner';
+import { TwoPhaseCoordinator } from './application/two-phase-coordinator';
 import type { OrderConfig } from './config';
 import { type CheckoutMode, CheckoutModeSwitch } from './domain/checkout-mode';
 import { admissionMetrics } from './infrastructure/admission-metrics';
@@ -40,13 +42,15 @@ import { PrismaOrderRepository } from './infrastructure/order.repository';
 import { GrpcPayments, type PaymentGrpcClient } from './infrastructure/payment.client';
 import { PgSagaRepository } from './infrastructure/saga.repository';
 import { sagaMetrics } from './infrastructure/saga-metrics';
+import { GrpcTwoPhaseParticipants } from './infrastructure/two-phase.participants';
+import { PgTwoPhaseLog } from './infrastructure/two-phase-log';
 import { GrpcUserDirectory, type UserGrpcClient } from './infrastructure/user.client';
 
 /**
  * The checkout modes this service runs to the end (domain/checkout-mode.ts): the switch refuses
  * the others. A mode joins this list in the change that wires what drives its orders.
  */
-export const RUNNABLE_CHECKOUT_MODES: readonly CheckoutMode[] = ['orchestrated'];
+export const RUNNABLE_CHECKOUT_MODES: readonly CheckoutMode[] = ['orchestrated', 'two-phase'];
 
 export interface AppDeps {
   kit: ServiceKit<OrderConfig>;
@@ -66,6 +70,8 @@ export interface App {
   saga: SagaRunner;
   /** Ends every open WatchOrder stream (main.ts: before the gRPC drain, which would wait for them). */
   endWatches: () => void;
+  /** The two-phase checkout's coordinator (main.ts runs its recovery before the saga runner starts). */
+  twoPhase: TwoPhaseCoordinator;
 }
 
 /** A saga runner on the service's database and clients; buildApp makes one, tests make more. */
@@ -75,6 +81,8 @@ export function createSagaRunner(
     wrapStore?: (store: SagaStore) => SagaStore;
     /** The reset timeout of the clients' breakers, when they do not use the default one (tests). */
     breakerResetMs?: number;
+    /** Runs the `two-phase` orders' reserve-and-authorize (without it they run as orchestrated). */
+    twoPhase?: TwoPhaseCoordinator;
   },
 ): SagaRunner {
   const { kit, prisma } = deps;
@@ -88,6 +96,7 @@ export function createSagaRunner(
     users: new GrpcUserDirectory(deps.user),
     stock: new GrpcStockReservations(deps.catalog),
     payments: new GrpcPayments(deps.payment),
+    ...(deps.twoPhase ? { twoPhase: deps.twoPhase } : {}),
     vault: new AesGcmCardVault(config.CARD_ENCRYPTION_KEY),
     observer: sagaMetrics(kit.metrics.registry),
     breakers: new CircuitBreakerWatch(
@@ -120,7 +129,15 @@ export async function buildApp(deps: AppDeps): Promise<App> {
 
   // The runner's commits tell the open WatchOrder streams of their order (one instance's view).
   const changes = new OrderChanges();
-  const saga = createSagaRunner({ ...deps, wrapStore: (store) => notifyingStore(store, changes) });
+  // The two-phase checkout's coordinator: its decision log in order's database, catalog and
+  // payment as participants over the saga's own clients (docs/patterns/two-phase-commit.md).
+  const twoPhaseLog = new PgTwoPhaseLog(pgPoolOf(prisma));
+  const twoPhase = new TwoPhaseCoordinator({
+    log: twoPhaseLog,
+    participants: new GrpcTwoPhaseParticipants(deps.catalog, deps.payment),
+    logger: logger.child({ component: 'two-phase' }),
+  });
+  const saga = createSagaRunner({ ...deps, twoPhase, wrapStore: (store) => notifyingStore(store, changes) });
   const orders = new PrismaOrderRepository(prisma);
   const checkoutMode = new CheckoutModeSwitch(config.CHECKOUT_MODE, RUNNABLE_CHECKOUT_MODES);
   const checkout = new CheckoutService({
@@ -164,6 +181,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     checkoutMode,
   });
   registerOutboxAudit(http, { pool: prismaAuditPool(prisma), adminToken: config.ADMIN_TOKEN });
+  registerTwoPhaseRoutes(http, { coordinator: twoPhase, log: twoPhaseLog, adminToken: config.ADMIN_TOKEN });
 
   const grpc = createServiceGrpcServer(kit);
   const streams = new Set<AbortController>();
@@ -180,5 +198,5 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   const endWatches = () => {
     for (const stop of streams) stop.abort();
   };
-  return { http, grpc, saga, endWatches };
+  return { http, grpc, saga, endWatches, twoPhase };
 }

@@ -29,7 +29,7 @@ async function main(): Promise<void> {
   const user = createUserClient(kit, config.USER_DEADLINE_MS);
   const payment = createPaymentClient(kit, config.PAYMENT_DEADLINE_MS);
 
-  const { http, grpc, saga, endWatches } = await buildApp({ kit, prisma, cart, catalog, user, payment });
+  const { http, grpc, saga, endWatches, twoPhase } = await buildApp({ kit, prisma, cart, catalog, user, payment });
   // The payment service's events go on the orders' timelines (groupId order-payment-events).
   const paymentEvents = prismaConsumerIntake('payment-events-consumer', createPaymentEventsConsumer, {
     kafka,
@@ -47,6 +47,8 @@ async function main(): Promise<void> {
     // The open WatchOrder streams end first: the gateway falls back to reading the order.
     intake: [
       { name: 'order-watches', stop: () => endWatches() },
+      // In-doubt two-phase transactions a crash left are finished before any saga resumes.
+      { name: 'two-phase-recovery', start: async () => void (await twoPhase.recover()), stop: () => {} },
       { name: 'saga-runner', start: () => saga.start(), stop: () => saga.stop() },
       paymentEvents,
       relayIntake,

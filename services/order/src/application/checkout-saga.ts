@@ -21,6 +21,7 @@ import type {
   StockReservations,
   UserDirectory,
 } from './ports';
+import type { TwoPhaseCoordinator } from './two-phase-coordinator';
 
 /** What a step or compensation works with. */
 export interface SagaContext {
@@ -28,6 +29,8 @@ export interface SagaContext {
   users: UserDirectory;
   stock: StockReservations;
   payments: Payments;
+  /** The coordinator of a `two-phase` order's reserve-and-authorize (two-phase-coordinator.ts). */
+  twoPhase?: TwoPhaseCoordinator;
   /** The buyer's card, opened from the vault; undefined once the saga no longer holds it. */
   card(): Promise<Card | undefined>;
   /** Call options for `target`: its call budget, with this step's idempotency key. */
@@ -76,15 +79,30 @@ async function validateUser(ctx: SagaContext): Promise<StepEffects> {
   return { shippingAddress: address };
 }
 
-/** 2. Hold every line's units under the order id (all or none). */
+/**
+ * 2. Hold every line's units under the order id (all or none). A `two-phase` order reserves and
+ * authorizes here in one distributed transaction (two-phase-coordinator.ts), so step 3 finds it done.
+ */
 async function reserveStock(ctx: SagaContext): Promise<StepEffects> {
   const lines = ctx.saga.lines.map(({ productId, quantity }) => ({ productId, quantity }));
+  if (ctx.saga.checkoutMode === 'two-phase' && ctx.twoPhase) {
+    const { paymentId } = await ctx.twoPhase.run({
+      orderId: ctx.saga.orderId,
+      lines,
+      total: ctx.saga.total,
+      card: await ctx.card(),
+      options: (target) => ctx.optionsAs(target, 'two_phase'),
+    });
+    return { paymentId, deleteCard: true };
+  }
   await ctx.stock.reserve(ctx.saga.orderId, lines, ctx.options('catalog'));
   return {};
 }
 
 /** 3. Authorize the total on the card; the card is deleted in the transaction that records it. */
 async function authorizePayment(ctx: SagaContext): Promise<StepEffects> {
+  // Authorized (and committed) by step 2's distributed transaction.
+  if (ctx.saga.checkoutMode === 'two-phase' && ctx.saga.paymentId) return {};
   const card = await ctx.card();
   if (!card) throw new SagaRefusal('card_unavailable', 'The order’s card is no longer held');
   const payment = await ctx.payments.authorize(ctx.saga.orderId, ctx.saga.total, card, ctx.options('payment'));

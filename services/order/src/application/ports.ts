@@ -178,6 +178,8 @@ export interface SagaSnapshot {
   cartVersion: number;
   shippingAddress?: ShippingAddress;
   paymentId?: string;
+  /** How the order is checked out: `two-phase` runs reserve and authorize as one distributed transaction. */
+  checkoutMode?: CheckoutMode;
   /** When the order was created (the saga's duration is measured from it). */
   createdAt: Date;
 }

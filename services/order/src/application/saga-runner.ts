@@ -47,6 +47,7 @@ import type {
   StockReservations,
   UserDirectory,
 } from './ports';
+import type { TwoPhaseCoordinator } from './two-phase-coordinator';
 
 export interface SagaRunnerSettings {
   pollIntervalMs: number;
@@ -67,6 +68,8 @@ export interface SagaRunnerDeps {
   users: UserDirectory;
   stock: StockReservations;
   payments: Payments;
+  /** Runs the reserve-and-authorize of `two-phase` orders; without it they run as orchestrated. */
+  twoPhase?: TwoPhaseCoordinator;
   vault: CardVault;
   observer: SagaObserver;
   /** The runner's breakers to the participants; without it a refused attempt simply backs off. */
@@ -427,6 +430,7 @@ export class SagaRunner {
       users: this.deps.users,
       stock: this.deps.stock,
       payments: this.deps.payments,
+      ...(this.deps.twoPhase ? { twoPhase: this.deps.twoPhase } : {}),
       card: () => this.openCard(saga.orderId),
       options: (target) => optionsAs(target, step),
       optionsAs,

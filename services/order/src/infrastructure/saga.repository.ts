@@ -17,6 +17,7 @@ import type {
   SealedCard,
   StepEffects,
 } from '../application/ports';
+import { isCheckoutMode } from '../domain/checkout-mode';
 import { money } from '../domain/money';
 import type { ShippingAddress } from '../domain/order';
 import { type CompensationName, isCompensation, type SagaState } from '../domain/saga';
@@ -38,6 +39,7 @@ interface SagaRow {
   cart_version: string;
   shipping_address: ShippingAddress | null;
   payment_id: string | null;
+  checkout_mode: string;
   created_at: Date;
   lines: {
     productId: string;
@@ -69,7 +71,7 @@ RETURNING s.*
 )
 SELECT c.order_id, c.state, c.current_step, c.attempts, c.deadline_at, c.version, c.compensations,
        c.failure_reason, c.trace_context, o.user_id, o.currency, o.total_amount, o.cart_version,
-       o.shipping_address, o.payment_id, o.created_at,
+       o.shipping_address, o.payment_id, o.checkout_mode, o.created_at,
        COALESCE((SELECT json_agg(json_build_object(
                           'productId', l.product_id, 'name', l.name, 'quantity', l.quantity,
                           'unitPriceAmount', l.unit_price_amount, 'lineTotalAmount', l.line_total_amount)
@@ -250,6 +252,7 @@ function toSnapshot(row: SagaRow): SagaSnapshot {
     cartVersion: Number(row.cart_version),
     ...(row.shipping_address ? { shippingAddress: row.shipping_address } : {}),
     ...(row.payment_id ? { paymentId: row.payment_id } : {}),
+    ...(isCheckoutMode(row.checkout_mode) ? { checkoutMode: row.checkout_mode } : {}),
     createdAt: row.created_at,
   };
 }

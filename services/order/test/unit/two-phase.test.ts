@@ -1,0 +1,245 @@
+// The two-phase coordinator's decisions and recovery (application/two-phase-coordinator.ts), on an
+// in-memory decision log and participants that record what they are told. The same coordinator on
+// a real PostgreSQL: test/integration/two-phase.test.ts.
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { describe, test } from 'node:test';
+import { createLogger, type FinishOutcome, ShopError, type TwoPhaseParticipant } from '@shoplab/chassis';
+import type { CommandOptions } from '../../src/application/ports';
+import {
+  TwoPhaseCoordinator,
+  type TwoPhaseLog,
+  type TwoPhaseOrder,
+  type TwoPhaseParticipants,
+} from '../../src/application/two-phase-coordinator';
+import { SagaRefusal } from '../../src/domain/saga';
+import { inquiryAnswer, recoveryAction, type TwoPhaseDecision, type TwoPhaseRecord } from '../../src/domain/two-phase';
+
+const logger = createLogger({ service: 'order', level: 'silent' });
+
+class MemoryLog implements TwoPhaseLog {
+  readonly rows = new Map<string, TwoPhaseRecord>();
+  /** Every write, in order: what was durable when. */
+  readonly writes: string[] = [];
+
+  async begin(orderId: string, participants: readonly string[]) {
+    const found = this.rows.get(orderId);
+    if (found) return { record: { ...found }, created: false };
+    const record = { orderId, participants: [...participants], startedAt: new Date() };
+    this.rows.set(orderId, record);
+    this.writes.push('begin');
+    return { record: { ...record }, created: true };
+  }
+  async find(orderId: string) {
+    const r = this.rows.get(orderId);
+    return r ? { ...r } : undefined;
+  }
+  async decide(orderId: string, decision: TwoPhaseDecision, fields: { reason?: string; paymentId?: string }) {
+    const r = this.rows.get(orderId);
+    if (!r) throw new Error('no row');
+    if (!r.decision) {
+      Object.assign(r, { decision, decidedAt: new Date() }, fields);
+      this.writes.push(`decide:${decision}`);
+    }
+    return { ...r };
+  }
+  async finish(orderId: string) {
+    const r = this.rows.get(orderId);
+    if (r && !r.finishedAt) {
+      r.finishedAt = new Date();
+      this.writes.push('finish');
+    }
+  }
+  async unfinished() {
+    return [...this.rows.values()].filter((r) => !r.finishedAt).map((r) => ({ ...r }));
+  }
+}
+
+/** Participants that hold "prepared" transactions in a set and fail as told. */
+class RecordingParticipants implements TwoPhaseParticipants {
+  readonly prepared = new Set<string>();
+  readonly committed = new Set<string>();
+  readonly calls: string[] = [];
+  fail: { reserve?: unknown; authorize?: unknown; finish?: unknown } = {};
+
+  constructor(private readonly log?: MemoryLog) {}
+
+  async prepareReserve(gid: string, _orderId: string, _lines: unknown, _options: CommandOptions) {
+    this.calls.push(`prepare:${gid}`);
+    if (this.fail.reserve) throw this.fail.reserve;
+    this.prepared.add(gid);
+  }
+  async prepareAuthorize(gid: string) {
+    this.calls.push(`prepare:${gid}`);
+    if (this.fail.authorize) throw this.fail.authorize;
+    this.prepared.add(gid);
+    return { paymentId: 'pay-1' };
+  }
+  async finish(_p: TwoPhaseParticipant, gid: string, commit: boolean): Promise<FinishOutcome> {
+    // What the log held when a participant first heard the decision.
+    this.calls.push(`${commit ? 'commit' : 'rollback'}:${gid}@${this.log?.writes.at(-1) ?? ''}`);
+    if (this.fail.finish) throw this.fail.finish;
+    if (!this.prepared.delete(gid)) return 'absent';
+    if (commit) this.committed.add(gid);
+    return commit ? 'committed' : 'rolled_back';
+  }
+}
+
+function order(orderId = randomUUID()): TwoPhaseOrder {
+  return {
+    orderId,
+    lines: [{ productId: 'p-1', quantity: 2 }],
+    total: { amount: 1000, currency: 'USD' },
+    card: { number: '4242424242424242', expMonth: 12, expYear: 2099, cvc: '123' },
+    options: (target) => ({ deadlineMs: 1000, idempotencyKey: `${orderId}:two_phase:${target}` }),
+  };
+}
+
+function setup() {
+  const log = new MemoryLog();
+  const participants = new RecordingParticipants(log);
+  const slept: number[] = [];
+  const coordinator = new TwoPhaseCoordinator({
+    log,
+    participants,
+    logger,
+    sleep: async (ms) => {
+      slept.push(ms);
+    },
+  });
+  return { log, participants, coordinator, slept };
+}
+
+const gids = (orderId: string) => [`shop2pc:${orderId}:catalog`, `shop2pc:${orderId}:payment`];
+
+describe('the two-phase coordinator', () => {
+  test('both prepared: COMMIT is in the log before either participant hears it; then both commit', async () => {
+    const { log, participants, coordinator } = setup();
+    const o = order();
+    assert.deepEqual(await coordinator.run(o), { paymentId: 'pay-1' });
+    const [catalog, payment] = gids(o.orderId);
+    assert.deepEqual(participants.calls, [
+      `prepare:${catalog}`,
+      `prepare:${payment}`,
+      `commit:${catalog}@decide:COMMIT`,
+      `commit:${payment}@decide:COMMIT`,
+    ]);
+    assert.deepEqual([...participants.committed].sort(), [catalog, payment]);
+    assert.deepEqual(log.writes, ['begin', 'decide:COMMIT', 'finish']);
+  });
+
+  test('a participant that refuses aborts the transaction: both rolled back, the order cancelled with its reason', async () => {
+    const { log, participants, coordinator } = setup();
+    participants.fail.authorize = new ShopError('SHOP_PAYMENT_DECLINED', 'declined');
+    const o = order();
+    await assert.rejects(
+      coordinator.run(o),
+      (err: unknown) => err instanceof SagaRefusal && err.reason === 'payment_declined',
+    );
+    assert.equal(participants.prepared.size, 0, 'the catalog’s prepared reservation was rolled back');
+    assert.equal(participants.committed.size, 0);
+    assert.deepEqual(log.writes, ['begin', 'decide:ABORT', 'finish']);
+    assert.equal(log.rows.get(o.orderId)?.reason, 'payment_declined');
+  });
+
+  test('a participant that does not answer aborts too (its prepare may have happened: it is rolled back)', async () => {
+    const { log, participants, coordinator } = setup();
+    participants.fail.reserve = new ShopError('SHOP_DEPENDENCY_UNAVAILABLE', 'catalog is down');
+    const o = order();
+    await assert.rejects(
+      coordinator.run(o),
+      (err: unknown) => err instanceof SagaRefusal && err.reason === 'two_phase_aborted:SHOP_DEPENDENCY_UNAVAILABLE',
+    );
+    assert.deepEqual(
+      participants.calls.filter((c) => c.startsWith('rollback')),
+      gids(o.orderId).map((g) => `rollback:${g}@decide:ABORT`),
+    );
+    assert.equal(log.rows.get(o.orderId)?.decision, 'ABORT');
+  });
+
+  test('a crash after COMMIT was logged: recovery commits both; the step run again answers from the log', async () => {
+    const { log, participants, coordinator } = setup();
+    const o = order();
+    participants.fail.finish = new Error('the coordinator died before telling anyone');
+    await assert.rejects(coordinator.run(o), (err: unknown) => !(err instanceof SagaRefusal));
+    assert.equal(participants.prepared.size, 2, 'both participants in doubt');
+
+    participants.fail = {};
+    const restarted = new TwoPhaseCoordinator({ log, participants, logger });
+    assert.deepEqual(await restarted.recover(), { committed: 1, rolledBack: 0, failed: 0 });
+    assert.equal(participants.prepared.size, 0);
+    assert.deepEqual([...participants.committed].sort(), gids(o.orderId));
+    const prepares = participants.calls.filter((c) => c.startsWith('prepare')).length;
+    assert.deepEqual(await restarted.run(o), { paymentId: 'pay-1' });
+    assert.equal(participants.calls.filter((c) => c.startsWith('prepare')).length, prepares, 'nothing prepared again');
+  });
+
+  test('a crash before any decision: recovery decides ABORT (presumed abort) and rolls both back', async () => {
+    const { log, participants } = setup();
+    const o = order();
+    // The coordinator was held after both prepared (the chaos hook) and killed there.
+    const held = new TwoPhaseCoordinator({ log, participants, logger, sleep: () => new Promise(() => {}) });
+    held.chaos.pause = { at: 'prepared', ms: 60_000 };
+    void held.run(o);
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(participants.prepared.size, 2);
+    assert.equal(log.rows.get(o.orderId)?.decision, undefined);
+
+    const restarted = new TwoPhaseCoordinator({ log, participants, logger });
+    assert.deepEqual(await restarted.recover(), { committed: 0, rolledBack: 1, failed: 0 });
+    assert.equal(participants.prepared.size, 0);
+    assert.equal(participants.committed.size, 0);
+    await assert.rejects(
+      restarted.run(o),
+      (err: unknown) => err instanceof SagaRefusal && err.reason === 'two_phase_aborted:coordinator_restarted',
+    );
+  });
+
+  test('a step run again over an undecided row (its runner died) aborts it instead of preparing twice', async () => {
+    const { log, participants, coordinator } = setup();
+    const o = order();
+    await log.begin(o.orderId, ['catalog', 'payment']);
+    await assert.rejects(coordinator.run(o), SagaRefusal);
+    assert.deepEqual(
+      participants.calls.filter((c) => c.startsWith('prepare')),
+      [],
+    );
+    assert.equal(log.rows.get(o.orderId)?.decision, 'ABORT');
+  });
+
+  test('a participant that asks: the logged decision; an undecided one is decided ABORT for good', async () => {
+    const { log, coordinator } = setup();
+    assert.equal(await coordinator.inquire(randomUUID()), 'ABORT', 'an order the log does not know never commits');
+    const o = order();
+    await log.begin(o.orderId, ['catalog', 'payment']);
+    assert.equal(await coordinator.inquire(o.orderId), 'ABORT');
+    // The coordinator's own COMMIT, arriving after the answer, changes nothing.
+    assert.equal((await log.decide(o.orderId, 'COMMIT', { paymentId: 'p' })).decision, 'ABORT');
+    const other = order();
+    await log.begin(other.orderId, ['catalog', 'payment']);
+    await log.decide(other.orderId, 'COMMIT', { paymentId: 'p' });
+    assert.equal(await coordinator.inquire(other.orderId), 'COMMIT');
+  });
+
+  test('the chaos hook holds each checkout at its point for its time, and only there', async () => {
+    const { coordinator, slept, log } = setup();
+    coordinator.chaos.pause = { at: 'decided', ms: 1234 };
+    const o = order();
+    await coordinator.run(o);
+    assert.deepEqual(slept, [1234]);
+    assert.equal(log.rows.get(o.orderId)?.decision, 'COMMIT');
+    coordinator.chaos.pause = { at: 'none', ms: 1234 };
+    await coordinator.run(order());
+    assert.deepEqual(slept, [1234]);
+  });
+
+  test('recovery rules: finished rows are left alone, COMMIT is re-sent, anything else rolled back', () => {
+    const base = { orderId: 'o', participants: [], startedAt: new Date() };
+    assert.equal(recoveryAction({ ...base, decision: 'COMMIT', finishedAt: new Date() }), 'none');
+    assert.equal(recoveryAction({ ...base, decision: 'COMMIT' }), 'commit');
+    assert.equal(recoveryAction({ ...base, decision: 'ABORT' }), 'rollback');
+    assert.equal(recoveryAction(base), 'rollback');
+    assert.equal(inquiryAnswer(undefined), 'ABORT');
+    assert.equal(inquiryAnswer(base), undefined);
+  });
+});
