@@ -3,7 +3,7 @@
 # infra/haproxy/card-network-ambassador.cfg, run in the foreground (-db) by pid like the other
 # local processes. Sourced by services.sh (needs lib.sh), which starts it right before payment:
 # it belongs to payment (the kind overlay runs it as a container in payment's pod), not to the
-# shared infrastructure (ADR 34).
+# shared infrastructure (ADR 36).
 
 HAPROXY_BIN=/usr/sbin/haproxy
 AMBASSADOR_CONFIG=$INFRA_DIR/haproxy/card-network-ambassador.cfg

@@ -71,7 +71,7 @@ service_env() {
   # so the many shoppers tests and exercises register stay quick.
   if [[ $s == user ]]; then printf '%s\n' PASSWORD_SCRYPT_N=16384 PASSWORD_HASH_CONCURRENCY=4; fi
   sidecar_env "$s"
-  # Payment's authorizations go to the card network through its ambassador (ADR 34).
+  # Payment's authorizations go to the card network through its ambassador (ADR 36).
   if [[ $s == payment ]]; then echo "CARD_NETWORK_MODE=ambassador"; fi
 }
 

@@ -60,6 +60,13 @@ export async function buildApp(deps: { kit: ServiceKit<CardNetworkConfig> }): Pr
     description: 'An outside card network, simulated: authorizations with ISO 8583 response codes',
     readiness: {},
   });
+  // A share of calls, spread evenly rather than drawn: at 0.3 every third or fourth call, so a
+  // small exercise meets its faults every run, and a refused call's retry is not refused too.
+  const seen = { refused: 0, late: 0 };
+  const share = (kind: keyof typeof seen, rate: number): boolean => {
+    const n = ++seen[kind];
+    return Math.floor(n * rate) > Math.floor((n - 1) * rate);
+  };
   const answers = new Counter({
     name: 'card_network_authorizations_total',
     help: 'Authorizations by outcome: approved, declined, replayed (the same key again), refused (a fault, nothing decided), answered_late (a fault, decided)',
@@ -80,14 +87,14 @@ export async function buildApp(deps: { kit: ServiceKit<CardNetworkConfig> }): Pr
     async (request) => {
       const key = (request.headers as Record<string, string>)['idempotency-key'];
       if (config.CARD_NETWORK_LATENCY_MS > 0) await sleep(config.CARD_NETWORK_LATENCY_MS);
-      if (Math.random() < faults.errorRate) {
+      if (share('refused', faults.errorRate)) {
         answers.inc({ outcome: 'refused' });
         throw new ShopError('SHOP_DEPENDENCY_UNAVAILABLE', 'The card network is busy; nothing was decided');
       }
       try {
         const answer = network.authorize(key, request.body as z.infer<typeof requestSchema>);
         answers.inc({ outcome: answer.replayed ? 'replayed' : answer.approved ? 'approved' : 'declined' });
-        if (Math.random() < faults.slowRate) {
+        if (share('late', faults.slowRate)) {
           answers.inc({ outcome: 'answered_late' });
           await sleep(faults.slowMs);
         }

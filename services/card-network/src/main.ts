@@ -1,5 +1,5 @@
 // The card network process: config → kit → buildApp → startService (no database, no Kafka, no
-// gRPC: someone else's system that payment reaches over plain HTTP/JSON, ADR 34).
+// gRPC: someone else's system that payment reaches over plain HTTP/JSON, ADR 36).
 import { createServiceKit, loadConfig, startService } from '@shoplab/chassis';
 import { buildApp } from './app';
 import { configSchema } from './config';

@@ -17,7 +17,7 @@ export const configSchema = baseConfigSchema
     PAYMENT_SNAPSHOT_EVERY: z.coerce.number().int().min(0).max(1_000).default(3),
     /** Times a command re-reads its payment after a version conflict before it answers SHOP_CONFLICT (ABORTED). */
     PAYMENT_APPEND_RETRIES: z.coerce.number().int().min(0).max(20).default(3),
-    /** Who decides an authorization: the card network through the ambassador, straight, or payment's own table (ADR 34). */
+    /** Who decides an authorization: the card network through the ambassador, straight, or payment's own table (ADR 36). */
     CARD_NETWORK_MODE: z.enum(CARD_NETWORK_MODES).default('in-process'),
     /** The ambassador beside payment (HAProxy on 127.0.0.1): timeouts, retries and the circuit for the card network. */
     CARD_NETWORK_AMBASSADOR_URL: z.url().default('http://127.0.0.1:18090'),

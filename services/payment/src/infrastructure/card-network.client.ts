@@ -1,4 +1,4 @@
-// The card network's HTTP client. Which way it goes is a runtime switch (ADR 34):
+// The card network's HTTP client. Which way it goes is a runtime switch (ADR 36):
 //   ambassador  one call to the ambassador on 127.0.0.1 (HAProxy beside payment), which owns the
 //               timeout, the retries and the circuit for the card network; payment only bounds
 //               the whole with a generous timeout

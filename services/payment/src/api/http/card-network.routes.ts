@@ -1,4 +1,4 @@
-// Admin REST: the card network switch (ADR 34) — payment asks the card network through its
+// Admin REST: the card network switch (ADR 36) — payment asks the card network through its
 // ambassador, straight with its own timeout and retries, or decides from its own table — and
 // what the calls of each mode met since the process started.
 import { type HttpApp, requireAdminToken } from '@shoplab/chassis';
