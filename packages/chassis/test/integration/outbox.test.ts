@@ -475,6 +475,23 @@ test('a WAL relay stopped and started again keeps its slot, publishes what was w
   });
 });
 
+test('an idle WAL relay confirms past writes to other tables, so its slot keeps no WAL for them', async () => {
+  const names = await walNamesOf(db.pool);
+  await startRelay({ relayMode: 'wal' });
+  const { rows } = await db.pool.query<{ lsn: string }>(
+    `WITH written AS (
+       INSERT INTO applied (event_id, subject, n)
+       SELECT gen_random_uuid(), 'not-outbox', g FROM generate_series(1, 2000) g)
+     SELECT pg_current_wal_lsn()::text AS lsn`,
+  );
+  const afterWrites = lsnValue(rows[0]?.lsn ?? '0/0');
+  await eventually('the slot confirmed past the other table’s writes', async () => {
+    const state = await walSlotState(db.pool, names);
+    return state?.confirmedFlushLsn && lsnValue(state.confirmedFlushLsn) >= afterWrites ? true : undefined;
+  });
+  assert.equal(await count('SELECT count(*) AS n FROM outbox'), 0, 'nothing of it went to the outbox');
+});
+
 function lsnValue(lsn: string): bigint {
   const [high = '0', low = '0'] = lsn.split('/');
   return (BigInt(`0x${high}`) << 32n) + BigInt(`0x${low}`);
