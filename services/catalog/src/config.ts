@@ -22,6 +22,8 @@ export const configSchema = baseConfigSchema
     STOCK_TX_TIMEOUT_MS: z.coerce.number().int().positive().default(15_000),
     /** The order service's events: confirmed orders feed the per-product sold counters. */
     ORDER_EVENTS_TOPIC: z.string().min(1).default('order.events'),
+    /** The payment service's events: a choreographed checkout commits or releases its stock on them. */
+    PAYMENT_EVENTS_TOPIC: z.string().min(1).default('payment.events'),
     /**
      * Consumer group of the order-events consumer. Every instance of one deployment shares it; a
      * second deployment on the same Kafka (a test stack) needs its own, or the two split the events.

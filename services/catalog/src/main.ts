@@ -9,6 +9,11 @@ import {
 } from '@shoplab/chassis';
 import { buildApp } from './app';
 import { configSchema } from './config';
+import {
+  CHOREOGRAPHY_ORDER_GROUP,
+  CHOREOGRAPHY_PAYMENT_GROUP,
+  createChoreographyConsumer,
+} from './infrastructure/choreography.consumer';
 import { PrismaClient } from './infrastructure/database';
 import { createOrderEventsConsumer } from './infrastructure/order-events.consumer';
 import { seedCatalog } from './infrastructure/seed';
@@ -40,10 +45,20 @@ async function main(): Promise<void> {
     groupId: config.ORDER_EVENTS_GROUP,
     maxAttempts: config.ORDER_EVENTS_MAX_ATTEMPTS,
   });
+  // A choreographed checkout's stock (application/choreography.ts): reserved on order.created,
+  // committed or released on the payment's events, released on order.cancelled.
+  const choreography = (topic: string, groupId: string) =>
+    prismaConsumerIntake(
+      `choreography-${topic}-consumer`,
+      (wiring) => createChoreographyConsumer({ ...wiring, stock: app.stock }),
+      { kafka, prisma, kit, topic, groupId, maxAttempts: config.ORDER_EVENTS_MAX_ATTEMPTS },
+    );
+  const choreographyOrders = choreography(config.ORDER_EVENTS_TOPIC, CHOREOGRAPHY_ORDER_GROUP);
+  const choreographyPayments = choreography(config.PAYMENT_EVENTS_TOPIC, CHOREOGRAPHY_PAYMENT_GROUP);
   await startService(kit, {
     http: app.http,
     grpc: app.grpc,
-    intake: [orderEvents, relayIntake],
+    intake: [orderEvents, choreographyOrders, choreographyPayments, relayIntake],
     pools: [producerPool, ...db.pools],
   });
 }

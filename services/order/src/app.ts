@@ -50,7 +50,7 @@ import { GrpcUserDirectory, type UserGrpcClient } from './infrastructure/user.cl
  * The checkout modes this service runs to the end (domain/checkout-mode.ts): the switch refuses
  * the others. A mode joins this list in the change that wires what drives its orders.
  */
-export const RUNNABLE_CHECKOUT_MODES: readonly CheckoutMode[] = ['orchestrated', 'two-phase'];
+export const RUNNABLE_CHECKOUT_MODES: readonly CheckoutMode[] = ['orchestrated', 'choreographed', 'two-phase'];
 
 export interface AppDeps {
   kit: ServiceKit<OrderConfig>;

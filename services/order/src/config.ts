@@ -85,6 +85,14 @@ export const configSchema = baseConfigSchema
      * (domain/checkout-mode.ts; recorded on each order). Only modes this service runs are accepted.
      */
     CHECKOUT_MODE: z.enum(CHECKOUT_MODES).default(DEFAULT_CHECKOUT_MODE),
+    /** The catalog's stock events: a choreographed checkout's orders react to them (domain/choreography.ts). */
+    CATALOG_EVENTS_TOPIC: z.string().min(1).default('catalog.events'),
+    /**
+     * Attempts of one event by the choreography's consumers before it goes to the DLQ. High: a
+     * choreographed order whose stock_reserved is dead-lettered while payment is down would stay
+     * PENDING, as nobody else would ever finish it (backoff capped at 5 s: about 80 s of payment down).
+     */
+    CHOREOGRAPHY_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(40).default(20),
     /** The payment service's events: recorded on the orders' timelines. */
     PAYMENT_EVENTS_TOPIC: z.string().min(1).default('payment.events'),
     /**

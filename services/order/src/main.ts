@@ -11,10 +11,16 @@ import {
 } from '@shoplab/chassis';
 import { buildApp } from './app';
 import { configSchema } from './config';
+import { AesGcmCardVault } from './infrastructure/card-vault';
 import { createCartClient } from './infrastructure/cart.client';
 import { createCatalogClient } from './infrastructure/catalog.client';
+import {
+  CHOREOGRAPHY_CATALOG_GROUP,
+  CHOREOGRAPHY_PAYMENT_GROUP,
+  createChoreographyConsumer,
+} from './infrastructure/choreography.consumer';
 import { PrismaClient } from './infrastructure/database';
-import { createPaymentClient } from './infrastructure/payment.client';
+import { createPaymentClient, GrpcPayments } from './infrastructure/payment.client';
 import { createPaymentEventsConsumer } from './infrastructure/payment-events.consumer';
 import { createUserClient } from './infrastructure/user.client';
 
@@ -39,6 +45,37 @@ async function main(): Promise<void> {
     groupId: config.PAYMENT_EVENTS_GROUP,
     maxAttempts: config.PAYMENT_EVENTS_MAX_ATTEMPTS,
   });
+  // A choreographed checkout's reactions (domain/choreography.ts): to the catalog's stock events
+  // (recorded on the timeline too) and to the payment events (already recorded by the consumer above).
+  const choreographyDeps = {
+    payments: new GrpcPayments(payment),
+    vault: new AesGcmCardVault(config.CARD_ENCRYPTION_KEY),
+    paymentDeadlineMs: config.PAYMENT_DEADLINE_MS,
+  };
+  const choreographyCatalog = prismaConsumerIntake(
+    'choreography-catalog-consumer',
+    (wiring) => createChoreographyConsumer({ ...wiring, deps: { ...choreographyDeps, recordEvents: true } }),
+    {
+      kafka,
+      prisma,
+      kit,
+      topic: config.CATALOG_EVENTS_TOPIC,
+      groupId: CHOREOGRAPHY_CATALOG_GROUP,
+      maxAttempts: config.CHOREOGRAPHY_MAX_ATTEMPTS,
+    },
+  );
+  const choreographyPayment = prismaConsumerIntake(
+    'choreography-payment-consumer',
+    (wiring) => createChoreographyConsumer({ ...wiring, deps: { ...choreographyDeps, recordEvents: false } }),
+    {
+      kafka,
+      prisma,
+      kit,
+      topic: config.PAYMENT_EVENTS_TOPIC,
+      groupId: CHOREOGRAPHY_PAYMENT_GROUP,
+      maxAttempts: config.CHOREOGRAPHY_MAX_ATTEMPTS,
+    },
+  );
   await startService(kit, {
     http,
     grpc,
@@ -51,6 +88,8 @@ async function main(): Promise<void> {
       { name: 'two-phase-recovery', start: async () => void (await twoPhase.recover()), stop: () => {} },
       { name: 'saga-runner', start: () => saga.start(), stop: () => saga.stop() },
       paymentEvents,
+      choreographyCatalog,
+      choreographyPayment,
       relayIntake,
     ],
     pools: [

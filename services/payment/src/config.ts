@@ -31,3 +31,7 @@ export const configSchema = baseConfigSchema
   });
 
 export type PaymentConfig = z.infer<typeof configSchema>;
+    /** The catalog's stock events: a choreographed checkout's payment is captured on stock_committed (application/choreography.ts). */
+    CATALOG_EVENTS_TOPIC: z.string().min(1).default('catalog.events'),
+    /** Attempts of one catalog event before it goes to `<CATALOG_EVENTS_TOPIC>.dlq`. */
+    CATALOG_EVENTS_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(40).default(20),

@@ -23,6 +23,17 @@ export const StockCommittedV1 = defineEvent('shop.catalog.stock_committed.v1', s
 export const StockReleasedV1 = defineEvent('shop.catalog.stock_released.v1', stockMovement);
 export const StockRestockedV1 = defineEvent('shop.catalog.stock_restocked.v1', stockMovement);
 
+/**
+ * shop.catalog.stock_refused.v1: a choreographed checkout's reservation refused (not enough units,
+ * or a product no longer sold); nothing was held. Why, as the saga names it (`out_of_stock`,
+ * `product_unavailable`, `reservation_refused`). The orchestrated saga hears a refusal as the
+ * command's answer; a choreography has only events to hear it by.
+ */
+export const StockRefusedV1 = defineEvent(
+  'shop.catalog.stock_refused.v1',
+  stockMovement.extend({ reason: z.string().min(1).max(200) }),
+);
+
 /** The stock movements by the catalog's name for them. */
 export const stockEventsV1 = {
   stock_reserved: StockReservedV1,

@@ -31,6 +31,12 @@ export const OrderCreatedV1 = defineEvent(
     shippingAddress: z.union([postalAddress, z.object({ addressId: idSchema })]).nullable(),
     cartVersion: z.number().int().nonnegative(),
     createdAt: z.iso.datetime({ offset: true }),
+    /**
+     * How the order is checked out (absent on events from before the modes: `orchestrated`).
+     * `choreographed`: the catalog reserves on this event, and the rest follows from the events
+     * each service emits (docs/patterns/choreography.md).
+     */
+    checkoutMode: z.enum(['orchestrated', 'choreographed', 'two-phase']).optional(),
   }),
 );
 

@@ -76,6 +76,7 @@ export class CheckoutService {
         shippingAddress: shippingAddress ?? null,
         cartVersion: cart.version,
         createdAt: now.toISOString(),
+        checkoutMode,
       },
     });
     try {

@@ -47,8 +47,9 @@ WITH o AS (
     FROM unnest($8::text[], $9::text[], $10::int[], $11::bigint[], $12::bigint[])
            WITH ORDINALITY AS line(product_id, name, quantity, unit_price, line_total, n)
 ), s AS (
+  -- A choreographed order has no saga: the services' reactions to each other's events end it.
   INSERT INTO saga_instances (order_id, state, current_step, attempts, next_attempt_at, deadline_at, trace_context, updated_at)
-  VALUES ($1, 'STARTED', $13, 0, $14, $15, $16::jsonb, $7)
+  SELECT $1, 'STARTED', $13, 0, $14, $15, $16::jsonb, $7 WHERE $23::text <> 'choreographed'
 ), k AS (
   INSERT INTO idempotency_keys (user_id, idempotency_key, request_hash, order_id)
   VALUES ($2, $17, $18, $1)
