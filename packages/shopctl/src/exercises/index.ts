@@ -17,6 +17,7 @@ import './15-event-sourced-payment';
 import './16-shipping-strangler';
 import './19-catalog-tls-sidecar';
 
+import './20-card-network-ambassador';
 export { EXERCISE_USAGE, exerciseCommand, formatSummary, type RunDeps } from './command';
 export { findExercise, listExercises, registerExercise } from './registry';
 export {
