@@ -1,5 +1,5 @@
 // PostgreSQL's two-phase commit for a participant of the two-phase checkout
-// (docs/patterns/two-phase-commit.md, ADR 34): a transaction ends in PREPARE TRANSACTION instead
+// (docs/patterns/two-phase-commit.md, ADR 37): a transaction ends in PREPARE TRANSACTION instead
 // of COMMIT, which makes it durable and detaches it from its connection — it keeps its row locks
 // in the server, under its global id, until COMMIT PREPARED or ROLLBACK PREPARED arrives from
 // any connection. The work before it runs in an ordinary transaction (a Prisma interactive

@@ -1,5 +1,5 @@
 // The catalog as a participant of the two-phase checkout (docs/patterns/two-phase-commit.md,
-// ADR 34): the saga's reserve command, run by the same StockReservations code in a transaction
+// ADR 37): the saga's reserve command, run by the same StockReservations code in a transaction
 // that ends in PREPARE TRANSACTION `shop2pc:<orderId>:catalog` instead of COMMIT. Until the
 // coordinator (order) finishes it, the prepared transaction holds the reservation's stock rows
 // locked: another order of those products waits (or, through this participant, gives up after

@@ -1,4 +1,4 @@
-// The coordinator of the two-phase checkout (docs/patterns/two-phase-commit.md, ADR 34): the
+// The coordinator of the two-phase checkout (docs/patterns/two-phase-commit.md, ADR 37): the
 // checkout's reserve and authorize as ONE distributed transaction. Order writes its decision log,
 // catalog and payment each prepare their part as a PostgreSQL prepared transaction
 // (`shop2pc:<orderId>:<participant>`), the coordinator writes COMMIT (both prepared) or ABORT

@@ -1,4 +1,4 @@
-// The two-phase checkout's rules (docs/patterns/two-phase-commit.md, ADR 34): what the decision
+// The two-phase checkout's rules (docs/patterns/two-phase-commit.md, ADR 37): what the decision
 // log holds and what the coordinator does with a row of it — after a crash, on a retry, or when a
 // participant asks. Plain TypeScript: no I/O.
 //

@@ -1,5 +1,5 @@
 // The payment service as a participant of the two-phase checkout (docs/patterns/two-phase-commit.md,
-// ADR 34): the saga's authorize command, run by the same PaymentService code on a store whose
+// ADR 37): the saga's authorize command, run by the same PaymentService code on a store whose
 // transaction ends in PREPARE TRANSACTION `shop2pc:<orderId>:payment` instead of COMMIT, so the
 // authorization exists only once the coordinator (order) commits it.
 import {

@@ -1,4 +1,4 @@
--- The two-phase checkout's decision log (docs/patterns/two-phase-commit.md, ADR 34): one row per
+-- The two-phase checkout's decision log (docs/patterns/two-phase-commit.md, ADR 37): one row per
 -- order checked out in the 'two-phase' mode, written by the coordinator before it asks the
 -- participants to prepare, then its decision (durable before any participant hears it), then
 -- the moment every participant had finished. A restarted coordinator finishes every row that is
