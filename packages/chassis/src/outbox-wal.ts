@@ -163,6 +163,8 @@ export class WalTail {
   private done: Promise<void> = Promise.resolve();
   private service: LogicalReplicationService | undefined;
   private streaming = false;
+  /** The transaction being published: stop() lets it finish before it returns. */
+  private inFlight: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly options: WalTailOptions) {
     this.log = options.logger.child({ component: 'outbox-wal' });
@@ -183,6 +185,7 @@ export class WalTail {
     this.abort.abort();
     await this.service?.stop().catch(() => undefined);
     await this.done;
+    await this.inFlight;
   }
 
   private async loop(): Promise<void> {
@@ -232,7 +235,11 @@ export class WalTail {
           inTransaction = false;
           const end = message.commitEndLsn ?? lsn;
           try {
-            if (ids.length > 0) await this.options.publish(ids);
+            if (ids.length > 0) {
+              const publishing = this.options.publish(ids);
+              this.inFlight = publishing.catch(() => undefined);
+              await publishing;
+            }
           } catch (err) {
             this.log.warn({ err, rows: ids.length }, 'publishing a WAL transaction failed; its rows stay unpublished');
             stopStream();
