@@ -1,7 +1,7 @@
 # syntax=docker/dockerfile:1
 # One image recipe for every ShopLab service (docs/adr/0011-one-parametrised-dockerfile.md).
 #
-#   docker build --build-arg SERVICE=order -t shoplab/order:dev .     a service (user catalog cart payment order history legacy-shipping shipping gateway web)
+#   docker build --build-arg SERVICE=order -t shoplab/order:dev .     a service (user catalog cart payment order history legacy-shipping card-network shipping gateway web)
 #   docker build --target migrate -t shoplab/migrate:dev .            Prisma migrations of every schema (one-shot)
 #
 # Stages:

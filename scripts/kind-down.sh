@@ -4,7 +4,7 @@
 # KIND_CLUSTER: cluster name (default shoplab).
 set -euo pipefail
 CLUSTER=${KIND_CLUSTER:-shoplab}
-SERVICES=(user catalog cart payment order history legacy-shipping shipping gateway)
+SERVICES=(user catalog cart payment order history legacy-shipping card-network shipping gateway)
 
 say() { echo "[kind-down] $*"; }
 command -v kind >/dev/null || { say "kind is not installed: nothing to delete"; exit 0; }

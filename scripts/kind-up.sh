@@ -18,7 +18,7 @@ CLUSTER=${KIND_CLUSTER:-shoplab}
 CONTEXT=kind-$CLUSTER
 NAMESPACE=shoplab
 TIMEOUT=${SHOPLAB_KIND_TIMEOUT:-600s}
-SERVICES=(user catalog cart payment order history legacy-shipping shipping gateway web)
+SERVICES=(user catalog cart payment order history legacy-shipping card-network shipping gateway web)
 OVERLAY=$ROOT/k8s/overlays/kind
 
 say() { echo "[kind-up] $*"; }

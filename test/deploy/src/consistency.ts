@@ -25,6 +25,7 @@ export const EXPECTED_PORTS: Record<string, { http: number; grpc?: number }> = {
   history: { http: 8086 },
   shipping: { http: 8087, grpc: 9087 },
   'legacy-shipping': { http: 8089 },
+  'card-network': { http: 8090 },
   web: { http: 8088 },
 };
 
