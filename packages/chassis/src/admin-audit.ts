@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { type HttpApp, requireAdminToken } from './http';
 import { OUTBOX_CHANNEL } from './outbox-table';
 import { PUBLISH_MODES, publishSwitch } from './publish-switch';
-import { RELAY_MODES, relaySwitch } from './relay-switch';
+import { RELAY_MODES, relayStatusSchema, relaySwitch } from './relay-switch';
 
 /** Anything that runs one SQL statement and returns its rows: a `pg.Pool`, or `prismaAuditPool(prisma)`. */
 export interface AuditPool {
@@ -85,22 +85,6 @@ export async function readConsumersAudit(pool: AuditPool): Promise<ConsumersAudi
 
 const publishModeSchema = z.object({ mode: z.enum(PUBLISH_MODES) });
 const relayModeSchema = z.object({ mode: z.enum(RELAY_MODES) });
-export const relayStatusSchema = z.object({
-  mode: z.enum(RELAY_MODES),
-  /** The WAL relay's replication stream is open. */
-  tailing: z.boolean(),
-  /** The relay's replication slot as pg_replication_slots shows it; null when there is none (poll mode). */
-  slot: z
-    .object({
-      name: z.string(),
-      active: z.boolean(),
-      confirmedFlushLsn: z.string().nullable(),
-      currentLsn: z.string(),
-      /** WAL bytes the server keeps for the slot. */
-      retainedBytes: z.number(),
-    })
-    .nullable(),
-});
 
 export const outboxReplaySchema = z.object({
   /** How many of the most recently published rows to publish again. */

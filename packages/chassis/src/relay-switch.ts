@@ -2,23 +2,30 @@
 // table, woken by NOTIFY; the default) or `wal` (the write-ahead log, through a replication
 // slot; ADR 0035). Process-wide like the publish switch, so `PUT /admin/outbox/relay` reaches
 // the relay the service started.
+import { z } from 'zod';
 import { ShopError } from './errors';
 
 export type RelayMode = 'poll' | 'wal';
 export const RELAY_MODES = ['poll', 'wal'] as const satisfies readonly RelayMode[];
 
-/** Where the relay is: its mode, whether its stream is open, and its slot as pg_replication_slots shows it. */
-export interface RelayStatus {
-  mode: RelayMode;
-  tailing: boolean;
-  slot: {
-    name: string;
-    active: boolean;
-    confirmedFlushLsn: string | null;
-    currentLsn: string;
-    retainedBytes: number;
-  } | null;
-}
+/** Where the relay is (`GET /admin/outbox/relay`). */
+export const relayStatusSchema = z.object({
+  mode: z.enum(RELAY_MODES),
+  /** The WAL relay's replication stream is open. */
+  tailing: z.boolean(),
+  /** The relay's replication slot as pg_replication_slots shows it; null when there is none (poll mode). */
+  slot: z
+    .object({
+      name: z.string(),
+      active: z.boolean(),
+      confirmedFlushLsn: z.string().nullable(),
+      currentLsn: z.string(),
+      /** WAL bytes the server keeps for the slot. */
+      retainedBytes: z.number(),
+    })
+    .nullable(),
+});
+export type RelayStatus = z.infer<typeof relayStatusSchema>;
 
 /** What the switch drives: the service's OutboxRelay. */
 interface SwitchableRelay {
