@@ -4,6 +4,7 @@
 // CANCELLED payment_declined with the stock released and nothing captured, CANCELLED out_of_stock
 // with nothing held — each recorded as choreographed, its timeline the events as they arrived and
 // no saga step; then the audit passes. The switch is put back where the test found it.
+// Then 60 concurrent checkouts over scarce stock, choreographed: no unit sold twice.
 // What it adds to the checkout e2e tests: the same outcomes reached with no orchestrator.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
@@ -16,6 +17,7 @@ import {
   CARDS,
   checkout,
   createProduct,
+  mapLimited,
   paymentsByOrder,
   registerShoppers,
   reservationOf,
@@ -115,5 +117,31 @@ test('choreographed: a good card, a declined card and an order the stock no long
   }
   assert.ok(steps(2).includes('shop.catalog.stock_refused.v1'), `the late order's timeline: ${steps(2).join(', ')}`);
 
+  await assertAuditPasses();
+});
+
+test('choreographed: 60 concurrent checkouts over scarce stock never oversell and each ends consistently', async () => {
+  const CHECKOUTS = 60;
+  // 3 products of 8 units; every buyer wants 2 of one of them: 24 units for 120 wanted.
+  const products = await Promise.all([0, 1, 2].map(() => createProduct(8, 700)));
+  const shoppers = await registerShoppers(CHECKOUTS, 'choreo-burst', 6);
+  await mapLimited(shoppers, 6, (shopper, i) => addToCart(shopper, (products[i % 3] as { id: string }).id, 2));
+  const orderIds = await Promise.all(shoppers.map((shopper) => checkout(shopper)));
+  const orders = await Promise.all(orderIds.map((id, i) => settledOrder(shoppers[i] as Shopper, id, 120_000)));
+  const payments = await paymentsByOrder();
+
+  const confirmed = orders.filter((o) => o.status === 'CONFIRMED');
+  const refused = orders.filter((o) => o.status === 'CANCELLED' && o.cancelReason === 'out_of_stock');
+  assert.equal(confirmed.length, 12, 'each product sells its 8 units to 4 buyers');
+  assert.equal(refused.length, CHECKOUTS - 12);
+  for (const order of confirmed) {
+    assert.equal(payments.get(order.id)?.captureCount, 1, `one capture for ${order.id}`);
+    assert.equal((await reservationOf(order.id))?.status, 'COMMITTED');
+  }
+  for (const order of refused) assert.equal(payments.get(order.id), undefined, `no payment for ${order.id}`);
+  for (const product of products) {
+    const level = await stockOf(product.id);
+    assert.deepEqual([level.available, level.reserved, level.sold], [0, 0, 8], JSON.stringify(level));
+  }
   await assertAuditPasses();
 });
