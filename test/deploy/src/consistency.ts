@@ -629,6 +629,42 @@ export function checkConsistency(input: Inputs): { problems: string[]; notes: st
         fail(`k8s Deployment ${caller}`, "needs the sidecar's CA from the Secret catalog-sidecar-tls");
     }
   }
+  // Payment's ambassador (docs/patterns/ambassador.md): HAProxy in payment's pod with the committed
+  // config, payment calling it on the pod's loopback, the ambassador calling the card network.
+  const paymentPod = named('Deployment', 'payment');
+  if (paymentPod) {
+    const where = 'k8s Deployment payment (ambassador)';
+    const spec = podSpec(paymentPod);
+    const containers = arr(spec.containers).map(obj);
+    const ambassador = containers.find((c) => c.name === 'ambassador');
+    if (!ambassador) fail(where, 'no container "ambassador"');
+    else {
+      if (!str(ambassador.image).startsWith('haproxy:'))
+        fail(where, `image ${str(ambassador.image)}, expected haproxy:…`);
+      const env = containerEnv(where, ambassador);
+      if (env.AMBASSADOR_BIND !== '127.0.0.1:18090' || env.CARD_NETWORK_ADDR !== 'card-network:8090')
+        fail(where, 'HAProxy must listen on 127.0.0.1:18090 and call card-network:8090');
+      const mapName = arr(spec.volumes)
+        .map(obj)
+        .map((v) => str(obj(v.configMap).name))
+        .find((n) => n.startsWith('payment-ambassador-haproxy'));
+      // The exact name: a volume naming a ConfigMap the overlay does not make leaves the pod pending.
+      const cfg = str(obj(configMaps.get(mapName ?? '')?.data)['haproxy.cfg']);
+      const committed = readFileSync(join(root, 'infra', 'haproxy', 'card-network-ambassador.cfg'), 'utf8');
+      if (cfg !== committed)
+        fail(
+          where,
+          `its ConfigMap ${mapName ?? '(none)'} haproxy.cfg (${cfg.length} characters) differs from infra/haproxy/card-network-ambassador.cfg`,
+        );
+    }
+    const main = containers.find((c) => c.name === 'payment');
+    const env = main ? containerEnv(where, main) : {};
+    if (env.CARD_NETWORK_MODE !== 'ambassador' || env.CARD_NETWORK_AMBASSADOR_URL !== 'http://127.0.0.1:18090')
+      fail(
+        where,
+        'payment must call the card network through its ambassador (CARD_NETWORK_MODE=ambassador, 127.0.0.1:18090)',
+      );
+  }
   const common = configMaps.get([...configMaps.keys()].find((k) => k.startsWith('shoplab-common')) ?? '');
   const staticServices = str(obj(common?.data).STATIC_SERVICES);
   if (staticServices && !sameSet(staticServices.split(','), staticExpected))
