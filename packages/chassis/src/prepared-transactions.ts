@@ -6,7 +6,9 @@
 // transaction or a pg client after BEGIN), so it is the service's own code, unchanged.
 // A prepared transaction may not have sent a NOTIFY: its outbox rows are written without one
 // (writeOutbox's `notify: false`), and the relay's polling finds them after COMMIT PREPARED.
+import { z } from 'zod';
 import { ShopError } from './errors';
+import { type HttpApp, requireAdminToken } from './http';
 import { type SqlTransaction, sqlExecutor } from './sql';
 
 /** Where a participant finishes its prepared transactions: a pg pool or client, or a Prisma client (outside $transaction). */
@@ -116,4 +118,51 @@ export async function listPrepared(db: SqlTransaction, olderThanMs = 0): Promise
     [olderThanMs],
   );
   return rows.map((r) => ({ gid: r.gid, ...parsePreparedTransactionId(r.gid), preparedAt: r.prepared }));
+}
+
+/**
+ * `GET /v1/admin/two-phase/prepared` on a participant: its transactions in doubt (pg_prepared_xacts),
+ * each holding its rows locked until the coordinator (order) finishes it.
+ */
+export function registerPreparedTransactionRoutes(
+  app: HttpApp,
+  deps: { db: PreparedTransactionsDb; adminToken: string },
+): void {
+  app.get(
+    '/v1/admin/two-phase/prepared',
+    {
+      onRequest: requireAdminToken(deps.adminToken),
+      schema: {
+        tags: ['admin'],
+        summary: 'The two-phase checkout’s transactions prepared here and not finished (pg_prepared_xacts)',
+        description:
+          'Each holds its rows locked until the coordinator (order) sends COMMIT PREPARED or ROLLBACK PREPARED.',
+        security: [{ adminToken: [] }],
+        response: {
+          200: z.object({
+            prepared: z.array(
+              z.object({
+                transactionId: z.string(),
+                orderId: z.string(),
+                preparedAt: z.string(),
+                ageMs: z.number().int(),
+              }),
+            ),
+          }),
+        },
+      },
+    },
+    async () => {
+      const now = Date.now();
+      const prepared = await listPrepared(deps.db);
+      return {
+        prepared: prepared.map((p) => ({
+          transactionId: p.gid,
+          orderId: p.orderId,
+          preparedAt: p.preparedAt.toISOString(),
+          ageMs: Math.max(0, now - p.preparedAt.getTime()),
+        })),
+      };
+    },
+  );
 }

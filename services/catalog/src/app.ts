@@ -7,6 +7,7 @@ import {
   type HttpApp,
   pgPoolOf,
   prismaAuditPool,
+  registerPreparedTransactionRoutes,
   registerOutboxAudit,
   type ServiceKit,
 } from '@shoplab/chassis';
@@ -59,6 +60,7 @@ export async function buildApp(deps: AppDeps): Promise<CatalogApp> {
   });
   registerOutboxAudit(http, { pool: prismaAuditPool(prisma), adminToken: kit.config.ADMIN_TOKEN });
   registerProductRoutes(http, { browse });
+  registerPreparedTransactionRoutes(http, { db: pgPoolOf(prisma), adminToken: config.ADMIN_TOKEN });
   registerAdminRoutes(http, {
     audit,
     products: new ManageProducts(new PrismaProductWriter(prisma)),

@@ -5,6 +5,7 @@ import {
   type GrpcServer,
   type HttpApp,
   prismaAuditPool,
+  registerPreparedTransactionRoutes,
   registerOutboxAudit,
   type ServiceKit,
 } from '@shoplab/chassis';
@@ -61,6 +62,7 @@ export async function buildApp(deps: AppDeps): Promise<PaymentApp> {
     readiness: { db: () => prisma.$queryRaw`SELECT 1` },
   });
   registerAdminRoutes(http, { payments, adminToken: config.ADMIN_TOKEN });
+  registerPreparedTransactionRoutes(http, { db: prisma, adminToken: config.ADMIN_TOKEN });
   registerOutboxAudit(http, { pool: prismaAuditPool(prisma), adminToken: config.ADMIN_TOKEN });
 
   registerCardNetworkRoutes(http, { client: cardNetwork, adminToken: config.ADMIN_TOKEN });

@@ -16,6 +16,7 @@ import './14-bulkhead-read-flood';
 import './15-event-sourced-payment';
 import './16-shipping-strangler';
 import './17-choreographed-checkout';
+import './18-two-phase-coordinator-crash';
 import './19-catalog-tls-sidecar';
 
 import './20-card-network-ambassador';

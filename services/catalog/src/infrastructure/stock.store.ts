@@ -17,7 +17,7 @@ export interface StockStoreOptions {
   timeoutMs?: number;
   /** End every transaction in PREPARE TRANSACTION with this global id (preparedAs). */
   prepareAs?: string;
-  /** How long a prepared transaction waits for a row lock (default 2 s). */
+  /** How long a prepared transaction waits for a row lock (default 1 s: less than order's 1.5 s catalog deadline). */
   lockTimeoutMs?: number;
 }
 
@@ -152,7 +152,7 @@ export class PrismaStockStore implements StockStore {
         if (!this.options.prepareAs) return await work(new PrismaStockTransaction(tx));
         // A prepared transaction's locks last until the coordinator decides: waiting behind
         // another one is given up after lockTimeoutMs (55P03) instead of holding a connection.
-        await tx.$executeRawUnsafe(`SET LOCAL lock_timeout = ${Math.trunc(this.options.lockTimeoutMs ?? 2_000)}`);
+        await tx.$executeRawUnsafe(`SET LOCAL lock_timeout = ${Math.trunc(this.options.lockTimeoutMs ?? 1_000)}`);
         const result = await work(new PrismaStockTransaction(tx, false));
         await prepareTransaction(tx, this.options.prepareAs);
         return result;

@@ -36,6 +36,12 @@ export interface TwoPhaseLog {
   finish(orderId: string): Promise<void>;
   /** Rows without finishedAt, oldest first. */
   unfinished(): Promise<TwoPhaseRecord[]>;
+  /**
+   * Makes these orders' sagas due now. Their runner died with the coordinator and its lease
+   * would keep them another SAGA_LEASE_MS; their step now answers from the log (and the saga's
+   * version fences a runner that is still alive elsewhere).
+   */
+  wakeSagas(orderIds: readonly string[]): Promise<void>;
 }
 
 /** The participants' gRPC methods (infrastructure/two-phase.participants.ts). */
@@ -117,6 +123,7 @@ export class TwoPhaseCoordinator {
    */
   async recover(): Promise<{ committed: number; rolledBack: number; failed: number }> {
     const counts = { committed: 0, rolledBack: 0, failed: 0 };
+    const finished: string[] = [];
     for (let record of await this.deps.log.unfinished()) {
       try {
         if (!record.decision) {
@@ -125,12 +132,14 @@ export class TwoPhaseCoordinator {
         const action = recoveryAction(record);
         if (action === 'none') continue;
         await this.finishAll(record, action === 'commit');
+        finished.push(record.orderId);
         counts[action === 'commit' ? 'committed' : 'rolledBack']++;
       } catch (err) {
         counts.failed++;
         this.deps.logger.warn({ err, orderId: record.orderId }, 'two-phase recovery: transaction still in doubt');
       }
     }
+    if (finished.length > 0) await this.deps.log.wakeSagas(finished);
     if (counts.committed + counts.rolledBack + counts.failed > 0) {
       this.deps.logger.info(counts, 'two-phase recovery: in-doubt transactions finished');
     }

@@ -73,6 +73,14 @@ export class PgTwoPhaseLog implements TwoPhaseLog {
     );
   }
 
+  async wakeSagas(orderIds: readonly string[]): Promise<void> {
+    await this.pool.query(
+      `UPDATE saga_instances SET next_attempt_at = now()
+        WHERE order_id = ANY($1::uuid[]) AND state IN ('STARTED', 'RUNNING', 'COMPENSATING')`,
+      [[...orderIds]],
+    );
+  }
+
   async unfinished(): Promise<TwoPhaseRecord[]> {
     const { rows } = await this.pool.query<Row>(
       `SELECT ${COLUMNS} FROM two_phase_transactions WHERE finished_at IS NULL ORDER BY started_at`,

@@ -53,6 +53,10 @@ class MemoryLog implements TwoPhaseLog {
   async unfinished() {
     return [...this.rows.values()].filter((r) => !r.finishedAt).map((r) => ({ ...r }));
   }
+  readonly woken: string[] = [];
+  async wakeSagas(orderIds: readonly string[]) {
+    this.woken.push(...orderIds);
+  }
 }
 
 /** Participants that hold "prepared" transactions in a set and fail as told. */
@@ -169,6 +173,7 @@ describe('the two-phase coordinator', () => {
     assert.deepEqual(await restarted.recover(), { committed: 1, rolledBack: 0, failed: 0 });
     assert.equal(participants.prepared.size, 0);
     assert.deepEqual([...participants.committed].sort(), gids(o.orderId));
+    assert.deepEqual(log.woken, [o.orderId], 'its saga is due at once, not after the dead runner’s lease');
     const prepares = participants.calls.filter((c) => c.startsWith('prepare')).length;
     assert.deepEqual(await restarted.run(o), { paymentId: 'pay-1' });
     assert.equal(participants.calls.filter((c) => c.startsWith('prepare')).length, prepares, 'nothing prepared again');
