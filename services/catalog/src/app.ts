@@ -7,8 +7,8 @@ import {
   type HttpApp,
   pgPoolOf,
   prismaAuditPool,
-  registerPreparedTransactionRoutes,
   registerOutboxAudit,
+  registerPreparedTransactionRoutes,
   type ServiceKit,
 } from '@shoplab/chassis';
 import { catalogV1 } from '@shoplab/contracts';

@@ -5,8 +5,8 @@ import {
   type GrpcServer,
   type HttpApp,
   prismaAuditPool,
-  registerPreparedTransactionRoutes,
   registerOutboxAudit,
+  registerPreparedTransactionRoutes,
   type ServiceKit,
 } from '@shoplab/chassis';
 import { paymentV1 } from '@shoplab/contracts';
