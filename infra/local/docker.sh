@@ -45,10 +45,14 @@ docker_ready() { DOCKER_HOST=unix://$DOCKER_SOCK "$DOCKER_CLI" version >/dev/nul
 
 # ---------------------------------------------------------------- install
 
+# make check installs this in the background while other steps may run apt-get too: wait for
+# dpkg's lock instead of failing on it.
+APT_GET=(apt-get -o DPkg::Lock::Timeout=600)
+
 _docker_apt() {
   export DEBIAN_FRONTEND=noninteractive
-  apt-get install -y --no-install-recommends docker.io debootstrap ca-certificates \
-    || { apt-get update && apt-get install -y --no-install-recommends docker.io debootstrap ca-certificates; }
+  "${APT_GET[@]}" install -y --no-install-recommends docker.io debootstrap ca-certificates \
+    || { "${APT_GET[@]}" update && "${APT_GET[@]}" install -y --no-install-recommends docker.io debootstrap ca-certificates; }
   dockerd --version
 }
 
@@ -117,7 +121,7 @@ docker_compose_install() {
     warn docker "Compose v2 did not build (see $LOG_DIR/docker.setup.log); falling back to Debian's docker-compose v1"
   fi
   if [[ ! -x $COMPOSE_BIN ]] && ! command -v docker-compose >/dev/null 2>&1; then
-    step docker "apt-get install docker-compose (Compose v1)" apt-get install -y --no-install-recommends docker-compose
+    step docker "apt-get install docker-compose (Compose v1)" "${APT_GET[@]}" install -y --no-install-recommends docker-compose
   fi
 }
 
