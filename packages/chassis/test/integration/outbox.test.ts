@@ -59,6 +59,12 @@ before(async () => {
   installTracePropagation();
   kafka = testKafka();
   db = await scratchSchema();
+  // A run of this file killed mid-way (a timeout) leaves its WAL slot, which keeps WAL forever.
+  await db.pool.query(
+    `SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots
+      WHERE database = current_database() AND NOT active AND slot_name LIKE $1`,
+    [`shoplab_outbox_${testDatabase.database}_chassis_msg_%`],
+  );
   await db.pool.query(
     'CREATE TABLE applied (seq bigserial PRIMARY KEY, event_id uuid NOT NULL, subject text NOT NULL, n int NOT NULL)',
   );
