@@ -124,17 +124,24 @@ async function startRelay(
     backoff: { initialMs: 100, maxMs: 1000 },
     ...overrides,
   });
+  // The WAL relay keeps its slot across a stop (a restart resumes from it): the test drops it once
+  // every relay of the test has stopped (cleanups run latest first, so this one runs after them).
+  if (relay.mode === 'wal' && !slotDropQueued) {
+    slotDropQueued = true;
+    cleanups.push(async () => {
+      slotDropQueued = false;
+      await dropSlot();
+    });
+  }
   relay.start();
-  cleanups.push(async () => {
-    await relay.stop();
-    // The WAL relay keeps its slot across a stop (a restart resumes from it); the test drops it.
-    if (relay.mode === 'wal') await dropSlot();
-  });
+  cleanups.push(() => relay.stop());
   if (relay.mode === 'wal' && awaitTailing) {
     await eventually('the relay to tail the WAL', () => (relay.tailing ? true : undefined));
   }
   return { relay, registry };
 }
+
+let slotDropQueued = false;
 
 /** Drops the scratch schema's slot and publication once no relay streams from them. */
 async function dropSlot(): Promise<void> {
