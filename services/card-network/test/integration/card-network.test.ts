@@ -2,22 +2,14 @@
 // reused for another request (422), and its fault switch (the chassis' /admin/chaos).
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { createServiceKit, loadConfig } from '@shoplab/chassis';
-import { buildApp, type CardNetworkApp } from '../../src/app';
-import { configSchema } from '../../src/config';
+import type { CardNetworkApp } from '../../src/app';
+import { TEST_ADMIN_TOKEN, testNetwork } from '../support';
 
-const ADMIN = 'test-admin-token-0123456789';
+const ADMIN = TEST_ADMIN_TOKEN;
 let app: CardNetworkApp;
 
 before(async () => {
-  const config = loadConfig(configSchema, {
-    ADMIN_TOKEN: ADMIN,
-    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
-    HTTP_PORT: '0',
-    OTEL_SDK_DISABLED: 'true',
-    CARD_NETWORK_LATENCY_MS: '0',
-  });
-  app = await buildApp({ kit: createServiceKit(config) });
+  app = await testNetwork();
 });
 
 after(async () => {
