@@ -15,10 +15,15 @@
 #   shoplab     shoplab/<service>:dev + shoplab/migrate:dev from ./Dockerfile on the local node image
 #   consul-double shoplab-local/consul-double:dev    the chassis' Consul test double (NOT Consul)
 #
-# An image that exists is kept (docker build's layer cache makes a rebuild cheap anyway); set
-# SHOPLAB_IMAGES_REBUILD=1 to build every listed image again. ShopLab's own images are built from a
-# snapshot of the working tree, or of the commit SHOPLAB_IMAGES_FROM names (e.g. HEAD). Downloads are cached under
-# $SHOPLAB_CACHE/images; logs in $SHOPLAB_STATE/logs/images.setup.log. One build at a time.
+# Each image carries the content hash of its inputs (label org.shoplab.inputs: its infra/images
+# folder, the files copied in, the versions, the recipe in this script and the ID of the image it
+# is built on). An image whose label matches is current and kept; any other is built again, and
+# with it every image built on it. SHOPLAB_IMAGES_REBUILD=1 builds every listed image again.
+# ShopLab's own images are built from a snapshot of the working tree, or of the commit
+# SHOPLAB_IMAGES_FROM names (e.g. HEAD); they are current when that snapshot's content is. The
+# images live in the engine's data root ($SHOPLAB_STATE/docker/data), outside the repository, from
+# one run to the next. Downloads are cached under $SHOPLAB_CACHE/images; logs in
+# $SHOPLAB_STATE/logs/images.setup.log. One build at a time.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -40,14 +45,33 @@ NODE_VERSION=${SHOPLAB_NODE_VERSION:-$(node --version | sed 's/^v//')}
 NODE_MAJOR=${NODE_VERSION%%.*}
 NPM_VERSION=${SHOPLAB_NPM_VERSION:-10.8.2}
 NODE_IMAGE=$PREFIX/node:$NODE_MAJOR-bookworm-slim
-# ShopLab's images: those docker-compose.yml names (shoplab/<service>:dev), but for migrate.
-mapfile -t SHOPLAB_SERVICES < <(sed -n 's|^ *image: shoplab/\([a-z0-9-]*\):dev$|\1|p' "$REPO_DIR/docker-compose.yml" | grep -vx migrate)
+# ShopLab's images: those docker-compose.yml names (shoplab/<service>:dev), but for migrate; read
+# from the snapshot they are built from (image_shoplab).
+SHOPLAB_SERVICES=()
 
 # Our daemon only (infra/local/docker.sh): its socket and the client that matches it.
 eval "$(bash "$HERE/docker.sh" env)"
 DOCKER=$SHOPLAB_DOCKER
 
 image_exists() { "$DOCKER" image inspect "$1" >/dev/null 2>&1; }
+image_id() { "$DOCKER" image inspect -f '{{.Id}}' "$1"; }
+
+INPUTS_LABEL=org.shoplab.inputs
+
+# inputs_hash ITEM...: one sha256 over the items, each a directory (every file's relative path
+# and content), a file (its content) or a literal string (a version, an image ID, a recipe).
+inputs_hash() {
+  local item
+  for item in "$@"; do
+    if [[ -d $item ]]; then
+      (cd "$item" && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 -r sha256sum)
+    elif [[ -f $item ]]; then
+      sha256sum <"$item"
+    else
+      printf '%s\n' "$item"
+    fi
+  done | sha256sum | cut -c1-64
+}
 
 # build_context NAME: a fresh context directory for infra/images/NAME under the cache (the
 # Dockerfile and whatever else the caller copies in).
@@ -59,18 +83,28 @@ build_context() {
   echo "$ctx"
 }
 
-# docker_build TAG CONTEXT [ARGS...]: BuildKit, plain progress (the step log keeps it).
+# docker_build TAG CONTEXT [ARGS...]: BuildKit, plain progress (the step log keeps it), labelled
+# with $BUILD_INPUTS (the inputs hash of the image being built).
 docker_build() {
   local tag=$1 ctx=$2
   shift 2
-  DOCKER_BUILDKIT=1 "$DOCKER" build --progress=plain -t "$tag" "$@" "$ctx"
+  DOCKER_BUILDKIT=1 "$DOCKER" build --progress=plain -t "$tag" --label "$INPUTS_LABEL=${BUILD_INPUTS:?}" "$@" "$ctx"
 }
 
-# want IMAGE TAG: false (and says so) when TAG exists and no rebuild was asked for.
+# want IMAGE TAG HASH: false (and says so) when TAG exists with inputs HASH and no rebuild was
+# asked for; true (and says why) when it must be built.
 want() {
-  if [[ ${SHOPLAB_IMAGES_REBUILD:-0} != 1 ]] && image_exists "$2"; then
-    say images "$1: $2 (present; SHOPLAB_IMAGES_REBUILD=1 rebuilds)"
+  local have
+  have=$("$DOCKER" image inspect -f "{{index .Config.Labels \"$INPUTS_LABEL\"}}" "$2" 2>/dev/null || true)
+  if [[ ${SHOPLAB_IMAGES_REBUILD:-0} == 1 ]]; then
+    say images "$1: $2 (SHOPLAB_IMAGES_REBUILD=1)"
+  elif [[ $have == "$3" ]]; then
+    say images "$1: $2 (current: inputs ${3:0:12})"
     return 1
+  elif [[ -n $have ]]; then
+    say images "$1: $2 (inputs changed: ${have:0:12} -> ${3:0:12})"
+  elif image_exists "$2"; then
+    say images "$1: $2 (built without an inputs label)"
   fi
 }
 
@@ -104,18 +138,24 @@ _debian_import() {
   "$DOCKER" import \
     --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
     --change 'CMD ["bash"]' \
+    --change "LABEL $INPUTS_LABEL=${BUILD_INPUTS:?}" \
     --message "debootstrap --variant=minbase $DEBIAN_SUITE $DEBIAN_MIRROR (infra/local/images.sh)" \
     "$DEBIAN_ROOTFS_TAR" "$DEBIAN_IMAGE"
   "$DOCKER" run --rm "$DEBIAN_IMAGE" cat /etc/debian_version
 }
 
 image_debian() {
-  want debian "$DEBIAN_IMAGE" || return 0
+  local rootfs_inputs
+  rootfs_inputs=$(inputs_hash "$DEBIAN_SUITE" "$DEBIAN_MIRROR" "$(declare -f _debian_rootfs)")
+  BUILD_INPUTS=$(inputs_hash "$rootfs_inputs" "$(declare -f _debian_import)")
+  want debian "$DEBIAN_IMAGE" "$BUILD_INPUTS" || return 0
   command -v debootstrap >/dev/null 2>&1 || die images "debootstrap not installed; run: infra/local/docker.sh install"
-  if [[ -s $DEBIAN_ROOTFS_TAR && ${SHOPLAB_IMAGES_REBUILD:-0} != 1 ]]; then
+  # The root file system tar is kept beside the hash of what made it.
+  if [[ -s $DEBIAN_ROOTFS_TAR && $(cat "$DEBIAN_ROOTFS_TAR.inputs" 2>/dev/null) == "$rootfs_inputs" && ${SHOPLAB_IMAGES_REBUILD:-0} != 1 ]]; then
     say images "debian: root file system $DEBIAN_ROOTFS_TAR (cached)"
   else
     step images "debian: debootstrap --variant=minbase $DEBIAN_SUITE from $DEBIAN_MIRROR" _debian_rootfs
+    echo "$rootfs_inputs" >"$DEBIAN_ROOTFS_TAR.inputs"
   fi
   step images "debian: docker import → $DEBIAN_IMAGE" _debian_import
 }
@@ -146,7 +186,9 @@ _node_build() {
 }
 
 image_node() {
-  want node "$NODE_IMAGE" || return 0
+  BUILD_INPUTS=$(inputs_hash "$IMAGES_DIR/node" "$NODE_VERSION" "$NPM_VERSION" /etc/ssl/certs/ca-certificates.crt \
+    "$(image_id "$DEBIAN_IMAGE")" "$(declare -f _node_build)")
+  want node "$NODE_IMAGE" "$BUILD_INPUTS" || return 0
   step images "node: Node $NODE_VERSION + npm $NPM_VERSION from the npm registry → $NODE_IMAGE" _node_build
 }
 
@@ -163,7 +205,8 @@ _plain_build() {
 POSTGRES_IMAGE=$PREFIX/postgres:15
 
 image_postgres() {
-  want postgres "$POSTGRES_IMAGE" || return 0
+  BUILD_INPUTS=$(inputs_hash "$IMAGES_DIR/postgres" "$(image_id "$DEBIAN_IMAGE")")
+  want postgres "$POSTGRES_IMAGE" "$BUILD_INPUTS" || return 0
   step images "postgres: Debian's postgresql-15 → $POSTGRES_IMAGE" _plain_build postgres "$POSTGRES_IMAGE"
 }
 
@@ -192,7 +235,8 @@ _kafka_build() {
 }
 
 image_kafka() {
-  want kafka "$KAFKA_IMAGE" || return 0
+  BUILD_INPUTS=$(inputs_hash "$IMAGES_DIR/kafka" "$INFRA_DIR/kafka/log4j.properties" "$(image_id "$DEBIAN_IMAGE")" "$(declare -f _kafka_jars _kafka_build)")
+  want kafka "$KAFKA_IMAGE" "$BUILD_INPUTS" || return 0
   if cmp -s "$IMAGES_DIR/kafka/pom.xml" "$IMAGES_CACHE/kafka/libs/.pom"; then
     say images "kafka: jars $IMAGES_CACHE/kafka/libs (cached)"
   else
@@ -204,7 +248,8 @@ image_kafka() {
 PROMETHEUS_IMAGE=$PREFIX/prometheus:bookworm
 
 image_prometheus() {
-  want prometheus "$PROMETHEUS_IMAGE" || return 0
+  BUILD_INPUTS=$(inputs_hash "$IMAGES_DIR/prometheus" "$(image_id "$DEBIAN_IMAGE")")
+  want prometheus "$PROMETHEUS_IMAGE" "$BUILD_INPUTS" || return 0
   step images "prometheus: Debian's prometheus → $PROMETHEUS_IMAGE" _plain_build prometheus "$PROMETHEUS_IMAGE"
 }
 
@@ -218,19 +263,22 @@ _jaeger_image_build() {
 }
 
 image_jaeger() {
-  want jaeger "$JAEGER_IMAGE" || return 0
   # The binary of the native stack (built from the Go module proxy when not cached yet).
   # shellcheck source=jaeger.sh
   source "$HERE/jaeger.sh"
   jaeger_install
+  BUILD_INPUTS=$(inputs_hash "$IMAGES_DIR/jaeger" "$JAEGER_BIN" "$(image_id "$DEBIAN_IMAGE")")
+  want jaeger "$JAEGER_IMAGE" "$BUILD_INPUTS" || return 0
   step images "jaeger: $JAEGER_BIN → $JAEGER_IMAGE" _jaeger_image_build
 }
 
 CONSUL_DOUBLE_IMAGE=$PREFIX/consul-double:dev
 
 image_consul_double() {
-  # Always rebuilt (well under a second): it is a layer on the current gateway image.
+  # A layer on the current gateway image: built again whenever that image changed.
   image_exists shoplab/gateway:dev || die images "consul-double: shoplab/gateway:dev is missing; build it first: infra/local/images.sh shoplab"
+  BUILD_INPUTS=$(inputs_hash "$IMAGES_DIR/consul-double" "$(image_id shoplab/gateway:dev)")
+  want consul-double "$CONSUL_DOUBLE_IMAGE" "$BUILD_INPUTS" || return 0
   step images "consul-double: the chassis' Consul double (NOT Consul) → $CONSUL_DOUBLE_IMAGE" \
     _plain_build consul-double "$CONSUL_DOUBLE_IMAGE" --build-arg SHOPLAB_IMAGE=shoplab/gateway:dev
 }
@@ -268,12 +316,34 @@ _shoplab_build() {
     docker_build "$tag" "$SHOPLAB_CONTEXT" -f - --target "$target" --build-arg "NODE_IMAGE=$NODE_IMAGE" "$@"
 }
 
+# Every image of ShopLab's is labelled with the hash of the snapshot and of the node image; when
+# each one has it already, nothing is built.
+_shoplab_current() {
+  local s have
+  for s in migrate "${SHOPLAB_SERVICES[@]}"; do
+    have=$("$DOCKER" image inspect -f "{{index .Config.Labels \"$INPUTS_LABEL\"}}" "shoplab/$s:dev" 2>/dev/null || true)
+    [[ $have == "$BUILD_INPUTS" ]] || return 1
+  done
+}
+
 image_shoplab() {
-  local s
+  local s first
   image_exists "$NODE_IMAGE" || die images "shoplab: $NODE_IMAGE is missing; build it first: infra/local/images.sh node"
   step images "shoplab: snapshot of ${SHOPLAB_IMAGES_FROM:-the working tree} → $SHOPLAB_CONTEXT" _shoplab_snapshot
+  mapfile -t SHOPLAB_SERVICES < <(sed -n 's|^ *image: shoplab/\([a-z0-9-]*\):dev$|\1|p' "$SHOPLAB_CONTEXT/docker-compose.yml" | grep -vx migrate)
+  BUILD_INPUTS=$(inputs_hash "$SHOPLAB_CONTEXT" "$(image_id "$NODE_IMAGE")" "$(declare -f _shoplab_build)")
+  if [[ ${SHOPLAB_IMAGES_REBUILD:-0} != 1 ]] && _shoplab_current; then
+    say images "shoplab: shoplab/migrate:dev and ${#SHOPLAB_SERVICES[@]} service images (current: inputs ${BUILD_INPUTS:0:12})"
+    return 0
+  fi
+  # A service first: its target needs both the `build` stage (npm ci, tsc) and `prod-deps`
+  # (npm ci --omit=dev), which BuildKit runs side by side on two cores. migrate and the other
+  # services then reuse those stages: one or two layers of their own each.
+  first=${SHOPLAB_SERVICES[0]}
+  step images "shoplab: $first → shoplab/$first:dev (the shared stages: build and prod-deps side by side)" \
+    _shoplab_build runtime "shoplab/$first:dev" --build-arg "SERVICE=$first"
   step images "shoplab: migrate → shoplab/migrate:dev" _shoplab_build migrate shoplab/migrate:dev
-  for s in "${SHOPLAB_SERVICES[@]}"; do
+  for s in "${SHOPLAB_SERVICES[@]:1}"; do
     step images "shoplab: $s → shoplab/$s:dev" _shoplab_build runtime "shoplab/$s:dev" --build-arg "SERVICE=$s"
   done
 }
