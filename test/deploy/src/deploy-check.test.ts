@@ -163,7 +163,7 @@ describe('scripts/deploy-check.sh', () => {
       deployCheck('--k8s', dir, '--only', 'policies'),
       /FAIL {2}NetworkPolicies of k8s\/base[\s\S]*FAIL NetworkPolicy: payment:grpc \(9084\) admits cart, which k8s\/allowed-callers\.yaml does not list/,
       // Without the default deny, a pod no policy selects (Prometheus) admits everything.
-      /FAIL NetworkPolicy: prometheus:http \(9090\) admits cart catalog gateway .* outside/,
+      /FAIL NetworkPolicy: prometheus:http \(9090\) admits card-network cart catalog gateway .* outside/,
       /FAIL {2}NetworkPolicies of k8s\/overlays\/kind[\s\S]*payment:grpc \(9084\) admits cart/,
     );
   });
