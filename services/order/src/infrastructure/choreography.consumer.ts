@@ -88,6 +88,8 @@ export async function reactToEvent(
   const facts: OrderFacts | undefined =
     row && isCheckoutMode(row.checkout_mode) ? { checkoutMode: row.checkout_mode, status: row.status } : undefined;
   if (!row || facts?.checkoutMode !== 'choreographed') return 'ignored';
+  // As the saga's spans carry it: `shopctl trace <orderId>` finds the checkout's chain of consumer spans.
+  trace.getActiveSpan()?.setAttribute('order.id', orderId);
   const now = deps.clock?.() ?? new Date();
   const timeline = new Timeline(tx, orderId, now);
   if (deps.recordEvents) await timeline.event(event);
