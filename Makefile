@@ -75,7 +75,7 @@ compose-down: ## stop the compose stack (keeps volumes; `docker compose down -v`
 images-local: ## build the local images (Debian base, Node, infrastructure, ShopLab's) where no registry can be reached (root; docs/deployment.md#local-images)
 	@bash infra/local/images.sh
 
-compose-check: build ## the compose demo for real here: own dockerd, local images, every container healthy, the shopper test through them (root)
+compose-check: build ## the compose demo for real here: own dockerd, local images, every container healthy; the shopper and observability tests and exercise 2 through them (root; make check runs it)
 	@bash infra/local/compose-check.sh
 
 kind-up: ## run the shop on kind: cluster, images, apply, wait (needs Docker, kind, kubectl)

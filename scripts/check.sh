@@ -10,8 +10,26 @@ step() { printf '\n==> %s\n' "$*"; }
 started_file=$(mktemp)
 services_started=$(mktemp)
 shop_before=$(mktemp)
+# The compose demo (infra/local/compose-check.sh, docs/deployment.md#local-images): its engine,
+# Compose and images are prepared in the background from the infrastructure step on, niced; the
+# exercises wait until that is done (they are timing-sensitive); the demo itself runs last
+# (docs/adr/0040-compose-demo-in-make-check.md).
+# SHOPLAB_CHECK_COMPOSE=0 leaves it out for a developer's loop (CI never sets it).
+compose_on=${SHOPLAB_CHECK_COMPOSE:-1}
+compose_engine=$(mktemp)
+compose_prep_log=$(mktemp)
+compose_prep_pid='' compose_prep_rc='' compose_times=''
 cleanup() {
   local rc=$?
+  if [[ -n $compose_prep_pid ]] && kill -0 "$compose_prep_pid" 2>/dev/null; then
+    step "stopping the compose demo's preparation (pid $compose_prep_pid)"
+    kill -- -"$compose_prep_pid" 2>/dev/null || true
+    wait "$compose_prep_pid" 2>/dev/null || true
+  fi
+  if grep -qx docker "$compose_engine" 2>/dev/null; then
+    step "stopping the Docker engine this run started"
+    bash infra/local/docker.sh down || true
+  fi
   if [[ -s "$services_started" ]]; then
     step "stopping the services this run started: $(tr '\n' ' ' <"$services_started")"
     # shellcheck disable=SC2046
@@ -22,7 +40,8 @@ cleanup() {
     # shellcheck disable=SC2046
     bash infra/local/infra.sh down $(cat "$started_file") || true
   fi
-  rm -f "$started_file" "$services_started" "$shop_before"
+  rm -f "$started_file" "$services_started" "$shop_before" "$compose_engine" "$compose_prep_log"
+  [[ -n $compose_times ]] && echo "check: the compose demo:$compose_times"
   echo "check: finished in $((SECONDS - t0))s with exit code $rc"
   exit "$rc"
 }
@@ -36,6 +55,17 @@ make --no-print-directory check-refs
 
 step "infrastructure (infra/local)"
 SHOPLAB_STARTED_FILE="$started_file" bash infra/local/infra.sh up
+
+if [[ $compose_on != 0 ]]; then
+  step "the compose demo's engine, Compose v2 and images, in the background (niced; log at the exercises)"
+  compose_prep_t0=$SECONDS
+  # Its own process group (setsid), so that cleanup can stop all of it.
+  SHOPLAB_STARTED_FILE="$compose_engine" setsid nice -n 10 bash infra/local/compose-check.sh --prepare \
+    >"$compose_prep_log" 2>&1 </dev/null &
+  compose_prep_pid=$!
+else
+  step "the compose demo is left out (SHOPLAB_CHECK_COMPOSE=0)"
+fi
 
 step "build (prisma generate, tsc -b)"
 npm run --silent build
@@ -72,8 +102,48 @@ bash scripts/bench.sh --smoke
 step "the web shop in a real browser (Debian's chromium driven by playwright-core; installs chromium when missing)"
 bash services/web/scripts/browser-test.sh
 
+if [[ -n $compose_prep_pid ]]; then
+  step "the compose demo's preparation: waiting for it to end before the exercises"
+  compose_wait_t0=$SECONDS
+  compose_prep_rc=0
+  wait "$compose_prep_pid" || compose_prep_rc=$?
+  compose_times+=" prepared in $((SECONDS - compose_prep_t0))s in the background (waited $((SECONDS - compose_wait_t0))s for it)"
+  cat "$compose_prep_log"
+  ((compose_prep_rc == 0)) || echo "check: the compose demo's preparation FAILED (exit $compose_prep_rc); the demo step will fail" >&2
+  # Its engine runs niced (it was started from a niced process, and its containers would inherit
+  # that): stopped now, so that nothing of it runs beside the exercises; the demo starts it anew.
+  if grep -qx docker "$compose_engine"; then
+    bash infra/local/docker.sh down
+    : >"$compose_engine"
+  fi
+fi
+
 step "the exercises (docs/exercises): break the shop on purpose, each check ends with the audit"
 node packages/shopctl/dist/src/cli.js exercise run all
 
 step "the user's shop is as it was before the live tests (orders, products, stock)"
 node test/e2e/dist/shop-guard.js check "$shop_before"
+
+if [[ $compose_on != 0 ]]; then
+  step "the compose demo: docker-compose.yml with the local images, every container healthy; the shopper, a checkout's trace, Prometheus' targets and exercise 2 through the containers"
+  ((compose_prep_rc == 0)) || { echo "check: the compose demo's preparation failed (exit $compose_prep_rc, log above)" >&2; exit 1; }
+  # The native stack this run started is done: stopped now, so that the containers publish the
+  # ports a user of docker-compose.yml gets (with a stack of the user's own running, the demo
+  # publishes none and reaches the containers on their network).
+  if [[ -s $services_started ]]; then
+    # shellcheck disable=SC2046
+    bash infra/local/services.sh down $(cat "$services_started")
+    : >"$services_started"
+  fi
+  if [[ -s $started_file ]]; then
+    # shellcheck disable=SC2046
+    bash infra/local/infra.sh down $(cat "$started_file")
+    : >"$started_file"
+  fi
+  compose_run_t0=$SECONDS
+  bash infra/local/compose-check.sh || {
+    compose_times+=" FAILED after $((SECONDS - compose_run_t0))s"
+    exit 1
+  }
+  compose_times+=" ran in $((SECONDS - compose_run_t0))s"
+fi
