@@ -8,6 +8,7 @@ import { benchCommand } from './bench/command';
 import { orderEventsCommand } from './bench/order-events';
 import { hammerCommand, profileCommand } from './bench/profile';
 import { chaosCommand } from './chaos';
+import { checkoutModeCommand } from './checkout-mode';
 import { type CliIo, formatDuration, parseDuration, UsageError } from './command';
 import { controlCommand } from './control';
 import { dlqCommand } from './dlq';
@@ -45,6 +46,9 @@ const USAGE = `usage: shopctl <command> [arguments]
                                                 functions (scripts/profile.sh records one)
   hammer <url> [--connections 20] [--duration 20s]
                                                 GETs a url in a closed loop: req/s and latency
+  checkout-mode [orchestrated|choreographed|two-phase]
+                                                the checkout mode new orders get; switch it
+                                                (docs/patterns/choreography.md)
   order-events [--orders 10]                    following an order, polling vs streaming: calls to
                                                 order and delay per update (shopctl order-events --help)
 
@@ -153,6 +157,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
   if (command === 'history') return historyCommand(rest, io);
   if (command === 'shipping') return shippingCommand(rest, io);
   if (command === 'payment') return paymentCommand(rest, io);
+  if (command === 'checkout-mode') return checkoutModeCommand(rest, io);
   if (command === 'exercise') return exerciseCommand(rest, io);
   if (command === 'bench') return benchCommand(rest, io);
   if (command === 'order-events') return orderEventsCommand(rest, io, interruptSignal());
