@@ -70,6 +70,10 @@ service_env() {
   # Development figures (services/user/README.md): a lower scrypt cost than production's 2^17,
   # so the many shoppers tests and exercises register stay quick.
   if [[ $s == user ]]; then printf '%s\n' PASSWORD_SCRYPT_N=16384 PASSWORD_HASH_CONCURRENCY=4; fi
+  # Every shopper of the tests, exercises and benchmarks comes from 127.0.0.1: the per-address
+  # budgets would make them one client. The allowance is configured here, not in the gateway;
+  # each user's own budget still applies (docs/architecture.md#trust-boundaries).
+  if [[ $s == gateway ]]; then echo "RATE_LIMIT_EXEMPT_ADDRESSES=127.0.0.1,::1,::ffff:127.0.0.1"; fi
   sidecar_env "$s"
   # Payment's authorizations go to the card network through its ambassador (ADR 36).
   if [[ $s == payment ]]; then echo "CARD_NETWORK_MODE=ambassador"; fi

@@ -205,6 +205,13 @@ export const ERROR_CODES = {
     about:
       'The client sent more requests than its budget allows. Wait the seconds in the `Retry-After` header (also `retryAfterSeconds`) before trying again.',
   },
+  SHOP_TOO_MANY_STREAMS: {
+    http: 429,
+    grpc: GrpcStatus.RESOURCE_EXHAUSTED,
+    title: 'Too many open streams',
+    about:
+      'The caller (or the whole gateway) has as many event streams open as it allows. Close one, or wait the seconds in the `Retry-After` header before opening another.',
+  },
   SHOP_BULKHEAD_FULL: {
     http: 503,
     grpc: GrpcStatus.RESOURCE_EXHAUSTED,

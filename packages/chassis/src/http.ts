@@ -53,6 +53,19 @@ export interface HttpAppOptions {
   swaggerUi?: boolean;
   /** Paths under this prefix are rate limited (429 with Retry-After is documented for them). */
   rateLimitedPrefix?: string;
+  /**
+   * Whose X-Forwarded-For names the client (`request.ip`): false (default: the peer is the
+   * client) or the proxies' addresses/CIDRs. Set per deployment, never `true` on a reachable port.
+   */
+  trustProxy?: false | string[];
+  /**
+   * Time to receive a whole request, headers and body (default 30 s: a client trickling bytes
+   * cannot hold a connection open), and the idle time after which a connection is closed
+   * (default 120 s). A long-lived stream lifts the latter for its own socket
+   * (`request.raw.socket.setTimeout(0)`); the former never concerns a response.
+   */
+  requestTimeoutMs?: number;
+  connectionTimeoutMs?: number;
   /** Last changes to the OpenAPI document, for what route schemas cannot say (e.g. an event stream). */
   patchOpenApi?: (doc: OpenApiDocument) => void;
 }
@@ -361,6 +374,9 @@ export async function createHttpApp(options: HttpAppOptions): Promise<HttpApp> {
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),
     return503OnClosing: true,
+    trustProxy: options.trustProxy ?? false,
+    requestTimeout: options.requestTimeoutMs ?? 30_000,
+    connectionTimeout: options.connectionTimeoutMs ?? 120_000,
     forceCloseConnections: 'idle',
     // Long path parameters reach the route's schema (400 naming the limit) instead of a bare 414.
     routerOptions: { maxParamLength: 2_048 },

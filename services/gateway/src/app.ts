@@ -9,7 +9,7 @@ import { registerHttpCaching } from './api/http/http-cache';
 import { meRoutes } from './api/http/me.routes';
 import { orderRoutes } from './api/http/orders.routes';
 import { productRoutes } from './api/http/products.routes';
-import { registerRateLimit } from './api/http/rate-limit';
+import { registerAddressLimit, registerRateLimit } from './api/http/rate-limit';
 import { switchRoutes } from './api/http/switches.routes';
 import { AdminOperations } from './application/admin';
 import { CartViews } from './application/carts';
@@ -21,6 +21,15 @@ import type { GatewayConfig } from './config';
 import { ProductCache } from './domain/product-cache';
 
 export const API_PREFIX = '/api/v1';
+
+/** TRUST_PROXY as fastify takes it: false, or the proxies' addresses and CIDRs. */
+export function trustProxySetting(value: string): false | string[] {
+  const proxies = value
+    .split(',')
+    .map((a) => a.trim())
+    .filter((a) => a.length > 0 && a !== 'false');
+  return proxies.length > 0 ? proxies : false;
+}
 
 export interface AppDeps {
   kit: ServiceKit<GatewayConfig>;
@@ -36,6 +45,7 @@ export async function buildApp({ kit, downstreams }: AppDeps): Promise<{ http: H
       'The public API of ShopLab. Errors are application/problem+json with a stable `code`; composed answers name missing parts in `degraded`.',
     swaggerUi: true,
     rateLimitedPrefix: API_PREFIX,
+    trustProxy: trustProxySetting(config.TRUST_PROXY),
     patchOpenApi: (doc) => {
       const events = doc.paths?.[`${API_PREFIX}/orders/{id}/events`]?.get as
         | { responses?: Record<string, unknown> }
@@ -75,8 +85,21 @@ export async function buildApp({ kit, downstreams }: AppDeps): Promise<{ http: H
 
   await http.register(
     async (api: HttpApp) => {
-      await registerRateLimit(api, { perMinute: config.RATE_LIMIT_PER_MINUTE, verify });
-      authRoutes(api, deps);
+      await registerRateLimit(api, {
+        perMinute: config.RATE_LIMIT_PER_MINUTE,
+        perAddressPerMinute: config.RATE_LIMIT_PER_ADDRESS_PER_MINUTE,
+        exemptAddresses: config.RATE_LIMIT_EXEMPT_ADDRESSES,
+        verify,
+      });
+      await api.register(async (auth: HttpApp) => {
+        await registerAddressLimit(
+          auth,
+          config.RATE_LIMIT_AUTH_PER_MINUTE,
+          config.RATE_LIMIT_EXEMPT_ADDRESSES,
+          'sign-ins and registrations',
+        );
+        authRoutes(auth, deps);
+      });
       await api.register(async (catalogue: HttpApp) => {
         await registerHttpCaching(catalogue, kit.metrics.registry);
         productRoutes(catalogue, deps);

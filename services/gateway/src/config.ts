@@ -45,6 +45,31 @@ export const configSchema = baseConfigSchema.extend({
   GRPC_READ_RETRIES: z.coerce.number().int().min(0).max(5).default(2),
   /** Requests per minute per client (the verified user id, else the IP). */
   RATE_LIMIT_PER_MINUTE: z.coerce.number().int().positive().default(600),
+  /** Requests per minute per address, signed in or not, beside the per-user budget. */
+  RATE_LIMIT_PER_ADDRESS_PER_MINUTE: z.coerce.number().int().positive().default(1_200),
+  /** Requests per minute per address to /auth/* (registration and login). */
+  RATE_LIMIT_AUTH_PER_MINUTE: z.coerce.number().int().positive().default(20),
+  /**
+   * Addresses (comma-separated) the per-address budgets do not apply to; each user's budget still
+   * does. None by default; the native stack names 127.0.0.1, where the tests', exercises' and
+   * benchmarks' shoppers all come from (docs/architecture.md#trust-boundaries).
+   */
+  RATE_LIMIT_EXEMPT_ADDRESSES: z
+    .string()
+    .default('')
+    .transform((v) =>
+      v
+        .split(',')
+        .map((a) => a.trim())
+        .filter((a) => a.length > 0),
+    ),
+  /**
+   * Which proxies' X-Forwarded-For names the client (fastify's trustProxy): `false` (the peer is
+   * the client: the native stack), or comma-separated addresses/CIDRs of the proxies in front
+   * (compose and kind: the web front end's or the ingress' network). Never `true` on a port
+   * clients reach directly: anyone could then name any address and dodge the per-address budgets.
+   */
+  TRUST_PROXY: z.string().default('false'),
   /** How long product details stay usable as a fallback when the catalog does not answer. */
   PRODUCT_CACHE_TTL_MS: ms(60_000),
   PRODUCT_CACHE_MAX_ENTRIES: z.coerce.number().int().positive().default(1_000),
@@ -74,6 +99,13 @@ export const configSchema = baseConfigSchema.extend({
   /** No queue: a checkout that cannot start is refused at once with Retry-After (docs/adr/0016-checkout-load-shedding.md). */
   CHECKOUT_BULKHEAD_MAX_QUEUE: z.coerce.number().int().min(0).max(10_000).default(0),
   ORDER_EVENTS_HEARTBEAT_MS: ms(15_000),
+  /** Order event streams open at once per user, and in all; one more is 429 SHOP_TOO_MANY_STREAMS. */
+  ORDER_EVENTS_MAX_STREAMS_PER_USER: z.coerce.number().int().min(1).max(10_000).default(4),
+  ORDER_EVENTS_MAX_STREAMS: z.coerce.number().int().min(1).max(100_000).default(1_000),
+  /** A stream ends after this long even if its order has not (the client reconnects: `retry:`). */
+  ORDER_EVENTS_MAX_LIFETIME_MS: ms(15 * 60_000),
+  /** Upper bound of the wait between reads while the order service keeps failing (it doubles from ORDER_EVENTS_POLL_MS). */
+  ORDER_EVENTS_MAX_BACKOFF_MS: ms(30_000),
 });
 
 export type GatewayConfig = z.infer<typeof configSchema>;

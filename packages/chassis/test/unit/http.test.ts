@@ -254,3 +254,34 @@ test('the OpenAPI document describes the routes from their schemas, and Swagger 
   assert.equal(ui.statusCode, 200);
   assert.match(ui.body, /swagger/i);
 });
+
+test('a request that trickles in is cut off at requestTimeoutMs (408), and the default is set', async () => {
+  const { connect } = await import('node:net');
+  const slow = await createHttpApp({
+    service: 'slowloris',
+    version: '0.0.0',
+    logger: pino({ level: 'silent' }),
+    metrics: createMetrics('slowloris'),
+    chaos: new FaultInjector(),
+    adminToken: ADMIN,
+    requestTimeoutMs: 300,
+  });
+  try {
+    await slow.listen({ host: '127.0.0.1', port: 0 });
+    const { port } = slow.server.address() as { port: number };
+    const answer = await new Promise<string>((resolve, reject) => {
+      const socket = connect(port, '127.0.0.1', () => socket.write('GET /healthz HTTP/1.1\r\nHost: x\r\n'));
+      let received = '';
+      socket.on('data', (d) => {
+        received += d.toString();
+      });
+      socket.on('close', () => resolve(received));
+      socket.on('error', reject);
+    });
+    assert.match(answer, /^HTTP\/1\.1 408/);
+    assert.equal(app.server.requestTimeout, 30_000);
+    assert.equal(app.initialConfig.connectionTimeout, 120_000);
+  } finally {
+    await slow.close();
+  }
+});

@@ -1,4 +1,4 @@
-import { type Logger, ShopError, sleep, userTokenMetadata } from '@shoplab/chassis';
+import { backoffDelay, type Logger, ShopError, sleep, userTokenMetadata } from '@shoplab/chassis';
 import { type OrderEvent, OrderEventTracker } from '../domain/order-events';
 import {
   type DegradedPart,
@@ -173,7 +173,7 @@ export class OrderViews {
   async *follow(
     caller: Caller,
     first: OrderView,
-    options: { pollMs: number; signal: AbortSignal },
+    options: { pollMs: number; maxBackoffMs?: number; signal: AbortSignal },
   ): AsyncGenerator<OrderEvent> {
     const tracker = new OrderEventTracker();
     yield* tracker.next(first);
@@ -181,14 +181,17 @@ export class OrderViews {
       yield* this.watch(caller, first.id, tracker, options);
       return;
     }
+    let failures = 0;
     while (!tracker.finished && !options.signal.aborted) {
-      await sleep(options.pollMs, options.signal);
+      await sleep(pauseAfter(failures, options), options.signal);
       if (options.signal.aborted) return;
       try {
         yield* tracker.next(await this.fetch(caller, first.id));
+        failures = 0;
       } catch (err) {
         if (isRefusal(err)) return;
-        this.logger.warn({ orderId: first.id, code: codeOf(err) }, 'order poll failed; trying again');
+        failures++;
+        this.logger.warn({ orderId: first.id, code: codeOf(err), failures }, 'order poll failed; trying again');
       }
     }
   }
@@ -202,8 +205,9 @@ export class OrderViews {
     caller: Caller,
     id: string,
     tracker: OrderEventTracker,
-    options: { pollMs: number; signal: AbortSignal },
+    options: { pollMs: number; maxBackoffMs?: number; signal: AbortSignal },
   ): AsyncGenerator<OrderEvent> {
+    let failures = 0;
     while (!tracker.finished && !options.signal.aborted) {
       try {
         for await (const order of this.downstreams.orderWatch.watch(
@@ -220,16 +224,29 @@ export class OrderViews {
         );
       }
       if (tracker.finished || options.signal.aborted) return;
-      await sleep(options.pollMs, options.signal);
+      await sleep(pauseAfter(failures, options), options.signal);
       if (options.signal.aborted) return;
       try {
         yield* tracker.next(await this.fetch(caller, id));
+        failures = 0;
       } catch (err) {
         if (isRefusal(err)) return;
-        this.logger.warn({ orderId: id, code: codeOf(err) }, 'order read failed; trying again');
+        failures++;
+        this.logger.warn({ orderId: id, code: codeOf(err), failures }, 'order read failed; trying again');
       }
     }
   }
+}
+
+/**
+ * The wait before the next read: `pollMs` while the order service answers, then doubling with
+ * each failure in a row (with jitter) up to `maxBackoffMs`, so many open streams do not hammer
+ * an order service that is down.
+ */
+export function pauseAfter(failures: number, options: { pollMs: number; maxBackoffMs?: number }): number {
+  if (failures === 0) return options.pollMs;
+  const max = Math.max(options.pollMs, options.maxBackoffMs ?? options.pollMs);
+  return Math.max(options.pollMs, backoffDelay(failures, options.pollMs * 2, max));
 }
 
 function codeOf(err: unknown): string {

@@ -1,6 +1,7 @@
-import { sortByHlc } from '@shoplab/chassis';
+import { ShopError, sortByHlc } from '@shoplab/chassis';
 import { z } from 'zod';
 import type { OrderEvent } from '../../domain/order-events';
+import { StreamSlots } from '../../domain/stream-slots';
 import { callerOf, type RouteGroup } from './context';
 import {
   composedOrderSchema,
@@ -50,6 +51,10 @@ export const orderRoutes: RouteGroup = (app, { orders, config }) => {
   );
 
   const streams = new Set<AbortController>();
+  const slots = new StreamSlots({
+    perUser: config.ORDER_EVENTS_MAX_STREAMS_PER_USER,
+    total: config.ORDER_EVENTS_MAX_STREAMS,
+  });
   // Open streams would keep the server from closing: end them first.
   app.addHook('preClose', async () => {
     for (const s of streams) s.abort();
@@ -65,18 +70,37 @@ export const orderRoutes: RouteGroup = (app, { orders, config }) => {
         description:
           '`text/event-stream`: `event: status` when the status changes, `event: step` for each saga timeline entry, a `: heartbeat` comment every 15 s. The stream ends after CONFIRMED or CANCELLED.',
         params: idParams,
-        response: { ...problemResponses(404, 504) },
+        response: { ...problemResponses(404, 429, 504) },
       },
     },
     async (request, reply) => {
       const caller = callerOf(request);
-      // Fetched before the stream opens, so an unknown order is an ordinary 404 problem.
-      const first = await orders.fetch(caller, request.params.id);
+      const release = slots.acquire(caller.userId);
+      if (!release) {
+        throw new ShopError(
+          'SHOP_TOO_MANY_STREAMS',
+          `At most ${config.ORDER_EVENTS_MAX_STREAMS_PER_USER} order event streams per user (${config.ORDER_EVENTS_MAX_STREAMS} in all) are open at once`,
+          { retryAfterSeconds: Math.ceil(config.ORDER_EVENTS_HEARTBEAT_MS / 1000) },
+        );
+      }
+      let first: Awaited<ReturnType<typeof orders.fetch>>;
+      try {
+        // Fetched before the stream opens, so an unknown order is an ordinary 404 problem.
+        first = await orders.fetch(caller, request.params.id);
+      } catch (err) {
+        release();
+        throw err;
+      }
       const stop = new AbortController();
       streams.add(stop);
       reply.hijack();
       const res = reply.raw;
       res.on('close', () => stop.abort());
+      // The connection's idle timeout is for requests; a stream is idle between events by design.
+      // (An injected request's socket is a stand-in without setTimeout.)
+      const socket = request.raw.socket as { setTimeout?: (ms: number) => unknown } | undefined;
+      if (typeof socket?.setTimeout === 'function') socket.setTimeout(0);
+      const lifetime = setTimeout(() => stop.abort(), config.ORDER_EVENTS_MAX_LIFETIME_MS);
       res.writeHead(200, {
         ...(reply.getHeaders() as Record<string, string>),
         'content-type': 'text/event-stream; charset=utf-8',
@@ -89,6 +113,7 @@ export const orderRoutes: RouteGroup = (app, { orders, config }) => {
       try {
         for await (const event of orders.follow(caller, first, {
           pollMs: config.ORDER_EVENTS_POLL_MS,
+          maxBackoffMs: config.ORDER_EVENTS_MAX_BACKOFF_MS,
           signal: stop.signal,
         })) {
           res.write(formatEvent(event));
@@ -97,7 +122,9 @@ export const orderRoutes: RouteGroup = (app, { orders, config }) => {
         request.log.error({ err, orderId: first.id }, 'order events stream failed');
       } finally {
         clearInterval(heartbeat);
+        clearTimeout(lifetime);
         streams.delete(stop);
+        release();
         res.end();
       }
     },
