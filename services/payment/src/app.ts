@@ -12,13 +12,13 @@ import {
 import { paymentV1 } from '@shoplab/contracts';
 import { paymentHandlers } from './api/grpc/payment.handler';
 import { registerAdminRoutes } from './api/http/admin.routes';
-import { PaymentService } from './application/payments';
 import { registerCardNetworkRoutes } from './api/http/card-network.routes';
+import { PaymentService } from './application/payments';
 import type { PaymentConfig } from './config';
 import type { PrismaClient } from './generated/prisma/client';
+import { CardNetworkClient } from './infrastructure/card-network.client';
 import { PrismaPaymentStore } from './infrastructure/payment.store';
 import { PaymentTwoPhaseParticipant } from './infrastructure/two-phase.participant';
-import { CardNetworkClient } from './infrastructure/card-network.client';
 
 export interface AppDeps {
   kit: ServiceKit<PaymentConfig>;
@@ -36,8 +36,6 @@ export interface PaymentApp {
 export async function buildApp(deps: AppDeps): Promise<PaymentApp> {
   const { kit, prisma } = deps;
   const { config } = kit;
-  const payments = new PaymentService({
-    store: new PrismaPaymentStore(prisma, {
   const cardNetwork = new CardNetworkClient({
     mode: config.CARD_NETWORK_MODE,
     ambassadorUrl: config.CARD_NETWORK_AMBASSADOR_URL,
@@ -47,14 +45,16 @@ export async function buildApp(deps: AppDeps): Promise<PaymentApp> {
     directRetries: config.CARD_NETWORK_RETRIES,
     registry: kit.metrics.registry,
   });
+  const payments = new PaymentService({
+    store: new PrismaPaymentStore(prisma, {
       ...(deps.eventsTopic ? { topic: deps.eventsTopic } : {}),
       snapshotEvery: config.PAYMENT_SNAPSHOT_EVERY,
     }),
     latencyMs: config.PAYMENT_LATENCY_MS,
     appendRetries: config.PAYMENT_APPEND_RETRIES,
+    cardNetwork,
   });
 
-    cardNetwork,
   const http = await createHttpApp({
     ...kit.httpOptions(),
     description: 'Simulated card processor: authorizations, captures, voids, refunds and their ledger',
@@ -63,9 +63,9 @@ export async function buildApp(deps: AppDeps): Promise<PaymentApp> {
   });
   registerAdminRoutes(http, { payments, adminToken: config.ADMIN_TOKEN });
   registerPreparedTransactionRoutes(http, { db: prisma, adminToken: config.ADMIN_TOKEN });
+  registerCardNetworkRoutes(http, { client: cardNetwork, adminToken: config.ADMIN_TOKEN });
   registerOutboxAudit(http, { pool: prismaAuditPool(prisma), adminToken: config.ADMIN_TOKEN });
 
-  registerCardNetworkRoutes(http, { client: cardNetwork, adminToken: config.ADMIN_TOKEN });
   // The two-phase checkout's participant: the same use cases on a store whose transactions end prepared.
   const twoPhase = new PaymentTwoPhaseParticipant(
     (gid) =>

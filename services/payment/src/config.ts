@@ -16,6 +16,10 @@ export const configSchema = baseConfigSchema
     /** A snapshot of a payment every this many events of its stream (0: none); loading reads it and the events after it. */
     PAYMENT_SNAPSHOT_EVERY: z.coerce.number().int().min(0).max(1_000).default(3),
     /** Times a command re-reads its payment after a version conflict before it answers SHOP_CONFLICT (ABORTED). */
+    /** The catalog's stock events: a choreographed checkout's payment is captured on stock_committed (application/choreography.ts). */
+    CATALOG_EVENTS_TOPIC: z.string().min(1).default('catalog.events'),
+    /** Attempts of one catalog event before it goes to `<CATALOG_EVENTS_TOPIC>.dlq`. */
+    CATALOG_EVENTS_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(40).default(20),
     PAYMENT_APPEND_RETRIES: z.coerce.number().int().min(0).max(20).default(3),
     /** Who decides an authorization: the card network through the ambassador, straight, or payment's own table (ADR 36). */
     CARD_NETWORK_MODE: z.enum(CARD_NETWORK_MODES).default('in-process'),
@@ -31,7 +35,3 @@ export const configSchema = baseConfigSchema
   });
 
 export type PaymentConfig = z.infer<typeof configSchema>;
-    /** The catalog's stock events: a choreographed checkout's payment is captured on stock_committed (application/choreography.ts). */
-    CATALOG_EVENTS_TOPIC: z.string().min(1).default('catalog.events'),
-    /** Attempts of one catalog event before it goes to `<CATALOG_EVENTS_TOPIC>.dlq`. */
-    CATALOG_EVENTS_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(40).default(20),

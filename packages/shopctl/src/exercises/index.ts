@@ -18,8 +18,8 @@ import './16-shipping-strangler';
 import './17-choreographed-checkout';
 import './18-two-phase-coordinator-crash';
 import './19-catalog-tls-sidecar';
-
 import './20-card-network-ambassador';
+
 export { EXERCISE_USAGE, exerciseCommand, formatSummary, type RunDeps } from './command';
 export { findExercise, listExercises, registerExercise } from './registry';
 export {

@@ -142,11 +142,6 @@ export class PaymentService {
 
     const card = checkCard(cmd.card, this.now());
     await this.processorLatency(ctx);
-    const outcome = await this.command(key, 'authorize', fingerprint, async (tx) => {
-      const live = await tx.lockLivePayment(orderId);
-      if (live) {
-        throw new ShopError('SHOP_ALREADY_EXISTS', `Order ${orderId} already has a ${live.status} payment`, {
-          orderId,
     const decision = this.options.cardNetwork
       ? await this.options.cardNetwork.decide(
           {
@@ -160,6 +155,11 @@ export class PaymentService {
           ctx.signal,
         )
       : card.decision;
+    const outcome = await this.command(key, 'authorize', fingerprint, async (tx) => {
+      const live = await tx.lockLivePayment(orderId);
+      if (live) {
+        throw new ShopError('SHOP_ALREADY_EXISTS', `Order ${orderId} already has a ${live.status} payment`, {
+          orderId,
           paymentId: live.id,
           status: live.status,
         });
