@@ -413,6 +413,20 @@ export function checkConsistency(input: Inputs): { problems: string[]; notes: st
   const named = (kind: string, name: string) => byKind(kind).find((o) => obj(o.metadata).name === name);
   const configMaps = new Map(byKind('ConfigMap').map((c) => [str(obj(c.metadata).name), c]));
   const secrets = new Map(byKind('Secret').map((c) => [str(obj(c.metadata).name), c]));
+  // A pod's volume from a ConfigMap names one that is rendered, exactly: kustomize renames a
+  // generated ConfigMap (its hash suffix) but not a reference that a patch added.
+  for (const d of byKind('Deployment').concat(byKind('StatefulSet'))) {
+    const podSpec = obj(obj(obj(d.spec).template).spec);
+    for (const v of arr(podSpec.volumes).map(obj)) {
+      const cm = obj(v.configMap);
+      const name = str(cm.name);
+      if (name && cm.optional !== true && !configMaps.has(name))
+        fail(
+          `k8s ${d.kind}/${str(obj(d.metadata).name)}`,
+          `volume ${str(v.name)} mounts the ConfigMap ${name}, which is not rendered`,
+        );
+    }
+  }
   const secretValue = (name: string, key: string): string | undefined => {
     const s = secrets.get(name);
     if (!s) return undefined;
@@ -594,7 +608,7 @@ export function checkConsistency(input: Inputs): { problems: string[]; notes: st
         .find((p) => p.name === 'grpc-tls');
       if (Number(port?.containerPort) !== 9443) fail(where, 'containerPort "grpc-tls" must be 9443');
       if (!fromSecret('catalog-sidecar-tls')) fail(where, 'no volume from the Secret catalog-sidecar-tls');
-      if (!volumes.some((v) => str(obj(v.configMap).name).startsWith('catalog-sidecar-nginx')))
+      if (!volumes.some((v) => str(obj(v.configMap).name) === 'catalog-sidecar-nginx'))
         fail(where, 'no volume from the ConfigMap catalog-sidecar-nginx');
     }
     const main = arr(spec.containers)

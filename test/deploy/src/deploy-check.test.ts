@@ -230,6 +230,19 @@ describe('scripts/deploy-check.sh', () => {
     );
   });
 
+  test('a generated ConfigMap renamed by its hash while a patch still mounts it by name fails the consistency check', () => {
+    const dir = k8sCopy('hashed-config-map');
+    edit(
+      join(dir, 'overlays', 'kind', 'kustomization.yaml'),
+      '      - nginx.conf=catalog-sidecar/nginx.conf\n    # Its name as the patch (catalog-sidecar.yaml) refers to it: kustomize does not rename a\n    # reference that a patch adds.\n    options:\n      disableNameSuffixHash: true\n',
+      '      - nginx.conf=catalog-sidecar/nginx.conf\n',
+    );
+    assertFails(
+      deployCheck('--k8s', dir, '--only', 'consistency'),
+      /FAIL k8s Deployment\/catalog: volume sidecar-config mounts the ConfigMap catalog-sidecar-nginx, which is not rendered/,
+    );
+  });
+
   test('an environment variable that is not in the service’s config schema fails the consistency check', () => {
     const file = composeCopy('unknown-env');
     edit(file, '      DB_NAME: shoplab_order\n', '      DB_NAME: shoplab_order\n      ORDER_TIMEOUT_MS: "5000"\n');
