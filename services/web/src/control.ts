@@ -65,8 +65,9 @@ interface Switch {
 const SHARES = ['0', '10', '50', '100'] as const;
 
 /**
- * The switches that exist: the gateway's (breakers, bulkheads, order events, product cache), each
- * service's outbox, and the shipping strangler's (the native share per operation, shadow quotes).
+ * The switches that exist: the gateway's (breakers, bulkheads, order events, product cache), the
+ * checkout mode (order), the card network's path (payment), each service's outbox relay and
+ * publish mode, and the shipping strangler's (the native share per operation, shadow quotes).
  */
 export function switches(admin: AdminApi, shipping?: ShippingApi): Switch[] {
   const gateway = <T>(method: string, path: string, body?: unknown) =>
@@ -90,6 +91,33 @@ export function switches(admin: AdminApi, shipping?: ShippingApi): Switch[] {
       read: async () => (await gateway<{ mode: string }>('GET', 'order-events')).mode,
       write: async (mode) => (await gateway<{ mode: string }>('PUT', 'order-events', { mode })).mode,
     },
+    {
+      name: 'checkout-mode',
+      label:
+        'How new checkouts run (orchestrated: the saga; choreographed: services react to events; two-phase: one distributed transaction)',
+      values: ['orchestrated', 'choreographed', 'two-phase'],
+      read: async () => (await admin.request<{ mode: string }>('order', 'GET', '/v1/admin/checkout-mode')).mode,
+      write: async (mode) =>
+        (await admin.request<{ mode: string }>('order', 'PUT', '/v1/admin/checkout-mode', { body: { mode } })).mode,
+    },
+    {
+      name: 'card-network',
+      label:
+        'Who asks the card network (ambassador: HAProxy beside payment owns retries and the circuit; direct: payment does; in-process: no network)',
+      values: ['ambassador', 'direct', 'in-process'],
+      read: async () => (await admin.request<{ mode: string }>('payment', 'GET', '/v1/admin/card-network')).mode,
+      write: async (mode) =>
+        (await admin.request<{ mode: string }>('payment', 'PUT', '/v1/admin/card-network', { body: { mode } })).mode,
+    },
+    ...SERVICES.map(
+      (service): Switch => ({
+        name: `relay-${service}`,
+        label: `${service}: how its outbox relay finds new rows (poll: reads the table; wal: tails PostgreSQL's log)`,
+        values: ['poll', 'wal'],
+        read: async () => (await admin.relayStatus(service)).mode,
+        write: (mode) => admin.setRelayMode(service, mode as 'poll' | 'wal'),
+      }),
+    ),
     ...SERVICES.map(
       (service): Switch => ({
         name: `outbox-${service}`,
