@@ -12,8 +12,9 @@
 #   1. installs Schemathesis $SCHEMATHESIS_VERSION once into a venv cached outside the
 #      repository ($SHOPLAB_CACHE/venv-schemathesis-<version>; idempotent);
 #   2. starts a second gateway process on $FUZZ_GATEWAY_PORT, the same build with the same
-#      downstreams, whose only difference is a raised rate limit (RATE_LIMIT_PER_MINUTE for
-#      this process alone: the default of the shop's gateway on :8080 is untouched), and
+#      downstreams, whose only difference is raised rate limits (RATE_LIMIT_PER_MINUTE and
+#      the address budgets' allowance for 127.0.0.1, for this process alone: the settings of
+#      the shop's gateway on :8080 are untouched), and
 #      stops it at the end;
 #   3. registers a user of its own and passes its token for `bearerAuth` operations and the
 #      admin token for `adminToken` ones;

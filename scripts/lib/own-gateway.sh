@@ -26,14 +26,14 @@ own_gateway_start() {
   fi
   mkdir -p "$SHOPLAB_STATE/logs"
   log=$SHOPLAB_STATE/logs/gateway-$name.log
-  echo "starting a gateway of its own on :$port, rate limit raised for it alone (log: $log)" >&2
+  echo "starting a gateway of its own on :$port, rate limits raised for it alone (log: $log)" >&2
   # shellcheck source=secrets.sh
   source "$ROOT/scripts/lib/secrets.sh"
   local keys=()
   mapfile -t keys < <(shoplab_key_env "$SHOPLAB_STATE/keys" gateway)
   env SERVICE_NAME=gateway HTTP_PORT="$port" ADMIN_TOKEN="$ADMIN_TOKEN" "${keys[@]}" \
     NODE_ENV=development OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318 \
-    RATE_LIMIT_PER_MINUTE=1000000 \
+    RATE_LIMIT_PER_MINUTE=1000000 RATE_LIMIT_EXEMPT_ADDRESSES=127.0.0.1,::1,::ffff:127.0.0.1 \
     node --enable-source-maps --require "$ROOT/packages/chassis/dist/src/telemetry.js" \
     "$ROOT/services/gateway/dist/src/main.js" >"$log" 2>&1 &
   OWN_GATEWAY_PID=$!
