@@ -203,6 +203,7 @@ say compose "system tests passed in $(_elapsed "$t0")"
 # Every service that registers in Consul is a target of the containerised Prometheus (job
 # shoplab, label service), and up.
 t0=$(_now_us)
+((${#registered[@]} > 0)) || die compose "no container runs with REGISTRY_MODE=consul: nothing for Prometheus to discover"
 say compose "Prometheus: ${registered[*]} scraped and up"
 node - "$PROMETHEUS_URL" "${registered[@]}" <<'JS'
 const [url, ...want] = process.argv.slice(2);
