@@ -120,6 +120,24 @@ test('/auth/* has a tighter budget per address than the rest of the API', async 
   });
 });
 
+test('a login names the client address to the user service (its throttle counts per email and address)', async () => {
+  await withGateway({ TRUST_PROXY: '10.9.9.9' }, async (gw) => {
+    world.state.loginAddresses = [];
+    const login = (remoteAddress: string, headers: Record<string, string> = {}) =>
+      gw.app.inject({
+        method: 'POST',
+        url: '/api/v1/auth/login',
+        remoteAddress,
+        headers,
+        payload: { email: 'victim@example.com', password: 'a guess' },
+      });
+    await login('10.0.2.1');
+    await login('10.9.9.9', { 'x-forwarded-for': '198.51.100.7' });
+    await login('10.0.2.2', { 'x-forwarded-for': '198.51.100.7' });
+    assert.deepEqual(world.state.loginAddresses, ['10.0.2.1', '198.51.100.7', '10.0.2.2']);
+  });
+});
+
 test('X-Forwarded-For names the client only when it comes from a configured proxy', async () => {
   const twoFromEach = async (gw: Gateway, peer: string) => {
     const statuses: number[] = [];

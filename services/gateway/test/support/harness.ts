@@ -130,6 +130,8 @@ export class FakeState {
   shedCheckoutsFor: number | undefined;
   /** The headers of each checkout the order service received. */
   checkoutHeaders: Record<string, string | string[] | undefined>[] = [];
+  /** The client address the gateway named with each login (x-shop-client-address). */
+  loginAddresses: (string | string[] | undefined)[] = [];
   /** When set, the order service answers checkouts only once this settles. */
   checkoutGate: Promise<void> | undefined;
   /** Called before GetOrder answers: lets a test move an order along its saga. */
@@ -152,6 +154,7 @@ export class FakeState {
     this.checkouts.clear();
     this.shedCheckoutsFor = undefined;
     this.checkoutHeaders = [];
+    this.loginAddresses = [];
     this.checkoutGate = undefined;
     this.onGetOrder = undefined;
     this.getOrderCalls = 0;
@@ -278,6 +281,7 @@ export async function startWorld(): Promise<World> {
         '/v1/auth/login',
         { schema: { body: z.object({ email: z.string(), password: z.string() }) } },
         async (request) => {
+          state.loginAddresses.push(request.headers['x-shop-client-address']);
           const entry = state.passwords.get(request.body.email);
           if (!entry || entry.password !== request.body.password) throw new ShopError('SHOP_INVALID_CREDENTIALS');
           return { token: tokenFor(entry.userId) };

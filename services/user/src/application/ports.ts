@@ -59,14 +59,18 @@ export interface UserRepository {
   deleteAddress(userId: string, addressId: string): Promise<boolean>;
 }
 
+/**
+ * The login counters, one per (email, client address): guesses from one address slow down and
+ * lock out that address for the email, never the email's owner signing in from elsewhere.
+ */
 export interface LoginAttemptStore {
   /**
-   * Assesses an attempt for `email` under a row lock and, unless it is refused, counts it as a
-   * failure until `succeeded` says otherwise.
+   * Assesses an attempt for `email` from `address` under a row lock and, unless it is refused,
+   * counts it as a failure until `succeeded` says otherwise.
    */
-  begin(email: string, now: Date, settings: LoginThrottleSettings): Promise<AttemptDecision>;
-  /** Forgets the email's failures. */
-  succeeded(email: string): Promise<void>;
+  begin(email: string, address: string, now: Date, settings: LoginThrottleSettings): Promise<AttemptDecision>;
+  /** Forgets the failures of the email from that address. */
+  succeeded(email: string, address: string): Promise<void>;
 }
 
 /** Reads of the notification log, newest first. */

@@ -81,14 +81,19 @@ export class Users {
    */
   async login(
     input: { email: string; password: string },
-    options: { budgetMs?: number } = {},
+    options: { budgetMs?: number; clientAddress?: string } = {},
   ): Promise<{ token: string }> {
     const email = normalizeEmail(input.email);
-    const decision = await this.deps.attempts.begin(email, this.now(), this.deps.throttle);
+    const address = options.clientAddress ?? '';
+    const decision = await this.deps.attempts.begin(email, address, this.now(), this.deps.throttle);
     if (decision.kind === 'blocked') {
-      throw new ShopError('SHOP_RATE_LIMITED', 'Too many failed logins for this email; try again later', {
-        retryAfterSeconds: decision.retryAfterSeconds,
-      });
+      throw new ShopError(
+        'SHOP_RATE_LIMITED',
+        'Too many failed logins for this email from this address; try again later',
+        {
+          retryAfterSeconds: decision.retryAfterSeconds,
+        },
+      );
     }
     // A caller cannot talk its way out of the slowdown: whatever budget it names, the wait is at least LOGIN_MIN_WAIT_MS.
     const budgetWaitMs = (options.budgetMs ?? Number.POSITIVE_INFINITY) - LOGIN_CHECK_RESERVE_MS;
@@ -97,7 +102,7 @@ export class Users {
     const stored = await this.deps.users.findCredentials(email);
     const matches = await this.deps.hasher.verify(input.password, stored?.passwordHash ?? this.deps.dummyHash);
     if (!stored || !matches) throw invalidCredentials();
-    await this.deps.attempts.succeeded(email);
+    await this.deps.attempts.succeeded(email, address);
     // A hash of an older cost is replaced now that the password is at hand (only now is it).
     if (this.deps.hasher.needsRehash(stored.passwordHash)) {
       const rehashed = await this.deps.hasher.hash(input.password);

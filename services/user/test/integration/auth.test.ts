@@ -224,7 +224,7 @@ describe('login slowdown', () => {
     assert.equal(refused.headers['retry-after'], String(problem.retryAfterSeconds));
 
     // A refused attempt does not extend the lockout.
-    const row = await svc.prisma.loginAttempt.findUniqueOrThrow({ where: { email } });
+    const row = await svc.prisma.loginAttempt.findFirstOrThrow({ where: { email } });
     assert.equal(row.failures, 5);
   });
 
@@ -245,10 +245,40 @@ describe('login slowdown', () => {
     assert.deepEqual(svc.waits.slice(before), [], 'no wait: the old failures no longer count');
   });
 
+  test("a login flood for a victim's email from another address does not lock the victim out", async () => {
+    const { email } = await registerUser(svc.http);
+    const from = (address: string, password: string) =>
+      svc.http.inject({
+        method: 'POST',
+        url: '/v1/auth/login',
+        headers: { 'x-shop-client-address': address },
+        payload: { email, password },
+      });
+    for (let i = 1; i <= 5; i++) assert.equal((await from('203.0.113.66', `guess-${i}`)).statusCode, 401);
+    assert.equal((await from('203.0.113.66', PASSWORD)).statusCode, 429, 'the attacker is locked out');
+    const before = svc.waits.length;
+    assert.equal((await from('198.51.100.7', PASSWORD)).statusCode, 200, 'the victim from home is not');
+    assert.deepEqual(svc.waits.slice(before), [], 'and is not even slowed down');
+    assert.equal(
+      (await from('203.0.113.66', PASSWORD)).statusCode,
+      429,
+      'the success elsewhere does not free the attacker',
+    );
+  });
+
+  test('counters whose window has passed are deleted by later attempts (the table keeps only what counts)', async () => {
+    const { email } = await registerUser(svc.http);
+    for (let i = 1; i <= 3; i++) await login(email, `old-${i}`);
+    assert.equal(await svc.prisma.loginAttempt.count({ where: { email } }), 1);
+    svc.advanceClock(61_000);
+    await login(uniqueEmail('someone-else'), 'a guess');
+    assert.equal(await svc.prisma.loginAttempt.count({ where: { email } }), 0);
+  });
+
   test('parallel wrong guesses still count one by one', async () => {
     const { email } = await registerUser(svc.http);
     await Promise.all([1, 2, 3, 4].map((i) => login(email, `parallel-${i}`)));
-    const row = await svc.prisma.loginAttempt.findUniqueOrThrow({ where: { email } });
+    const row = await svc.prisma.loginAttempt.findFirstOrThrow({ where: { email } });
     assert.equal(row.failures, 4);
   });
 });

@@ -34,7 +34,7 @@ function usersWith(options: { credentials?: StoredCredentials; decision?: Attemp
   const succeeded: string[] = [];
   const attempts: LoginAttemptStore = {
     begin: async () => options.decision ?? { kind: 'proceed', delayMs: 0, failuresBefore: 0 },
-    succeeded: async (email) => {
+    succeeded: async (email, _address) => {
       succeeded.push(email);
     },
   };

@@ -65,6 +65,8 @@ export const authRoutes: RouteGroup = (app, { downstreams }) => {
         method: 'POST',
         path: '/v1/auth/login',
         body: request.body,
+        // The user service counts failed logins per (email, this address).
+        headers: { 'x-shop-client-address': request.ip },
       });
       return reply.code(res.status as 200).send(res.body as never);
     },
