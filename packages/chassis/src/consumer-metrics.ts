@@ -9,6 +9,8 @@ export interface ConsumerMetrics {
   duplicates: Counter<'topic' | 'group'>;
   failures: Counter<'topic' | 'group'>;
   deadLettered: Counter<'topic' | 'group' | 'reason'>;
+  /** Events refused because their source is not the topic's owner (also dead-lettered as poison). */
+  foreignSource: Counter<'topic' | 'group'>;
   handlerDuration: Histogram<'topic' | 'group' | 'outcome'>;
   lag: Gauge<'topic' | 'group' | 'partition'>;
 }
@@ -63,6 +65,17 @@ export function consumerMetrics(registry: Registry): ConsumerMetrics {
           name: 'shop_consumer_dlq_total',
           help: 'Messages sent to the dead-letter topic, by reason (poison, failed)',
           labelNames: ['topic', 'group', 'reason'],
+          registers,
+        }),
+    ),
+    foreignSource: getOrCreate(
+      registry,
+      'shop_consumer_foreign_source_total',
+      () =>
+        new Counter({
+          name: 'shop_consumer_foreign_source_total',
+          help: "Events refused because their source is not the topic's owning service (dead-lettered as poison)",
+          labelNames,
           registers,
         }),
     ),

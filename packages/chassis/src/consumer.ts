@@ -6,6 +6,7 @@ import { Registry } from 'prom-client';
 import { backoffDelayMs, sleep } from './backoff';
 import type { FaultInjector } from './chaos';
 import { consumerMetrics } from './consumer-metrics';
+import { topicOwner } from './events';
 import { ensureTopics } from './kafka';
 import type { Logger } from './logging';
 import { createMessageProcessor, type EventHandler } from './message-processor';
@@ -33,6 +34,12 @@ interface ConsumerCommonOptions<Tx> {
   consumerConfig?: Omit<ConsumerConfig, 'groupId'>;
   /** Producer for DLQ writes (default: one of its own). */
   producer?: EventProducer;
+  /**
+   * The service that alone publishes to the topics consumed, e.g. `order`: an event whose source
+   * is not `/shoplab/<owner>` is dead-lettered unapplied. Default: each topic's name says it
+   * (topicOwner: `order.events` → order); a topic whose name says nothing accepts any source.
+   */
+  owner?: string;
 }
 
 /** `db`: a pg pool; the handler gets the `pg.PoolClient` inside BEGIN. */
@@ -79,6 +86,11 @@ export function createConsumer(options: PgConsumerOptions | RunnerConsumerOption
   const metrics = consumerMetrics(options.metrics?.registry ?? new Registry());
   const dlq = options.dlqTopic;
   const dlqTopic = typeof dlq === 'function' ? dlq : dlq ? () => dlq : (topic: string) => `${topic}.dlq`;
+  const ownerOf = options.owner === undefined ? topicOwner : () => options.owner;
+  const unowned = options.topics.filter((topic) => ownerOf(topic) === undefined);
+  if (unowned.length > 0) {
+    log.warn({ topics: unowned }, 'no owner known for these topics: events from any source are applied');
+  }
 
   let consumer: Consumer | undefined;
   let abort = new AbortController();
@@ -108,6 +120,7 @@ export function createConsumer(options: PgConsumerOptions | RunnerConsumerOption
         dlqTopic,
         producer,
         signal: abort.signal,
+        owner: ownerOf,
       });
       c.on(c.events.END_BATCH_PROCESS, ({ payload }) => {
         metrics.lag.set(

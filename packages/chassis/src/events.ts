@@ -74,6 +74,26 @@ export function topicForSource(source: string): string {
   return `${source.slice('/shoplab/'.length)}.events`;
 }
 
+/** The source a service's events carry: `/shoplab/order` for `order`. */
+export function sourceOf(service: string): string {
+  const source = `/shoplab/${service}`;
+  if (!EVENT_SOURCE_PATTERN.test(source)) throw new Error(`invalid service name ${service}`);
+  return source;
+}
+
+// `<service>.events`, or a copy of it with a suffix of its own (`order.events.test-1a2b`, a test's).
+const OWNED_TOPIC = /^([a-z][a-z0-9-]*)\.events(?:\.[A-Za-z0-9._-]+)?$/;
+
+/**
+ * The service that owns (alone publishes to) a topic, read from the topic's name: `order` for
+ * `order.events` and for a copy of it such as `order.events.test-1a2b`; undefined for a name that
+ * follows no such rule. The inverse of topicForSource, so the producer's and the consumer's idea
+ * of whose topic it is cannot drift apart (docs/adr/0041-events-accepted-only-from-their-owner.md).
+ */
+export function topicOwner(topic: string): string | undefined {
+  return OWNED_TOPIC.exec(topic)?.[1];
+}
+
 export interface NewEvent<T> {
   /** The producing service, e.g. `order` (becomes source `/shoplab/order`). */
   service: string;
@@ -192,6 +212,24 @@ export function encodeEvent(event: DomainEvent, extraHeaders: Record<string, str
  */
 export class PoisonMessageError extends Error {
   override readonly name = 'PoisonMessageError';
+}
+
+/**
+ * Refuses an event whose source is not `expected` (the owner's source, e.g. `/shoplab/order`):
+ * it was forged or misrouted, and applying it would let one service speak for another. A
+ * PoisonMessageError, so the consumer dead-letters it at once (reason `poison`), never retries it.
+ */
+export class ForeignSourceError extends PoisonMessageError {
+  constructor(
+    readonly topic: string,
+    readonly event: Pick<DomainEvent, 'id' | 'type' | 'source'>,
+    readonly expected: string,
+  ) {
+    super(
+      `event ${event.id} (${event.type}) on ${topic} comes from ${event.source}, but only ${expected} publishes ` +
+        `to ${topic}: not applied`,
+    );
+  }
 }
 
 /** Kafka headers as strings (kafkajs delivers Buffers; a repeated header keeps its first value). */

@@ -12,7 +12,16 @@ import type { ConsumerMetrics } from './consumer-metrics';
 import { databaseError } from './database-errors';
 import { deadLetterWriter } from './dead-letter';
 import { errorText, ShopError } from './errors';
-import { type DomainEvent, decodeEvent, extractTraceContext, headersToStrings, PoisonMessageError } from './events';
+import {
+  type DomainEvent,
+  decodeEvent,
+  extractTraceContext,
+  ForeignSourceError,
+  headersToStrings,
+  PoisonMessageError,
+  sourceOf,
+  topicOwner,
+} from './events';
 import type { Logger } from './logging';
 import { recordProcessedEvent } from './processed-events';
 import type { EventProducer } from './producer';
@@ -48,6 +57,11 @@ export interface MessageProcessorOptions<Tx extends SqlTransaction> {
   producer: Pick<EventProducer, 'send'>;
   /** Aborted on stop: backoff waits end and no further attempt starts. */
   signal: AbortSignal;
+  /**
+   * The service whose events a topic carries (default: topicOwner, from the topic's name):
+   * an event of another source is dead-lettered unapplied. Undefined for a topic: any source.
+   */
+  owner?: (topic: string) => string | undefined;
 }
 
 /**
@@ -90,6 +104,7 @@ export function createMessageProcessor<Tx extends SqlTransaction>(
     signal,
   });
   const next = (offset: string) => (BigInt(offset) + 1n).toString();
+  const ownerOf = options.owner ?? topicOwner;
 
   return async ({ topic, partition, message, heartbeat, commit }) => {
     const labels = { topic, group: groupId };
@@ -100,6 +115,13 @@ export function createMessageProcessor<Tx extends SqlTransaction>(
     let event: DomainEvent;
     try {
       event = decodeEvent(message);
+      // Only the topic's owner speaks on it: an event from another source (a forged or misrouted
+      // one) is never applied, and never moves this process's clocks.
+      const owner = ownerOf(topic);
+      if (owner !== undefined && event.source !== sourceOf(owner)) {
+        metrics.foreignSource.inc(labels);
+        throw new ForeignSourceError(topic, event, sourceOf(owner));
+      }
     } catch (err) {
       if (!(await deadLetter({ topic, partition, message, error: err, attempts: 0, reason: 'poison' }))) return false;
       await commit(next(message.offset));

@@ -47,6 +47,8 @@ export interface PrismaConsumerOptions<Tx extends SqlTransaction>
   partitionsConsumedConcurrently?: number;
   /** Where a new group starts: the earliest offset (default) or only the messages after it joins. */
   fromBeginning?: boolean;
+  /** The service that alone publishes to the topic (default: its name says it; createConsumer's `owner`). */
+  owner?: string;
 }
 
 /** createConsumer with a Prisma transaction per event (CONSUMER_TRANSACTION's limits). */
@@ -65,6 +67,7 @@ export function createPrismaConsumer<Tx extends SqlTransaction>(options: PrismaC
       ? { partitionsConsumedConcurrently: options.partitionsConsumedConcurrently }
       : {}),
     ...(options.fromBeginning !== undefined ? { fromBeginning: options.fromBeginning } : {}),
+    ...(options.owner !== undefined ? { owner: options.owner } : {}),
     transaction: (work) => prisma.$transaction(work, CONSUMER_TRANSACTION),
     handler: options.handler,
   });

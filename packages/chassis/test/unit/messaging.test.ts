@@ -4,6 +4,7 @@ import { context, ROOT_CONTEXT, type SpanContext, TraceFlags, trace } from '@ope
 import type { KafkaMessage } from 'kafkajs';
 import { Registry } from 'prom-client';
 import { FaultInjector } from '../../src/chaos';
+import { processClock } from '../../src/clock';
 import { ShopError } from '../../src/errors';
 import {
   aggregateTypeOf,
@@ -18,12 +19,15 @@ import {
   encodeEvent,
   eventType,
   extractTraceContext,
+  ForeignSourceError,
   type MessageProcessorOptions,
   type MessageToProcess,
   type PgQueryable,
   PoisonMessageError,
+  sourceOf,
   type TopicMessages,
   topicForSource,
+  topicOwner,
   traceHeaders,
 } from '../../src/messaging';
 import { installTracePropagation, testLogger } from '../support/kafka-fixtures';
@@ -417,5 +421,88 @@ describe('the consumer, message by message', () => {
     const message = context.with(inRequest, () => encodeEvent(orderConfirmed()));
     await createMessageProcessor(h.options)(payloadFor(h, asDelivered(message)));
     assert.equal(seen, remoteParent.traceId);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Only a topic's owner speaks on it (docs/adr/0041-events-accepted-only-from-their-owner.md).
+
+/** An order event as `service` would publish it, e.g. a forged one from `cart`. */
+function fromService(service: string, orderId = 'ord-forged'): DomainEvent {
+  return createEvent({ service, type: eventType('order', 'confirmed'), subject: orderId, data: { orderId } });
+}
+
+describe("a topic's owner", () => {
+  test('is read from the topic name, the inverse of topicForSource, and a name with no rule has none', () => {
+    assert.equal(topicOwner('order.events'), 'order');
+    assert.equal(topicOwner('payment.events'), 'payment');
+    assert.equal(topicOwner('order.events.test-1a2b3c4d'), 'order', "a test's own copy of the topic");
+    assert.equal(topicOwner('legacy-shipping.events'), 'legacy-shipping');
+    assert.equal(topicOwner(topicForSource(sourceOf('catalog'))), 'catalog');
+    for (const none of ['chassis.msg.abc', 'order-test-events-1', 'events', 'Order.events', 'order.eventsx']) {
+      assert.equal(topicOwner(none), undefined, none);
+    }
+    assert.equal(sourceOf('order'), '/shoplab/order');
+    assert.throws(() => sourceOf('Order'), /invalid service name/);
+  });
+
+  test('an event from another source is dead-lettered as poison at once, with the reason, counted, not applied', async () => {
+    const h = harness(() => undefined);
+    const before = processClock.peek().lamport;
+    const forged = fromService('cart');
+    const message = asDelivered(
+      encodeEvent({ ...forged, lamport: before + 1_000_000, hlc: undefined } as DomainEvent),
+      '20',
+    );
+    assert.equal(await createMessageProcessor(h.options)(payloadFor(h, message)), true);
+    assert.deepEqual(h.journal, ['dlq', 'commit 21'], 'never reaches the handler, then moves past it');
+    assert.deepEqual(h.applied, []);
+    const dead = h.dlq[0]?.messages[0];
+    assert.equal(h.dlq[0]?.topic, 'order.events.dlq');
+    assert.deepEqual(dead?.value, message.value, 'the original bytes');
+    assert.equal(dead?.headers?.[DLQ_HEADERS.reason], 'poison');
+    assert.equal(dead?.headers?.[DLQ_HEADERS.attempts], '0');
+    assert.equal(
+      dead?.headers?.[DLQ_HEADERS.error],
+      `event ${forged.id} (shop.order.confirmed.v1) on order.events comes from /shoplab/cart, but only /shoplab/order publishes to order.events: not applied`,
+    );
+    assert.equal(await count(h.metrics.foreignSource), 1);
+    assert.deepEqual(
+      (await h.metrics.deadLettered.get()).values.map((v) => [v.labels.reason, v.value]),
+      [['poison', 1]],
+    );
+    assert.ok(processClock.peek().lamport < before + 1_000_000, "a forged event's clock is not taken in");
+  });
+
+  test("the owner's own event on the same topic is applied, and the refusal is the consumer's, not a crash", async () => {
+    const h = harness(() => undefined);
+    const process = createMessageProcessor(h.options);
+    await process(payloadFor(h, asDelivered(encodeEvent(fromService('cart')), '0')));
+    const genuine = fromService('order', 'ord-genuine');
+    await process(payloadFor(h, asDelivered(encodeEvent(genuine), '1')));
+    assert.deepEqual(h.applied, [genuine.id]);
+    assert.deepEqual(h.commits, ['order.events/2@1', 'order.events/2@2']);
+    assert.equal(await count(h.metrics.processed), 1);
+    assert.equal(await count(h.metrics.foreignSource), 1);
+  });
+
+  test('a consumer that names the owner checks any topic against it; a topic with no known owner takes any source', async () => {
+    const named = harness(() => undefined, { owner: () => 'payment' });
+    await createMessageProcessor(named.options)(payloadFor(named, asDelivered(encodeEvent(fromService('order')))));
+    assert.deepEqual(named.applied, []);
+    assert.match(String(named.dlq[0]?.messages[0]?.headers?.[DLQ_HEADERS.error]), /only \/shoplab\/payment publishes/);
+
+    const open = harness(() => undefined, { owner: () => undefined });
+    const event = fromService('cart');
+    await createMessageProcessor(open.options)(payloadFor(open, asDelivered(encodeEvent(event))));
+    assert.deepEqual(open.applied, [event.id]);
+    assert.equal(await count(open.metrics.foreignSource), 0);
+  });
+
+  test('the refusal is a PoisonMessageError that names the topic, the source and the owner', () => {
+    const err = new ForeignSourceError('order.events', fromService('cart'), '/shoplab/order');
+    assert.ok(err instanceof PoisonMessageError);
+    assert.equal(err.expected, '/shoplab/order');
+    assert.equal(err.event.source, '/shoplab/cart');
   });
 });
