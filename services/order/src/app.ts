@@ -136,6 +136,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     log: twoPhaseLog,
     participants: new GrpcTwoPhaseParticipants(deps.catalog, deps.payment),
     logger: logger.child({ component: 'two-phase' }),
+    decisionTimeoutMs: config.TWO_PHASE_DECISION_TIMEOUT_MS,
+    ...(deps.clock ? { clock: deps.clock } : {}),
   });
   const saga = createSagaRunner({ ...deps, twoPhase, wrapStore: (store) => notifyingStore(store, changes) });
   const orders = new PrismaOrderRepository(prisma);
@@ -193,7 +195,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   );
   grpc.addService(
     orderV1.OrderServiceService,
-    orderServiceHandlers(queries, { changes, resyncMs: config.WATCH_ORDER_RESYNC_MS, logger, open, streams }),
+    orderServiceHandlers(queries, { changes, resyncMs: config.WATCH_ORDER_RESYNC_MS, logger, open, streams }, twoPhase),
   );
   const endWatches = () => {
     for (const stop of streams) stop.abort();

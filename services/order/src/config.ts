@@ -85,6 +85,12 @@ export const configSchema = baseConfigSchema
      * (domain/checkout-mode.ts; recorded on each order). Only modes this service runs are accepted.
      */
     CHECKOUT_MODE: z.enum(CHECKOUT_MODES).default(DEFAULT_CHECKOUT_MODE),
+    /**
+     * A two-phase transaction still undecided this long after it began is decided ABORT when a
+     * participant asks about it (presumed abort); before that, or while this instance runs it, the
+     * participant is told UNKNOWN and holds on. Longer than both prepares' budgets (CATALOG_ and PAYMENT_DEADLINE_MS).
+     */
+    TWO_PHASE_DECISION_TIMEOUT_MS: z.coerce.number().int().positive().default(15_000),
     /** The catalog's stock events: a choreographed checkout's orders react to them (domain/choreography.ts). */
     CATALOG_EVENTS_TOPIC: z.string().min(1).default('catalog.events'),
     /**

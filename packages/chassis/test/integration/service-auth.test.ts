@@ -84,6 +84,7 @@ before(async () => {
       return { order: order(req.userId) };
     },
     listOrders: unimplemented,
+    getTwoPhaseDecision: unimplemented,
     watchOrder: ((call: grpc.ServerWritableStream<orderV1.WatchOrderRequest, orderV1.WatchOrderResponse>) => {
       try {
         requireCallUser(streamIdentity(call), call.request.userId);

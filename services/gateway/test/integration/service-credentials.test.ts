@@ -44,6 +44,7 @@ before(async () => {
       return { orders: [], nextCursor: '' };
     },
     getOrder: async () => ({}),
+    getTwoPhaseDecision: async () => orderV1.GetTwoPhaseDecisionResponse.fromPartial({}),
     watchOrder: () => undefined,
   });
   const port = await order.start();

@@ -394,6 +394,7 @@ export async function startWorld(): Promise<World> {
           state.onGetOrder?.(o, ++state.getOrderCalls);
           return { order: o };
         },
+        getTwoPhaseDecision: unused,
         // Like order's WatchOrder: the order, then again each time it changed. The fake has no
         // saga to hear from, so it reads its state every 10 ms (each read is a GetOrder for onGetOrder).
         watchOrder: (async (call: grpc.ServerWritableStream<orderV1.WatchOrderRequest, orderV1.WatchOrderResponse>) => {

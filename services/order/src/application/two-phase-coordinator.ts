@@ -11,10 +11,11 @@
 import { type FinishOutcome, type Logger, preparedTransactionId, type TwoPhaseParticipant } from '@shoplab/chassis';
 import type { Money } from '@shoplab/contracts';
 import type { Card } from '../domain/checkout-request';
-import { classifyFailure, refusalReason, SagaRefusal, type SagaStepName } from '../domain/saga';
+import { classifyFailure, refusalReason, SagaOutcomeDecided, SagaRefusal, type SagaStepName } from '../domain/saga';
 import {
   abortReason,
   COORDINATOR_RESTARTED,
+  type InquiryAnswer,
   inquiryAnswer,
   recoveryAction,
   type TwoPhaseDecision,
@@ -86,6 +87,9 @@ export class TwoPhaseCoordinator {
   /** The chaos hook (off by default; a restart turns it off, like every switch of ADR 13). */
   readonly chaos: TwoPhaseChaos = { pause: { at: 'none', ms: 0 } };
   private readonly sleep: (ms: number) => Promise<void>;
+  private readonly clock: () => Date;
+  /** The orders this process is preparing or deciding right now: a participant asking about one is told UNKNOWN. */
+  private readonly running = new Set<string>();
 
   constructor(
     private readonly deps: {
@@ -93,9 +97,17 @@ export class TwoPhaseCoordinator {
       participants: TwoPhaseParticipants;
       logger: Logger;
       sleep?: (ms: number) => Promise<void>;
+      clock?: () => Date;
+      /**
+       * How long an undecided transaction may wait for its coordinator before a participant's
+       * question decides it ABORT (presumed abort); until then, and while this process runs it,
+       * the answer is UNKNOWN. Longer than both prepares' call budgets (TWO_PHASE_DECISION_TIMEOUT_MS).
+       */
+      decisionTimeoutMs?: number;
     },
   ) {
     this.sleep = deps.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+    this.clock = deps.clock ?? (() => new Date());
   }
 
   /**
@@ -112,7 +124,14 @@ export class TwoPhaseCoordinator {
     if (!created && !record.decision) {
       record = await this.deps.log.decide(orderId, 'ABORT', { reason: COORDINATOR_RESTARTED });
     }
-    if (created) record = await this.prepareAndDecide(order);
+    if (created) {
+      this.running.add(orderId);
+      try {
+        record = await this.prepareAndDecide(order);
+      } finally {
+        this.running.delete(orderId);
+      }
+    }
     return this.deliver(record);
   }
 
@@ -148,12 +167,18 @@ export class TwoPhaseCoordinator {
 
   /**
    * A participant's question about a transaction it has held prepared too long: the logged
-   * decision; an undecided one is decided ABORT now (presumed abort), so the answer holds.
+   * decision; ABORT for an order the log does not know; UNKNOWN for an undecided one while its
+   * coordinator may still decide, and after that it is decided ABORT now (presumed abort), so the
+   * answer holds.
    */
-  async inquire(orderId: string): Promise<TwoPhaseDecision> {
+  async inquire(orderId: string): Promise<InquiryAnswer> {
     const record = await this.deps.log.find(orderId);
-    const answer = inquiryAnswer(record);
-    if (answer) return answer;
+    const answer = inquiryAnswer(record, {
+      now: this.clock(),
+      decisionTimeoutMs: this.deps.decisionTimeoutMs ?? 10_000,
+      running: this.running.has(orderId),
+    });
+    if (answer !== 'presume_abort') return answer;
     const decided = await this.deps.log.decide(orderId, 'ABORT', { reason: 'two_phase_aborted:participant_timeout' });
     return decided.decision ?? 'ABORT';
   }
@@ -194,8 +219,27 @@ export class TwoPhaseCoordinator {
     return record;
   }
 
+  /**
+   * Tells both participants the decision. Once COMMIT is logged the order can only be confirmed:
+   * a failed delivery is a SagaOutcomeDecided, which the saga retries until it gets through
+   * instead of giving the step up at its deadline and cancelling the order (whose prepared
+   * payment would commit later anyway). A failed ABORT delivery is retried to the step's
+   * deadline as usual: the order is cancelled either way, and the participants' own questions
+   * (or the coordinator's recovery) roll back what is left.
+   */
   private async deliver(record: TwoPhaseRecord): Promise<{ paymentId: string }> {
-    if (recoveryAction(record) !== 'none') await this.finishAll(record, record.decision === 'COMMIT');
+    if (recoveryAction(record) !== 'none') {
+      const commit = record.decision === 'COMMIT';
+      try {
+        await this.finishAll(record, commit);
+      } catch (err) {
+        if (!commit) throw err;
+        throw new SagaOutcomeDecided(
+          `order ${record.orderId}: COMMIT is logged, its delivery failed (${(err as Error).message}); retrying until done`,
+          { cause: err },
+        );
+      }
+    }
     if (record.decision === 'COMMIT' && record.paymentId) return { paymentId: record.paymentId };
     throw new SagaRefusal(
       record.reason ?? 'two_phase_aborted',

@@ -13,6 +13,7 @@ import {
   deadlineReason,
   refusalReason,
   retryDelayMs,
+  SagaOutcomeDecided,
   type SagaState,
   type SagaStepName,
 } from './saga';
@@ -147,8 +148,8 @@ export function afterSuccess(
 /**
  * After a failed attempt. A compensation is retried with backoff until it succeeds (a saga never
  * stops half way). A refused step compensates at once. Any other failure of a step is retried
- * (a `retryForever` step with backoff, forever; the others as afterStepFailure decides, ADR 14)
- * or, once that gives up, compensates with the cancel reason `step_deadline_exceeded:<step>`.
+ * (a `retryForever` step, or one whose outcome is decided already (SagaOutcomeDecided), with
+ * backoff, forever; the others as afterStepFailure decides, ADR 14) or, once that gives up, compensates with the cancel reason `step_deadline_exceeded:<step>`.
  */
 export function afterFailure(
   saga: SagaPosition,
@@ -170,7 +171,7 @@ export function afterFailure(
     return { outcome, progress: compensating(saga, step, true, reason, failed.leaseUntil), continueNow: true };
   }
   const delay = retryDelayMs(saga.attempts, draws.backoff, draws.random);
-  if (step.retryForever) {
+  if (step.retryForever || failed.err instanceof SagaOutcomeDecided) {
     return { outcome, progress: { ...progress, nextAttemptAt: at(finishedAt, delay) }, continueNow: false };
   }
   const decision = afterStepFailure({

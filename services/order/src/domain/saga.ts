@@ -61,6 +61,16 @@ export class SagaRefusal extends Error {
   }
 }
 
+/**
+ * A failure of a step whose outcome is already decided and durable — a two-phase COMMIT in the
+ * decision log whose delivery failed. The step is retried until it succeeds (like a
+ * `retryForever` step), never given up at its deadline: compensating it would cancel an order
+ * whose participants are bound to commit.
+ */
+export class SagaOutcomeDecided extends Error {
+  override readonly name = 'SagaOutcomeDecided';
+}
+
 /** Statuses by which a participant says no: asking again gives the same answer. */
 const REFUSAL_STATUSES: ReadonlySet<number> = new Set([
   GrpcStatus.INVALID_ARGUMENT,

@@ -32,14 +32,24 @@ export function recoveryAction(record: TwoPhaseRecord): 'none' | 'commit' | 'rol
   return record.decision === 'COMMIT' ? 'commit' : 'rollback';
 }
 
+/** What a participant that asks is told: the decision, or UNKNOWN (hold on and ask again later). */
+export type InquiryAnswer = TwoPhaseDecision | 'UNKNOWN';
+
 /**
- * The answer to a participant that waited too long: the logged decision, ABORT for an order the
- * log does not know (it never reached the log, so it can never commit), and undefined while the
- * coordinator has not decided (the caller decides ABORT itself, or waits).
+ * The answer to a participant that waited too long (presumed abort): the logged decision; ABORT
+ * for an order the log does not know (the row is written before any prepare, so it can never
+ * commit); for an undecided one, UNKNOWN while its coordinator may still decide — this process
+ * is running it, or it began less than `decisionTimeoutMs` ago — and otherwise `presume_abort`:
+ * the caller logs ABORT (the first decision wins, so a late COMMIT changes nothing) and answers it.
  */
-export function inquiryAnswer(record: TwoPhaseRecord | undefined): TwoPhaseDecision | undefined {
+export function inquiryAnswer(
+  record: TwoPhaseRecord | undefined,
+  at: { now: Date; decisionTimeoutMs: number; running: boolean },
+): InquiryAnswer | 'presume_abort' {
   if (!record) return 'ABORT';
-  return record.decision;
+  if (record.decision) return record.decision;
+  if (at.running || at.now.getTime() - record.startedAt.getTime() < at.decisionTimeoutMs) return 'UNKNOWN';
+  return 'presume_abort';
 }
 
 /** The cancel reason of an order whose transaction was aborted because a participant could not prepare. */

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { describe, test } from 'node:test';
 import { createLogger, type FinishOutcome, ShopError, type TwoPhaseParticipant } from '@shoplab/chassis';
+import { CHECKOUT_SAGA } from '../../src/application/checkout-saga';
 import type { CommandOptions } from '../../src/application/ports';
 import {
   TwoPhaseCoordinator,
@@ -12,7 +13,8 @@ import {
   type TwoPhaseOrder,
   type TwoPhaseParticipants,
 } from '../../src/application/two-phase-coordinator';
-import { SagaRefusal } from '../../src/domain/saga';
+import { SagaOutcomeDecided, SagaRefusal } from '../../src/domain/saga';
+import { afterFailure } from '../../src/domain/saga-transitions';
 import { inquiryAnswer, recoveryAction, type TwoPhaseDecision, type TwoPhaseRecord } from '../../src/domain/two-phase';
 
 const logger = createLogger({ service: 'order', level: 'silent' });
@@ -212,18 +214,103 @@ describe('the two-phase coordinator', () => {
     assert.equal(log.rows.get(o.orderId)?.decision, 'ABORT');
   });
 
-  test('a participant that asks: the logged decision; an undecided one is decided ABORT for good', async () => {
-    const { log, coordinator } = setup();
+  test('a participant that asks: the logged decision; an undecided one is UNKNOWN, then decided ABORT for good', async () => {
+    const log = new MemoryLog();
+    let now = new Date();
+    const coordinator = new TwoPhaseCoordinator({
+      log,
+      participants: new RecordingParticipants(log),
+      logger,
+      clock: () => now,
+      decisionTimeoutMs: 10_000,
+    });
     assert.equal(await coordinator.inquire(randomUUID()), 'ABORT', 'an order the log does not know never commits');
     const o = order();
     await log.begin(o.orderId, ['catalog', 'payment']);
+    assert.equal(await coordinator.inquire(o.orderId), 'UNKNOWN', 'its coordinator may still decide');
+    assert.equal(log.rows.get(o.orderId)?.decision, undefined, 'asking early decides nothing');
+    // The log's clock started the row a moment after `now`: well past the timeout.
+    now = new Date(now.getTime() + 20_000);
     assert.equal(await coordinator.inquire(o.orderId), 'ABORT');
+    assert.equal(log.rows.get(o.orderId)?.reason, 'two_phase_aborted:participant_timeout');
     // The coordinator's own COMMIT, arriving after the answer, changes nothing.
     assert.equal((await log.decide(o.orderId, 'COMMIT', { paymentId: 'p' })).decision, 'ABORT');
     const other = order();
     await log.begin(other.orderId, ['catalog', 'payment']);
     await log.decide(other.orderId, 'COMMIT', { paymentId: 'p' });
     assert.equal(await coordinator.inquire(other.orderId), 'COMMIT');
+  });
+
+  test('a participant asking about a checkout this coordinator is still deciding is told UNKNOWN, however long it takes', async () => {
+    const log = new MemoryLog();
+    const participants = new RecordingParticipants(log);
+    let now = new Date();
+    let release: () => void = () => {};
+    const coordinator = new TwoPhaseCoordinator({
+      log,
+      participants,
+      logger,
+      clock: () => now,
+      decisionTimeoutMs: 10_000,
+      sleep: () => new Promise<void>((resolve) => (release = resolve)),
+    });
+    coordinator.chaos.pause = { at: 'prepared', ms: 60_000 };
+    const o = order();
+    const running = coordinator.run(o);
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(participants.prepared.size, 2);
+    now = new Date(now.getTime() + 60_000);
+    assert.equal(await coordinator.inquire(o.orderId), 'UNKNOWN');
+    release();
+    assert.deepEqual(await running, { paymentId: 'pay-1' });
+    assert.equal(await coordinator.inquire(o.orderId), 'COMMIT');
+  });
+
+  test('COMMIT logged but not delivered until past the step’s deadline: the saga keeps finishing, it never cancels', async () => {
+    const { log, participants, coordinator } = setup();
+    const o = order();
+    participants.fail.finish = new ShopError('SHOP_DEPENDENCY_UNAVAILABLE', 'payment is down');
+    const failed = await coordinator.run(o).then(
+      () => assert.fail('the delivery failed'),
+      (err: unknown) => err,
+    );
+    assert.equal(log.rows.get(o.orderId)?.decision, 'COMMIT');
+    // The saga's state machine, given this failure of the reserve step long after its deadline.
+    const reserve = CHECKOUT_SAGA.find((s) => s.name === 'reserve_stock');
+    assert.ok(reserve);
+    const deadlineAt = new Date(Date.parse('2026-01-01T10:00:15Z'));
+    const after = (ms: number) => new Date(deadlineAt.getTime() + ms);
+    const transition = afterFailure(
+      { orderId: o.orderId, state: 'RUNNING', currentStep: 2, attempts: 9, deadlineAt, compensations: [] },
+      { kind: 'step', step: reserve },
+      {
+        err: failed,
+        startedAt: after(60_000),
+        finishedAt: after(61_000),
+        leaseUntil: after(120_000),
+        callDeadlineMs: 1_500,
+        breakerResetMs: 10_000,
+      },
+      { backoff: { baseMs: 1_000, maxMs: 8_000 }, random: () => 1 },
+    );
+    assert.equal(transition.gaveUp, undefined, 'a decided COMMIT is not given up');
+    assert.equal(transition.progress.state, 'RUNNING');
+    assert.deepEqual(transition.progress.compensations, [], 'no release of the stock it committed');
+    assert.ok(transition.progress.nextAttemptAt > after(61_000), 'tried again after a backoff');
+    // Retried once payment is back: both commit, the step succeeds from the log.
+    participants.fail = {};
+    assert.deepEqual(await coordinator.run(o), { paymentId: 'pay-1' });
+    assert.deepEqual([...participants.committed].sort(), gids(o.orderId));
+  });
+
+  test('ABORT logged but not delivered is retried to the deadline as before (the order is cancelled either way)', async () => {
+    const { participants, coordinator } = setup();
+    participants.fail.authorize = new ShopError('SHOP_PAYMENT_DECLINED', 'declined');
+    participants.fail.finish = new ShopError('SHOP_DEPENDENCY_UNAVAILABLE', 'catalog is down');
+    await assert.rejects(
+      coordinator.run(order()),
+      (err: unknown) => err instanceof ShopError && !(err instanceof SagaOutcomeDecided),
+    );
   });
 
   test('the chaos hook holds each checkout at its point for its time, and only there', async () => {
@@ -244,7 +331,13 @@ describe('the two-phase coordinator', () => {
     assert.equal(recoveryAction({ ...base, decision: 'COMMIT' }), 'commit');
     assert.equal(recoveryAction({ ...base, decision: 'ABORT' }), 'rollback');
     assert.equal(recoveryAction(base), 'rollback');
-    assert.equal(inquiryAnswer(undefined), 'ABORT');
-    assert.equal(inquiryAnswer(base), undefined);
+    const at = { now: new Date(base.startedAt.getTime() + 5_000), decisionTimeoutMs: 10_000, running: false };
+    assert.equal(inquiryAnswer(undefined, at), 'ABORT', 'the log is written before any prepare: no row, no commit');
+    assert.equal(inquiryAnswer({ ...base, decision: 'COMMIT' }, at), 'COMMIT');
+    assert.equal(inquiryAnswer({ ...base, decision: 'ABORT' }, at), 'ABORT');
+    assert.equal(inquiryAnswer(base, at), 'UNKNOWN', 'undecided, within the coordinator’s time');
+    const late = { ...at, now: new Date(base.startedAt.getTime() + 10_000) };
+    assert.equal(inquiryAnswer(base, late), 'presume_abort', 'undecided past the coordinator’s time');
+    assert.equal(inquiryAnswer(base, { ...late, running: true }), 'UNKNOWN', 'this process is still deciding it');
   });
 });

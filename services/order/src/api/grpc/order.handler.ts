@@ -12,7 +12,9 @@ import { orderV1 } from '@shoplab/contracts';
 import type { Gauge } from 'prom-client';
 import type { OrderQueries } from '../../application/order-queries';
 import { type OrderChanges, watchOrder } from '../../application/order-watch';
+import type { TwoPhaseCoordinator } from '../../application/two-phase-coordinator';
 import type { OrderStatus, OrderView } from '../../domain/order';
+import type { InquiryAnswer } from '../../domain/two-phase';
 
 const STATUS: Record<OrderStatus, orderV1.OrderStatus> = {
   PENDING: orderV1.OrderStatus.ORDER_STATUS_PENDING,
@@ -106,12 +108,37 @@ function watchHandler(queries: OrderQueries, deps: WatchDeps) {
   };
 }
 
-/** order.v1.OrderService: the gateway's reads, always on behalf of one user. */
+const DECISION: Record<InquiryAnswer, orderV1.TwoPhaseDecision> = {
+  COMMIT: orderV1.TwoPhaseDecision.TWO_PHASE_DECISION_COMMIT,
+  ABORT: orderV1.TwoPhaseDecision.TWO_PHASE_DECISION_ABORT,
+  UNKNOWN: orderV1.TwoPhaseDecision.TWO_PHASE_DECISION_UNKNOWN,
+};
+
+/** The participants of the two-phase checkout: the only callers of GetTwoPhaseDecision. */
+const TWO_PHASE_PARTICIPANTS: ReadonlySet<string> = new Set(['catalog', 'payment']);
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * order.v1.OrderService: the gateway's reads, always on behalf of one user; and a two-phase
+ * participant's question about a transaction it holds prepared (GetTwoPhaseDecision).
+ */
 export function orderServiceHandlers(
   queries: OrderQueries,
   watch: WatchDeps,
+  twoPhase: Pick<TwoPhaseCoordinator, 'inquire'>,
 ): ServiceImplementation<typeof orderV1.OrderServiceService> {
   return {
+    getTwoPhaseDecision: async (request, ctx) => {
+      // Without service auth (a test server) there is no identity; with it, only the participants ask.
+      if (ctx.identity && !TWO_PHASE_PARTICIPANTS.has(ctx.identity.caller)) {
+        throw new ShopError('SHOP_FORBIDDEN', `${ctx.identity.caller} is no participant of the two-phase checkout`);
+      }
+      if (!UUID.test(request.orderId)) {
+        throw new ShopError('SHOP_VALIDATION_FAILED', 'order_id must be a UUID', { field: 'order_id' });
+      }
+      return { decision: DECISION[await twoPhase.inquire(request.orderId.toLowerCase())] };
+    },
     watchOrder: watchHandler(queries, watch) as grpc.UntypedHandleCall,
     getOrder: async (request, ctx) => ({
       order: toProtoOrder(await queries.get(requireUserId(request.userId, ctx.identity), request.id)),

@@ -84,11 +84,13 @@ export function registerTwoPhaseRoutes(
         tags: ['admin'],
         summary: 'The decision of an order’s two-phase transaction, as a participant in doubt asks for it',
         description:
-          'COMMIT or ABORT. An undecided transaction is decided ABORT by this question (presumed abort): the ' +
-          'coordinator can then never commit it.',
+          'COMMIT or ABORT as logged; ABORT for an order the log does not know. An undecided transaction is ' +
+          'UNKNOWN while its coordinator may still decide (TWO_PHASE_DECISION_TIMEOUT_MS), and after that this ' +
+          'question decides it ABORT (presumed abort): the coordinator can then never commit it. The participants ' +
+          'ask the same over gRPC (order.v1.OrderService/GetTwoPhaseDecision).',
         security: [{ adminToken: [] }],
         params: z.object({ orderId: z.uuid() }),
-        response: { 200: z.object({ orderId: z.string(), decision: z.enum(['COMMIT', 'ABORT']) }) },
+        response: { 200: z.object({ orderId: z.string(), decision: z.enum(['COMMIT', 'ABORT', 'UNKNOWN']) }) },
       },
     },
     async (request) => ({

@@ -71,6 +71,57 @@ export function orderStatusToJSON(object: OrderStatus): string {
   }
 }
 
+export enum TwoPhaseDecision {
+  TWO_PHASE_DECISION_UNSPECIFIED = 0,
+  /** TWO_PHASE_DECISION_COMMIT - The coordinator logged COMMIT: COMMIT PREPARED. */
+  TWO_PHASE_DECISION_COMMIT = 1,
+  /**
+   * TWO_PHASE_DECISION_ABORT - The coordinator logged ABORT, or never logged the order, or gave up waiting for it
+   * (presumed abort): ROLLBACK PREPARED.
+   */
+  TWO_PHASE_DECISION_ABORT = 2,
+  /** TWO_PHASE_DECISION_UNKNOWN - Not decided yet and still within the coordinator's own time: hold and ask again later. */
+  TWO_PHASE_DECISION_UNKNOWN = 3,
+  UNRECOGNIZED = -1,
+}
+
+export function twoPhaseDecisionFromJSON(object: any): TwoPhaseDecision {
+  switch (object) {
+    case 0:
+    case "TWO_PHASE_DECISION_UNSPECIFIED":
+      return TwoPhaseDecision.TWO_PHASE_DECISION_UNSPECIFIED;
+    case 1:
+    case "TWO_PHASE_DECISION_COMMIT":
+      return TwoPhaseDecision.TWO_PHASE_DECISION_COMMIT;
+    case 2:
+    case "TWO_PHASE_DECISION_ABORT":
+      return TwoPhaseDecision.TWO_PHASE_DECISION_ABORT;
+    case 3:
+    case "TWO_PHASE_DECISION_UNKNOWN":
+      return TwoPhaseDecision.TWO_PHASE_DECISION_UNKNOWN;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return TwoPhaseDecision.UNRECOGNIZED;
+  }
+}
+
+export function twoPhaseDecisionToJSON(object: TwoPhaseDecision): string {
+  switch (object) {
+    case TwoPhaseDecision.TWO_PHASE_DECISION_UNSPECIFIED:
+      return "TWO_PHASE_DECISION_UNSPECIFIED";
+    case TwoPhaseDecision.TWO_PHASE_DECISION_COMMIT:
+      return "TWO_PHASE_DECISION_COMMIT";
+    case TwoPhaseDecision.TWO_PHASE_DECISION_ABORT:
+      return "TWO_PHASE_DECISION_ABORT";
+    case TwoPhaseDecision.TWO_PHASE_DECISION_UNKNOWN:
+      return "TWO_PHASE_DECISION_UNKNOWN";
+    case TwoPhaseDecision.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
 export interface OrderLine {
   productId: string;
   name: string;
@@ -149,6 +200,15 @@ export interface WatchOrderRequest {
 
 export interface WatchOrderResponse {
   order?: Order | undefined;
+}
+
+export interface GetTwoPhaseDecisionRequest {
+  /** The order whose distributed transaction the caller holds prepared. */
+  orderId: string;
+}
+
+export interface GetTwoPhaseDecisionResponse {
+  decision: TwoPhaseDecision;
 }
 
 function createBaseOrderLine(): OrderLine {
@@ -1288,6 +1348,146 @@ export const WatchOrderResponse: MessageFns<WatchOrderResponse> = {
   },
 };
 
+function createBaseGetTwoPhaseDecisionRequest(): GetTwoPhaseDecisionRequest {
+  return { orderId: "" };
+}
+
+export const GetTwoPhaseDecisionRequest: MessageFns<GetTwoPhaseDecisionRequest> = {
+  encode(message: GetTwoPhaseDecisionRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.orderId !== "") {
+      writer.uint32(10).string(message.orderId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetTwoPhaseDecisionRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetTwoPhaseDecisionRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.orderId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetTwoPhaseDecisionRequest {
+    return {
+      orderId: isSet(object.orderId)
+        ? globalThis.String(object.orderId)
+        : isSet(object.order_id)
+        ? globalThis.String(object.order_id)
+        : "",
+    };
+  },
+
+  toJSON(message: GetTwoPhaseDecisionRequest): unknown {
+    const obj: any = {};
+    if (message.orderId !== "") {
+      obj.orderId = message.orderId;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetTwoPhaseDecisionRequest>, I>>(base?: I): GetTwoPhaseDecisionRequest {
+    return GetTwoPhaseDecisionRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetTwoPhaseDecisionRequest>, I>>(object: I): GetTwoPhaseDecisionRequest {
+    const message = createBaseGetTwoPhaseDecisionRequest();
+    message.orderId = object.orderId ?? "";
+    return message;
+  },
+};
+
+function createBaseGetTwoPhaseDecisionResponse(): GetTwoPhaseDecisionResponse {
+  return { decision: 0 };
+}
+
+export const GetTwoPhaseDecisionResponse: MessageFns<GetTwoPhaseDecisionResponse> = {
+  encode(message: GetTwoPhaseDecisionResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.decision !== 0) {
+      writer.uint32(8).int32(message.decision);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetTwoPhaseDecisionResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetTwoPhaseDecisionResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.decision = reader.int32() as any;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetTwoPhaseDecisionResponse {
+    return { decision: isSet(object.decision) ? twoPhaseDecisionFromJSON(object.decision) : 0 };
+  },
+
+  toJSON(message: GetTwoPhaseDecisionResponse): unknown {
+    const obj: any = {};
+    if (message.decision !== 0) {
+      obj.decision = twoPhaseDecisionToJSON(message.decision);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetTwoPhaseDecisionResponse>, I>>(base?: I): GetTwoPhaseDecisionResponse {
+    return GetTwoPhaseDecisionResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetTwoPhaseDecisionResponse>, I>>(object: I): GetTwoPhaseDecisionResponse {
+    const message = createBaseGetTwoPhaseDecisionResponse();
+    message.decision = object.decision ?? 0;
+    return message;
+  },
+};
+
 /**
  * OrderService lets the gateway read orders to compose them with products and payments.
  * Checkout itself is the order service's REST API (it needs an Idempotency-Key header).
@@ -1325,6 +1525,22 @@ export const OrderServiceService = {
     responseSerialize: (value: WatchOrderResponse): Buffer => Buffer.from(WatchOrderResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): WatchOrderResponse => WatchOrderResponse.decode(value),
   },
+  /**
+   * A participant of the two-phase checkout (catalog, payment) asks for the decision on a
+   * transaction it has held prepared too long (docs/patterns/two-phase-commit.md). Only
+   * catalog and payment may call it.
+   */
+  getTwoPhaseDecision: {
+    path: "/order.v1.OrderService/GetTwoPhaseDecision" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetTwoPhaseDecisionRequest): Buffer =>
+      Buffer.from(GetTwoPhaseDecisionRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetTwoPhaseDecisionRequest => GetTwoPhaseDecisionRequest.decode(value),
+    responseSerialize: (value: GetTwoPhaseDecisionResponse): Buffer =>
+      Buffer.from(GetTwoPhaseDecisionResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GetTwoPhaseDecisionResponse => GetTwoPhaseDecisionResponse.decode(value),
+  },
 } as const;
 
 export interface OrderServiceServer extends UntypedServiceImplementation {
@@ -1335,6 +1551,12 @@ export interface OrderServiceServer extends UntypedServiceImplementation {
    * ends after CONFIRMED or CANCELLED. NOT_FOUND for an unknown order or another user's.
    */
   watchOrder: handleServerStreamingCall<WatchOrderRequest, WatchOrderResponse>;
+  /**
+   * A participant of the two-phase checkout (catalog, payment) asks for the decision on a
+   * transaction it has held prepared too long (docs/patterns/two-phase-commit.md). Only
+   * catalog and payment may call it.
+   */
+  getTwoPhaseDecision: handleUnaryCall<GetTwoPhaseDecisionRequest, GetTwoPhaseDecisionResponse>;
 }
 
 export interface OrderServiceClient extends Client {
@@ -1378,6 +1600,26 @@ export interface OrderServiceClient extends Client {
     metadata?: Metadata,
     options?: Partial<CallOptions>,
   ): ClientReadableStream<WatchOrderResponse>;
+  /**
+   * A participant of the two-phase checkout (catalog, payment) asks for the decision on a
+   * transaction it has held prepared too long (docs/patterns/two-phase-commit.md). Only
+   * catalog and payment may call it.
+   */
+  getTwoPhaseDecision(
+    request: GetTwoPhaseDecisionRequest,
+    callback: (error: ServiceError | null, response: GetTwoPhaseDecisionResponse) => void,
+  ): ClientUnaryCall;
+  getTwoPhaseDecision(
+    request: GetTwoPhaseDecisionRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: GetTwoPhaseDecisionResponse) => void,
+  ): ClientUnaryCall;
+  getTwoPhaseDecision(
+    request: GetTwoPhaseDecisionRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: GetTwoPhaseDecisionResponse) => void,
+  ): ClientUnaryCall;
 }
 
 export const OrderServiceClient = makeGenericClientConstructor(
