@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
+  eventContracts,
   OrderCancelledV1,
   OrderConfirmedV1,
   OrderCreatedV1,
@@ -11,6 +12,7 @@ import {
   ProductCreatedV1,
   paymentEventsV1,
   stockEventsV1,
+  UserRegisteredV1,
 } from '@shoplab/contracts';
 import {
   createContractEvent,
@@ -126,4 +128,37 @@ test('the stock movements share one shape and refuse a line without units', () =
       ),
     PoisonMessageError,
   );
+});
+
+test('the events that carry personal data say so, naming fields their schema has', () => {
+  // The list a privacy review reads: an event added with a person's data must be marked here too.
+  const marked = Object.fromEntries(
+    eventContracts.filter((c) => c.personalData.length > 0).map((c) => [c.type, [...c.personalData]]),
+  );
+  assert.deepEqual(marked, {
+    'shop.order.created.v1': ['userId', 'shippingAddress'],
+    'shop.order.confirmed.v1': ['userId'],
+    'shop.order.cancelled.v1': ['userId'],
+    'shop.payment.authorized.v1': ['cardLast4'],
+    'shop.user.registered.v1': ['id', 'email', 'name'],
+    'shop.user.address_added.v1': ['userId', 'address'],
+  });
+  for (const c of eventContracts) {
+    const shape = (c.schema as unknown as { shape?: Record<string, unknown> }).shape ?? {};
+    for (const field of c.personalData) assert.ok(field in shape, `${c.type} has no field ${field}`);
+  }
+  assert.equal(new Set(eventContracts.map((c) => c.type)).size, eventContracts.length, 'no two share a type');
+});
+
+test("a field that names a person's contact or address is marked wherever a contract carries it", () => {
+  // A guard for new contracts: these field names are personal data in any event of this shop.
+  const personal = new Set(['userId', 'email', 'shippingAddress', 'address', 'cardLast4', 'phone']);
+  for (const c of eventContracts) {
+    const shape = (c.schema as unknown as { shape?: Record<string, unknown> }).shape ?? {};
+    for (const field of Object.keys(shape)) {
+      if (personal.has(field)) assert.ok(c.personalData.includes(field), `${c.type}: ${field} is not marked`);
+    }
+  }
+  assert.deepEqual(UserRegisteredV1.personalData, ['id', 'email', 'name']);
+  assert.ok(Object.isFrozen(UserRegisteredV1.personalData));
 });

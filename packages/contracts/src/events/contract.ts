@@ -11,6 +11,19 @@ export interface EventContract<S extends z.ZodType = z.ZodType> {
   readonly type: string;
   /** The schema of the event's `data`. */
   readonly schema: S;
+  /**
+   * The fields of `data` that are personal data (a person's identifier, contact, address, card
+   * fragment): empty when the event carries none. Whoever stores, copies or logs the event —
+   * a read store, a dead-letter topic, a support tool — knows from here what it holds about a
+   * person and so what an erasure or a retention rule must reach.
+   */
+  readonly personalData: readonly string[];
+}
+
+/** What a contract may say besides its type and schema. */
+export interface EventContractOptions<S extends z.ZodType> {
+  /** The top-level fields of the data that are personal data (EventContract.personalData). */
+  personalData?: readonly (keyof z.output<S> & string)[];
 }
 
 /** The data a producer gives (before defaults). */
@@ -18,8 +31,12 @@ export type EventInput<C extends EventContract> = z.input<C['schema']>;
 /** The data a consumer gets after parsing. */
 export type EventData<C extends EventContract> = z.output<C['schema']>;
 
-export function defineEvent<S extends z.ZodType>(type: string, schema: S): EventContract<S> {
-  return Object.freeze({ type, schema });
+export function defineEvent<S extends z.ZodType>(
+  type: string,
+  schema: S,
+  options: EventContractOptions<S> = {},
+): EventContract<S> {
+  return Object.freeze({ type, schema, personalData: Object.freeze([...(options.personalData ?? [])]) });
 }
 
 /** Money in integer minor units with an ISO 4217 code (proto/common/v1/money.proto). */

@@ -3,3 +3,5 @@ export * from './catalog';
 export * from './contract';
 export * from './order';
 export * from './payment';
+export * from './registry';
+export * from './user';

@@ -1,4 +1,5 @@
-// The order service's events (topic order.events, subject = order id). Never the card.
+// The order service's events (topic order.events, subject = order id). Never the card. Each says
+// which of its fields are personal data (the buyer's id, the shipping address): contract.ts.
 import { z } from 'zod';
 import { defineEvent, idSchema, moneySchema, quantityLineSchema } from './contract';
 
@@ -38,6 +39,7 @@ export const OrderCreatedV1 = defineEvent(
      */
     checkoutMode: z.enum(['orchestrated', 'choreographed', 'two-phase']).optional(),
   }),
+  { personalData: ['userId', 'shippingAddress'] },
 );
 
 /** shop.order.confirmed.v1: cart takes the purchase out, catalog counts the sale, user logs a notification. */
@@ -63,6 +65,7 @@ export const OrderConfirmedV1 = defineEvent(
     cartVersion: z.number().int().nonnegative(),
     confirmedAt: z.iso.datetime({ offset: true }),
   }),
+  { personalData: ['userId'] },
 );
 
 /** shop.order.cancelled.v1: the order ended without a sale, with the saga's reason. */
@@ -78,4 +81,5 @@ export const OrderCancelledV1 = defineEvent(
     cartVersion: z.number().int().nonnegative(),
     cancelledAt: z.iso.datetime({ offset: true }),
   }),
+  { personalData: ['userId'] },
 );

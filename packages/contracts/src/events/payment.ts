@@ -23,6 +23,8 @@ export const PAYMENT_EVENT_V1 = /^shop\.payment\.[a-z][a-z0-9_]*\.v1$/;
 export const PaymentAuthorizedV1 = defineEvent(
   'shop.payment.authorized.v1',
   paymentEventV1Core.extend({ cardLast4: z.string().regex(/^\d{4}$/) }),
+  // A fragment of the buyer's card: with the order it names a person's card.
+  { personalData: ['cardLast4'] },
 );
 export const PaymentDeclinedV1 = defineEvent(
   'shop.payment.declined.v1',

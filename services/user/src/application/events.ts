@@ -1,44 +1,28 @@
 // The events the user service publishes on `user.events` (subject = user id, so one user's
-// events keep their order). Never put the password or its hash in here.
-import { createEvent, type DomainEvent, eventType } from '@shoplab/chassis';
+// events keep their order), built through their contracts (@shoplab/contracts, which marks
+// their personal data). Never put the password or its hash in here.
+import { createContractEvent, type DomainEvent } from '@shoplab/chassis';
+import { type EventData, UserAddressAddedV1, UserRegisteredV1 } from '@shoplab/contracts';
 import type { Address } from '../domain/address';
 import type { UserProfile } from '../domain/user';
 
-export const USER_REGISTERED = eventType('user', 'registered');
-export const USER_ADDRESS_ADDED = eventType('user', 'address_added');
+export const USER_REGISTERED = UserRegisteredV1.type;
+export const USER_ADDRESS_ADDED = UserAddressAddedV1.type;
 
-export interface UserRegisteredData {
-  id: string;
-  email: string;
-  name: string;
-}
-
-export interface AddressAddedData {
-  userId: string;
-  address: {
-    id: string;
-    line1: string;
-    line2: string | null;
-    city: string;
-    postalCode: string;
-    country: string;
-    isDefault: boolean;
-  };
-}
+export type UserRegisteredData = EventData<typeof UserRegisteredV1>;
+export type AddressAddedData = EventData<typeof UserAddressAddedV1>;
 
 export function userRegistered(user: Pick<UserProfile, 'id' | 'email' | 'name'>): DomainEvent<UserRegisteredData> {
-  return createEvent({
+  return createContractEvent(UserRegisteredV1, {
     service: 'user',
-    type: USER_REGISTERED,
     subject: user.id,
     data: { id: user.id, email: user.email, name: user.name },
   });
 }
 
 export function addressAdded(userId: string, address: Address): DomainEvent<AddressAddedData> {
-  return createEvent({
+  return createContractEvent(UserAddressAddedV1, {
     service: 'user',
-    type: USER_ADDRESS_ADDED,
     subject: userId,
     data: {
       userId,
