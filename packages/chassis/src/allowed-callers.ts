@@ -10,6 +10,7 @@ export const GRPC_CALLERS: Readonly<Record<string, readonly string[]>> = {
   catalog: ['gateway', 'order', 'cart'],
   cart: ['gateway', 'order'],
   payment: ['gateway', 'order'],
-  order: ['gateway'],
+  // catalog and payment: the two-phase checkout's participants ask for decisions (GetTwoPhaseDecision).
+  order: ['gateway', 'catalog', 'payment'],
   shipping: ['gateway'],
 };

@@ -32,3 +32,4 @@ export * from './prisma-consumer';
 export * from './resilience';
 export * from './service';
 export * from './service-auth';
+export * from './two-phase-inquiry';

@@ -1,4 +1,10 @@
-import { baseConfigSchema, databaseConfigSchema, grpcConfigSchema, kafkaConfigSchema } from '@shoplab/chassis';
+import {
+  baseConfigSchema,
+  databaseConfigSchema,
+  grpcConfigSchema,
+  kafkaConfigSchema,
+  twoPhaseInquiryConfigSchema,
+} from '@shoplab/chassis';
 import { z } from 'zod';
 
 const bool = z
@@ -9,7 +15,11 @@ export const configSchema = baseConfigSchema
   .extend(databaseConfigSchema.shape)
   .extend(grpcConfigSchema.shape)
   .extend(kafkaConfigSchema.shape)
+  // A participant of the two-phase checkout asks order about transactions it held prepared too long.
+  .extend(twoPhaseInquiryConfigSchema.shape)
   .extend({
+    /** The order service's local gRPC address (the two-phase coordinator) unless STATIC_SERVICES says otherwise. */
+    STATIC_SERVICES: baseConfigSchema.shape.STATIC_SERVICES.default({ order: ['127.0.0.1:9085'] }),
     SERVICE_NAME: z.string().default('catalog'),
     HTTP_PORT: baseConfigSchema.shape.HTTP_PORT.default(8082),
     GRPC_PORT: grpcConfigSchema.shape.GRPC_PORT.default(9082),

@@ -3,6 +3,7 @@ import {
   createDatabase,
   createEventing,
   createServiceKit,
+  createTwoPhaseInquiry,
   loadConfig,
   prismaConsumerIntake,
   startService,
@@ -35,7 +36,8 @@ async function main(): Promise<void> {
   await startService(kit, {
     http: app.http,
     grpc: app.grpc,
-    intake: [choreography, relayIntake],
+    // The two-phase checkout: prepared authorizations held too long are asked about (order decides).
+    intake: [choreography, relayIntake, createTwoPhaseInquiry(kit, 'payment', db.prisma)],
     pools: [producerPool, ...db.pools],
   });
 }
