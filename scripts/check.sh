@@ -53,6 +53,9 @@ bash scripts/install.sh
 step "references: every link, #anchor and § resolves inside the repository"
 make --no-print-directory check-refs
 
+step "dependency audit: a high or critical advisory with a fix fails; SKIPPED (never a pass) when the registry's audit endpoint refuses"
+node --test --test-reporter=dot scripts/audit-deps.test.mjs && node scripts/audit-deps.mjs
+
 step "infrastructure (infra/local)"
 SHOPLAB_STARTED_FILE="$started_file" bash infra/local/infra.sh up
 
