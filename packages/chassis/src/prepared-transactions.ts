@@ -10,6 +10,7 @@ import { z } from 'zod';
 import { ShopError } from './errors';
 import { type HttpApp, requireAdminToken } from './http';
 import { type SqlTransaction, sqlExecutor } from './sql';
+import type { TwoPhaseInquiry } from './two-phase-inquiry';
 
 /** Where a participant finishes its prepared transactions: a pg pool or client, or a Prisma client (outside $transaction). */
 export type PreparedTransactionsDb = SqlTransaction;
@@ -126,8 +127,43 @@ export async function listPrepared(db: SqlTransaction, olderThanMs = 0): Promise
  */
 export function registerPreparedTransactionRoutes(
   app: HttpApp,
-  deps: { db: PreparedTransactionsDb; adminToken: string },
+  deps: {
+    db: PreparedTransactionsDb;
+    adminToken: string;
+    /** The participant's inquiry (two-phase-inquiry.ts): `POST /v1/admin/two-phase/inquire` asks about every one now. */
+    inquiry?: Pick<TwoPhaseInquiry, 'sweep'>;
+  },
 ): void {
+  const { inquiry } = deps;
+  if (inquiry) {
+    app.post(
+      '/v1/admin/two-phase/inquire',
+      {
+        onRequest: requireAdminToken(deps.adminToken),
+        schema: {
+          tags: ['admin'],
+          summary: 'Ask the coordinator now about every transaction prepared here, and finish each as it decided',
+          description:
+            'What the participant does on its own for transactions older than TWO_PHASE_INQUIRY_AFTER_MS, now and for ' +
+            'all of them. unreachable: the coordinator did not answer, the transaction stays prepared (its rows locked); ' +
+            'unknown: not decided yet.',
+          security: [{ adminToken: [] }],
+          response: {
+            200: z.object({
+              committed: z.number().int(),
+              rolledBack: z.number().int(),
+              unknown: z.number().int(),
+              unreachable: z.number().int(),
+            }),
+          },
+        },
+      },
+      async () => {
+        const { committed, rolledBack, unknown, unreachable } = await inquiry.sweep({ all: true });
+        return { committed, rolledBack, unknown, unreachable };
+      },
+    );
+  }
   app.get(
     '/v1/admin/two-phase/prepared',
     {

@@ -69,6 +69,8 @@ export interface TwoPhaseInquiryDeps {
   store: PreparedTransactionsStore;
   /** Asks the coordinator (createTwoPhaseDecisionClient); throws when it cannot be reached. */
   ask(orderId: string): Promise<CoordinatorAnswer>;
+  /** Closes what `ask` uses (its gRPC channel), on stop. */
+  close?(): void;
   logger: Logger;
   registry?: Registry;
   settings: { askAfterMs: number; intervalMs: number; maxBackoffMs: number };
@@ -126,21 +128,24 @@ export class TwoPhaseInquiry implements Intake {
   /**
    * One look: every prepared transaction older than askAfterMs whose next question is due is
    * asked about and finished as the coordinator decided; an unreachable coordinator or an
-   * UNKNOWN answer leaves it prepared and backs off (doubling, up to maxBackoffMs).
+   * UNKNOWN answer leaves it prepared and backs off (doubling, up to maxBackoffMs). `all`: every
+   * prepared transaction now, whatever its age and back-off (the admin route's "ask now").
    */
-  async sweep(): Promise<InquiryCounts> {
+  async sweep(options: { all?: boolean } = {}): Promise<InquiryCounts> {
     const counts: InquiryCounts = { committed: 0, rolledBack: 0, unknown: 0, unreachable: 0, waiting: 0 };
     const { participant, logger, settings } = this.deps;
-    const held = await this.deps.store.list(settings.askAfterMs);
-    this.inDoubt?.set({ participant }, held.length);
-    const present = new Set(held.map((p) => p.gid));
-    for (const gid of this.backingOff.keys()) if (!present.has(gid)) this.backingOff.delete(gid);
+    const held = await this.deps.store.list(options.all ? 0 : settings.askAfterMs);
+    if (!options.all) {
+      this.inDoubt?.set({ participant }, held.length);
+      const present = new Set(held.map((p) => p.gid));
+      for (const gid of this.backingOff.keys()) if (!present.has(gid)) this.backingOff.delete(gid);
+    }
 
     for (const prepared of held) {
       const { gid, orderId } = prepared;
       const now = this.clock();
       const backoff = this.backingOff.get(gid);
-      if (backoff && backoff.nextAt > now) {
+      if (!options.all && backoff && backoff.nextAt > now) {
         counts.waiting++;
         continue;
       }
@@ -196,6 +201,7 @@ export class TwoPhaseInquiry implements Intake {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     await this.pass;
+    this.deps.close?.();
   }
 
   private schedule(): void {
@@ -234,11 +240,10 @@ const ANSWERS: Partial<Record<orderV1.TwoPhaseDecision, CoordinatorAnswer>> = {
  * breaker per (participant, order). An answer the participant does not know counts as no answer.
  */
 export function createTwoPhaseDecisionClient(
-  kit: Pick<ServiceKit, 'registry' | 'metrics' | 'breakers' | 'logger' | 'chaos'> & {
-    config: { SERVICE_NAME: string };
-  },
+  kit: Pick<ServiceKit, 'registry' | 'metrics' | 'breakers' | 'logger'> &
+    Partial<Pick<ServiceKit, 'chaos'>> & { config: { SERVICE_NAME: string } },
   settings: { deadlineMs: number },
-): (orderId: string) => Promise<CoordinatorAnswer> {
+): { ask(orderId: string): Promise<CoordinatorAnswer>; close(): void } {
   const client = createGrpcClient(
     orderV1.OrderServiceClient,
     {
@@ -247,13 +252,16 @@ export function createTwoPhaseDecisionClient(
       registry: kit.registry,
       deadlineMs: settings.deadlineMs,
     },
-    { metrics: kit.metrics, breakers: kit.breakers, logger: kit.logger, chaos: kit.chaos },
+    { metrics: kit.metrics, breakers: kit.breakers, logger: kit.logger, ...(kit.chaos ? { chaos: kit.chaos } : {}) },
   );
-  return async (orderId) => {
-    const { decision } = await client.call('getTwoPhaseDecision', { orderId });
-    const answer = ANSWERS[decision];
-    if (!answer) throw new Error(`the coordinator answered ${decision} for order ${orderId}`);
-    return answer;
+  return {
+    ask: async (orderId) => {
+      const { decision } = await client.call('getTwoPhaseDecision', { orderId });
+      const answer = ANSWERS[decision];
+      if (!answer) throw new Error(`the coordinator answered ${decision} for order ${orderId}`);
+      return answer;
+    },
+    close: () => client.close(),
   };
 }
 
@@ -266,10 +274,12 @@ export function createTwoPhaseInquiry(
   db: PreparedTransactionsDb,
 ): TwoPhaseInquiry {
   const { config } = kit;
+  const coordinator = createTwoPhaseDecisionClient(kit, { deadlineMs: config.TWO_PHASE_INQUIRY_DEADLINE_MS });
   return new TwoPhaseInquiry({
     participant,
     store: preparedTransactionsStore(db),
-    ask: createTwoPhaseDecisionClient(kit, { deadlineMs: config.TWO_PHASE_INQUIRY_DEADLINE_MS }),
+    ask: coordinator.ask,
+    close: coordinator.close,
     logger: kit.logger.child({ component: 'two-phase-inquiry' }),
     registry: kit.metrics.registry,
     settings: {

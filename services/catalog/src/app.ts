@@ -3,6 +3,7 @@
 import {
   createHttpApp,
   createServiceGrpcServer,
+  createTwoPhaseInquiry,
   type GrpcServer,
   type HttpApp,
   pgPoolOf,
@@ -10,6 +11,7 @@ import {
   registerOutboxAudit,
   registerPreparedTransactionRoutes,
   type ServiceKit,
+  type TwoPhaseInquiry,
 } from '@shoplab/chassis';
 import { catalogV1 } from '@shoplab/contracts';
 import { catalogHandlers } from './api/grpc/catalog.handler';
@@ -37,6 +39,8 @@ export interface CatalogApp {
   grpc: GrpcServer;
   stock: StockReservations;
   browse: BrowseCatalog;
+  /** The two-phase participant's questions to order (not started: main.ts runs it as an intake). */
+  twoPhaseInquiry: TwoPhaseInquiry;
 }
 
 export async function buildApp(deps: AppDeps): Promise<CatalogApp> {
@@ -60,7 +64,14 @@ export async function buildApp(deps: AppDeps): Promise<CatalogApp> {
   });
   registerOutboxAudit(http, { pool: prismaAuditPool(prisma), adminToken: kit.config.ADMIN_TOKEN });
   registerProductRoutes(http, { browse });
-  registerPreparedTransactionRoutes(http, { db: pgPoolOf(prisma), adminToken: config.ADMIN_TOKEN });
+  // The two-phase checkout: prepared reservations held too long are asked about (order decides);
+  // main.ts starts it, POST /v1/admin/two-phase/inquire asks now.
+  const twoPhaseInquiry = createTwoPhaseInquiry(kit, 'catalog', pgPoolOf(prisma));
+  registerPreparedTransactionRoutes(http, {
+    db: pgPoolOf(prisma),
+    adminToken: config.ADMIN_TOKEN,
+    inquiry: twoPhaseInquiry,
+  });
   registerAdminRoutes(http, {
     audit,
     products: new ManageProducts(new PrismaProductWriter(prisma)),
@@ -72,5 +83,5 @@ export async function buildApp(deps: AppDeps): Promise<CatalogApp> {
     catalogV1.CatalogServiceService,
     catalogHandlers({ browse, stock, twoPhase: new CatalogTwoPhaseParticipant(stockStore, pgPoolOf(prisma)) }),
   );
-  return { http, grpc, stock, browse };
+  return { http, grpc, stock, browse, twoPhaseInquiry };
 }

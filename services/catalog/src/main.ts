@@ -3,9 +3,7 @@ import {
   createDatabase,
   createEventing,
   createServiceKit,
-  createTwoPhaseInquiry,
   loadConfig,
-  pgPoolOf,
   prismaConsumerIntake,
   startService,
 } from '@shoplab/chassis';
@@ -57,12 +55,10 @@ async function main(): Promise<void> {
     );
   const choreographyOrders = choreography(config.ORDER_EVENTS_TOPIC, CHOREOGRAPHY_ORDER_GROUP);
   const choreographyPayments = choreography(config.PAYMENT_EVENTS_TOPIC, CHOREOGRAPHY_PAYMENT_GROUP);
-  // The two-phase checkout: prepared reservations held too long are asked about (order decides).
-  const twoPhaseInquiry = createTwoPhaseInquiry(kit, 'catalog', pgPoolOf(prisma));
   await startService(kit, {
     http: app.http,
     grpc: app.grpc,
-    intake: [orderEvents, choreographyOrders, choreographyPayments, relayIntake, twoPhaseInquiry],
+    intake: [orderEvents, choreographyOrders, choreographyPayments, relayIntake, app.twoPhaseInquiry],
     pools: [producerPool, ...db.pools],
   });
 }

@@ -2,12 +2,14 @@
 import {
   createHttpApp,
   createServiceGrpcServer,
+  createTwoPhaseInquiry,
   type GrpcServer,
   type HttpApp,
   prismaAuditPool,
   registerOutboxAudit,
   registerPreparedTransactionRoutes,
   type ServiceKit,
+  type TwoPhaseInquiry,
 } from '@shoplab/chassis';
 import { paymentV1 } from '@shoplab/contracts';
 import { paymentHandlers } from './api/grpc/payment.handler';
@@ -31,6 +33,8 @@ export interface PaymentApp {
   http: HttpApp;
   grpc: GrpcServer;
   payments: PaymentService;
+  /** The two-phase participant's questions to order (not started: main.ts runs it as an intake). */
+  twoPhaseInquiry: TwoPhaseInquiry;
 }
 
 export async function buildApp(deps: AppDeps): Promise<PaymentApp> {
@@ -62,7 +66,10 @@ export async function buildApp(deps: AppDeps): Promise<PaymentApp> {
     readiness: { db: () => prisma.$queryRaw`SELECT 1` },
   });
   registerAdminRoutes(http, { payments, adminToken: config.ADMIN_TOKEN });
-  registerPreparedTransactionRoutes(http, { db: prisma, adminToken: config.ADMIN_TOKEN });
+  // The two-phase checkout: prepared authorizations held too long are asked about (order decides);
+  // main.ts starts it, POST /v1/admin/two-phase/inquire asks now.
+  const twoPhaseInquiry = createTwoPhaseInquiry(kit, 'payment', prisma);
+  registerPreparedTransactionRoutes(http, { db: prisma, adminToken: config.ADMIN_TOKEN, inquiry: twoPhaseInquiry });
   registerCardNetworkRoutes(http, { client: cardNetwork, adminToken: config.ADMIN_TOKEN });
   registerOutboxAudit(http, { pool: prismaAuditPool(prisma), adminToken: config.ADMIN_TOKEN });
 
@@ -81,5 +88,5 @@ export async function buildApp(deps: AppDeps): Promise<PaymentApp> {
 
   const grpc = createServiceGrpcServer(kit);
   grpc.addService(paymentV1.PaymentServiceService, paymentHandlers(payments, twoPhase));
-  return { http, grpc, payments };
+  return { http, grpc, payments, twoPhaseInquiry };
 }

@@ -3,7 +3,6 @@ import {
   createDatabase,
   createEventing,
   createServiceKit,
-  createTwoPhaseInquiry,
   loadConfig,
   prismaConsumerIntake,
   startService,
@@ -37,7 +36,7 @@ async function main(): Promise<void> {
     http: app.http,
     grpc: app.grpc,
     // The two-phase checkout: prepared authorizations held too long are asked about (order decides).
-    intake: [choreography, relayIntake, createTwoPhaseInquiry(kit, 'payment', db.prisma)],
+    intake: [choreography, relayIntake, app.twoPhaseInquiry],
     pools: [producerPool, ...db.pools],
   });
 }

@@ -1,13 +1,28 @@
 // The catalog as a two-phase participant (docs/patterns/two-phase-commit.md) on a real
 // PostgreSQL: a prepared reservation is invisible and holds its stock rows locked until the
-// coordinator's decision, survives its connection, and is committed or rolled back by id.
+// coordinator's decision, survives its connection, and is committed or rolled back by id; and a
+// participant that asks: what it held prepared too long is finished as the coordinator (a
+// stand-in order on real gRPC) decided, and kept, counted, while it cannot be reached.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, afterEach, before, describe, test } from 'node:test';
-import { ShopError } from '@shoplab/chassis';
-import { eventually } from '@shoplab/chassis/testing';
-import { catalogV1 } from '@shoplab/contracts';
+import * as grpc from '@grpc/grpc-js';
 import {
+  BreakerRegistry,
+  type CoordinatorAnswer,
+  createLogger,
+  createMetrics,
+  createTwoPhaseDecisionClient,
+  preparedTransactionsStore,
+  ShopError,
+  StaticRegistry,
+  TwoPhaseInquiry,
+} from '@shoplab/chassis';
+import { eventually } from '@shoplab/chassis/testing';
+import { catalogV1, orderV1 } from '@shoplab/contracts';
+import { Registry } from 'prom-client';
+import {
+  ADMIN_TOKEN,
   addProduct,
   assertStockInvariant,
   type CatalogClient,
@@ -156,5 +171,137 @@ describe('the catalog as a two-phase participant', () => {
     );
     // An unknown id is finished already, whatever the decision.
     assert.equal((await finish(randomUUID(), false)).outcome, 'absent');
+  });
+});
+
+/** A stand-in coordinator: order.v1.OrderService/GetTwoPhaseDecision answering from `decisions`. */
+async function startCoordinator(decisions: Map<string, CoordinatorAnswer>) {
+  const server = new grpc.Server();
+  const DECISION = {
+    COMMIT: orderV1.TwoPhaseDecision.TWO_PHASE_DECISION_COMMIT,
+    ABORT: orderV1.TwoPhaseDecision.TWO_PHASE_DECISION_ABORT,
+    UNKNOWN: orderV1.TwoPhaseDecision.TWO_PHASE_DECISION_UNKNOWN,
+  };
+  server.addService(orderV1.OrderServiceService, {
+    getTwoPhaseDecision: (
+      call: grpc.ServerUnaryCall<orderV1.GetTwoPhaseDecisionRequest, orderV1.GetTwoPhaseDecisionResponse>,
+      done: grpc.sendUnaryData<orderV1.GetTwoPhaseDecisionResponse>,
+    ) => done(null, { decision: DECISION[decisions.get(call.request.orderId) ?? 'ABORT'] }),
+  } as grpc.UntypedServiceImplementation);
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) =>
+      err ? reject(err) : resolve(p),
+    ),
+  );
+  return {
+    address: `127.0.0.1:${port}`,
+    stop: () => new Promise<void>((resolve) => server.tryShutdown(() => resolve())),
+  };
+}
+
+/** The catalog's inquiry as main.ts runs it, asking the coordinator at `address`, every transaction due at once. */
+function inquiryAt(address: string) {
+  const registry = new Registry();
+  const breakers = new BreakerRegistry();
+  const logger = createLogger({ service: 'catalog-test', level: 'silent' });
+  const coordinator = createTwoPhaseDecisionClient(
+    {
+      config: { SERVICE_NAME: 'catalog' },
+      registry: new StaticRegistry({ order: [address] }),
+      metrics: createMetrics('catalog-test'),
+      breakers,
+      logger,
+    },
+    { deadlineMs: 1_000 },
+  );
+  const inquiry = new TwoPhaseInquiry({
+    participant: 'catalog',
+    store: preparedTransactionsStore(catalog.sql),
+    ask: coordinator.ask,
+    close: () => {
+      coordinator.close();
+      breakers.close();
+    },
+    logger,
+    registry,
+    settings: { askAfterMs: 0, intervalMs: 50, maxBackoffMs: 200 },
+  });
+  const unreachable = async () =>
+    (await registry.getSingleMetric('shop_two_phase_inquiries_total')?.get())?.values.find(
+      (v) => v.labels.outcome === 'unreachable',
+    )?.value;
+  return { inquiry, unreachable };
+}
+
+describe('the catalog asks the coordinator about what it held prepared too long', () => {
+  test('COMMIT and ABORT decided: the inquiry finishes each as decided (the reservation applied, or nothing left)', async () => {
+    const decisions = new Map<string, CoordinatorAnswer>();
+    const coordinator = await startCoordinator(decisions);
+    const { inquiry } = inquiryAt(coordinator.address);
+    try {
+      const p = await product(10);
+      const committed = randomUUID();
+      const aborted = randomUUID();
+      await prepareReserve(committed, [{ productId: p, quantity: 2 }]);
+      await prepareReserve(aborted, [{ productId: p, quantity: 3 }]);
+      decisions.set(committed, 'COMMIT');
+      decisions.set(aborted, 'ABORT');
+      assert.deepEqual(await inquiry.sweep(), { committed: 1, rolledBack: 1, unknown: 0, unreachable: 0, waiting: 0 });
+      assert.deepEqual(await prepared(), []);
+      assert.deepEqual(await stockOf(catalog.sql, p), { initial: 10, available: 8, reserved: 2, sold: 0 });
+      const { rows } = await catalog.sql.query<{ id: string }>(
+        'SELECT id FROM reservations WHERE id = ANY($1::text[])',
+        [[committed, aborted]],
+      );
+      assert.deepEqual(
+        rows.map((r) => r.id),
+        [committed],
+      );
+      await client.call('releaseStock', { idempotencyKey: `${committed}:release`, reservationId: committed });
+    } finally {
+      await inquiry.stop();
+      await coordinator.stop();
+    }
+  });
+
+  test('the coordinator unreachable: the transaction stays prepared, its row locked, and the miss is counted; once it answers, finished', async () => {
+    const decisions = new Map<string, CoordinatorAnswer>();
+    const coordinator = await startCoordinator(decisions);
+    await coordinator.stop();
+    const down = inquiryAt(coordinator.address);
+    const p = await product(5);
+    const orderId = randomUUID();
+    await prepareReserve(orderId, [{ productId: p, quantity: 1 }]);
+    try {
+      assert.equal((await down.inquiry.sweep()).unreachable, 1);
+      assert.deepEqual(await prepared(), [`shop2pc:${orderId}:catalog`], 'no decision of its own');
+      assert.equal(await down.unreachable(), 1);
+      await assert.rejects(
+        catalog.sql.query('SELECT 1 FROM stock WHERE product_id = $1 FOR UPDATE NOWAIT', [p]),
+        (err: { code?: string }) => err.code === '55P03',
+      );
+      // The same through the service's own wiring: its inquiry knows no order address here.
+      const viaRoute = await catalog.app.http.inject({
+        method: 'POST',
+        url: '/v1/admin/two-phase/inquire',
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+      });
+      assert.equal(viaRoute.statusCode, 200);
+      assert.deepEqual(viaRoute.json(), { committed: 0, rolledBack: 0, unknown: 0, unreachable: 1 });
+      assert.deepEqual(await prepared(), [`shop2pc:${orderId}:catalog`]);
+    } finally {
+      await down.inquiry.stop();
+    }
+    // The coordinator is back (and decided ABORT): the participant's own inquiry ends it.
+    const back = await startCoordinator(new Map([[orderId, 'ABORT']]));
+    const up = inquiryAt(back.address);
+    try {
+      up.inquiry.start();
+      await eventually('the participant finished it', async () => ((await prepared()).length === 0 ? true : undefined));
+      assert.deepEqual(await stockOf(catalog.sql, p), { initial: 5, available: 5, reserved: 0, sold: 0 });
+    } finally {
+      await up.inquiry.stop();
+      await back.stop();
+    }
   });
 });
