@@ -31,8 +31,12 @@ export type CoordinatorAnswer = 'COMMIT' | 'ABORT' | 'UNKNOWN';
 
 /** A participant's settings (catalog's and payment's config extend it). */
 export const twoPhaseInquiryConfigSchema = z.object({
-  /** A transaction prepared this long ago without a decision is asked about (scaled down in tests). */
-  TWO_PHASE_INQUIRY_AFTER_MS: z.coerce.number().int().min(0).default(5_000),
+  /**
+   * A transaction prepared this long ago without a decision is asked about (scaled down in tests).
+   * The coordinator delivers its decision at once unless it failed, so this is only a safety net;
+   * long enough for exercise 18 to show the held rows before it kills the coordinator.
+   */
+  TWO_PHASE_INQUIRY_AFTER_MS: z.coerce.number().int().min(0).default(10_000),
   /** How often the participant looks for such transactions. */
   TWO_PHASE_INQUIRY_INTERVAL_MS: z.coerce.number().int().min(10).default(1_000),
   /** The longest wait between two questions about one transaction (the back-off doubles up to it). */

@@ -53,6 +53,18 @@ async function preparedAt(ctx: ExerciseContext, service: 'catalog' | 'payment', 
   return prepared.filter((p) => ids.includes(p.orderId));
 }
 
+interface InquiryCounts {
+  committed: number;
+  rolledBack: number;
+  unknown: number;
+  unreachable: number;
+}
+
+/** A participant asks the coordinator now about everything it holds prepared (what it does on its own after a while). */
+function inquireAt(ctx: ExerciseContext, service: 'catalog' | 'payment'): Promise<InquiryCounts> {
+  return ctx.admin.request<InquiryCounts>(service, 'POST', '/v1/admin/two-phase/inquire');
+}
+
 /**
  * Shopper i puts one unit of product i in the cart (again: a confirmed order cleared it). One
  * product each: two transactions of one product cannot both be prepared — the second waits for
@@ -151,6 +163,13 @@ export const exercise18 = registerExercise({
       ),
     );
     ctx.log(`what the shoppers see: ${describeTally(tally(seen))}`);
+    // The participants ask the coordinator (as they do on their own after TWO_PHASE_INQUIRY_AFTER_MS): no answer.
+    const asked = { catalog: await inquireAt(ctx, 'catalog'), payment: await inquireAt(ctx, 'payment') };
+    const describeAsked = (c: InquiryCounts) =>
+      `${c.unreachable} unanswered, ${c.committed} committed, ${c.rolledBack} rolled back`;
+    ctx.log(
+      `the participants ask the coordinator: catalog ${describeAsked(asked.catalog)}; payment ${describeAsked(asked.payment)} — they keep holding`,
+    );
     await ctx.sleep(DEAD_FOR_MS);
     const stillInDoubt =
       (await preparedAt(ctx, 'catalog', heldIds)).length + (await preparedAt(ctx, 'payment', heldIds)).length;
@@ -189,12 +208,16 @@ export const exercise18 = registerExercise({
         `two-phase: ${describeMs(twoPhase.ms)}, ${twoPhase.perSecond.toFixed(2)} orders/s`,
       ),
       check(
-        'with the coordinator dead, both participants hold every transaction in doubt (pg_prepared_xacts), and still after a while',
+        'with the coordinator dead, both participants hold every transaction in doubt (pg_prepared_xacts), ask in vain, and still hold after a while',
         decided === SHOPPERS &&
           catalogInDoubt.length === SHOPPERS &&
           paymentInDoubt.length === SHOPPERS &&
+          [asked.catalog, asked.payment].every(
+            (c) => c.unreachable >= SHOPPERS && c.committed === 0 && c.rolledBack === 0,
+          ) &&
           stillInDoubt === 2 * SHOPPERS,
         `catalog: ${catalogInDoubt.map((p) => p.transactionId).join(', ')}`,
+        `asked the dead coordinator: catalog ${describeAsked(asked.catalog)}; payment ${describeAsked(asked.payment)}`,
         `payment: ${paymentInDoubt.length} prepared; ${DEAD_FOR_MS / 1000} s later ${stillInDoubt} of ${2 * SHOPPERS} still there`,
         `the shoppers saw: ${describeTally(tally(seen))}`,
       ),
