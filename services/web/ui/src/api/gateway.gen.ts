@@ -4,6 +4,169 @@
 // (openapi-typescript). Do not edit: run `npm run -w services/web api:types` after changing the
 // gateway's routes or schemas. The unit test services/web/test/unit/api-types.test.ts fails when stale.
 export interface paths {
+    "/admin/access-log": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @enum {string} */
+                            mode: "http" | "all" | "off";
+                        };
+                    };
+                };
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                503: {
+                    headers: {
+                        "Retry-After": components["headers"]["Retry-After"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        mode: "http" | "all" | "off";
+                    };
+                };
+            };
+            responses: {
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @enum {string} */
+                            mode: "http" | "all" | "off";
+                        };
+                    };
+                };
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                503: {
+                    headers: {
+                        "Retry-After": components["headers"]["Retry-After"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/admin/breakers": {
         parameters: {
             query?: never;
@@ -3517,7 +3680,7 @@ export interface paths {
                 query?: never;
                 header?: never;
                 path: {
-                    slug: "validation-failed" | "bad-request" | "unauthenticated" | "invalid-credentials" | "forbidden" | "not-found" | "route-not-found" | "method-not-allowed" | "already-exists" | "conflict" | "idempotency-key-reused" | "order-invalid-state" | "reservation-invalid-state" | "out-of-stock" | "line-limit-exceeded" | "cart-empty" | "product-unavailable" | "payment-declined" | "insufficient-funds" | "payment-invalid-state" | "refund-exceeds-capture" | "invalid-card" | "shipping-destination-unsupported" | "shipment-not-cancellable" | "payload-too-large" | "unsupported-media-type" | "rate-limited" | "bulkhead-full" | "dependency-unavailable" | "circuit-open" | "not-ready" | "shutting-down" | "chaos-injected" | "timeout" | "internal";
+                    slug: "validation-failed" | "bad-request" | "unauthenticated" | "invalid-credentials" | "forbidden" | "not-found" | "route-not-found" | "method-not-allowed" | "already-exists" | "conflict" | "idempotency-key-reused" | "order-invalid-state" | "reservation-invalid-state" | "out-of-stock" | "line-limit-exceeded" | "cart-empty" | "product-unavailable" | "payment-declined" | "insufficient-funds" | "payment-invalid-state" | "refund-exceeds-capture" | "invalid-card" | "shipping-destination-unsupported" | "shipment-not-cancellable" | "payload-too-large" | "unsupported-media-type" | "rate-limited" | "too-many-streams" | "bulkhead-full" | "dependency-unavailable" | "circuit-open" | "not-ready" | "shutting-down" | "chaos-injected" | "timeout" | "internal";
                 };
                 cookie?: never;
             };
