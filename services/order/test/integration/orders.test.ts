@@ -270,3 +270,17 @@ test('republish re-emits the end event of an ended order whose event is missing 
   assert.ok(!again.json().orderIds.includes(orderId), 'nothing to repair the second time');
   assert.equal(await h.prisma.outbox.count({ where: endEvent }), 1);
 });
+
+test('GetTwoPhaseDecision: the coordinator answers a participant from its log (an order it never coordinated is ABORT); a bad id is INVALID_ARGUMENT', async () => {
+  const orderId = await placeOrder(newUserId());
+  const { decision } = await orderClient.call('getTwoPhaseDecision', { orderId });
+  assert.equal(
+    decision,
+    orderV1.TwoPhaseDecision.TWO_PHASE_DECISION_ABORT,
+    'no row in the decision log: it can never commit',
+  );
+  await assert.rejects(
+    orderClient.call('getTwoPhaseDecision', { orderId: 'not-a-uuid' }),
+    (err: unknown) => err instanceof ShopError && err.code === 'SHOP_VALIDATION_FAILED',
+  );
+});

@@ -3,7 +3,8 @@
 // own, finished by COMMIT/ROLLBACK PREPARED from another). The "crash" is a coordinator held by
 // its chaos hook and abandoned, every connection of the database dropped; a new coordinator's
 // recovery must finish what the old one left in pg_prepared_xacts. (Catalog's and payment's own
-// participants are tested in their services: test/integration/two-phase.test.ts.)
+// participants are tested in their services: test/integration/two-phase.test.ts.) Last, the
+// participants' own question (the chassis' TwoPhaseInquiry) answered by this coordinator.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
@@ -13,11 +14,14 @@ import {
   type FinishOutcome,
   finishPrepared,
   listPrepared,
+  preparedTransactionsStore,
   prepareTransaction,
+  TwoPhaseInquiry,
   type TwoPhaseParticipant,
 } from '@shoplab/chassis';
 import { createScratchDatabase, type ScratchDatabase } from '@shoplab/chassis/testing';
 import pg from 'pg';
+import { Registry } from 'prom-client';
 import type { TwoPhaseOrder, TwoPhaseParticipants } from '../../src/application/two-phase-coordinator';
 import { TwoPhaseCoordinator } from '../../src/application/two-phase-coordinator';
 import { SagaRefusal } from '../../src/domain/saga';
@@ -176,5 +180,80 @@ describe('the two-phase coordinator on PostgreSQL', () => {
       (err: unknown) => err instanceof SagaRefusal && err.reason === 'two_phase_aborted:coordinator_restarted',
     );
     assert.deepEqual(await listPrepared(pool), []);
+  });
+});
+
+describe('participants that ask this coordinator (TwoPhaseInquiry) on PostgreSQL', () => {
+  /** The participants' inquiry over this database, asking `ask` (order's GetTwoPhaseDecision does coordinator.inquire). */
+  function inquiry(ask: (orderId: string) => Promise<'COMMIT' | 'ABORT' | 'UNKNOWN'>, registry?: Registry) {
+    return new TwoPhaseInquiry({
+      participant: 'catalog',
+      store: preparedTransactionsStore(pool),
+      ask,
+      logger,
+      ...(registry ? { registry } : {}),
+      settings: { askAfterMs: 0, intervalMs: 50, maxBackoffMs: 200 },
+    });
+  }
+  const restarted = (decisionTimeoutMs: number) =>
+    new TwoPhaseCoordinator({
+      log: new PgTwoPhaseLog(pool),
+      participants: new PreparedRowParticipants(),
+      logger,
+      decisionTimeoutMs,
+    });
+
+  test('COMMIT logged, coordinator gone: the participants’ question commits both (no recovery run)', async () => {
+    const order = await newOrder();
+    await killedAt('decided', order);
+    assert.equal((await listPrepared(pool)).length, 2);
+    const coordinator = restarted(15_000);
+    const counts = await inquiry((id) => coordinator.inquire(id)).sweep();
+    assert.equal(counts.committed, 2);
+    assert.deepEqual(await listPrepared(pool), []);
+    assert.deepEqual(await heldRows(order.orderId), ['catalog', 'payment']);
+  });
+
+  test('undecided and older than the coordinator’s timeout: the question logs ABORT and both roll back; a late COMMIT changes nothing', async () => {
+    const order = await newOrder();
+    await killedAt('prepared', order);
+    const young = await inquiry((id) => restarted(60_000).inquire(id)).sweep();
+    assert.equal(young.unknown, 2, 'within its time the coordinator may still decide: hold');
+    assert.equal((await listPrepared(pool)).length, 2);
+
+    const coordinator = restarted(0);
+    const counts = await inquiry((id) => coordinator.inquire(id)).sweep();
+    assert.equal(counts.rolledBack, 2);
+    assert.deepEqual(await listPrepared(pool), []);
+    assert.deepEqual(await heldRows(order.orderId), []);
+    const log = new PgTwoPhaseLog(pool);
+    assert.equal((await log.decide(order.orderId, 'COMMIT', {})).decision, 'ABORT');
+    assert.equal((await log.find(order.orderId))?.reason, 'two_phase_aborted:participant_timeout');
+  });
+
+  test('the coordinator unreachable: both stay prepared, the misses are counted; once it answers, they are finished', async () => {
+    const order = await newOrder();
+    await killedAt('decided', order);
+    const registry = new Registry();
+    const down = inquiry(async () => {
+      throw new Error('14 UNAVAILABLE: No connection established');
+    }, registry);
+    assert.equal((await down.sweep()).unreachable, 2);
+    assert.equal((await listPrepared(pool)).length, 2, 'no decision of its own');
+    assert.deepEqual(await heldRows(order.orderId), []);
+    const metric = await registry.getSingleMetric('shop_two_phase_inquiries_total')?.get();
+    assert.equal(metric?.values.find((v) => v.labels.outcome === 'unreachable')?.value, 2);
+
+    const coordinator = restarted(15_000);
+    const up = inquiry((id) => coordinator.inquire(id));
+    up.start();
+    try {
+      for (let i = 0; i < 100 && (await listPrepared(pool)).length > 0; i++)
+        await new Promise((r) => setTimeout(r, 25));
+    } finally {
+      await up.stop();
+    }
+    assert.deepEqual(await listPrepared(pool), []);
+    assert.deepEqual(await heldRows(order.orderId), ['catalog', 'payment']);
   });
 });

@@ -1,6 +1,7 @@
 // The payment service as a two-phase participant (docs/patterns/two-phase-commit.md) on a real
 // PostgreSQL: a prepared authorization exists only once COMMIT PREPARED arrives, from any
-// connection; a decline votes no and is recorded as the saga's would be.
+// connection; a decline votes no and is recorded as the saga's would be; and its question to a
+// coordinator it cannot reach leaves the authorization prepared.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, afterEach, before, describe, test } from 'node:test';
@@ -9,7 +10,7 @@ import { eventually } from '@shoplab/chassis/testing';
 import { paymentV1 } from '@shoplab/contracts';
 import type pg from 'pg';
 import type { PrismaClient } from '../../src/generated/prisma/client';
-import { type RunningPayment, scratchDatabase, startPayment } from '../support/harness';
+import { ADMIN_TOKEN, type RunningPayment, scratchDatabase, startPayment } from '../support/harness';
 
 const VISA = '4242 4242 4242 4242';
 const DECLINED = '4000 0000 0000 0002';
@@ -147,5 +148,23 @@ describe('the payment service as a two-phase participant', () => {
       }),
       (err: unknown) => err instanceof ShopError && err.code === 'SHOP_VALIDATION_FAILED',
     );
+  });
+});
+
+describe('payment asks the coordinator about what it held prepared', () => {
+  test('POST /v1/admin/two-phase/inquire with no coordinator to reach: unanswered, the authorization stays prepared', async () => {
+    const orderId = randomUUID();
+    await prepareAuthorize(orderId);
+    // The service's own wiring (its Prisma client lists pg_prepared_xacts); the harness names no order address.
+    const res = await svc.app.http.inject({
+      method: 'POST',
+      url: '/v1/admin/two-phase/inquire',
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+    });
+    assert.equal(res.statusCode, 200, res.body);
+    assert.deepEqual(res.json(), { committed: 0, rolledBack: 0, unknown: 0, unreachable: 1 });
+    assert.deepEqual(await prepared(), [`shop2pc:${orderId}:payment`], 'no decision of its own');
+    assert.deepEqual(await paymentsOf(orderId), []);
+    assert.equal((await finish(orderId, false)).outcome, 'rolled_back');
   });
 });
