@@ -4,8 +4,17 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { describe, test } from 'node:test';
-import { createLogger, type FinishOutcome, ShopError, type TwoPhaseParticipant } from '@shoplab/chassis';
+import {
+  type CallContext,
+  createLogger,
+  type FinishOutcome,
+  ShopError,
+  type TwoPhaseParticipant,
+} from '@shoplab/chassis';
+import { orderV1 } from '@shoplab/contracts';
+import { orderServiceHandlers, type WatchDeps } from '../../src/api/grpc/order.handler';
 import { CHECKOUT_SAGA } from '../../src/application/checkout-saga';
+import type { OrderQueries } from '../../src/application/order-queries';
 import type { CommandOptions } from '../../src/application/ports';
 import {
   TwoPhaseCoordinator,
@@ -339,5 +348,37 @@ describe('the two-phase coordinator', () => {
     const late = { ...at, now: new Date(base.startedAt.getTime() + 10_000) };
     assert.equal(inquiryAnswer(base, late), 'presume_abort', 'undecided past the coordinator’s time');
     assert.equal(inquiryAnswer(base, { ...late, running: true }), 'UNKNOWN', 'this process is still deciding it');
+  });
+});
+
+describe('order.v1.OrderService/GetTwoPhaseDecision', () => {
+  const handlers = orderServiceHandlers({} as OrderQueries, {} as WatchDeps, {
+    inquire: async (orderId: string) => (orderId.startsWith('0') ? 'COMMIT' : 'UNKNOWN'),
+  });
+  const ctx = (caller: string | undefined) =>
+    ({
+      caller,
+      ...(caller ? { identity: { caller, user: undefined, actsForUser: false } } : {}),
+    }) as unknown as CallContext;
+  const id = '0b9c8a1e-6f7d-4c3b-9a2e-1d0c9b8a7f6e';
+
+  test('answers the participants (catalog, payment) with the coordinator’s answer', async () => {
+    assert.deepEqual(await handlers.getTwoPhaseDecision({ orderId: id }, ctx('catalog')), {
+      decision: orderV1.TwoPhaseDecision.TWO_PHASE_DECISION_COMMIT,
+    });
+    assert.deepEqual(await handlers.getTwoPhaseDecision({ orderId: `1${id.slice(1)}` }, ctx('payment')), {
+      decision: orderV1.TwoPhaseDecision.TWO_PHASE_DECISION_UNKNOWN,
+    });
+  });
+
+  test('refuses any other verified caller, and a malformed order id', async () => {
+    await assert.rejects(
+      async () => handlers.getTwoPhaseDecision({ orderId: id }, ctx('gateway')),
+      (err: unknown) => err instanceof ShopError && err.code === 'SHOP_FORBIDDEN',
+    );
+    await assert.rejects(
+      async () => handlers.getTwoPhaseDecision({ orderId: "x'; --" }, ctx('catalog')),
+      (err: unknown) => err instanceof ShopError && err.code === 'SHOP_VALIDATION_FAILED',
+    );
   });
 });
