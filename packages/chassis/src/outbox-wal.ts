@@ -215,8 +215,18 @@ export class WalTail {
     let ids: string[] = [];
     // The last position known safe to confirm: everything before it is published.
     let confirmed: string | undefined;
+    // A failed publish ends this stream at once: the socket is destroyed rather than ended
+    // politely, because the flow control keeps it paused while a publish runs, and a paused
+    // socket whose server side already gave up (wal_sender_timeout) never reports its end — the
+    // subscription would hang and the slot stay held by a walsender nobody reads.
+    let onFailed: () => void = () => undefined;
+    const failedSignal = new Promise<'failed'>((resolve) => {
+      onFailed = () => resolve('failed');
+    });
     const stopStream = () => {
       failed = true;
+      onFailed();
+      destroySocket(service);
       void service.stop().catch(() => undefined);
     };
     service.on('data', async (lsn: string, message: Pgoutput.Message) => {
@@ -268,16 +278,25 @@ export class WalTail {
       this.streaming = true;
       this.log.info({ slot: names.slot, publication: names.publication }, 'outbox relay tailing the WAL');
     });
+    const subscribing = service.subscribe(plugin, names.slot).then(() => 'ended' as const);
+    subscribing.catch(() => undefined);
     try {
-      await service.subscribe(plugin, names.slot);
-      return failed ? 'failed' : 'ended';
+      const outcome = await Promise.race([subscribing, failedSignal]);
+      return failed ? 'failed' : outcome;
     } catch (err) {
       if (!this.abort.signal.aborted && !failed) this.log.warn({ err }, 'WAL stream failed');
       return 'failed';
     } finally {
       this.streaming = false;
+      destroySocket(service);
       await service.destroy().catch(() => undefined);
       if (this.service === service) this.service = undefined;
     }
   }
+}
+
+/** Destroys the replication connection's socket (the library ends it politely, which a paused socket may never finish). */
+function destroySocket(service: LogicalReplicationService): void {
+  const internals = service as unknown as { _connection?: { stream?: { destroy?: () => void } } | null };
+  internals._connection?.stream?.destroy?.();
 }
