@@ -239,16 +239,19 @@ describe('the catalog asks the coordinator about what it held prepared too long'
     const coordinator = await startCoordinator(decisions);
     const { inquiry } = inquiryAt(coordinator.address);
     try {
+      // Two products: a second prepare of the same one would wait for the first one's row lock.
       const p = await product(10);
+      const q = await product(10);
       const committed = randomUUID();
       const aborted = randomUUID();
       await prepareReserve(committed, [{ productId: p, quantity: 2 }]);
-      await prepareReserve(aborted, [{ productId: p, quantity: 3 }]);
+      await prepareReserve(aborted, [{ productId: q, quantity: 3 }]);
       decisions.set(committed, 'COMMIT');
       decisions.set(aborted, 'ABORT');
       assert.deepEqual(await inquiry.sweep(), { committed: 1, rolledBack: 1, unknown: 0, unreachable: 0, waiting: 0 });
       assert.deepEqual(await prepared(), []);
       assert.deepEqual(await stockOf(catalog.sql, p), { initial: 10, available: 8, reserved: 2, sold: 0 });
+      assert.deepEqual(await stockOf(catalog.sql, q), { initial: 10, available: 10, reserved: 0, sold: 0 });
       const { rows } = await catalog.sql.query<{ id: string }>(
         'SELECT id FROM reservations WHERE id = ANY($1::text[])',
         [[committed, aborted]],
