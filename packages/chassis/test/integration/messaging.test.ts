@@ -69,9 +69,9 @@ function orderEvent(orderId: string, what = 'confirmed'): DomainEvent<{ orderId:
 /** A topic (and its DLQ) of its own, and a consumer on it that records what it applied. */
 async function consumerOn(
   handler: EventHandler<pg.PoolClient> = apply,
-  options: { maxAttempts?: number } = {},
+  options: { maxAttempts?: number; topicPrefix?: string } = {},
 ): Promise<{ topic: string; groupId: string; consumer: EventConsumer; registry: Registry }> {
-  const topic = randomName('chassis.msg.');
+  const topic = randomName(options.topicPrefix ?? 'chassis.msg.');
   topics.push(topic, `${topic}.dlq`);
   await createTopics(kafka, [topic, `${topic}.dlq`]);
   const registry = new Registry();
@@ -209,6 +209,46 @@ test('a poison message lands in the DLQ with the error headers and the next mess
   assert.equal(header('x-from'), 'test', 'the original headers are kept');
   assert.equal(await counterValue(registry, 'shop_consumer_dlq_total'), 1);
   await eventually('the offset to move past both messages', async () =>
+    (await committedOffset(groupId, topic)) === 2 ? true : undefined,
+  );
+});
+
+test("a forged event on order.events from cart is dead-lettered unapplied; the owner's next event is applied", async () => {
+  await db.pool.query('TRUNCATE applied');
+  // A copy of order.events of this test's own: its name says order owns it.
+  const { topic, groupId, registry } = await consumerOn(apply, { topicPrefix: 'order.events.test-' });
+  const forged = createEvent({
+    service: 'cart',
+    type: eventType('order', 'confirmed'),
+    subject: 'ord-forged',
+    data: { orderId: 'ord-forged' },
+  });
+  const genuine = orderEvent('ord-forged');
+  // Same key, so the same partition: the genuine event is behind the forged one.
+  await producer.publish(topic, [forged]);
+  await producer.publish(topic, [genuine]);
+
+  await eventually('the genuine event to be applied', async () =>
+    (await appliedIds()).includes(genuine.id) ? true : undefined,
+  );
+  assert.deepEqual(await appliedIds(), [genuine.id], 'the forged event is not applied');
+  const dlq = await readTopic(kafka, `${topic}.dlq`);
+  cleanups.push(dlq.stop);
+  const [dead] = await eventually('the forged event in the DLQ', () =>
+    dlq.messages.length > 0 ? dlq.messages : undefined,
+  );
+  const header = (name: string) => dead?.headers?.[name]?.toString();
+  assert.equal(header('ce_id'), forged.id);
+  assert.equal(header('ce_source'), '/shoplab/cart');
+  assert.equal(header(DLQ_HEADERS.reason), 'poison');
+  assert.equal(header(DLQ_HEADERS.attempts), '0');
+  assert.equal(
+    header(DLQ_HEADERS.error),
+    `event ${forged.id} (shop.order.confirmed.v1) on ${topic} comes from /shoplab/cart, but only /shoplab/order publishes to ${topic}: not applied`,
+  );
+  assert.equal(await counterValue(registry, 'shop_consumer_foreign_source_total'), 1);
+  assert.equal(await counterValue(registry, 'shop_consumer_handler_failures_total'), 0, 'never retried');
+  await eventually('the offset to move past both events', async () =>
     (await committedOffset(groupId, topic)) === 2 ? true : undefined,
   );
 });
