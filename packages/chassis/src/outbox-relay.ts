@@ -346,11 +346,14 @@ export class OutboxRelay {
           const names = await this.names();
           await ensureWalSlot(this.options.pool, names);
           // Rows committed before the slot existed (or left by the polling relay) are not in its stream.
-          while (!this.abort.signal.aborted) {
-            const cycle = await this.runOnce();
-            if (cycle.standby) throw new Error('another relay holds the outbox lock');
-            if (cycle.claimed < this.batchSize) break;
-          }
+          const drain = async () => {
+            while (!this.abort.signal.aborted) {
+              const cycle = await this.runOnce();
+              if (cycle.standby) throw new Error('another relay holds the outbox lock');
+              if (cycle.claimed < this.batchSize) break;
+            }
+          };
+          await drain();
           if (this.abort.signal.aborted) return;
           this.wal = new WalTail({
             connection: this.connectionSettings(),
@@ -359,6 +362,7 @@ export class OutboxRelay {
             publish: async (ids) => {
               await this.publishIds(ids);
             },
+            beforeResume: drain,
             backoff: this.backoff,
           });
           this.wal.start();

@@ -148,6 +148,12 @@ export interface WalTailOptions {
   logger: Logger;
   /** Publishes and marks a committed transaction's outbox rows; throws if any is left unpublished. */
   publish: (ids: string[]) => Promise<void>;
+  /**
+   * Run after a failed stream, before the next one: the relay catches up on its table the way it
+   * does when it starts, so what the failed stream held back goes out even if the next stream
+   * stalls (what the drain published, the stream's resend then finds published and skips).
+   */
+  beforeResume?: () => Promise<void>;
   backoff: { initialMs: number; maxMs: number };
 }
 
@@ -197,6 +203,11 @@ export class WalTail {
       const delay = backoffDelayMs(failures, this.options.backoff);
       this.log.warn({ failures, retryInMs: delay }, 'WAL stream ended; resuming from the slot');
       await sleep(delay, this.abort.signal);
+      if (outcome === 'failed' && this.options.beforeResume && !this.abort.signal.aborted) {
+        await this.options.beforeResume().catch((err: unknown) => {
+          this.log.warn({ err }, 'catching up on the outbox before resuming the WAL stream failed');
+        });
+      }
     }
   }
 
