@@ -24,6 +24,11 @@ export interface WalNames {
   slot: string;
 }
 
+/** A quoted SQL identifier. */
+function ident(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}
+
 /** Slot and publication names: lower-case letters, digits and `_`, at most 63 characters. */
 export function walNames(database: string, schema: string): WalNames {
   const safe = (s: string) => s.toLowerCase().replace(/[^a-z0-9_]/g, '_');
@@ -52,7 +57,6 @@ export async function walNamesOf(pool: pg.Pool): Promise<WalNames> {
  * the transactions running at that moment to end: every row committed after it is decoded.
  */
 export async function ensureWalSlot(pool: pg.Pool, names: WalNames): Promise<void> {
-  const ident = (s: string) => `"${s.replace(/"/g, '""')}"`;
   const { rows: pubs } = await pool.query('SELECT 1 FROM pg_publication WHERE pubname = $1', [names.publication]);
   if (pubs.length === 0) {
     await pool
@@ -95,12 +99,12 @@ export async function dropWalSlot(pool: pg.Pool, names: WalNames, waitMs = 5000)
         },
       );
       if (dropped) {
-        await pool.query(`DROP PUBLICATION IF EXISTS "${names.publication.replace(/"/g, '""')}"`);
+        await pool.query(`DROP PUBLICATION IF EXISTS ${ident(names.publication)}`);
         return true;
       }
     }
     if (!slot) {
-      await pool.query(`DROP PUBLICATION IF EXISTS "${names.publication.replace(/"/g, '""')}"`);
+      await pool.query(`DROP PUBLICATION IF EXISTS ${ident(names.publication)}`);
       return false;
     }
     if (Date.now() >= deadline) return false;

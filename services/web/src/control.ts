@@ -24,6 +24,7 @@ import {
   runControl,
   runExercise,
   SERVICES,
+  type ServiceName,
   ShippingApi,
   shopTarget,
   TARGET_SERVICES,
@@ -80,6 +81,20 @@ export function switches(admin: AdminApi, shipping?: ShippingApi): Switch[] {
     write: async (value) =>
       (await gateway<Record<string, boolean>>('PUT', path, { [field]: value === 'on' }))[field] ? 'on' : 'off',
   });
+  /** A service's `{mode}` switch at `path` (GET reads it, PUT sets it). */
+  const modeSwitch = (
+    name: string,
+    label: string,
+    values: readonly string[],
+    service: ServiceName,
+    path: string,
+  ): Switch => ({
+    name,
+    label,
+    values,
+    read: async () => (await admin.request<{ mode: string }>(service, 'GET', path)).mode,
+    write: async (mode) => (await admin.request<{ mode: string }>(service, 'PUT', path, { body: { mode } })).mode,
+  });
   return [
     onOff('breakers', 'Gateway circuit breakers (off: every call passes through)', 'breakers', 'enabled'),
     onOff('bulkheads', 'Gateway bulkheads (off: one shared pool)', 'bulkheads', 'enabled'),
@@ -91,24 +106,20 @@ export function switches(admin: AdminApi, shipping?: ShippingApi): Switch[] {
       read: async () => (await gateway<{ mode: string }>('GET', 'order-events')).mode,
       write: async (mode) => (await gateway<{ mode: string }>('PUT', 'order-events', { mode })).mode,
     },
-    {
-      name: 'checkout-mode',
-      label:
-        'How new checkouts run (orchestrated: the saga; choreographed: services react to events; two-phase: one distributed transaction)',
-      values: ['orchestrated', 'choreographed', 'two-phase'],
-      read: async () => (await admin.request<{ mode: string }>('order', 'GET', '/v1/admin/checkout-mode')).mode,
-      write: async (mode) =>
-        (await admin.request<{ mode: string }>('order', 'PUT', '/v1/admin/checkout-mode', { body: { mode } })).mode,
-    },
-    {
-      name: 'card-network',
-      label:
-        'Who asks the card network (ambassador: HAProxy beside payment owns retries and the circuit; direct: payment does; in-process: no network)',
-      values: ['ambassador', 'direct', 'in-process'],
-      read: async () => (await admin.request<{ mode: string }>('payment', 'GET', '/v1/admin/card-network')).mode,
-      write: async (mode) =>
-        (await admin.request<{ mode: string }>('payment', 'PUT', '/v1/admin/card-network', { body: { mode } })).mode,
-    },
+    modeSwitch(
+      'checkout-mode',
+      'How new checkouts run (orchestrated: the saga; choreographed: services react to events; two-phase: one distributed transaction)',
+      ['orchestrated', 'choreographed', 'two-phase'],
+      'order',
+      '/v1/admin/checkout-mode',
+    ),
+    modeSwitch(
+      'card-network',
+      'Who asks the card network (ambassador: HAProxy beside payment owns retries and the circuit; direct: payment does; in-process: no network)',
+      ['ambassador', 'direct', 'in-process'],
+      'payment',
+      '/v1/admin/card-network',
+    ),
     ...SERVICES.map(
       (service): Switch => ({
         name: `relay-${service}`,
