@@ -91,6 +91,15 @@ export const baseConfigSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   HTTP_HOST: z.string().default('127.0.0.1'),
   HTTP_PORT: port,
+  /**
+   * The admin listener (docs/architecture.md#trust-boundaries): every admin route (a path with an
+   * `admin` segment: /admin/chaos, /v1/admin/…, the gateway's /api/v1/admin/…) is served on this
+   * port only, and the public HTTP_PORT answers 404 for them. 0 picks a free port. Unset: one
+   * port serves everything, admin routes included (the "before" of the switch; tests' apps).
+   */
+  ADMIN_PORT: port.optional(),
+  /** The admin listener's address (default HTTP_HOST): e.g. 127.0.0.1 where only the host's operator may call it. */
+  ADMIN_HOST: z.string().optional(),
   /** The address other processes reach this instance at (registration, health checks). */
   ADVERTISE_HOST: z.string().default('127.0.0.1'),
   HTTP_BODY_LIMIT_BYTES: z.coerce

@@ -1,4 +1,6 @@
 import { randomUUID, timingSafeEqual } from 'node:crypto';
+import { createServer } from 'node:http';
+import { type AddressInfo, Socket } from 'node:net';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { trace } from '@opentelemetry/api';
@@ -71,6 +73,22 @@ export interface HttpAppOptions {
 }
 
 export type { HttpApp } from './http-app';
+
+/**
+ * An admin route: a path with an `admin` segment (`/admin/chaos`, `/v1/admin/stock`, the
+ * gateway's `/api/v1/admin/audit`). With an admin listener (listenAdmin) these are served there
+ * only; every other socket gets the 404 of an unknown route.
+ */
+export function isAdminPath(url: string): boolean {
+  return /(^|\/)admin(\/|$)/.test(url.split('?', 1)[0] ?? '');
+}
+
+/** Whether the app has an admin listener, and the sockets that came in on it. */
+interface AdminListenerState {
+  active: boolean;
+  sockets: WeakSet<Socket>;
+}
+const adminListeners = new WeakMap<object, AdminListenerState>();
 
 const OPERATIONAL_ROUTES = new Set(['/healthz', '/readyz', '/metrics', '/openapi.json']);
 
@@ -385,6 +403,20 @@ export async function createHttpApp(options: HttpAppOptions): Promise<HttpApp> {
       sendProblem(reply as unknown as FastifyReply, new ShopError('SHOP_BAD_REQUEST', error.message)),
   }).withTypeProvider<ZodTypeProvider>();
   const routes = new RouteTable();
+  // Admin routes on the public port, once an admin listener serves them: the 404 of an unknown
+  // route (problem+json, from the error handler), so the public port does not even say they
+  // exist. The matched route is checked, not only the raw path (`/%61dmin/…` routes to
+  // `/admin/…`). app.inject() has no real socket: tests reach every route.
+  const adminListener: AdminListenerState = { active: false, sockets: new WeakSet() };
+  adminListeners.set(app, adminListener);
+  app.addHook('onRequest', async (request) => {
+    if (!adminListener.active) return;
+    const socket = request.raw.socket;
+    if (!(socket instanceof Socket) || adminListener.sockets.has(socket)) return;
+    if (isAdminPath(request.routeOptions.url ?? '') || isAdminPath(request.url)) {
+      throw new ShopError('SHOP_ROUTE_NOT_FOUND', `No route ${request.method} ${request.url}`);
+    }
+  });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
 
@@ -441,4 +473,46 @@ export async function createHttpApp(options: HttpAppOptions): Promise<HttpApp> {
     ...(accessLog ? { accessLog } : {}),
   });
   return app as unknown as HttpApp;
+}
+
+/** The admin listener of an app: its port, and how to close it (after the public port drained). */
+export interface AdminListener {
+  port: number;
+  close(): Promise<void>;
+}
+
+/**
+ * Serves the app on a second port, the admin listener (docs/architecture.md#trust-boundaries):
+ * a plain node HTTP server whose handler is the app's own router, so both ports share routes,
+ * hooks and error handling. From then on admin routes (isAdminPath) are answered on this port
+ * only; the public one answers 404. Call it before the public port listens.
+ */
+export async function listenAdmin(
+  app: HttpApp,
+  options: { host: string; port: number; requestTimeoutMs?: number; connectionTimeoutMs?: number },
+): Promise<AdminListener> {
+  const state = adminListeners.get(app);
+  if (!state) throw new Error('listenAdmin: the app was not made by createHttpApp');
+  await app.ready();
+  const server = createServer({ requestTimeout: options.requestTimeoutMs ?? 30_000 }, (req, res) =>
+    app.routing(req, res),
+  );
+  server.setTimeout(options.connectionTimeoutMs ?? 120_000);
+  server.on('connection', (socket) => state.sockets.add(socket));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  state.active = true;
+  return {
+    port: (server.address() as AddressInfo).port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      }),
+  };
 }

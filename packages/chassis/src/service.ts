@@ -6,10 +6,10 @@ import { AccessLogSwitch } from './access-log';
 import { FaultInjector } from './chaos';
 import { processClock } from './clock';
 import { type BaseConfig, ConfigError } from './config';
-import { createServiceRegistry, type ServiceRegistry } from './discovery';
+import { createServiceRegistry, type Instance, type ServiceRegistry } from './discovery';
 import { useSidecarTls } from './grpc-client';
 import type { GrpcServer } from './grpc-server';
-import type { HttpApp, HttpAppOptions } from './http';
+import { type AdminListener, type HttpApp, type HttpAppOptions, listenAdmin } from './http';
 import { flushTelemetry, Lifecycle, type ShutdownReport } from './lifecycle';
 import { createLogger, type Logger } from './logging';
 import { createMetrics, type ServiceMetrics } from './metrics';
@@ -116,8 +116,23 @@ export interface ServiceParts {
   handleSignals?: boolean;
 }
 
+/** The registry metadata key of an instance's admin listener port (when it has one). */
+export const ADMIN_PORT_META = 'admin_port';
+
+/**
+ * `http://host:port` of an instance's admin routes: its admin listener (meta `admin_port`), else
+ * its one HTTP port (a service without ADMIN_PORT serves them there).
+ */
+export function adminBaseUrlOf(instance: Instance): string {
+  const host = instance.address.includes(':') ? `[${instance.address}]` : instance.address;
+  const adminPort = instance.meta?.[ADMIN_PORT_META];
+  return `http://${host}:${adminPort ?? instance.port}`;
+}
+
 export interface RunningService {
   httpPort: number;
+  /** The admin listener's port (ADMIN_PORT), when the service has one. */
+  adminPort: number | undefined;
   grpcPort: number | undefined;
   stop(reason?: string): Promise<ShutdownReport>;
 }
@@ -132,6 +147,11 @@ export async function startService<C extends BaseConfig>(
   parts: ServiceParts,
 ): Promise<RunningService> {
   const { config, logger, lifecycle, registry } = kit;
+  // The admin listener first: once the public port takes requests, admin routes are 404 there.
+  let admin: AdminListener | undefined;
+  if (config.ADMIN_PORT !== undefined) {
+    admin = await listenAdmin(parts.http, { host: config.ADMIN_HOST ?? config.HTTP_HOST, port: config.ADMIN_PORT });
+  }
   await parts.http.listen({ host: config.HTTP_HOST, port: config.HTTP_PORT });
   const httpPort = (parts.http.server.address() as AddressInfo).port;
   const grpcPort = parts.grpc ? await parts.grpc.start() : undefined;
@@ -145,6 +165,7 @@ export async function startService<C extends BaseConfig>(
         address: config.ADVERTISE_HOST,
         port: httpPort,
         ...(grpcPort !== undefined ? { grpcPort } : {}),
+        ...(admin ? { meta: { [ADMIN_PORT_META]: String(admin.port) } } : {}),
         tags: [`version-${config.SERVICE_VERSION}`],
         check: { path: '/readyz' },
       }),
@@ -160,6 +181,10 @@ export async function startService<C extends BaseConfig>(
   lifecycle.onShutdown('deregister', 'registry', () => registry.deregister());
   for (const intake of parts.intake ?? []) lifecycle.onShutdown('stop-intake', intake.name, () => intake.stop());
   lifecycle.onShutdown('drain', 'http', () => parts.http.close());
+  if (admin) {
+    const listener = admin;
+    lifecycle.onShutdown('drain', 'admin-http', () => listener.close());
+  }
   if (parts.grpc) {
     const grpc = parts.grpc;
     lifecycle.onShutdown('drain', 'grpc', () => grpc.shutdown(config.SHUTDOWN_TIMEOUT_MS / 2));
@@ -171,8 +196,8 @@ export async function startService<C extends BaseConfig>(
   if (parts.handleSignals ?? true) lifecycle.installSignalHandlers();
 
   logger.info(
-    { httpPort, grpcPort, instance: kit.instanceId, registry: config.REGISTRY_MODE },
+    { httpPort, adminPort: admin?.port, grpcPort, instance: kit.instanceId, registry: config.REGISTRY_MODE },
     `${config.SERVICE_NAME} started`,
   );
-  return { httpPort, grpcPort, stop: (reason = 'stop') => lifecycle.shutdown(reason) };
+  return { httpPort, adminPort: admin?.port, grpcPort, stop: (reason = 'stop') => lifecycle.shutdown(reason) };
 }
