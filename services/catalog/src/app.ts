@@ -22,8 +22,8 @@ import { ManageProducts } from './application/manage-products';
 import { StockReservations } from './application/stock-reservations';
 import type { CatalogConfig } from './config';
 import type { CatalogPrisma } from './infrastructure/database';
-import { PrismaProductReader, PrismaProductWriter } from './infrastructure/product.repository';
-import { PrismaStockStore } from './infrastructure/stock.store';
+import { PrismaProductWriter, SqlProductReader } from './infrastructure/product.repository';
+import { SqlStockStore } from './infrastructure/stock.store';
 import { PrismaStockAuditReader } from './infrastructure/stock-audit.repository';
 import { CatalogTwoPhaseParticipant } from './infrastructure/two-phase.participant';
 
@@ -47,8 +47,10 @@ export async function buildApp(deps: AppDeps): Promise<CatalogApp> {
   const { kit, prisma } = deps;
   const { config } = kit;
 
-  const browse = new BrowseCatalog(new PrismaProductReader(prisma));
-  const stockStore = new PrismaStockStore(prisma, {
+  // The product reads and the stock commands are plain SQL on Prisma's own pool (ADR 44).
+  const pool = pgPoolOf(prisma);
+  const browse = new BrowseCatalog(new SqlProductReader(pool));
+  const stockStore = new SqlStockStore(pool, {
     maxWaitMs: config.STOCK_TX_MAX_WAIT_MS,
     timeoutMs: config.STOCK_TX_TIMEOUT_MS,
   });
@@ -66,9 +68,9 @@ export async function buildApp(deps: AppDeps): Promise<CatalogApp> {
   registerProductRoutes(http, { browse });
   // The two-phase checkout: prepared reservations held too long are asked about (order decides);
   // main.ts starts it, POST /v1/admin/two-phase/inquire asks now.
-  const twoPhaseInquiry = createTwoPhaseInquiry(kit, 'catalog', pgPoolOf(prisma));
+  const twoPhaseInquiry = createTwoPhaseInquiry(kit, 'catalog', pool);
   registerPreparedTransactionRoutes(http, {
-    db: pgPoolOf(prisma),
+    db: pool,
     adminToken: config.ADMIN_TOKEN,
     inquiry: twoPhaseInquiry,
   });
@@ -81,7 +83,7 @@ export async function buildApp(deps: AppDeps): Promise<CatalogApp> {
   const grpc = createServiceGrpcServer(kit);
   grpc.addService(
     catalogV1.CatalogServiceService,
-    catalogHandlers({ browse, stock, twoPhase: new CatalogTwoPhaseParticipant(stockStore, pgPoolOf(prisma)) }),
+    catalogHandlers({ browse, stock, twoPhase: new CatalogTwoPhaseParticipant(stockStore, pool) }),
   );
   return { http, grpc, stock, browse, twoPhaseInquiry };
 }

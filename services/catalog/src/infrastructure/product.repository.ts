@@ -1,6 +1,9 @@
-// Product reads and writes with Prisma. `available` comes from the product's stock row.
+// Product reads in plain SQL on the pg pool under the service's Prisma client (ADR 44), the same
+// reads through Prisma (the reference the SQL's tests compare with), and the admin's writes with
+// Prisma. `available` comes from the product's stock row.
 import { createContractEvent, ShopError, writeOutbox } from '@shoplab/chassis';
 import { ProductCreatedV1 } from '@shoplab/contracts';
+import type pg from 'pg';
 import type { PopularProductQuery, ProductQuery, ProductReader, ProductWriter } from '../application/ports';
 import type { CategorySummary, NewProduct, Product } from '../domain/product';
 import { Prisma } from '../generated/prisma/client';
@@ -25,6 +28,124 @@ function toProduct(row: ProductRow): Product {
   };
 }
 
+/** A products row joined with its stock, as the SQL reader selects it. */
+interface ProductSqlRow {
+  id: string;
+  sku: string;
+  name: string;
+  description: string;
+  category: string;
+  price_amount: number;
+  currency: string;
+  image_url: string;
+  available: number;
+}
+
+function productOf(row: ProductSqlRow): Product {
+  return {
+    id: row.id,
+    sku: row.sku,
+    name: row.name,
+    description: row.description,
+    category: row.category,
+    price: { amount: row.price_amount, currency: row.currency },
+    available: row.available,
+    imageUrl: row.image_url,
+  };
+}
+
+const PRODUCT_COLUMNS = `p.id, p.sku, p.name, p.description, p.category, p.price_amount, p.currency, p.image_url,
+       coalesce(s.available, 0) AS available`;
+const PRODUCTS_WITH_STOCK = 'products p LEFT JOIN stock s ON s.product_id = p.id';
+
+/**
+ * The catalog's reads as one statement each on the pg pool: the product list is the shop's most
+ * requested page, and Prisma's query compiler and client runtime were a third of its CPU
+ * (docs/benchmarks.md, "catalog"). Same rows, same order as PrismaProductReader.
+ */
+export class SqlProductReader implements ProductReader {
+  constructor(private readonly pool: pg.Pool) {}
+
+  async list(query: ProductQuery): Promise<Product[]> {
+    const values: unknown[] = [];
+    const conditions: string[] = [];
+    if (query.category) {
+      values.push(query.category);
+      conditions.push(`p.category = $${values.length}`);
+    }
+    if (query.afterId) {
+      values.push(query.afterId);
+      conditions.push(`p.id > $${values.length}`);
+    }
+    if (query.text) {
+      values.push(`%${escapeLike(query.text)}%`);
+      conditions.push(`(p.name ILIKE $${values.length} OR p.description ILIKE $${values.length})`);
+    }
+    values.push(query.limit);
+    const where = conditions.length > 0 ? `WHERE ${conditions.join(' AND ')}` : '';
+    const { rows } = await this.pool.query<ProductSqlRow>(
+      `SELECT ${PRODUCT_COLUMNS} FROM ${PRODUCTS_WITH_STOCK} ${where} ORDER BY p.id LIMIT $${values.length}`,
+      values,
+    );
+    return rows.map(productOf);
+  }
+
+  async listPopular(query: PopularProductQuery): Promise<(Product & { unitsSold: number })[]> {
+    const values: unknown[] = [];
+    const sold = 'coalesce(ps.units_sold, 0)';
+    const conditions: string[] = [];
+    if (query.category) {
+      values.push(query.category);
+      conditions.push(`p.category = $${values.length}`);
+    }
+    if (query.text) {
+      values.push(`%${escapeLike(query.text)}%`);
+      conditions.push(`(p.name ILIKE $${values.length} OR p.description ILIKE $${values.length})`);
+    }
+    if (query.after) {
+      values.push(query.after.unitsSold, query.after.id);
+      const [unitsSold, id] = [`$${values.length - 1}::int`, `$${values.length}`];
+      conditions.push(`(${sold} < ${unitsSold} OR (${sold} = ${unitsSold} AND p.id > ${id}))`);
+    }
+    values.push(query.limit);
+    const where = conditions.length > 0 ? `WHERE ${conditions.join(' AND ')}` : '';
+    const { rows } = await this.pool.query<ProductSqlRow & { units_sold: number }>(
+      `SELECT ${PRODUCT_COLUMNS}, ${sold}::int AS units_sold
+         FROM ${PRODUCTS_WITH_STOCK} LEFT JOIN product_sales ps ON ps.product_id = p.id
+         ${where}
+        ORDER BY ${sold} DESC, p.id ASC
+        LIMIT $${values.length}`,
+      values,
+    );
+    return rows.map((row) => ({ ...productOf(row), unitsSold: row.units_sold }));
+  }
+
+  async get(id: string): Promise<Product | undefined> {
+    const { rows } = await this.pool.query<ProductSqlRow>(
+      `SELECT ${PRODUCT_COLUMNS} FROM ${PRODUCTS_WITH_STOCK} WHERE p.id = $1`,
+      [id],
+    );
+    return rows[0] ? productOf(rows[0]) : undefined;
+  }
+
+  async getMany(ids: readonly string[]): Promise<Product[]> {
+    if (ids.length === 0) return [];
+    const { rows } = await this.pool.query<ProductSqlRow>(
+      `SELECT ${PRODUCT_COLUMNS} FROM ${PRODUCTS_WITH_STOCK} WHERE p.id = ANY($1::text[]) ORDER BY p.id`,
+      [[...ids]],
+    );
+    return rows.map(productOf);
+  }
+
+  async categories(): Promise<CategorySummary[]> {
+    const { rows } = await this.pool.query<CategorySummary>(
+      'SELECT category AS name, count(*)::int AS count FROM products GROUP BY category ORDER BY category',
+    );
+    return rows;
+  }
+}
+
+/** The same reads through Prisma's query builder: the reference the SQL reader is tested against. */
 export class PrismaProductReader implements ProductReader {
   constructor(private readonly prisma: CatalogPrisma) {}
 

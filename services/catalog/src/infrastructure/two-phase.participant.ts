@@ -9,11 +9,11 @@ import { ShopError } from '@shoplab/chassis/errors';
 import type pg from 'pg';
 import { type ReserveInput, StockReservations } from '../application/stock-reservations';
 import type { Reservation } from '../domain/stock';
-import type { PrismaStockStore } from './stock.store';
+import type { SqlStockStore } from './stock.store';
 
 export class CatalogTwoPhaseParticipant {
   constructor(
-    private readonly store: PrismaStockStore,
+    private readonly store: SqlStockStore,
     /** Any connection may finish a prepared transaction: the service's own pool (pgPoolOf). */
     private readonly pool: pg.Pool,
   ) {}
