@@ -1,9 +1,20 @@
-// PaymentStore on Prisma: the event store (payment_events, payment_snapshots) and the
-// projections written with each event (payments, ledger_entries). A command reads its payment
-// from the store without a lock and appends with the version it read (optimistic concurrency);
-// the outbox rows are written after the append (see writeOutbox's ordering rule).
-import { type DomainEvent, prepareTransaction, writeOutbox } from '@shoplab/chassis';
+// PaymentStore: the event store (payment_events, payment_snapshots) and the projections written
+// with each event (payments, ledger_entries). A command reads its payment from the store without
+// a lock and appends with the version it read (optimistic concurrency); the outbox rows are
+// written after the append (see writeOutbox's ordering rule).
+// The commands (Authorize, Capture, Void, Refund) and their lookups are plain SQL on the pg pool
+// under the service's Prisma client (pgPoolOf, ADR 31): they are on every checkout's path. The
+// admin side (summary, stream, balance, projections, rebuild) stays on Prisma.
+import {
+  type DomainEvent,
+  pgPoolOf,
+  pgTransactionRunner,
+  prepareTransaction,
+  type TransactionRunner,
+  writeOutbox,
+} from '@shoplab/chassis';
 import { ShopError } from '@shoplab/chassis/errors';
+import type pg from 'pg';
 import {
   type Balance,
   type CommandOutcome,
@@ -29,24 +40,39 @@ import {
   snapshotOf,
   stateOfSnapshot,
 } from '../domain/payment-events';
-import { Prisma, type PrismaClient } from '../generated/prisma/client';
+import type { PrismaClient } from '../generated/prisma/client';
 
-type Db = PrismaClient | Prisma.TransactionClient;
-type PaymentRow = Prisma.PaymentGetPayload<object>;
+/** A payments row as pg returns it (bigint columns as text). */
+interface PaymentRow {
+  id: string;
+  order_id: string;
+  status: PaymentStatus;
+  currency: string;
+  amount: string;
+  captured_amount: string;
+  refunded_amount: string;
+  card_last4: string;
+  decline_reason: string | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
+const PAYMENT_COLUMNS = `id, order_id, status::text AS status, currency, amount, captured_amount, refunded_amount,
+       card_last4, decline_reason, created_at, updated_at`;
 
 function record(row: PaymentRow): PaymentRecord {
   return {
     id: row.id,
-    orderId: row.orderId,
+    orderId: row.order_id,
     status: row.status,
     currency: row.currency,
     amount: Number(row.amount),
-    capturedAmount: Number(row.capturedAmount),
-    refundedAmount: Number(row.refundedAmount),
-    cardLast4: row.cardLast4,
-    declineReason: row.declineReason,
-    createdAt: row.createdAt,
-    updatedAt: row.updatedAt,
+    capturedAmount: Number(row.captured_amount),
+    refundedAmount: Number(row.refunded_amount),
+    cardLast4: row.card_last4,
+    declineReason: row.decline_reason,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
   };
 }
 
@@ -60,7 +86,8 @@ function storedKey(row: { key: string; operation: string; fingerprint: string; r
 }
 
 interface EventRow {
-  position: bigint | null;
+  /** bigint: Prisma gives a BigInt, pg a string. */
+  position: bigint | string | null;
   version: number;
   type: string;
   data: unknown;
@@ -68,9 +95,7 @@ interface EventRow {
 }
 
 interface AppendRow {
-  position: bigint;
   recorded_at: Date;
-  ledger_id: bigint;
   projected: number;
 }
 
@@ -89,9 +114,61 @@ function storedEvent(streamId: string) {
   };
 }
 
-class PrismaPaymentTx implements PaymentTx {
+// The append: ONE statement for the event (its version checked by the unique (stream_id, version):
+// ON CONFLICT DO NOTHING waits for a concurrent append of the same version and then returns no
+// row), then the payments row and the ledger entry, each only when the step before returned a
+// row. The event's ledgerEntryId is the entry's id, so a rebuild writes the same entry. The event
+// is inserted first, so a concurrent append waits on its version before it takes the payments
+// row's lock. $1 stream, $2 version, $3 type, $4 the event's fields, $5 ledger kind, $6 amount,
+// $7 currency; the projection's own parameters follow.
+const appendSql = (projection: string) => `
+  WITH e AS (
+    INSERT INTO payment_events (stream_id, version, type, data)
+    VALUES ($1::uuid, $2, $3, $4::jsonb || jsonb_build_object('ledgerEntryId', nextval('ledger_entries_id_seq')))
+    ON CONFLICT (stream_id, version) DO NOTHING
+    RETURNING recorded_at, (data->>'ledgerEntryId')::bigint AS ledger_id
+  ), p AS (${projection}
+  ), l AS (
+    INSERT INTO ledger_entries (id, payment_id, kind, amount, currency, created_at)
+    SELECT e.ledger_id, p.id, $5::ledger_kind, $6::bigint, $7, e.recorded_at
+      FROM e, p
+    RETURNING id
+  )
+  SELECT e.recorded_at, (SELECT count(*) FROM l)::int AS projected FROM e`;
+
+/** A new payment inserts its row (ON CONFLICT DO NOTHING: payments_live_order_key, a concurrent authorization for the order). */
+const APPEND_FIRST_SQL = appendSql(`
+    INSERT INTO payments (id, order_id, status, currency, amount, captured_amount, refunded_amount,
+                          card_last4, decline_reason, created_at, updated_at)
+    SELECT $1::uuid, $8, $9::payment_status, $7, $10::bigint, $11::bigint, $12::bigint, $13, $14,
+           e.recorded_at, e.recorded_at
+      FROM e
+    ON CONFLICT DO NOTHING
+    RETURNING id`);
+
+/** A later event updates the payment's row. */
+const APPEND_NEXT_SQL = appendSql(`
+    UPDATE payments
+       SET status = $8::payment_status, captured_amount = $9::bigint, refunded_amount = $10::bigint,
+           updated_at = e.recorded_at
+      FROM e
+     WHERE payments.id = $1::uuid
+    RETURNING payments.id`);
+
+/** The snapshot (if any) and the events after it, in version order: one round trip. */
+const LOAD_SQL = `
+  SELECT NULL::bigint AS position, s.version, 'snapshot' AS type, s.state AS data, NULL::timestamptz AS recorded_at
+    FROM payment_snapshots s WHERE s.stream_id = $1::uuid
+  UNION ALL
+  SELECT e.position, e.version, e.type, e.data, e.recorded_at
+    FROM payment_events e
+   WHERE e.stream_id = $1::uuid
+     AND e.version > coalesce((SELECT version FROM payment_snapshots WHERE stream_id = $1::uuid), 0)
+   ORDER BY version`;
+
+class SqlPaymentTx implements PaymentTx {
   constructor(
-    private readonly tx: Prisma.TransactionClient,
+    private readonly tx: pg.PoolClient,
     private readonly topic: string | undefined,
     private readonly snapshotEvery: number,
     /** false in a transaction that ends in PREPARE TRANSACTION (no NOTIFY allowed there). */
@@ -99,32 +176,26 @@ class PrismaPaymentTx implements PaymentTx {
   ) {}
 
   async claimKey(key: string, operation: string, fingerprint: string): Promise<'claimed' | StoredKey> {
-    const inserted = await this.tx.$executeRaw`
-      INSERT INTO idempotency_keys (key, operation, fingerprint) VALUES (${key}, ${operation}, ${fingerprint})
-      ON CONFLICT (key) DO NOTHING`;
-    if (inserted === 1) return 'claimed';
-    const row = await this.tx.idempotencyKey.findUniqueOrThrow({ where: { key } });
-    return storedKey(row);
+    const inserted = await this.tx.query(
+      `INSERT INTO idempotency_keys (key, operation, fingerprint) VALUES ($1, $2, $3) ON CONFLICT (key) DO NOTHING`,
+      [key, operation, fingerprint],
+    );
+    if (inserted.rowCount === 1) return 'claimed';
+    // The conflicting insert waited for its twin's transaction: the row is committed now.
+    const found = await findKeyOn(this.tx, key);
+    if (!found) throw new Error(`idempotency key ${key} conflicted but is not there`);
+    return found;
   }
 
   async saveOutcome(key: string, outcome: CommandOutcome): Promise<void> {
-    await this.tx.idempotencyKey.update({
-      where: { key },
-      data: { response: outcome as unknown as Prisma.InputJsonValue },
-    });
+    await this.tx.query(`UPDATE idempotency_keys SET response = $2::jsonb WHERE key = $1`, [
+      key,
+      JSON.stringify(outcome),
+    ]);
   }
 
   async loadPayment(id: string): Promise<PaymentAggregate | undefined> {
-    // One round trip: the snapshot (if any) and the events after it, in version order.
-    const rows = await this.tx.$queryRaw<EventRow[]>`
-      SELECT NULL::bigint AS position, s.version, 'snapshot' AS type, s.state AS data, NULL::timestamptz AS recorded_at
-        FROM payment_snapshots s WHERE s.stream_id = ${id}::uuid
-      UNION ALL
-      SELECT e.position, e.version, e.type, e.data, e.recorded_at
-        FROM payment_events e
-       WHERE e.stream_id = ${id}::uuid
-         AND e.version > coalesce((SELECT version FROM payment_snapshots WHERE stream_id = ${id}::uuid), 0)
-       ORDER BY version`;
+    const { rows } = await this.tx.query<EventRow>(LOAD_SQL, [id]);
     const first = rows[0];
     const snapshot: PaymentAggregate | undefined =
       first?.type === 'snapshot'
@@ -135,10 +206,11 @@ class PrismaPaymentTx implements PaymentTx {
   }
 
   async lockLivePayment(orderId: string): Promise<PaymentRecord | undefined> {
-    const locked = await this.tx.$queryRaw<{ id: string }[]>`
-      SELECT id FROM payments WHERE order_id = ${orderId} AND status NOT IN ('VOIDED', 'DECLINED') FOR UPDATE`;
-    const id = locked[0]?.id;
-    return id ? record(await this.tx.payment.findUniqueOrThrow({ where: { id } })) : undefined;
+    const { rows } = await this.tx.query<PaymentRow>(
+      `SELECT ${PAYMENT_COLUMNS} FROM payments WHERE order_id = $1 AND status NOT IN ('VOIDED', 'DECLINED') FOR UPDATE`,
+      [orderId],
+    );
+    return rows[0] ? record(rows[0]) : undefined;
   }
 
   async append(
@@ -151,48 +223,33 @@ class PrismaPaymentTx implements PaymentTx {
     const { type, ...fields } = event;
     // The state after the event, but for its time, which the database gives (recorded_at).
     const next = evolve(current, streamId, event, new Date(0));
-    const kind = LEDGER_KIND_OF[type];
-    // ONE statement: the event (its version checked by the unique (stream_id, version): ON
-    // CONFLICT DO NOTHING waits for a concurrent append of the same version and then returns no
-    // row), then the payments row and the ledger entry, each only when the step before returned
-    // a row. The event's ledgerEntryId is the entry's id, so a rebuild writes the same entry.
-    // The event is inserted first, so a concurrent append waits on its version before it takes
-    // the payments row's lock.
-    // A new payment inserts its row (ON CONFLICT DO NOTHING: payments_live_order_key, a concurrent
-    // authorization for the order); a later event updates it.
-    const projection =
+    const common = [
+      streamId,
+      version,
+      type,
+      JSON.stringify(fields),
+      LEDGER_KIND_OF[type],
+      event.amount,
+      event.currency,
+    ];
+    const { rows } =
       version === 1
-        ? Prisma.sql`
-        INSERT INTO payments (id, order_id, status, currency, amount, captured_amount, refunded_amount,
-                              card_last4, decline_reason, created_at, updated_at)
-        SELECT ${streamId}::uuid, ${next.orderId}, ${next.status}::payment_status, ${next.currency},
-               ${next.amount}::bigint, ${next.capturedAmount}::bigint, ${next.refundedAmount}::bigint,
-               ${next.cardLast4}, ${next.declineReason}, e.recorded_at, e.recorded_at
-          FROM e
-        ON CONFLICT DO NOTHING
-        RETURNING id`
-        : Prisma.sql`
-        UPDATE payments
-           SET status = ${next.status}::payment_status, captured_amount = ${next.capturedAmount}::bigint,
-               refunded_amount = ${next.refundedAmount}::bigint, updated_at = e.recorded_at
-          FROM e
-         WHERE payments.id = ${streamId}::uuid
-        RETURNING payments.id`;
-    const rows = await this.tx.$queryRaw<AppendRow[]>`
-      WITH e AS (
-        INSERT INTO payment_events (stream_id, version, type, data)
-        VALUES (${streamId}::uuid, ${version}, ${type},
-                ${JSON.stringify(fields)}::jsonb || jsonb_build_object('ledgerEntryId', nextval('ledger_entries_id_seq')))
-        ON CONFLICT (stream_id, version) DO NOTHING
-        RETURNING position, recorded_at, (data->>'ledgerEntryId')::bigint AS ledger_id
-      ), p AS (${projection}
-      ), l AS (
-        INSERT INTO ledger_entries (id, payment_id, kind, amount, currency, created_at)
-        SELECT e.ledger_id, p.id, ${kind}::ledger_kind, ${event.amount}::bigint, ${event.currency}, e.recorded_at
-          FROM e, p
-        RETURNING id
-      )
-      SELECT e.position, e.recorded_at, e.ledger_id, (SELECT count(*) FROM l)::int AS projected FROM e`;
+        ? await this.tx.query<AppendRow>(APPEND_FIRST_SQL, [
+            ...common,
+            next.orderId,
+            next.status,
+            next.amount,
+            next.capturedAmount,
+            next.refundedAmount,
+            next.cardLast4,
+            next.declineReason,
+          ])
+        : await this.tx.query<AppendRow>(APPEND_NEXT_SQL, [
+            ...common,
+            next.status,
+            next.capturedAmount,
+            next.refundedAmount,
+          ]);
     const row = rows[0];
     if (!row) throw new StreamConflict(streamId, expectedVersion);
     if (row.projected !== 1) {
@@ -212,11 +269,13 @@ class PrismaPaymentTx implements PaymentTx {
     }
     const state = { ...next, updatedAt: row.recorded_at, ...(version === 1 ? { createdAt: row.recorded_at } : {}) };
     if (this.snapshotEvery > 0 && version % this.snapshotEvery === 0) {
-      await this.tx.$executeRaw`
-        INSERT INTO payment_snapshots (stream_id, version, state)
-        VALUES (${streamId}::uuid, ${version}, ${JSON.stringify(snapshotOf(state))}::jsonb)
-        ON CONFLICT (stream_id) DO UPDATE SET version = EXCLUDED.version, state = EXCLUDED.state, taken_at = now()
-         WHERE payment_snapshots.version < EXCLUDED.version`;
+      await this.tx.query(
+        `INSERT INTO payment_snapshots (stream_id, version, state)
+         VALUES ($1::uuid, $2, $3::jsonb)
+         ON CONFLICT (stream_id) DO UPDATE SET version = EXCLUDED.version, state = EXCLUDED.state, taken_at = now()
+          WHERE payment_snapshots.version < EXCLUDED.version`,
+        [streamId, version, JSON.stringify(snapshotOf(state))],
+      );
     }
     return { state, version };
   }
@@ -224,6 +283,14 @@ class PrismaPaymentTx implements PaymentTx {
   async writeEvents(events: DomainEvent[]): Promise<void> {
     await writeOutbox(this.tx, events, { ...(this.topic ? { topic: this.topic } : {}), notify: this.notify });
   }
+}
+
+async function findKeyOn(db: pg.Pool | pg.PoolClient, key: string): Promise<StoredKey | undefined> {
+  const { rows } = await db.query<{ key: string; operation: string; fingerprint: string; response: unknown }>(
+    `SELECT key, operation, fingerprint, response FROM idempotency_keys WHERE key = $1`,
+    [key],
+  );
+  return rows[0] ? storedKey(rows[0]) : undefined;
 }
 
 interface OrderSumsRow {
@@ -259,6 +326,9 @@ export class PrismaPaymentStore implements PaymentStore {
   private readonly topic: string | undefined;
   private readonly snapshotEvery: number;
   private readonly prepareAs: string | undefined;
+  /** Prisma's own pool (pgPoolOf): the commands' plain SQL shares its connections and bound. */
+  private readonly pool: pg.Pool;
+  private readonly runTransaction: TransactionRunner<pg.PoolClient>;
 
   constructor(
     private readonly prisma: PrismaClient,
@@ -267,33 +337,41 @@ export class PrismaPaymentStore implements PaymentStore {
     this.topic = options.topic;
     this.snapshotEvery = options.snapshotEvery ?? 0;
     this.prepareAs = options.prepareAs;
+    this.pool = pgPoolOf(prisma);
+    this.runTransaction = pgTransactionRunner(this.pool);
   }
 
   transaction<T>(work: (tx: PaymentTx) => Promise<T>): Promise<T> {
     const gid = this.prepareAs;
-    return this.prisma.$transaction(
-      async (tx) => {
-        if (!gid) return await work(new PrismaPaymentTx(tx, this.topic, this.snapshotEvery));
-        const result = await work(new PrismaPaymentTx(tx, this.topic, this.snapshotEvery, false));
-        await prepareTransaction(tx, gid);
-        return result;
-      },
-      { maxWait: 5_000, timeout: 15_000 },
-    );
+    return this.runTransaction(async (tx) => {
+      if (!gid) return await work(new SqlPaymentTx(tx, this.topic, this.snapshotEvery));
+      const result = await work(new SqlPaymentTx(tx, this.topic, this.snapshotEvery, false));
+      // The runner's COMMIT after it finds no transaction and does nothing (a warning); the
+      // prepared one waits for COMMIT/ROLLBACK PREPARED.
+      await prepareTransaction(tx, gid);
+      return result;
+    });
   }
 
-  async findKey(key: string): Promise<StoredKey | undefined> {
-    const row = await this.prisma.idempotencyKey.findUnique({ where: { key } });
-    return row ? storedKey(row) : undefined;
+  findKey(key: string): Promise<StoredKey | undefined> {
+    return findKeyOn(this.pool, key);
   }
 
   async findPayment(id: string): Promise<PaymentRecord | undefined> {
-    const row = await this.prisma.payment.findUnique({ where: { id } });
-    return row ? record(row) : undefined;
+    const { rows } = await this.pool.query<PaymentRow>(`SELECT ${PAYMENT_COLUMNS} FROM payments WHERE id = $1::uuid`, [
+      id,
+    ]);
+    return rows[0] ? record(rows[0]) : undefined;
   }
 
+  /** The order's live payment, else its latest attempt. */
   async findPaymentForOrder(orderId: string): Promise<PaymentRecord | undefined> {
-    return findForOrder(this.prisma, orderId);
+    const { rows } = await this.pool.query<PaymentRow>(
+      `SELECT ${PAYMENT_COLUMNS} FROM payments WHERE order_id = $1
+        ORDER BY (status NOT IN ('VOIDED', 'DECLINED')) DESC, created_at DESC LIMIT 1`,
+      [orderId],
+    );
+    return rows[0] ? record(rows[0]) : undefined;
   }
 
   async summary(): Promise<{ totals: CurrencyTotals[]; orders: OrderTotals[] }> {
@@ -463,7 +541,7 @@ export class PrismaPaymentStore implements PaymentStore {
           // The ledger's foreign key is checked at each statement: the entries are written after their payments.
           pendingLedger.push(...ledger);
           events += rows.length;
-          after = rows[rows.length - 1]?.position ?? after;
+          after = BigInt(rows[rows.length - 1]?.position ?? after);
         }
         const payments = [...states.entries()].map(([, s]) => ({
           id: s.aggregate.state.id,
@@ -508,11 +586,4 @@ export class PrismaPaymentStore implements PaymentStore {
       { maxWait: 10_000, timeout: 300_000 },
     );
   }
-}
-
-async function findForOrder(db: Db, orderId: string): Promise<PaymentRecord | undefined> {
-  const rows = await db.payment.findMany({ where: { orderId }, orderBy: { createdAt: 'desc' } });
-  const live = rows.find((r) => r.status !== 'VOIDED' && r.status !== 'DECLINED');
-  const row = live ?? rows[0];
-  return row ? record(row) : undefined;
 }

@@ -9,7 +9,7 @@ import { cp, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { createPrismaAdapter } from '@shoplab/chassis';
+import { createPrismaClient } from '@shoplab/chassis';
 import { createScratchDatabase } from '@shoplab/chassis/testing';
 import { paymentV1 } from '@shoplab/contracts';
 import pg from 'pg';
@@ -272,7 +272,7 @@ describe('the migration writes streams for the payments made before it', () => {
     await cp(join(migrationsDir, '20261127000000_init'), join(dir, '20261127000000_init'), { recursive: true });
     const old = await createScratchDatabase({ prefix: 'payment_backfill', migrationsDir: dir });
     const pool = new pg.Pool({ ...old.settings, max: 2 });
-    const prisma = new PrismaClient({ adapter: createPrismaAdapter(old.settings) });
+    const prisma = createPrismaClient(PrismaClient, old.settings);
     try {
       const [a, b, c] = [randomUUID(), randomUUID(), randomUUID()];
       await pool.query(

@@ -5,7 +5,7 @@ import {
   createGrpcClient,
   createLogger,
   createMetrics,
-  createPrismaAdapter,
+  createPrismaClient,
   createServiceKit,
   type GrpcClient,
   loadConfig,
@@ -31,7 +31,8 @@ export interface RunningPayment {
 
 export async function scratchDatabase(): Promise<{ db: ScratchDatabase; prisma: PrismaClient; pool: pg.Pool }> {
   const db = await createScratchDatabase({ prefix: 'payment_test', migrationsDir });
-  const prisma = new PrismaClient({ adapter: createPrismaAdapter(db.settings) });
+  // createPrismaClient, as main.ts's createDatabase: the store's commands use its pool (pgPoolOf).
+  const prisma = createPrismaClient(PrismaClient, db.settings);
   const pool = new pg.Pool({ ...db.settings, max: 4 });
   return { db, prisma, pool };
 }
