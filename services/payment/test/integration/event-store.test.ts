@@ -13,7 +13,8 @@ import { createPrismaClient } from '@shoplab/chassis';
 import { createScratchDatabase } from '@shoplab/chassis/testing';
 import { paymentV1 } from '@shoplab/contracts';
 import pg from 'pg';
-import { StreamConflict } from '../../src/application/ports';
+import { PaymentService } from '../../src/application/payments';
+import { type PaymentStore, type PaymentTx, StreamConflict } from '../../src/application/ports';
 import { PrismaClient } from '../../src/generated/prisma/client';
 import { PrismaPaymentStore } from '../../src/infrastructure/payment.store';
 import { ADMIN_TOKEN, migrationsDir, type RunningPayment, scratchDatabase, startPayment } from '../support/harness';
@@ -214,6 +215,58 @@ describe('optimistic concurrency on the stream version', () => {
     const after = await adminGet(`/v1/admin/payments/${p.id}/events`);
     assert.equal(after.payment.status, 'CAPTURED');
     assert.equal(after.version, 2);
+  });
+
+  test('a refund whose version another refund took meanwhile runs again on the new version: both refunds count', async () => {
+    const p = await authorize(1000);
+    await call('capture', p.id);
+    const store = new PrismaPaymentStore(scratch.prisma);
+    // The first attempt of refund A reads version 2; before it appends, refund B commits version 3.
+    let raced = false;
+    const racing: PaymentStore = Object.assign(Object.create(store) as PaymentStore, {
+      transaction: <T>(work: (tx: PaymentTx) => Promise<T>) =>
+        store.transaction((tx) =>
+          work(
+            Object.assign(Object.create(tx) as PaymentTx, {
+              loadPayment: async (id: string) => {
+                const loaded = await tx.loadPayment(id);
+                if (!raced) {
+                  raced = true;
+                  await refund(p.id, 300);
+                }
+                return loaded;
+              },
+            }),
+          ),
+        ),
+    });
+    const payments = new PaymentService({ store: racing, latencyMs: 0 });
+    const answered = await payments.refund({ idempotencyKey: randomUUID(), paymentId: p.id, amount: usd(200) });
+    assert.equal(payments.appendConflicts, 1);
+    assert.equal(answered.refunded.amount, 500);
+    const after = await adminGet(`/v1/admin/payments/${p.id}/events`);
+    assert.deepEqual(
+      after.events.map((e: { version: number; type: string }) => [e.version, e.type]),
+      [
+        [1, 'PaymentAuthorized'],
+        [2, 'PaymentCaptured'],
+        [3, 'PaymentRefunded'],
+        [4, 'PaymentRefunded'],
+      ],
+    );
+    const { rows } = await scratch.pool.query(
+      `SELECT kind::text AS kind, amount::int AS amount FROM ledger_entries WHERE payment_id = $1 ORDER BY id`,
+      [p.id],
+    );
+    assert.deepEqual(
+      rows.map((r) => [r.kind, r.amount]),
+      [
+        ['AUTHORIZE', 1000],
+        ['CAPTURE', 1000],
+        ['REFUND', 300],
+        ['REFUND', 200],
+      ],
+    );
   });
 });
 
