@@ -30,6 +30,9 @@ source "$ROOT/scripts/lib/secrets.sh"
 
 ALL_SERVICES=(user catalog card-network card-network-ambassador payment cart order history legacy-shipping shipping gateway web)
 declare -A HTTP_PORT=([gateway]=8080 [user]=8081 [catalog]=8082 [cart]=8083 [payment]=8084 [order]=8085 [history]=8086 [shipping]=8087 [web]=8088 [legacy-shipping]=8089 [card-network]=8090 [card-network-ambassador]=18091)
+# The admin listener (ADMIN_PORT: the /admin/… and /api/v1/admin/… routes, 404 on the public
+# port; docs/architecture.md#trust-boundaries): the gateway's, the shop's public edge, on 127.0.0.1.
+declare -A ADMIN_PORT=([gateway]=7080)
 declare -A GRPC_PORT=([user]=9081 [catalog]=9082 [cart]=9083 [payment]=9084 [order]=9085 [shipping]=9087)
 SECRETS=$SHOPLAB_STATE/secrets.env
 KEYS=$SHOPLAB_STATE/keys
@@ -59,6 +62,7 @@ service_env() {
   # shellcheck disable=SC1090
   source "$SECRETS"
   echo "SERVICE_NAME=$s"
+  if [[ -v "ADMIN_PORT[$s]" ]]; then echo "ADMIN_PORT=${ADMIN_PORT[$s]}"; fi
   echo "ADMIN_TOKEN=$ADMIN_TOKEN"
   echo "CARD_ENCRYPTION_KEY=$CARD_ENCRYPTION_KEY"
   shoplab_key_env "$KEYS" "$s"
@@ -74,6 +78,8 @@ service_env() {
   # budgets would make them one client. The allowance is configured here, not in the gateway;
   # each user's own budget still applies (docs/architecture.md#trust-boundaries).
   if [[ $s == gateway ]]; then echo "RATE_LIMIT_EXEMPT_ADDRESSES=127.0.0.1,::1,::ffff:127.0.0.1"; fi
+  # The control room calls the gateway's admin API (and proxies the browser's) on its admin listener.
+  if [[ $s == web ]]; then echo "GATEWAY_ADMIN_URL=http://127.0.0.1:${ADMIN_PORT[gateway]}"; fi
   sidecar_env "$s"
   # Payment's authorizations go to the card network through its ambassador (ADR 36).
   if [[ $s == payment ]]; then echo "CARD_NETWORK_MODE=ambassador"; fi
@@ -92,7 +98,7 @@ sidecar_env() {
 
 service_dir() { echo "$ROOT/services/$1"; }
 service_ready() { curl -fsS -m 2 "http://127.0.0.1:${HTTP_PORT[$1]}/readyz" >/dev/null; }
-service_address() { echo "http://127.0.0.1:${HTTP_PORT[$1]}${GRPC_PORT[$1]:+ (gRPC 127.0.0.1:${GRPC_PORT[$1]})}"; }
+service_address() { echo "http://127.0.0.1:${HTTP_PORT[$1]}${GRPC_PORT[$1]:+ (gRPC 127.0.0.1:${GRPC_PORT[$1]})}${ADMIN_PORT[$1]:+ (admin 127.0.0.1:${ADMIN_PORT[$1]})}"; }
 
 # lib.sh identifies a process by fragments of its command line.
 for s in "${ALL_SERVICES[@]}"; do
@@ -170,7 +176,7 @@ start_service() {
       ;;
     stale) rm -f "$(pid_file "$s")" ;;
   esac
-  require_ports_free "$s" "${HTTP_PORT[$s]}" ${GRPC_PORT[$s]:+"${GRPC_PORT[$s]}"}
+  require_ports_free "$s" "${HTTP_PORT[$s]}" ${GRPC_PORT[$s]:+"${GRPC_PORT[$s]}"} ${ADMIN_PORT[$s]:+"${ADMIN_PORT[$s]}"}
   mapfile -t env_args < <(service_env "$s")
   local node_flags=()
   # shellcheck disable=SC2206 # split on purpose: several flags in one variable

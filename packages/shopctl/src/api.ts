@@ -25,6 +25,12 @@ export type ServiceName = (typeof TARGET_SERVICES)[number];
 /** The gateway's local port (infra/local/services.sh). */
 export const GATEWAY_PORT = 8080;
 
+/**
+ * The gateway's local admin listener (ADMIN_PORT in infra/local/services.sh): its
+ * `/api/v1/admin/…` routes answer there only, 404 on :8080 (docs/architecture.md#trust-boundaries).
+ */
+export const GATEWAY_ADMIN_PORT = 7080;
+
 /** The services' local HTTP ports (infra/local/services.sh). */
 export const LOCAL_PORTS: Record<Service, number> = {
   user: 8081,
@@ -53,6 +59,19 @@ export function serviceBaseUrl(service: ServiceName, env: NodeJS.ProcessEnv = pr
     return env.SHOPLAB_GATEWAY_URL?.replace(/\/+$/, '') ?? `http://127.0.0.1:${GATEWAY_PORT}`;
   }
   return localBaseUrl(service as Service, env);
+}
+
+/**
+ * Where a service's admin routes are: `SHOPLAB_<SERVICE>_ADMIN_URL`; else the address
+ * `SHOPLAB_<SERVICE>_URL` names (a deployment that sets it without an admin URL serves its admin
+ * routes on that one port, as the compose demo does); else the local admin listener — the
+ * gateway's :7080 — or, for a service without one, its local port.
+ */
+export function adminBaseUrl(service: ServiceName, env: NodeJS.ProcessEnv = process.env): string {
+  const key = `SHOPLAB_${service.toUpperCase()}`;
+  const explicit = env[`${key}_ADMIN_URL`] ?? env[`${key}_URL`];
+  if (explicit) return explicit.replace(/\/+$/, '');
+  return service === 'gateway' ? `http://127.0.0.1:${GATEWAY_ADMIN_PORT}` : serviceBaseUrl(service, env);
 }
 
 /** `KEY=value` lines (optionally `export KEY="value"`) of a secrets file. */
@@ -485,7 +504,7 @@ export class AdminApi {
 
   /** Any admin call on a service: `request('order', 'POST', '/v1/admin/orders/republish')`. */
   request<T = unknown>(service: ServiceName, method: string, path: string, options: RequestOptions = {}): Promise<T> {
-    return requestJson<T>(method, `${serviceBaseUrl(service, this.env)}${path}`, {
+    return requestJson<T>(method, `${adminBaseUrl(service, this.env)}${path}`, {
       timeoutMs: this.timeoutMs,
       token: this.token,
       ...options,

@@ -80,7 +80,13 @@ export async function buildApp({ kit, downstreams }: AppDeps): Promise<{ http: H
       watchDeadlineMs: config.ORDER_WATCH_DEADLINE_MS,
     }),
     history: new HistoryViews(downstreams, config.ADMIN_TOKEN, logger),
-    admin: new AdminOperations(downstreams.httpRegistry, config.ADMIN_TOKEN, kit.chaos, kit.breakers),
+    admin: new AdminOperations(
+      downstreams.httpRegistry,
+      config.ADMIN_TOKEN,
+      kit.chaos,
+      kit.breakers,
+      downstreams.adminRegistry,
+    ),
   };
 
   await http.register(

@@ -26,6 +26,12 @@ export const configSchema = baseConfigSchema.extend({
   HTTP_SERVICES: addressList(
     'user=127.0.0.1:8081,catalog=127.0.0.1:8082,cart=127.0.0.1:8083,payment=127.0.0.1:8084,order=127.0.0.1:8085,history=127.0.0.1:8086',
   ),
+  /**
+   * The downstreams' admin listeners in static mode (`name=host:port`): chaos forwarding and the
+   * audit. Unset: HTTP_SERVICES (a service without ADMIN_PORT serves its admin routes there).
+   * Under Consul each instance's registered `admin_port`.
+   */
+  ADMIN_SERVICES: baseConfigSchema.shape.STATIC_SERVICES.unwrap().optional(),
   // Time budget of one call to each downstream (gRPC retries included; REST the same budget).
   USER_DEADLINE_MS: ms(2_000),
   CATALOG_DEADLINE_MS: ms(800),

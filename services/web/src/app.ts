@@ -43,6 +43,27 @@ export async function buildApp({ kit }: AppDeps): Promise<{ http: HttpApp }> {
     },
   });
 
+  // The gateway's admin API is on its admin listener (404 on its public port); the token is
+  // passed on, the gateway checks it.
+  const gatewayAdminUrl = config.GATEWAY_ADMIN_URL ?? config.GATEWAY_URL;
+  await http.register(proxy, {
+    upstream: gatewayAdminUrl,
+    prefix: '/api/v1/admin',
+    rewritePrefix: '/api/v1/admin',
+    preValidation: async () => {},
+    undici: { bodyTimeout: 30_000, headersTimeout: 30_000 },
+    replyOptions: {
+      onError: (reply, { error }) => {
+        reply.request.log.warn({ err: error }, "the gateway's admin listener did not answer");
+        sendProblem(
+          reply as never,
+          new ShopError('SHOP_DEPENDENCY_UNAVAILABLE', 'The gateway did not answer; try again shortly', {
+            dependency: 'gateway',
+          }),
+        );
+      },
+    },
+  });
   await http.register(proxy, {
     upstream: config.GATEWAY_URL,
     prefix: '/api',
@@ -95,6 +116,7 @@ export async function buildApp({ kit }: AppDeps): Promise<{ http: HttpApp }> {
   registerControlRoutes(http, {
     adminToken: config.ADMIN_TOKEN,
     gatewayUrl: config.GATEWAY_URL,
+    gatewayAdminUrl,
     mapServices: [{ name: 'gateway', url: config.GATEWAY_URL }, ...config.MAP_SERVICES],
   });
 

@@ -7,6 +7,12 @@ export const configSchema = baseConfigSchema.extend({
   /** Where the public API is: `/api/*` (the order events stream included) is proxied there. */
   GATEWAY_URL: z.url().default('http://127.0.0.1:8080'),
   /**
+   * The gateway's admin listener: its `/api/v1/admin/*` (the control room's calls, and the
+   * browser's proxied here) answer there only (docs/architecture.md#trust-boundaries). Unset:
+   * GATEWAY_URL, a gateway without ADMIN_PORT.
+   */
+  GATEWAY_ADMIN_URL: z.url().optional(),
+  /**
    * Jaeger's query API: the control room draws an order's trace from it (`/jaeger/api/*`, proxied
    * behind the admin token, reads only).
    */

@@ -34,6 +34,8 @@ import { z } from 'zod';
 export interface ControlDeps {
   adminToken: string;
   gatewayUrl: string;
+  /** The gateway's admin listener (its /api/v1/admin/*); gatewayUrl when it has none. */
+  gatewayAdminUrl?: string;
   /** The services the gateway's registry view leaves out, whose /readyz the map shows. */
   mapServices: { name: string; url: string }[];
   env?: NodeJS.ProcessEnv;
@@ -177,7 +179,12 @@ export type ExerciseEvent =
   | { event: 'result'; data: Omit<ExerciseResult, 'audit'> & { auditOk: boolean | null } };
 
 export function registerControlRoutes(app: HttpApp, deps: ControlDeps): void {
-  const env = { ...(deps.env ?? process.env), SHOPLAB_GATEWAY_URL: deps.gatewayUrl, ADMIN_TOKEN: deps.adminToken };
+  const env = {
+    ...(deps.env ?? process.env),
+    SHOPLAB_GATEWAY_URL: deps.gatewayUrl,
+    SHOPLAB_GATEWAY_ADMIN_URL: deps.gatewayAdminUrl ?? deps.gatewayUrl,
+    ADMIN_TOKEN: deps.adminToken,
+  };
   const admin = new AdminApi({ env, token: deps.adminToken, timeoutMs: 5_000 });
   // The strangler's switches live on shipping: the address the map knows it by (compose), else shopctl's default.
   const shippingUrl = deps.mapServices.find((s) => s.name === 'shipping')?.url;

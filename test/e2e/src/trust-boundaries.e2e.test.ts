@@ -11,7 +11,10 @@ import { test } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import { SERVICE_TOKEN_METADATA, ServiceCredential, USER_TOKEN_METADATA } from '@shoplab/chassis';
 import { cartV1, orderV1, paymentV1, userV1 } from '@shoplab/contracts';
+import { adminBaseUrl } from '@shoplab/shopctl';
 import {
+  ADMIN_TOKEN,
+  API,
   addToCart,
   assertAuditPasses,
   call,
@@ -136,4 +139,33 @@ test('each internal boundary refuses: no credential, the wrong caller, another u
 
   phase('audit');
   await assertAuditPasses();
+});
+
+// The gateway's admin surface is on its admin listener (ADMIN_PORT), not on the public port: a
+// public-port request to /admin/… or /api/v1/admin/… is the 404 of an unknown route, token or
+// not, and changes nothing; the same request on the admin listener answers.
+test('a public-port request to /admin/... is 404; the admin listener answers it', async () => {
+  const publicBase = API.replace(/\/api\/v1$/, '');
+  const adminBase = process.env.GATEWAY_ADMIN_URL ?? adminBaseUrl('gateway');
+  assert.notEqual(publicBase, adminBase, 'the gateway has an admin listener of its own (ADMIN_PORT)');
+  const bearer = { authorization: `Bearer ${ADMIN_TOKEN}` };
+  for (const path of ['/admin/chaos', '/api/v1/admin/breakers', '/api/v1/admin/services', '/api/v1/admin/audit']) {
+    const res = await fetch(`${publicBase}${path}`, { headers: bearer, signal: AbortSignal.timeout(10_000) });
+    assert.equal(res.status, 404, `public ${path}`);
+    assert.match(res.headers.get('content-type') ?? '', /^application\/problem\+json/, `public ${path}`);
+    assert.equal(((await res.json()) as { code: string }).code, 'SHOP_ROUTE_NOT_FOUND', `public ${path}`);
+  }
+  const fault = await fetch(`${publicBase}/api/v1/admin/chaos/gateway`, {
+    method: 'PUT',
+    headers: { ...bearer, 'content-type': 'application/json' },
+    body: JSON.stringify({ kind: 'http', match: 'GET /api/v1/products', fault: 'error', probability: 1 }),
+    signal: AbortSignal.timeout(10_000),
+  });
+  assert.equal(fault.status, 404, 'no fault is added through the public port');
+  const breakers = await fetch(`${adminBase}/api/v1/admin/breakers`, { headers: bearer });
+  assert.equal(breakers.status, 200, 'the admin listener serves the same route');
+  assert.equal((await fetch(`${adminBase}/api/v1/admin/breakers`)).status, 401, 'and wants the token');
+  // The shopper's API and the docs stay on the public port.
+  assert.equal((await fetch(`${API}/products?limit=1`)).status, 200);
+  assert.equal((await fetch(`${publicBase}/openapi.json`)).status, 200);
 });

@@ -1,5 +1,6 @@
 import { type AuditReport, CollectError, collectAuditData, runAudit } from '@shoplab/audit';
 import {
+  adminBaseUrlOf,
   type BreakerRegistry,
   errorText,
   type FaultInjector,
@@ -48,6 +49,8 @@ export class AdminOperations {
     private readonly adminToken: string,
     private readonly chaos: FaultInjector,
     private readonly breakers: BreakerRegistry,
+    /** Where the admin listeners are (`/admin/chaos`, the audit's reads); the HTTP registry by default. */
+    private readonly adminRegistry: Downstreams['adminRegistry'] = registry,
   ) {}
 
   async services(): Promise<ServiceStatus[]> {
@@ -88,14 +91,14 @@ export class AdminOperations {
 
   /** Sends the change to every instance (faults live in each process); fails only when none took it. */
   private async forward(service: Downstream, method: 'PUT' | 'DELETE', rule?: FaultRuleInput): Promise<ChaosResult[]> {
-    const instances = await this.registry.instances(service);
+    const instances = await this.adminRegistry.instances(service);
     if (instances.length === 0) {
       throw new ShopError('SHOP_DEPENDENCY_UNAVAILABLE', `no instance of ${service} is known`, { service });
     }
     const results = await Promise.all(
       instances.map(async (instance): Promise<ChaosResult> => {
         try {
-          const res = await fetch(`${baseUrlOf(instance)}/admin/chaos`, {
+          const res = await fetch(`${adminBaseUrlOf(instance)}/admin/chaos`, {
             method,
             headers: {
               authorization: `Bearer ${this.adminToken}`,
@@ -129,9 +132,9 @@ export class AdminOperations {
       const data = await collectAuditData({
         adminToken: this.adminToken,
         baseUrl: async (service) => {
-          const [instance] = await this.registry.instances(service);
+          const [instance] = await this.adminRegistry.instances(service);
           if (!instance) throw new CollectError(`no instance of ${service} is known`);
-          return baseUrlOf(instance);
+          return adminBaseUrlOf(instance);
         },
       });
       return runAudit(data);

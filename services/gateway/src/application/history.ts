@@ -127,7 +127,8 @@ export class HistoryViews {
     try {
       const res = await this.downstreams.rest.request<LagAnswer>('history', {
         method: 'GET',
-        path: '/admin/history/lag',
+        // The public-port path: /admin/history/lag is served on history's admin listener only.
+        path: '/v1/history/lag',
         headers: { authorization: `Bearer ${this.adminToken}` },
       });
       const topics = res.body.topics.map(({ topic, events, seconds }) => ({ topic, events, seconds }));

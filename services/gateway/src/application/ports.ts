@@ -65,6 +65,8 @@ export interface Downstreams {
   bulkheads: CallGuard;
   /** The HTTP instances of every downstream (REST, `/readyz`, `/admin/chaos`). */
   httpRegistry: ServiceRegistry;
+  /** Where each downstream's admin routes are (`/admin/chaos`, the audit's): adminBaseUrlOf an instance. */
+  adminRegistry: ServiceRegistry;
   close(): void;
 }
 

@@ -36,6 +36,11 @@ export function createDownstreams(kit: ServiceKit<GatewayConfig>, options: Downs
   const httpRegistry =
     options.httpRegistry ??
     (config.REGISTRY_MODE === 'consul' ? kit.registry : new StaticRegistry(config.HTTP_SERVICES));
+  // Under Consul an instance's admin port is in its meta (adminBaseUrlOf); statically ADMIN_SERVICES.
+  const adminRegistry =
+    config.REGISTRY_MODE !== 'consul' && config.ADMIN_SERVICES && !options.httpRegistry
+      ? new StaticRegistry(config.ADMIN_SERVICES)
+      : httpRegistry;
   const grpc = {
     user: createUserClient(settings('user')),
     catalog: createCatalogClient(settings('catalog')),
@@ -78,10 +83,12 @@ export function createDownstreams(kit: ServiceKit<GatewayConfig>, options: Downs
     orderWatch,
     bulkheads,
     httpRegistry,
+    adminRegistry,
     close: () => {
       for (const client of Object.values(grpc)) client.close();
       orderWatch.close();
       if (httpRegistry !== kit.registry) httpRegistry.close();
+      if (adminRegistry !== httpRegistry) adminRegistry.close();
     },
   };
 }

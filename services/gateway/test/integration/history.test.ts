@@ -89,7 +89,7 @@ before(async () => {
     if (!found) throw new ShopError('SHOP_NOT_FOUND', `No order ${id} in the history (yet)`);
     return found;
   });
-  history.get('/admin/history/lag', { preHandler: requireAdminToken(ADMIN_TOKEN) }, async () => {
+  history.get('/v1/history/lag', { preHandler: requireAdminToken(ADMIN_TOKEN) }, async () => {
     if (read.lagDown) throw new ShopError('SHOP_DEPENDENCY_UNAVAILABLE', 'lag unreadable');
     return {
       topics: [

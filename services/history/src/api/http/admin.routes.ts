@@ -41,18 +41,22 @@ export function registerAdminRoutes(
 ): void {
   const common = { preHandler: requireAdminToken(deps.adminToken) };
   const schema = { tags: ['admin'], security: [{ adminToken: [] }] };
-  app.get(
-    '/admin/history/lag',
-    {
-      ...common,
-      schema: {
-        ...schema,
-        summary: "The read model's lag per source topic (events and seconds)",
-        response: { 200: lagSchema },
+  // The lag is an operator's figure (the admin listener) and part of every history answer the
+  // gateway gives (its public-port path, still behind the admin token: the gateway holds it).
+  for (const path of ['/admin/history/lag', '/v1/history/lag']) {
+    app.get(
+      path,
+      {
+        ...common,
+        schema: {
+          ...schema,
+          summary: "The read model's lag per source topic (events and seconds)",
+          response: { 200: lagSchema },
+        },
       },
-    },
-    async () => ({ topics: await readLag(deps.lag) }),
-  );
+      async () => ({ topics: await readLag(deps.lag) }),
+    );
+  }
   app.post(
     '/admin/history/rebuild',
     {
