@@ -29,6 +29,16 @@ export const EXPECTED_PORTS: Record<string, { http: number; grpc?: number }> = {
   web: { http: 8088 },
 };
 
+/**
+ * Services that run as one replica on purpose (k8s/base/scaling.yaml): simulated outside systems
+ * whose books are in memory, so a second replica would answer from another book. Every other
+ * service is stateless: two replicas, a PodDisruptionBudget and a HorizontalPodAutoscaler.
+ */
+export const SINGLE_REPLICA: Record<string, string> = {
+  'card-network': 'its idempotency book is in memory (ADR 36)',
+  'legacy-shipping': 'its consignment book is in memory (ADR 30)',
+};
+
 interface ZodLike {
   safeParse(value: unknown): {
     success: boolean;
@@ -738,6 +748,55 @@ export function checkConsistency(input: Inputs): { problems: string[]; notes: st
       'k8s ConfigMap prometheus-config',
       `job shoplab scrapes ${fmt(targets)}; expected ${fmt(wantTargets)} (service@host:http-port)`,
     );
+
+  // Scale-out (k8s/base/scaling.yaml): every stateless service runs two replicas or more, a
+  // PodDisruptionBudget keeps one of them through a drain, and an HPA on CPU utilisation (which
+  // needs a CPU request in every container of the pod) scales it; the single-replica services
+  // have none of these, so that nothing scales what must run once.
+  const selects = (selector: Obj, labels: Obj) => {
+    const match = Object.entries(obj(selector.matchLabels));
+    return match.length > 0 && match.every(([k, v]) => str(labels[k]) === str(v));
+  };
+  for (const d of deployments) {
+    const name = str(obj(d.metadata).name);
+    const where = `k8s Deployment ${name} (scale-out)`;
+    const podLabels = obj(obj(obj(obj(d.spec).template).metadata).labels);
+    const replicas = obj(d.spec).replicas === undefined ? 1 : Number(obj(d.spec).replicas);
+    const pdbs = byKind('PodDisruptionBudget').filter((p) => selects(obj(obj(p.spec).selector), podLabels));
+    const hpas = byKind('HorizontalPodAutoscaler').filter((h) => {
+      const ref = obj(obj(h.spec).scaleTargetRef);
+      return str(ref.kind) === 'Deployment' && str(ref.name) === name;
+    });
+    const single = SINGLE_REPLICA[name];
+    if (single !== undefined) {
+      if (replicas !== 1) fail(where, `replicas ${replicas}: it must run once, ${single}`);
+      if (hpas.length > 0) fail(where, `an HPA would scale it, but it must run once: ${single}`);
+      continue;
+    }
+    if (replicas < 2) fail(where, `replicas ${replicas}: a stateless service runs at least 2`);
+    const pdb = pdbs[0];
+    if (!pdb) fail(where, 'no PodDisruptionBudget selects its pods');
+    else if (Number(obj(pdb.spec).minAvailable ?? 0) < 1)
+      fail(where, `PodDisruptionBudget ${str(obj(pdb.metadata).name)} must keep minAvailable ≥ 1`);
+    const hpa = hpas[0];
+    if (!hpa) {
+      fail(where, 'no HorizontalPodAutoscaler targets it');
+      continue;
+    }
+    const hs = obj(hpa.spec);
+    const min = Number(hs.minReplicas ?? 1);
+    if (min < 2) fail(where, `HPA minReplicas ${min}, expected ≥ 2`);
+    if (!(Number(hs.maxReplicas) > min)) fail(where, `HPA maxReplicas ${str(hs.maxReplicas)} must exceed minReplicas`);
+    const cpu = arr(hs.metrics)
+      .map(obj)
+      .find((m) => str(m.type) === 'Resource' && str(obj(m.resource).name) === 'cpu');
+    if (!cpu || str(obj(obj(cpu.resource).target).type) !== 'Utilization')
+      fail(where, 'the HPA has no CPU Utilization target');
+    for (const c of arr(podSpec(d).containers).map(obj)) {
+      if (obj(obj(c.resources).requests).cpu === undefined)
+        fail(where, `container ${str(c.name)} has no CPU request: the HPA's utilisation cannot be computed`);
+    }
+  }
 
   // kind: the NodePorts behind the host ports of kind-cluster.yaml
   const nodePorts = new Map<number, string>();

@@ -265,6 +265,31 @@ describe('scripts/deploy-check.sh', () => {
     );
   });
 
+  test('a stateless service on one replica, without its PDB, HPA or CPU request, or a single-replica one scaled, fails the consistency check', () => {
+    const dir = k8sCopy('scale-out');
+    const scaling = join(dir, 'base', 'scaling.yaml');
+    edit(join(dir, 'base', 'services', 'order.yaml'), '  replicas: 2\n', '  replicas: 1\n');
+    edit(
+      scaling,
+      '  minAvailable: 1\n  selector:\n    matchLabels:\n      app.kubernetes.io/name: cart\n',
+      '  minAvailable: 1\n  selector:\n    matchLabels:\n      app.kubernetes.io/name: carts\n',
+    );
+    edit(scaling, '    kind: Deployment\n    name: web\n', '    kind: Deployment\n    name: card-network\n');
+    edit(
+      join(dir, 'overlays', 'kind', 'catalog-sidecar.yaml'),
+      '            requests:\n              cpu: 10m\n              memory: 16Mi\n',
+      '            requests:\n              memory: 16Mi\n',
+    );
+    assertFails(
+      deployCheck('--k8s', dir, '--only', 'consistency'),
+      /FAIL k8s Deployment card-network \(scale-out\): an HPA would scale it, but it must run once/,
+      /FAIL k8s Deployment cart \(scale-out\): no PodDisruptionBudget selects its pods/,
+      /FAIL k8s Deployment catalog \(scale-out\): container sidecar has no CPU request/,
+      /FAIL k8s Deployment order \(scale-out\): replicas 1: a stateless service runs at least 2/,
+      /FAIL k8s Deployment web \(scale-out\): no HorizontalPodAutoscaler targets it/,
+    );
+  });
+
   test('a topic that is not <service>.events of a publishing service fails the consistency check', () => {
     const file = composeCopy('topic');
     edit(file, 'SHOPLAB_TOPICS: user.events', 'SHOPLAB_TOPICS: users.events');
