@@ -10,6 +10,7 @@ import { promisify } from 'node:util';
 import { type EventuallyOptions, eventually } from '@shoplab/chassis/testing';
 import {
   type AuditReport,
+  adminBaseUrl,
   collectAuditData,
   formatReport,
   localBaseUrl,
@@ -21,6 +22,8 @@ import {
 import { Kafka, logLevel } from 'kafkajs';
 
 export const API = `${process.env.GATEWAY_URL ?? 'http://127.0.0.1:8080'}/api/v1`;
+/** The gateway's admin API, on its admin listener (404 on the public port): `call` sends `/admin/…` there. */
+export const ADMIN_API = `${process.env.GATEWAY_ADMIN_URL ?? adminBaseUrl('gateway')}/api/v1`;
 /** The checkout this file was built in (it runs from test/e2e/dist). */
 export const REPO_ROOT = resolve(__dirname, '../../..');
 export const STATE_DIR = shoplabStateDir();
@@ -75,7 +78,7 @@ export function call(
   path: string,
   options: { token?: string; body?: unknown; headers?: Record<string, string> } = {},
 ): Promise<Answer> {
-  return send(`${API}${path}`, method, options);
+  return send(`${path.startsWith('/admin/') ? ADMIN_API : API}${path}`, method, options);
 }
 
 /** A call to one service's own HTTP API with the admin token (`/admin/…`, `/v1/admin/…`). */
