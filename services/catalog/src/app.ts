@@ -47,7 +47,7 @@ export async function buildApp(deps: AppDeps): Promise<CatalogApp> {
   const { kit, prisma } = deps;
   const { config } = kit;
 
-  // The product reads and the stock commands are plain SQL on Prisma's own pool (ADR 44).
+  // The product reads and the stock commands are plain SQL on Prisma's own pool (ADR 48).
   const pool = pgPoolOf(prisma);
   const browse = new BrowseCatalog(new SqlProductReader(pool));
   const stockStore = new SqlStockStore(pool, {

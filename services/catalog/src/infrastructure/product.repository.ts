@@ -1,4 +1,4 @@
-// Product reads in plain SQL on the pg pool under the service's Prisma client (ADR 44), the same
+// Product reads in plain SQL on the pg pool under the service's Prisma client (ADR 48), the same
 // reads through Prisma (the reference the SQL's tests compare with), and the admin's writes with
 // Prisma. `available` comes from the product's stock row.
 import { createContractEvent, ShopError, writeOutbox } from '@shoplab/chassis';

@@ -1,5 +1,5 @@
 // The stock transaction on PostgreSQL: plain SQL on the pg pool under the service's Prisma client
-// (pgPoolOf, ADR 31 and ADR 44), with row locks (`SELECT … FOR UPDATE` in product-id order) and
+// (pgPoolOf, ADR 31 and ADR 48), with row locks (`SELECT … FOR UPDATE` in product-id order) and
 // conditional updates, and the events written to the outbox in the same transaction.
 import {
   createContractEvent,

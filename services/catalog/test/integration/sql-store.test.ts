@@ -1,4 +1,4 @@
-// The catalog's plain SQL (ADR 44) against the real PostgreSQL: the product reads give what the
+// The catalog's plain SQL (ADR 48) against the real PostgreSQL: the product reads give what the
 // Prisma queries they replaced give, and the stock store keeps its transaction's promises —
 // bounded waits answered as "unavailable, retry", every line or none, release once.
 import assert from 'node:assert/strict';
