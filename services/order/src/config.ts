@@ -95,10 +95,18 @@ export const configSchema = baseConfigSchema
     CATALOG_EVENTS_TOPIC: z.string().min(1).default('catalog.events'),
     /**
      * Attempts of one event by the choreography's consumers before it goes to the DLQ. High: a
-     * choreographed order whose stock_reserved is dead-lettered while payment is down would stay
-     * PENDING, as nobody else would ever finish it (backoff capped at 5 s: about 80 s of payment down).
+     * choreographed order whose stock_reserved is dead-lettered while payment is down is cancelled at
+     * CHOREOGRAPHY_DEADLINE_MS, not confirmed (backoff capped at 5 s: about 80 s of payment down).
      */
     CHOREOGRAPHY_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(40).default(20),
+    /**
+     * A choreographed order still PENDING this long after it was placed is cancelled
+     * (choreography.consumer.ts, cancelOverdueChoreographies): nothing else ends an order whose
+     * event was dead-lettered. Longer than the consumers' retries (about 80 s of payment down).
+     */
+    CHOREOGRAPHY_DEADLINE_MS: z.coerce.number().int().min(500).default(300_000),
+    /** How often the order service looks for choreographed orders past that deadline. */
+    CHOREOGRAPHY_DEADLINE_SWEEP_MS: z.coerce.number().int().min(50).default(5_000),
     /** The payment service's events: recorded on the orders' timelines. */
     PAYMENT_EVENTS_TOPIC: z.string().min(1).default('payment.events'),
     /**

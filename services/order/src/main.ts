@@ -17,6 +17,7 @@ import { createCatalogClient } from './infrastructure/catalog.client';
 import {
   CHOREOGRAPHY_CATALOG_GROUP,
   CHOREOGRAPHY_PAYMENT_GROUP,
+  choreographyDeadlineIntake,
   createChoreographyConsumer,
 } from './infrastructure/choreography.consumer';
 import { PrismaClient } from './infrastructure/database';
@@ -90,6 +91,12 @@ async function main(): Promise<void> {
       paymentEvents,
       choreographyCatalog,
       choreographyPayment,
+      choreographyDeadlineIntake({
+        prisma,
+        logger: kit.logger,
+        deadlineMs: config.CHOREOGRAPHY_DEADLINE_MS,
+        intervalMs: config.CHOREOGRAPHY_DEADLINE_SWEEP_MS,
+      }),
       relayIntake,
     ],
     pools: [

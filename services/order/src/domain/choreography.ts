@@ -17,6 +17,7 @@ import type { OrderStatus } from './order';
 export const STOCK_RESERVED = 'shop.catalog.stock_reserved.v1';
 export const STOCK_REFUSED = StockRefusedV1.type;
 export const STOCK_RELEASED = 'shop.catalog.stock_released.v1';
+export const STOCK_COMMITTED = 'shop.catalog.stock_committed.v1';
 export const PAYMENT_CAPTURED = 'shop.payment.captured.v1';
 
 /**

@@ -13,6 +13,7 @@ import {
   createPrismaConsumer,
   type DomainEvent,
   type EventConsumer,
+  type Intake,
   type Logger,
   type PrismaConsumerWiring,
   writeOutbox,
@@ -20,7 +21,14 @@ import {
 import { orderCancelledEvent, orderConfirmedEvent } from '../application/order-end-events';
 import type { CardVault, Payments } from '../application/ports';
 import { isCheckoutMode } from '../domain/checkout-mode';
-import { choreographyKey, type OrderFacts, orderIdOf, orderReaction } from '../domain/choreography';
+import {
+  choreographyKey,
+  type OrderFacts,
+  orderIdOf,
+  orderReaction,
+  PAYMENT_CAPTURED,
+  STOCK_COMMITTED,
+} from '../domain/choreography';
 import { money } from '../domain/money';
 import type { OrderStatus } from '../domain/order';
 import { classifyFailure, describeFailure, refusalReason } from '../domain/saga';
@@ -159,6 +167,92 @@ async function authorize(
     await end(tx, orderId, row, { status: 'CANCELLED', reason: refusalReason(step, err) }, timeline);
     return 'cancelled';
   }
+}
+
+/** The cancel reason of a choreographed order that did not end within CHOREOGRAPHY_DEADLINE_MS. */
+export const DEADLINE_REASON = 'choreography_deadline_exceeded';
+
+/**
+ * The choreography's deadline: choreographed orders still PENDING `deadlineMs` after they were
+ * placed — an event of theirs dead-lettered, or a participant that never answered — are cancelled
+ * as a refused step cancels them: status, reason, the card forgotten and shop.order.cancelled.v1
+ * in the outbox, on which the catalog releases what the choreography holds. Up to `limit` orders
+ * per call, each in its own transaction; an order a consumer is reacting to right now is skipped
+ * (SKIP LOCKED) and found by the next sweep if it is still PENDING. Returns the ids cancelled.
+ *
+ * Not an order whose stock was committed or whose payment was captured (the order heard it): the
+ * catalog undoes only what a choreography holds, and payment voids nothing on order.cancelled, so
+ * cancelling it would leave units sold and money taken for a cancelled order. Such an order
+ * stays PENDING, and the audit's invariant 1 names it (`shopctl dlq redrive` finishes it).
+ */
+export async function cancelOverdueChoreographies(
+  prisma: PrismaClient,
+  options: { deadlineMs: number; limit?: number; clock?: () => Date },
+): Promise<string[]> {
+  const now = options.clock?.() ?? new Date();
+  const before = new Date(now.getTime() - options.deadlineMs);
+  const cancelled: string[] = [];
+  for (let i = 0; i < (options.limit ?? 50); i++) {
+    const id = await prisma.$transaction(async (tx) => {
+      const rows = await tx.$queryRawUnsafe<(OrderRow & { id: string })[]>(
+        `SELECT id::text AS id, status::text AS status, checkout_mode, user_id, currency, total_amount, cart_version
+           FROM orders
+          WHERE status = 'PENDING' AND checkout_mode = 'choreographed' AND created_at < $1
+            AND NOT EXISTS (SELECT 1 FROM saga_steps s WHERE s.order_id = orders.id AND s.step = $2)
+            AND NOT EXISTS (SELECT 1 FROM payment_events p WHERE p.order_id = orders.id AND p.type = $3)
+          ORDER BY created_at LIMIT 1 FOR UPDATE SKIP LOCKED`,
+        before,
+        STOCK_COMMITTED,
+        PAYMENT_CAPTURED,
+      );
+      const row = rows[0];
+      if (!row) return undefined;
+      const timeline = new Timeline(tx, row.id, now);
+      await timeline.reaction('deadline', 'REFUSED', {
+        code: 'DEADLINE_EXCEEDED',
+        message: `not ended ${options.deadlineMs} ms after it was placed`,
+      });
+      await end(tx, row.id, row, { status: 'CANCELLED', reason: DEADLINE_REASON }, timeline);
+      return row.id;
+    });
+    if (!id) break;
+    cancelled.push(id);
+  }
+  return cancelled;
+}
+
+/** Runs cancelOverdueChoreographies every `intervalMs` (main.ts: an intake of the service). */
+export function choreographyDeadlineIntake(options: {
+  prisma: PrismaClient;
+  logger: Logger;
+  deadlineMs: number;
+  intervalMs: number;
+}): Intake {
+  const log = options.logger.child({ component: 'choreography-deadline' });
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<void> = Promise.resolve();
+  const sweep = async () => {
+    try {
+      const ids = await cancelOverdueChoreographies(options.prisma, { deadlineMs: options.deadlineMs });
+      for (const orderId of ids)
+        log.warn({ orderId, deadlineMs: options.deadlineMs }, 'choreographed order cancelled at its deadline');
+    } catch (err) {
+      log.warn({ err }, 'choreography deadline sweep failed; next sweep retries');
+    }
+  };
+  return {
+    name: 'choreography-deadline',
+    start: () => {
+      timer = setInterval(() => {
+        running = running.then(sweep);
+      }, options.intervalMs);
+      timer.unref();
+    },
+    stop: async () => {
+      if (timer) clearInterval(timer);
+      await running;
+    },
+  };
 }
 
 type Ending = { status: 'CONFIRMED'; paymentId: string } | { status: 'CANCELLED'; reason: string };
