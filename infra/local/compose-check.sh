@@ -195,6 +195,10 @@ for s in $(compose ps --services); do
   export "${v//-/_}=http://$(address "$s" "$port")"
 done
 export GATEWAY_URL=$SHOPLAB_GATEWAY_URL
+# The gateway's admin listener (ADMIN_PORT in docker-compose.yml): shopctl, the exercises and the
+# system tests send its /api/v1/admin/… there.
+SHOPLAB_GATEWAY_ADMIN_URL=http://$(address gateway 7080)
+export SHOPLAB_GATEWAY_ADMIN_URL GATEWAY_ADMIN_URL=$SHOPLAB_GATEWAY_ADMIN_URL
 JAEGER_QUERY_URL=http://$(address jaeger 16686)
 PROMETHEUS_URL=http://$(address prometheus 9090)
 export JAEGER_QUERY_URL PROMETHEUS_URL

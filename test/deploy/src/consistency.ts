@@ -15,8 +15,9 @@ export type Json = null | boolean | number | string | Json[] | { [key: string]: 
 export type Obj = { [key: string]: Json };
 
 /** docs/reference.md#services-and-ports. */
-export const EXPECTED_PORTS: Record<string, { http: number; grpc?: number }> = {
-  gateway: { http: 8080 },
+export const EXPECTED_PORTS: Record<string, { http: number; grpc?: number; admin?: number }> = {
+  // `admin`: the admin listener (ADMIN_PORT; docs/adr/0044-admin-listener-and-proxy-trust.md).
+  gateway: { http: 8080, admin: 7080 },
   user: { http: 8081, grpc: 9081 },
   catalog: { http: 8082, grpc: 9082 },
   cart: { http: 8083, grpc: 9083 },
@@ -330,7 +331,9 @@ export function checkConsistency(input: Inputs): { problems: string[]; notes: st
     if (expected) {
       if (env.HTTP_PORT === undefined) fail(where, 'HTTP_PORT is not set (the image health check uses it)');
       if (expected.grpc !== undefined && env.GRPC_HOST !== '0.0.0.0') fail(where, 'GRPC_HOST must be 0.0.0.0');
-      const want = [expected.http, expected.grpc].filter((p): p is number => p !== undefined);
+      if (expected.admin !== undefined && env.ADMIN_PORT !== String(expected.admin))
+        fail(where, `ADMIN_PORT=${env.ADMIN_PORT}, expected ${expected.admin} (the admin listener)`);
+      const want = [expected.http, expected.grpc, expected.admin].filter((p): p is number => p !== undefined);
       const got = composePorts(svc);
       for (const p of want) {
         if (!got.some((g) => g.published === p && g.target === p))
