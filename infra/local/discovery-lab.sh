@@ -5,15 +5,25 @@
 # on spare ports and the local stack's databases. The cart finds the catalogs only through the
 # double; the double health-checks each instance's /readyz every 10 s.
 #
+# Two more members, named only, never part of the default: catalog-2 and order-2, second
+# instances of the shop itself for the scale-out measurement (docs/benchmarks.md#scale-out,
+# scripts/scale-out-bench.sh). They run as the shop's own catalog and order do — static registry,
+# the shop's topics and consumer groups (Kafka shares the partitions between the two), its
+# catalog seed left alone — and share their databases: sagas by lease, the relays under their
+# advisory locks. order-2 calls the catalogs 127.0.0.1:9082 and, when it is running, catalog-2.
+# A caller reaches them when its STATIC_SERVICES / HTTP_SERVICES lists them.
+#
 # usage: infra/local/discovery-lab.sh <up|down|kill|status|env> [member ...]
-#   members (start order): consul-double catalog-a catalog-b cart-x (default: all)
+#   members (start order): consul-double catalog-a catalog-b cart-x (the default: these four),
+#   catalog-2 order-2
 #   up      start what is not running, wait until each answers (/readyz; the double: /v1/status/leader)
 #   down    stop them (SIGTERM → graceful shutdown, deregistration; SIGKILL after the timeout)
 #   kill    crash it: SIGKILL at once (the pid file's process only)
 #   status  one line per member: name, state, address
 #   env     the environment a member is started with (secrets masked)
 # Ports: consul-double 18500; catalog-a 18182/19182, catalog-b 18282/19282, cart-x 18183/19183
-# (HTTP/gRPC). Pid files and logs are those of infra.sh, named lab-<member>.
+# (HTTP/gRPC); catalog-2 18382/19382, order-2 18185/19185. Pid files and logs are those of
+# infra.sh, named lab-<member>.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -24,10 +34,12 @@ source "$HERE/lib.sh"
 source "$ROOT/scripts/lib/secrets.sh"
 
 ALL_MEMBERS=(consul-double catalog-a catalog-b cart-x)
+SCALE_MEMBERS=(catalog-2 order-2)
 CONSUL_PORT=18500
-declare -A SERVICE=([catalog-a]=catalog [catalog-b]=catalog [cart-x]=cart)
-declare -A HTTP_PORT=([consul-double]=$CONSUL_PORT [catalog-a]=18182 [catalog-b]=18282 [cart-x]=18183)
-declare -A GRPC_PORT=([catalog-a]=19182 [catalog-b]=19282 [cart-x]=19183)
+declare -A SERVICE=([catalog-a]=catalog [catalog-b]=catalog [cart-x]=cart [catalog-2]=catalog [order-2]=order)
+declare -A HTTP_PORT=([consul-double]=$CONSUL_PORT [catalog-a]=18182 [catalog-b]=18282 [cart-x]=18183
+  [catalog-2]=18382 [order-2]=18185)
+declare -A GRPC_PORT=([catalog-a]=19182 [catalog-b]=19282 [cart-x]=19183 [catalog-2]=19382 [order-2]=19185)
 SECRETS=$SHOPLAB_STATE/secrets.env
 
 # The environment of one service member. Its order-events consumer reads a topic of its own
@@ -42,6 +54,10 @@ member_env() {
   echo "INSTANCE_ID=$s-lab-${m#*-}"
   echo "HTTP_PORT=${HTTP_PORT[$m]}"
   echo "GRPC_PORT=${GRPC_PORT[$m]}"
+  if [[ $m == *-2 ]]; then
+    scale_member_env "$m"
+    return
+  fi
   echo "REGISTRY_MODE=consul"
   echo "CONSUL_URL=http://127.0.0.1:$CONSUL_PORT"
   echo "ADMIN_TOKEN=$ADMIN_TOKEN"
@@ -54,6 +70,25 @@ member_env() {
   echo "ORDER_EVENTS_TOPIC=lab.discovery.unused"
   echo "ORDER_EVENTS_GROUP=$s-lab-discovery"
   if [[ $s == catalog ]]; then echo "SEED_CATALOG=false"; fi
+}
+
+# A second instance of the shop's own service (catalog-2, order-2): what infra/local/services.sh
+# gives the first one, nothing of the lab's own.
+scale_member_env() {
+  local m=$1 s=${SERVICE[$1]} catalogs=127.0.0.1:9082
+  echo "ADMIN_TOKEN=$ADMIN_TOKEN"
+  echo "CARD_ENCRYPTION_KEY=$CARD_ENCRYPTION_KEY"
+  shoplab_key_env "$SHOPLAB_STATE/keys" "$s"
+  echo "NODE_ENV=development"
+  echo "OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318"
+  echo "KAFKA_BROKERS=127.0.0.1:9092"
+  echo "DB_HOST=127.0.0.1"
+  echo "DB_PORT=5432"
+  if [[ $s == catalog ]]; then printf '%s\n' SEED_CATALOG=false ACCESS_LOG=all; fi
+  if [[ $s == order ]]; then
+    [[ $(proc_state lab-catalog-2) == running ]] && catalogs+=",catalog=127.0.0.1:${GRPC_PORT[catalog-2]}"
+    echo "STATIC_SERVICES=cart=127.0.0.1:9083,catalog=$catalogs,user=127.0.0.1:9081,payment=127.0.0.1:9084"
+  fi
 }
 
 member_ready() {
@@ -70,10 +105,10 @@ member_address() {
 
 # lib.sh identifies a process by fragments of its command line.
 lab-consul-double_cmdline_marks() { printf '%s\n' node 'testing/consul-double-main.js'; }
-for m in catalog-a catalog-b cart-x; do
+for m in catalog-a catalog-b cart-x "${SCALE_MEMBERS[@]}"; do
   eval "lab-${m}_cmdline_marks() { printf '%s\n' node 'services/${SERVICE[$m]}/dist/src/main.js'; }"
 done
-for m in "${ALL_MEMBERS[@]}"; do
+for m in "${ALL_MEMBERS[@]}" "${SCALE_MEMBERS[@]}"; do
   eval "lab-${m}_stop() { stop_pid lab-$m TERM KILL; }"
   eval "lab-${m}_ready() { member_ready $m; }"
   eval "lab-${m}_address() { member_address $m; }"
@@ -112,9 +147,9 @@ select_members() {
   fi
   local a m
   for a in "$@"; do
-    [[ -v "HTTP_PORT[$a]" ]] || die lab "unknown member '$a' (known: ${ALL_MEMBERS[*]})"
+    [[ -v "HTTP_PORT[$a]" ]] || die lab "unknown member '$a' (known: ${ALL_MEMBERS[*]} ${SCALE_MEMBERS[*]})"
   done
-  for m in "${ALL_MEMBERS[@]}"; do
+  for m in "${ALL_MEMBERS[@]}" "${SCALE_MEMBERS[@]}"; do
     for a in "$@"; do if [[ $a == "$m" ]]; then MEMBERS+=("$m"); fi; done
   done
 }
@@ -155,11 +190,11 @@ main() {
       for m in "${MEMBERS[@]}"; do
         [[ $m == consul-double ]] && continue
         echo "# $m"
-        member_env "$m" | sed -E 's/^(ADMIN_TOKEN|SERVICE_PRIVATE_KEY|JWT_PRIVATE_KEY)=.*/\1=****/'
+        member_env "$m" | sed -E 's/^(ADMIN_TOKEN|CARD_ENCRYPTION_KEY|SERVICE_PRIVATE_KEY|JWT_PRIVATE_KEY)=.*/\1=****/'
       done
       ;;
     *)
-      sed -n '2,17p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+      sed -n '2,26p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
       exit 2
       ;;
   esac

@@ -1,5 +1,6 @@
 // Browsing over REST: GET /v1/products, /v1/products/:id, /v1/categories.
 import type { HttpApp } from '@shoplab/chassis';
+import fastJson from 'fast-json-stringify';
 import { z } from 'zod';
 import { type BrowseCatalog, PRODUCT_SORTS } from '../../application/browse-catalog';
 import { MAX_PAGE_SIZE } from '../../domain/product';
@@ -26,11 +27,23 @@ const listQuery = z.object({
     .describe('`id` (default) or `popular`: most units sold in confirmed orders first, then by id'),
 });
 
+/**
+ * The browsing routes' serializer: fast-json-stringify compiled once per route and status from the
+ * response schema's JSON Schema (the one the OpenAPI document shows), instead of the chassis'
+ * default of checking the value with zod and then JSON.stringify (5 % of the product list's CPU,
+ * docs/benchmarks.md). Same output: only the schema's properties, a missing required one an error.
+ */
+function schemaSerializer({ schema }: { schema: unknown }): (data: unknown) => string {
+  const stringify = fastJson(z.toJSONSchema(schema as z.ZodType, { io: 'output', target: 'draft-7' }) as never);
+  return (data) => stringify(data);
+}
+
 export function registerProductRoutes(app: HttpApp, deps: { browse: BrowseCatalog }): void {
   const tags = ['products'];
   app.get(
     '/v1/products',
     {
+      serializerCompiler: schemaSerializer,
       schema: {
         tags,
         summary: 'A page of products, filtered by category and a search text, ordered by id or by popularity',
@@ -43,6 +56,7 @@ export function registerProductRoutes(app: HttpApp, deps: { browse: BrowseCatalo
   app.get(
     '/v1/products/:id',
     {
+      serializerCompiler: schemaSerializer,
       schema: {
         tags,
         summary: 'One product with its available stock',
