@@ -3,12 +3,14 @@
 // only means something beside the thing it is compared with.
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { cartV1, orderV1, userV1 } from '@shoplab/contracts';
 import { ApiError, type Order, requestJson, shoplabStateDir, TEST_CARDS } from '../api';
 import { callMetadata, unary } from '../grpc-call';
 import { errorKind } from '../load';
+import { type CpuAccount, clockTicksPerSecond, cpuAccount, shopProcessRoots, takeCpuSnapshot } from './cpu';
 import { closedLoopThroughput, histogramBuckets, Latencies, quantileBetween, residentMb, timed } from './measure';
 
 /** Where the bench sends its requests. */
@@ -190,6 +192,12 @@ export interface CheckoutStep {
   publishLagP99Ms: number | null;
   /** Highest resident memory of each service seen during the step, MB. */
   residentMb: Record<string, number | null>;
+  /**
+   * CPU of every process of the shop and of the bench from the first checkout sent until every
+   * order ended, per accepted checkout, and the rate it allows on this machine (cpu.ts); null
+   * where /proc cannot tell or nothing was accepted.
+   */
+  cpu: CpuAccount | null;
   /** POST /checkout p99 ≤ 300 ms, checkout→CONFIRMED p99 ≤ 2 s, no error. */
   sustained: boolean;
 }
@@ -249,6 +257,8 @@ export async function checkoutStep(
     }
   };
   const memoryTimer = setInterval(() => void sampleMemory(), 1000);
+  const cpuRoots = await shopProcessRoots(join(shoplabStateDir(target.env), 'run'), benchGatewayPid);
+  const cpuBefore = await takeCpuSnapshot(cpuRoots);
 
   const checkoutMs = new Latencies();
   const errors: Record<string, number> = {};
@@ -301,6 +311,9 @@ export async function checkoutStep(
       }
     }),
   );
+  // Every order ended: the work the step's checkouts caused is done (the reads above included).
+  const cpuAfter = await takeCpuSnapshot(cpuRoots);
+  const measuredSeconds = (performance.now() - started) / 1000;
   const lag = quantileBetween(lagBefore, await publishLagBuckets(target), 0.99);
   const checkout = checkoutMs.summary();
   const confirmed = toConfirmedMs.summary();
@@ -316,6 +329,15 @@ export async function checkoutStep(
     notConfirmed,
     publishLagP99Ms: lag ? lag.upperBound * 1000 : null,
     residentMb: memory,
+    cpu:
+      cpuBefore && cpuAfter
+        ? cpuAccount(cpuBefore, cpuAfter, {
+            checkouts: orders.length,
+            seconds: measuredSeconds,
+            cores: availableParallelism(),
+            ticksPerSecond: clockTicksPerSecond(),
+          })
+        : null,
     sustained: errorCount === 0 && notConfirmed === 0 && checkout.p99 <= 300 && confirmed.p99 <= 2_000,
   };
 }

@@ -95,6 +95,7 @@ function step(rate: number, sustained: boolean): CheckoutStep {
     notConfirmed: 0,
     publishLagP99Ms: sustained ? 25 : 100,
     residentMb: { gateway: 100, user: 100, catalog: 100, cart: 100, payment: 100, order: 150 },
+    cpu: null,
     sustained,
   };
 }
