@@ -2,7 +2,7 @@
 // services reacting to each other's events (`choreographed`, docs/patterns/choreography.md) or
 // one distributed transaction (`two-phase`) — read, or switched, on the order service's
 // `/v1/admin/checkout-mode`. Each order keeps the mode it was created in.
-import { localBaseUrl, requestJson, resolveAdminToken } from './api';
+import { adminBaseUrl, requestJson, resolveAdminToken } from './api';
 import type { CliIo } from './command';
 import { messageOf } from './error-text';
 
@@ -30,7 +30,7 @@ export async function checkoutModeCommand(argv: string[], io: CliIo): Promise<nu
     io.err('shopctl checkout-mode: no admin token (ADMIN_TOKEN, or the local secrets file)\n');
     return 2;
   }
-  const url = `${localBaseUrl('order', io.env)}/v1/admin/checkout-mode`;
+  const url = `${adminBaseUrl('order', io.env)}/v1/admin/checkout-mode`;
   try {
     const answer = await requestJson<{ mode: string; available: string[] }>(mode ? 'PUT' : 'GET', url, {
       token,

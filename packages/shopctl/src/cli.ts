@@ -2,7 +2,7 @@
 // shopctl: the operator's command line (`shopctl help` lists the commands). Each command lives
 // in its own module (chaos.ts, …) and returns its exit status; 2 always means bad input.
 import { type AuditReport, CollectError, collectAuditData, formatReport, runAudit } from '@shoplab/audit';
-import { localBaseUrl, resolveAdminToken } from './api';
+import { adminBaseUrl, resolveAdminToken } from './api';
 import { auditUntilSettled } from './audit-wait';
 import { benchCommand } from './bench/command';
 import { orderEventsCommand } from './bench/order-events';
@@ -55,12 +55,14 @@ const USAGE = `usage: shopctl <command> [arguments]
 audit: checks the invariants through the services' admin APIs.
   --token T       the admin token (default: $ADMIN_TOKEN, else ADMIN_TOKEN in
                   $SHOPLAB_STATE/secrets.env, ~/.local/state/shoplab/secrets.env)
-  --gateway URL   ask the gateway's /api/v1/admin/audit instead of the services
+  --gateway URL   ask the gateway's /api/v1/admin/audit instead of the services: its admin
+                  listener (natively http://127.0.0.1:7080; the public :8080 answers 404)
   --json          print the report as JSON
   --wait D        while invariant 1 (orders PENDING) or 6 (outbox backlog, consumers behind)
                   FAILs, or a service does not answer, retry for up to D (30s, 2m), then report
   Services are called directly on their local ports (user 8081, catalog 8082, cart 8083,
-  payment 8084, order 8085); override one with SHOPLAB_<SERVICE>_URL.
+  payment 8084, order 8085); override one with SHOPLAB_<SERVICE>_URL, or its admin
+  listener's address with SHOPLAB_<SERVICE>_ADMIN_URL (the gateway's: 127.0.0.1:7080).
   Exit status: 0 all hold, 1 an invariant fails, 2 the audit could not run.
 
 trace: finds the checkout's trace in Jaeger (by the saga spans' order.id), prints its link
@@ -182,7 +184,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
   const once = () =>
     args.gateway
       ? auditThroughGateway(args.gateway, token)
-      : collectAuditData({ adminToken: token, baseUrl: (service) => localBaseUrl(service, io.env) }).then((data) =>
+      : collectAuditData({ adminToken: token, baseUrl: (service) => adminBaseUrl(service, io.env) }).then((data) =>
           runAudit(data),
         );
   let report: AuditReport;

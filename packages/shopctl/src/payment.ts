@@ -3,7 +3,7 @@
 // ledger_entries) and writes them again from the store (POST /v1/admin/payments/rebuild);
 // `balance` is the shop's money at an instant, `events` one payment's stream and its state then,
 // both folded from the store alone.
-import { localBaseUrl, requestJson, resolveAdminToken } from './api';
+import { adminBaseUrl, requestJson, resolveAdminToken } from './api';
 import { type CliIo, formatDuration, formatTable, parseDuration, parseOptions, UsageError } from './command';
 import { messageOf } from './error-text';
 
@@ -65,7 +65,7 @@ export class PaymentAdminApi {
   private readonly token: string;
 
   constructor(env: NodeJS.ProcessEnv = process.env, token?: string) {
-    this.baseUrl = localBaseUrl('payment', env);
+    this.baseUrl = adminBaseUrl('payment', env);
     const resolved = token ?? resolveAdminToken(undefined, env);
     if (!resolved) throw new UsageError('no admin token (set ADMIN_TOKEN, or start the local stack)');
     this.token = resolved;

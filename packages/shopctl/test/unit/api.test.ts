@@ -6,6 +6,7 @@ import {
   AdminApi,
   ApiError,
   ApiUnreachableError,
+  adminBaseUrl,
   requestJson,
   ShopApi,
   Shopper,
@@ -63,6 +64,32 @@ test('service addresses come from SHOPLAB_<SERVICE>_URL, else the local ports', 
   assert.equal(serviceBaseUrl('cart', {}), 'http://127.0.0.1:8083');
   assert.equal(serviceBaseUrl('gateway', { SHOPLAB_GATEWAY_URL: 'http://gw:1/' }), 'http://gw:1');
   assert.equal(serviceBaseUrl('order', { SHOPLAB_ORDER_URL: 'http://o:2' }), 'http://o:2');
+});
+
+test("admin addresses: SHOPLAB_<SERVICE>_ADMIN_URL, else SHOPLAB_<SERVICE>_URL's one port, else the local admin listener", () => {
+  // The gateway's admin listener natively (:7080); its public :8080 answers 404 to admin routes.
+  assert.equal(adminBaseUrl('gateway', {}), 'http://127.0.0.1:7080');
+  assert.equal(adminBaseUrl('gateway', { SHOPLAB_GATEWAY_ADMIN_URL: 'http://gw:7/' }), 'http://gw:7');
+  // A deployment that names only the gateway's URL serves admin routes there (no ADMIN_PORT).
+  assert.equal(adminBaseUrl('gateway', { SHOPLAB_GATEWAY_URL: 'http://gw:1' }), 'http://gw:1');
+  assert.equal(
+    adminBaseUrl('gateway', { SHOPLAB_GATEWAY_URL: 'http://gw:1', SHOPLAB_GATEWAY_ADMIN_URL: 'http://gw:7' }),
+    'http://gw:7',
+  );
+  // A service without an admin listener: its one port.
+  assert.equal(adminBaseUrl('order', {}), 'http://127.0.0.1:8085');
+  assert.equal(adminBaseUrl('order', { SHOPLAB_ORDER_ADMIN_URL: 'http://o:7' }), 'http://o:7');
+});
+
+test("AdminApi sends the gateway's admin calls to its admin listener, the shopper's API stays public", async () => {
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  handle = (_req, _body, res) => json(res, 200, { enabled: true, items: [] });
+  const admin = new AdminApi({
+    env: { SHOPLAB_GATEWAY_URL: 'http://127.0.0.1:1', SHOPLAB_GATEWAY_ADMIN_URL: url, SHOPLAB_STATE: '/nonexistent' },
+    token: 'test-admin-token-0123456789',
+  });
+  await admin.request('gateway', 'GET', '/api/v1/admin/breakers');
+  assert.equal(seen.at(-1)?.url, '/api/v1/admin/breakers');
 });
 
 test('a problem+json answer becomes an ApiError with its status and code', async () => {
