@@ -45,7 +45,7 @@ type GlobalWithSdk = typeof globalThis & { [GLOBAL_KEY]?: NodeTracerProvider | n
  * The tracer provider is assembled from its parts, not with @opentelemetry/sdk-node's NodeSDK:
  * NodeSDK requires every exporter it can build from the environment (metrics, logs, Zipkin,
  * Prometheus, OTLP over gRPC and protobuf) whether or not it uses them — about 2 500 modules
- * and 60 MB of resident memory in each service (docs/adr/0045-lean-telemetry-and-young-generation.md).
+ * and 60 MB of resident memory in each service (docs/adr/0049-service-memory-lean-telemetry-and-heap-settings.md).
  * What it did for us is done here: the W3C propagators and the AsyncLocalStorage context
  * manager (NodeTracerProvider.register), the env/process/host resource detectors, the
  * instrumentations.

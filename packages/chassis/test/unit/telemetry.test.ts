@@ -84,7 +84,7 @@ test('the preload registers a tracer provider, W3C propagation, async context an
 test('the preload loads no exporter, metrics or logs SDK that only traces would not need', async () => {
   const r = await runProbe({});
   // NodeSDK (@opentelemetry/sdk-node) required all of these whatever it used: ~2 500 modules and
-  // ~60 MB of resident memory per service (docs/adr/0045-lean-telemetry-and-young-generation.md).
+  // ~60 MB of resident memory per service (docs/adr/0049-service-memory-lean-telemetry-and-heap-settings.md).
   const unwanted = r.otelPackages.filter((p) =>
     /^@opentelemetry\/(sdk-node|sdk-logs|exporter-(?!trace-otlp-http$).*|otlp-grpc-exporter-base|propagator-.*|configuration)$/.test(
       p,
