@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { ShopError } from '@shoplab/chassis';
+import { z } from 'zod';
+import { productSchema } from '../../src/api/http/product.routes';
 import { seedCatalog } from '../../src/infrastructure/seed';
 import { SEED_PRODUCTS } from '../../src/infrastructure/seed-data';
 import { startTestCatalog, type TestCatalog } from '../support/harness';
@@ -48,6 +50,17 @@ describe('REST browsing', () => {
       available: seed.initialStock,
       imageUrl: seed.imageUrl,
     });
+  });
+
+  test('a page is written by its response schema: exactly its fields, the last page with a null cursor', async () => {
+    const page = z.strictObject({ items: z.array(productSchema.strict()), nextCursor: z.string().nullable() });
+    const first = await catalog.app.http.inject({ method: 'GET', url: '/v1/products?limit=3' });
+    assert.match(String(first.headers['content-type']), /^application\/json/);
+    const body = page.parse(first.json());
+    assert.equal(body.items.length, 3);
+    assert.ok(body.nextCursor);
+    const last = page.parse((await getJson('/v1/products?category=no-such-category')).body);
+    assert.deepEqual(last, { items: [], nextCursor: null });
   });
 
   test('an unknown product is a 404 problem with SHOP_NOT_FOUND', async () => {
