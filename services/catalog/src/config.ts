@@ -28,7 +28,7 @@ export const configSchema = baseConfigSchema
     SEED_CATALOG: bool.default(true),
     /** How long a stock command may wait for a database connection before it fails as UNAVAILABLE. */
     STOCK_TX_MAX_WAIT_MS: z.coerce.number().int().positive().default(10_000),
-    /** Upper bound of one stock transaction. */
+    /** Upper bound of each statement of a stock transaction, lock waits included (statement_timeout). */
     STOCK_TX_TIMEOUT_MS: z.coerce.number().int().positive().default(15_000),
     /** The order service's events: confirmed orders feed the per-product sold counters. */
     ORDER_EVENTS_TOPIC: z.string().min(1).default('order.events'),
