@@ -140,7 +140,7 @@ test('the report shows each step’s CPU per checkout and the accounting of the 
     machine: '2 × test cpu',
     mode: 'smoke',
     gateway: 'http://127.0.0.1:18081',
-    p1: { samples: 20, gatewayP50Ms: 6, downstreamP50Ms: { user: 2, order: 4, cart: 3 }, ratio: 1.5 },
+    p1: { samples: 20, gatewayP50Ms: 6, downstreamP50Ms: { user: 2, order: 4, cart: 3 }, parallelP50Ms: 5, ratio: 1.5 },
     p2: {
       connections: 20,
       seconds: 2,

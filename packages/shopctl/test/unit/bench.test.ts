@@ -106,7 +106,7 @@ const REPORT: BenchReport = {
   machine: '2 × test cpu',
   mode: 'full',
   gateway: 'http://127.0.0.1:18081',
-  p1: { samples: 200, gatewayP50Ms: 6, downstreamP50Ms: { user: 2, order: 4, cart: 3 }, ratio: 1.5 },
+  p1: { samples: 200, gatewayP50Ms: 6, downstreamP50Ms: { user: 2, order: 4, cart: 3 }, parallelP50Ms: 5, ratio: 1.5 },
   p2: {
     connections: 20,
     seconds: 10,
@@ -123,7 +123,7 @@ const REPORT: BenchReport = {
 
 test('the report names each figure with its measurement, and P3 as the last sustained rate', () => {
   const text = formatReport(REPORT);
-  assert.match(text, /P1 .* = \*\*1\.50\*\*/);
+  assert.match(text, /P1 .* = \*\*1\.50\*\* .*the three at once, straight: 5\.00 ms, so the gateway adds ×1\.20/);
   assert.match(text, /P2 .* 400 ÷ 1000 req\/s = \*\*0\.40\*\*/);
   assert.match(text, /P3 highest sustained checkout rate \| \*\*25\/s\*\*/);
   assert.match(text, /P4 .* ≤ 25 ms/);
