@@ -4,7 +4,8 @@
 //
 //   order.created ─▶ catalog reserves ─▶ stock_reserved ─▶ order hands the card to payment
 //   ─▶ payment.authorized ─▶ catalog commits ─▶ stock_committed ─▶ payment captures
-//   ─▶ payment.captured ─▶ order CONFIRMED
+//   ─▶ payment.captured ─▶ order CONFIRMED (once it has heard stock_committed too: the two come
+//   on two topics, in either order, and the order ends only when its timeline has both)
 //   failures: stock_refused ─▶ order CANCELLED; payment.declined ─▶ catalog releases
 //   ─▶ stock_released ─▶ order CANCELLED; order.cancelled ─▶ catalog releases (if still held)
 //
@@ -37,13 +38,22 @@ export const RELEASED_REASON = 'payment_declined';
 export interface OrderFacts {
   checkoutMode: CheckoutMode;
   status: OrderStatus;
+  /** stock_committed is on the order's timeline. */
+  stockCommitted?: boolean;
+  /** payment.captured was heard before stock_committed (CAPTURE_HEARD on the timeline): the order's payment id. */
+  capturedPaymentId?: string;
 }
+
+/** The timeline's row for a capture heard before the commit: the order waits for stock_committed to confirm. */
+export const CAPTURE_HEARD = 'choreography:capture_heard';
 
 export type OrderReaction =
   /** The stock is held: hand the card to payment (the card never leaves order's vault otherwise). */
   | { kind: 'authorize' }
   | { kind: 'confirm'; paymentId: string }
   | { kind: 'cancel'; reason: string }
+  /** payment.captured before stock_committed (two topics): remembered, the commit confirms. */
+  | { kind: 'await_commit' }
   /** Not this order's business (another mode, already ended, unknown): recorded nowhere. */
   | { kind: 'ignore'; why: string };
 
@@ -66,9 +76,12 @@ export function orderReaction(event: ChoreographyEvent, order: OrderFacts | unde
     case STOCK_RELEASED:
       return { kind: 'cancel', reason: RELEASED_REASON };
     case PAYMENT_CAPTURED:
-      return typeof data.paymentId === 'string'
-        ? { kind: 'confirm', paymentId: data.paymentId }
-        : { kind: 'ignore', why: 'captured without a payment id' };
+      if (typeof data.paymentId !== 'string') return { kind: 'ignore', why: 'captured without a payment id' };
+      return order.stockCommitted ? { kind: 'confirm', paymentId: data.paymentId } : { kind: 'await_commit' };
+    case STOCK_COMMITTED:
+      return order.capturedPaymentId
+        ? { kind: 'confirm', paymentId: order.capturedPaymentId }
+        : { kind: 'ignore', why: 'committed; the capture confirms' };
     default:
       return { kind: 'ignore', why: `${event.type} needs no reaction` };
   }

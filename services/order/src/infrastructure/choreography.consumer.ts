@@ -22,6 +22,7 @@ import { orderCancelledEvent, orderConfirmedEvent } from '../application/order-e
 import type { CardVault, Payments } from '../application/ports';
 import { isCheckoutMode } from '../domain/checkout-mode';
 import {
+  CAPTURE_HEARD,
   choreographyKey,
   type OrderFacts,
   orderIdOf,
@@ -76,6 +77,7 @@ interface OrderRow {
   currency: string;
   total_amount: bigint;
   cart_version: bigint;
+  payment_id?: string | null;
 }
 
 /** Applies the order's reaction to one event; what it did. */
@@ -88,19 +90,32 @@ export async function reactToEvent(
   const orderId = orderIdOf(event);
   if (!orderId || !UUID.test(orderId)) return 'ignored';
   const rows = await tx.$queryRawUnsafe<OrderRow[]>(
-    `SELECT status::text AS status, checkout_mode, user_id, currency, total_amount, cart_version
+    `SELECT status::text AS status, checkout_mode, user_id, currency, total_amount, cart_version, payment_id
        FROM orders WHERE id = $1::uuid FOR UPDATE`,
     orderId,
   );
   const row = rows[0];
-  const facts: OrderFacts | undefined =
-    row && isCheckoutMode(row.checkout_mode) ? { checkoutMode: row.checkout_mode, status: row.status } : undefined;
-  if (!row || facts?.checkoutMode !== 'choreographed') return 'ignored';
+  if (!row || !isCheckoutMode(row.checkout_mode) || row.checkout_mode !== 'choreographed') return 'ignored';
   // As the saga's spans carry it: `shopctl trace <orderId>` finds the checkout's chain of consumer spans.
   trace.getActiveSpan()?.setAttribute('order.id', orderId);
   const now = deps.clock?.() ?? new Date();
   const timeline = new Timeline(tx, orderId, now);
   if (deps.recordEvents) await timeline.event(event);
+  // What the order has heard of the two events that end it, stock_committed and payment.captured
+  // (on two topics, so in either order): the second one heard confirms.
+  const heard = await tx.$queryRawUnsafe<{ step: string }[]>(
+    'SELECT step FROM saga_steps WHERE order_id = $1::uuid AND step IN ($2, $3)',
+    orderId,
+    STOCK_COMMITTED,
+    CAPTURE_HEARD,
+  );
+  const facts: OrderFacts = {
+    checkoutMode: row.checkout_mode,
+    status: row.status,
+    stockCommitted: heard.some((h) => h.step === STOCK_COMMITTED),
+    // The payment id the authorization recorded on the order (the one payment captures).
+    ...(row.payment_id && heard.some((h) => h.step === CAPTURE_HEARD) ? { capturedPaymentId: row.payment_id } : {}),
+  };
 
   const reaction = orderReaction(event, facts);
   switch (reaction.kind) {
@@ -111,6 +126,9 @@ export async function reactToEvent(
     case 'confirm':
       await end(tx, orderId, row, { status: 'CONFIRMED', paymentId: reaction.paymentId }, timeline);
       return 'confirmed';
+    case 'await_commit':
+      await timeline.insert(CAPTURE_HEARD, 'RECEIVED', new Date(event.time), undefined);
+      return 'recorded';
     case 'cancel':
       await end(tx, orderId, row, { status: 'CANCELLED', reason: reaction.reason }, timeline);
       return 'cancelled';
@@ -326,7 +344,7 @@ class Timeline {
     return this.insert(`choreography:${step}`, outcome, this.now, error);
   }
 
-  private async insert(
+  async insert(
     step: string,
     outcome: string,
     startedAt: Date,

@@ -4,7 +4,13 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { createContractEvent, createLogger, type DomainEvent, pgPoolOf, ShopError } from '@shoplab/chassis';
-import { PaymentCapturedV1, StockRefusedV1, StockReleasedV1, StockReservedV1 } from '@shoplab/contracts';
+import {
+  PaymentCapturedV1,
+  StockCommittedV1,
+  StockRefusedV1,
+  StockReleasedV1,
+  StockReservedV1,
+} from '@shoplab/contracts';
 import type { Payments } from '../../src/application/ports';
 import type { Card } from '../../src/domain/checkout-request';
 import { AesGcmCardVault } from '../../src/infrastructure/card-vault';
@@ -76,8 +82,10 @@ function react(event: DomainEvent, d: ChoreographyDeps) {
   return h.prisma.$transaction((tx) => reactToEvent(event, tx, d, log));
 }
 
-const stockEvent = (contract: typeof StockReservedV1 | typeof StockReleasedV1, orderId: string) =>
-  createContractEvent(contract, { service: 'catalog', subject: orderId, data: { reservationId: orderId, lines } });
+const stockEvent = (
+  contract: typeof StockReservedV1 | typeof StockReleasedV1 | typeof StockCommittedV1,
+  orderId: string,
+) => createContractEvent(contract, { service: 'catalog', subject: orderId, data: { reservationId: orderId, lines } });
 
 async function row(orderId: string) {
   const pool = pgPoolOf(h.prisma);
@@ -116,7 +124,7 @@ test('a choreographed checkout writes no saga, and order.created says how it is 
   assert.match(JSON.stringify(r.events[0]?.payload), /"checkoutMode":"choreographed"/);
 });
 
-test('stock reserved: the card goes to payment once, under the choreography’s key, and is forgotten; a capture confirms', async () => {
+test('stock reserved: the card goes to payment once, under the choreography’s key, and is forgotten; capture and commit confirm', async () => {
   const orderId = await placeOrder('choreographed');
   const p = payments(() => ({ id: 'pay-choreo-1' }));
   assert.equal(await react(stockEvent(StockReservedV1, orderId), deps(p.fake)), 'authorized');
@@ -143,7 +151,10 @@ test('stock reserved: the card goes to payment once, under the choreography’s 
       refunded: { amount: 0, currency: 'USD' },
     },
   });
-  assert.equal(await react(captured, deps(p.fake, false)), 'confirmed');
+  // The capture heard before the commit (they come on two topics): the order waits for the commit.
+  assert.equal(await react(captured, deps(p.fake, false)), 'recorded');
+  assert.equal((await row(orderId)).order?.status, 'PENDING');
+  assert.equal(await react(stockEvent(StockCommittedV1, orderId), deps(p.fake)), 'confirmed');
   r = await row(orderId);
   assert.equal(r.order?.status, 'CONFIRMED');
   assert.deepEqual(
@@ -153,6 +164,8 @@ test('stock reserved: the card goes to payment once, under the choreography’s 
   assert.deepEqual(r.steps, [
     'shop.catalog.stock_reserved.v1:RECEIVED',
     'choreography:authorize_payment:SUCCEEDED',
+    'choreography:capture_heard:RECEIVED',
+    'shop.catalog.stock_committed.v1:RECEIVED',
     'choreography:confirm:SUCCEEDED',
   ]);
   // Ended: a late event changes nothing.

@@ -7,6 +7,7 @@ import {
   orderReaction,
   PAYMENT_CAPTURED,
   RELEASED_REASON,
+  STOCK_COMMITTED,
   STOCK_REFUSED,
   STOCK_RELEASED,
   STOCK_RESERVED,
@@ -32,9 +33,20 @@ test('a refused reservation cancels with the catalog’s reason; a release cance
   assert.deepEqual(orderReaction(stock(STOCK_RELEASED), pending), { kind: 'cancel', reason: RELEASED_REASON });
 });
 
-test('a capture confirms the order with its payment id', () => {
+test('the capture and the commit, heard in either order: the second one confirms with the payment id', () => {
   const captured = { type: PAYMENT_CAPTURED, data: { orderId: ORDER, paymentId: 'pay-1' } };
-  assert.deepEqual(orderReaction(captured, pending), { kind: 'confirm', paymentId: 'pay-1' });
+  // The commit heard first: the capture confirms.
+  assert.deepEqual(orderReaction(captured, { ...pending, stockCommitted: true }), {
+    kind: 'confirm',
+    paymentId: 'pay-1',
+  });
+  // The capture heard first: remembered, and the commit confirms.
+  assert.deepEqual(orderReaction(captured, pending), { kind: 'await_commit' });
+  assert.deepEqual(orderReaction(stock(STOCK_COMMITTED), { ...pending, capturedPaymentId: 'pay-1' }), {
+    kind: 'confirm',
+    paymentId: 'pay-1',
+  });
+  assert.equal(orderReaction(stock(STOCK_COMMITTED), pending).kind, 'ignore');
   assert.equal(orderReaction({ type: PAYMENT_CAPTURED, data: { orderId: ORDER } }, pending).kind, 'ignore');
 });
 
