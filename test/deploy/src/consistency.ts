@@ -537,6 +537,12 @@ export function checkConsistency(input: Inputs): { problems: string[]; notes: st
       fail(where, `containerPort "http" is ${str(portOf('http'))}, expected ${expected.http}`);
     if (expected.grpc !== undefined && Number(portOf('grpc')) !== expected.grpc)
       fail(where, `containerPort "grpc" is ${str(portOf('grpc'))}, expected ${expected.grpc}`);
+    if (expected.admin !== undefined) {
+      if (Number(portOf('admin')) !== expected.admin)
+        fail(where, `containerPort "admin" is ${str(portOf('admin'))}, expected ${expected.admin}`);
+      if (env.ADMIN_PORT !== String(expected.admin))
+        fail(where, `ADMIN_PORT=${env.ADMIN_PORT}, expected ${expected.admin} (the admin listener)`);
+    }
     const probe = (k: string, path: string) => {
       const g = obj(obj(main[k]).httpGet);
       if (str(g.path) !== path || (str(g.port) !== 'http' && Number(g.port) !== expected.http))
@@ -594,6 +600,16 @@ export function checkConsistency(input: Inputs): { problems: string[]; notes: st
           (str(grpc.targetPort) !== 'grpc' && Number(grpc.targetPort) !== expected.grpc)
         ) {
           fail(`k8s Service ${name}`, `port "grpc" must be ${expected.grpc} → grpc`);
+        }
+      }
+      if (expected.admin !== undefined) {
+        const admin = sp.find((p) => p.name === 'admin');
+        if (
+          !admin ||
+          Number(admin.port) !== expected.admin ||
+          (str(admin.targetPort) !== 'admin' && Number(admin.targetPort) !== expected.admin)
+        ) {
+          fail(`k8s Service ${name}`, `port "admin" must be ${expected.admin} → admin`);
         }
       }
       const sel = obj(obj(service.spec).selector);
