@@ -80,6 +80,10 @@ RUN --mount=type=cache,target=/root/.npm npm ci --omit=dev --ignore-scripts
 # ---------------------------------------------------------------------------------------------
 FROM ${NODE_IMAGE} AS runtime
 ENV NODE_ENV=production
+# Heap and malloc settings of every service (docs/adr/0049-service-memory-lean-telemetry-and-heap-settings.md):
+# the same values as scripts/lib/node-memory.sh, which the native stack uses. Kubernetes gets them
+# through the image.
+ENV NODE_OPTIONS="--max-old-space-size=256 --max-semi-space-size=4" MALLOC_MMAP_THRESHOLD_=131072
 WORKDIR /app
 # Shared by every service image (same content → same layers).
 COPY --from=prod-deps /app/node_modules ./node_modules

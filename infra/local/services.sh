@@ -27,6 +27,8 @@ ROOT=$(cd "$HERE/../.." && pwd)
 source "$HERE/lib.sh"
 # shellcheck source=../../scripts/lib/secrets.sh
 source "$ROOT/scripts/lib/secrets.sh"
+# shellcheck source=../../scripts/lib/node-memory.sh
+source "$ROOT/scripts/lib/node-memory.sh"
 
 ALL_SERVICES=(user catalog card-network card-network-ambassador payment cart order history legacy-shipping shipping gateway web)
 declare -A HTTP_PORT=([gateway]=8080 [user]=8081 [catalog]=8082 [cart]=8083 [payment]=8084 [order]=8085 [history]=8086 [shipping]=8087 [web]=8088 [legacy-shipping]=8089 [card-network]=8090 [card-network-ambassador]=18091)
@@ -67,6 +69,8 @@ service_env() {
   echo "CARD_ENCRYPTION_KEY=$CARD_ENCRYPTION_KEY"
   shoplab_key_env "$KEYS" "$s"
   echo "NODE_ENV=development"
+  # Heap and malloc settings, as in the images (ADR 49).
+  shoplab_node_memory_env
   echo "OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318"
   echo "KAFKA_BROKERS=127.0.0.1:9092"
   echo "DB_HOST=127.0.0.1"

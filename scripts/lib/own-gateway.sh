@@ -29,9 +29,14 @@ own_gateway_start() {
   echo "starting a gateway of its own on :$port, rate limits raised for it alone (log: $log)" >&2
   # shellcheck source=secrets.sh
   source "$ROOT/scripts/lib/secrets.sh"
+  # shellcheck source=node-memory.sh
+  source "$ROOT/scripts/lib/node-memory.sh"
   local keys=()
   mapfile -t keys < <(shoplab_key_env "$SHOPLAB_STATE/keys" gateway)
-  env SERVICE_NAME=gateway HTTP_PORT="$port" ADMIN_TOKEN="$ADMIN_TOKEN" "${keys[@]}" \
+  # The heap and malloc settings of the shop's own gateway (ADR 49): P6 counts this one under load.
+  local memory=()
+  mapfile -t memory < <(shoplab_node_memory_env)
+  env SERVICE_NAME=gateway HTTP_PORT="$port" ADMIN_TOKEN="$ADMIN_TOKEN" "${keys[@]}" "${memory[@]}" \
     NODE_ENV=development OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318 \
     RATE_LIMIT_PER_MINUTE=1000000 RATE_LIMIT_EXEMPT_ADDRESSES=127.0.0.1,::1,::ffff:127.0.0.1 \
     node --enable-source-maps --require "$ROOT/packages/chassis/dist/src/telemetry.js" \
