@@ -62,7 +62,7 @@ export async function buildApp(deps: AppDeps): Promise<CatalogApp> {
   const http = await createHttpApp({
     ...kit.httpOptions(),
     description: 'Products, prices and stock reservations',
-    readiness: { db: () => prisma.$queryRawUnsafe('SELECT 1'), ...deps.readiness },
+    readiness: { db: () => pool.query('SELECT 1'), ...deps.readiness },
   });
   registerOutboxAudit(http, { pool: prismaAuditPool(prisma), adminToken: kit.config.ADMIN_TOKEN });
   registerProductRoutes(http, { browse });

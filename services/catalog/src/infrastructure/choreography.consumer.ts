@@ -10,9 +10,19 @@ import {
   writeOutbox,
 } from '@shoplab/chassis';
 import { StockRefusedV1 } from '@shoplab/contracts';
-import { catalogReaction, choreographyKey, refusalOf } from '../application/choreography';
+import {
+  catalogReaction,
+  choreographyKey,
+  ORDER_CANCELLED,
+  PAYMENT_AUTHORIZED,
+  PAYMENT_DECLINED,
+  refusalOf,
+} from '../application/choreography';
 import type { StockReservations } from '../application/stock-reservations';
 import type { CatalogPrisma, CatalogTransaction } from './database';
+
+/** The events whose reaction depends on whether a choreography holds the order's reservation. */
+const ASKS_WHETHER_HELD: ReadonlySet<string> = new Set([PAYMENT_AUTHORIZED, PAYMENT_DECLINED, ORDER_CANCELLED]);
 
 export const CHOREOGRAPHY_ORDER_GROUP = 'catalog-choreography-order';
 export const CHOREOGRAPHY_PAYMENT_GROUP = 'catalog-choreography-payment';
@@ -30,9 +40,11 @@ export function createChoreographyConsumer(options: ChoreographyConsumerOptions)
     fromBeginning: false,
     handler: async (event, tx) => {
       const orderId = (event.data as { orderId?: unknown } | null)?.orderId;
-      // Which reservations a choreography holds: those it reserved under its own key.
+      // Which reservations a choreography holds: those it reserved under its own key. Asked only
+      // for the events whose reaction depends on it (every checkout's other events pass by).
       const held =
         typeof orderId === 'string' &&
+        ASKS_WHETHER_HELD.has(event.type) &&
         (await tx.idempotencyRecord.findUnique({ where: { key: choreographyKey(orderId, 'reserve_stock') } })) !== null;
       const reaction = catalogReaction(event, () => held);
       if (reaction.kind === 'ignore') return;

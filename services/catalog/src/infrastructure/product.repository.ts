@@ -16,28 +16,19 @@ const withStock = { stock: { select: { available: true } } } as const;
 type ProductRow = Prisma.ProductGetPayload<{ include: typeof withStock }>;
 
 function toProduct(row: ProductRow): Product {
-  return {
-    id: row.id,
-    sku: row.sku,
-    name: row.name,
-    description: row.description,
-    category: row.category,
-    price: { amount: row.priceAmount, currency: row.currency },
-    available: row.stock?.available ?? 0,
-    imageUrl: row.imageUrl,
-  };
+  return productOf({ ...row, available: row.stock?.available ?? 0 });
 }
 
-/** A products row joined with its stock, as the SQL reader selects it. */
+/** A products row joined with its stock's `available`, as both readers have it. */
 interface ProductSqlRow {
   id: string;
   sku: string;
   name: string;
   description: string;
   category: string;
-  price_amount: number;
+  priceAmount: number;
   currency: string;
-  image_url: string;
+  imageUrl: string;
   available: number;
 }
 
@@ -48,14 +39,14 @@ function productOf(row: ProductSqlRow): Product {
     name: row.name,
     description: row.description,
     category: row.category,
-    price: { amount: row.price_amount, currency: row.currency },
+    price: { amount: row.priceAmount, currency: row.currency },
     available: row.available,
-    imageUrl: row.image_url,
+    imageUrl: row.imageUrl,
   };
 }
 
-const PRODUCT_COLUMNS = `p.id, p.sku, p.name, p.description, p.category, p.price_amount, p.currency, p.image_url,
-       coalesce(s.available, 0) AS available`;
+const PRODUCT_COLUMNS = `p.id, p.sku, p.name, p.description, p.category, p.price_amount AS "priceAmount", p.currency,
+       p.image_url AS "imageUrl", coalesce(s.available, 0) AS available`;
 const PRODUCTS_WITH_STOCK = 'products p LEFT JOIN stock s ON s.product_id = p.id';
 
 /**
