@@ -87,7 +87,8 @@ run_one() {
     orders=order catalogs=catalog
   fi
   # The shop is shared: another session may restart a service mid-run. A run the bench could not
-  # finish is tried again (up to 3 times), once every service is ready.
+  # finish, or during which order or catalog restarted, is tried again (up to 3 times), once every
+  # service is ready.
   for attempt in 1 2 3; do
     for _ in $(seq 60); do all_ready && break; sleep 2; done
     say "round $round, $mode instance(s), attempt $attempt: order pids $(pids_of $orders), catalog pids $(pids_of $catalogs)"
@@ -101,8 +102,14 @@ run_one() {
     kill "$sampler" 2>/dev/null
     wait "$sampler" 2>/dev/null || true
     sampler=""
-    ((ok)) && break
-    say "round $round, $mode: the bench failed: $(grep -v 'trying again' "$out/$tag.log" | tail -1 | cut -c15-300)"
+    if ((ok)) && (($(cut -d' ' -f6 "$out/$tag.cpu" | sort -u | wc -l) > 1)); then
+      ok=0
+      say "round $round, $mode: order or catalog restarted during the run (another session): its CPU is void"
+    elif ((ok)); then
+      break
+    else
+      say "round $round, $mode: the bench failed: $(grep -v 'trying again' "$out/$tag.log" | tail -1 | cut -c15-300)"
+    fi
     cp "$out/$tag.log" "$out/$tag.failed-$attempt.log"
   done
   node scripts/scale-out-report.mjs "$mode" "$round" "$out/$tag" | tee -a "$out/summary.txt" || true
