@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { join, resolve } from 'node:path';
+import { after, before, beforeEach } from 'node:test';
 import { promisify } from 'node:util';
 import { type EventuallyOptions, eventually } from '@shoplab/chassis/testing';
 import {
@@ -285,16 +286,77 @@ export async function settledStatuses(orderIds: readonly string[], since: Date, 
   );
 }
 
-/** The saga's attempts on the order's timeline, in time order (without the payment events received). */
-export function sagaSteps(order: { timeline: TimelineEntry[] }): TimelineEntry[] {
-  return order.timeline.filter((s) => s.kind !== 'event');
+// ---------------------------------------------------------------------------------------
+// The checkout mode under test
+
+/**
+ * The checkout mode this run tests (docs/patterns/choreography.md): `SHOPLAB_CHECKOUT_MODE`, or
+ * `orchestrated`. scripts/check.sh runs the files about checkout outcomes a second time with
+ * `choreographed`: a file that imports this module then has the order service's switch at that
+ * mode for its tests (set before each, put back after the last; `stackScript` sets it again when
+ * it restarts order, whose switch starts at its configured default), with the same assertions.
+ */
+export const CHECKOUT_MODE = process.env.SHOPLAB_CHECKOUT_MODE ?? 'orchestrated';
+
+async function setCheckoutMode(mode: string): Promise<void> {
+  await adminOk('order', 'PUT', '/v1/admin/checkout-mode', { mode });
 }
 
-/** Names of the saga's steps that ended with `outcome`, in time order. */
+if (process.env.SHOPLAB_CHECKOUT_MODE) {
+  let previous: string | undefined;
+  before(async () => {
+    previous = (await adminOk('order', 'GET', '/v1/admin/checkout-mode')).mode;
+  });
+  // Before each test, not once: an order service restarted meanwhile is back at its default.
+  beforeEach(() => setCheckoutMode(CHECKOUT_MODE));
+  after(async () => {
+    if (previous) await setCheckoutMode(previous);
+  });
+}
+
+/**
+ * What a choreographed order's timeline records for each saga step (the events as they arrived
+ * and order's own reactions, services/order/src/infrastructure/choreography.consumer.ts), with the
+ * outcome the step would have had. validate_user has no counterpart: no service checks the user in
+ * this choreography.
+ */
+const CHOREOGRAPHED_STEPS: Record<string, { step: string; outcome?: string }> = {
+  'shop.catalog.stock_reserved.v1': { step: 'reserve_stock', outcome: 'SUCCEEDED' },
+  'shop.catalog.stock_refused.v1': { step: 'reserve_stock', outcome: 'REFUSED' },
+  'choreography:authorize_payment': { step: 'authorize_payment' },
+  'shop.catalog.stock_committed.v1': { step: 'commit_stock', outcome: 'SUCCEEDED' },
+  'shop.payment.captured.v1': { step: 'capture_payment', outcome: 'SUCCEEDED' },
+  'shop.catalog.stock_released.v1': { step: 'compensate:release_stock', outcome: 'SUCCEEDED' },
+  'choreography:confirm': { step: 'confirm' },
+  'choreography:cancel': { step: 'cancel' },
+};
+
+const isChoreographed = (order: { timeline: TimelineEntry[] }) =>
+  order.timeline.some((s) => s.step.startsWith('choreography:') || s.step.startsWith('shop.catalog.'));
+
+/**
+ * The saga's attempts on the order's timeline, in time order (without the payment events
+ * received). For a choreographed order, the entries that stand for a saga step, named as the
+ * step (CHOREOGRAPHED_STEPS): the assertions on steps hold in both modes.
+ */
+export function sagaSteps(order: { timeline: TimelineEntry[] }): TimelineEntry[] {
+  if (!isChoreographed(order)) return order.timeline.filter((s) => s.kind !== 'event');
+  return order.timeline.flatMap((s) => {
+    const saga = CHOREOGRAPHED_STEPS[s.step];
+    return saga ? [{ ...s, kind: 'step', step: saga.step, outcome: saga.outcome ?? s.outcome }] : [];
+  });
+}
+
+/** Names of the saga's steps that ended with `outcome`, in time order (sagaSteps: both modes). */
 export function stepsWith(order: { timeline: TimelineEntry[] }, outcome: string): string[] {
   return sagaSteps(order)
     .filter((s) => s.outcome === outcome)
     .map((s) => s.step);
+}
+
+/** The saga's `steps` the mode under test records: in `choreographed`, all but validate_user. */
+export function modeSteps(...steps: string[]): string[] {
+  return CHECKOUT_MODE === 'choreographed' ? steps.filter((s) => s !== 'validate_user') : steps;
 }
 
 /** The compensations on the timeline, each named once, in the order they first ran. */
@@ -437,6 +499,9 @@ export async function stackScript(script: 'infra.sh' | 'services.sh', ...args: s
     timeout: 240_000,
     maxBuffer: 16 * 1024 * 1024,
   });
+  // A restarted order service starts at its configured mode: the mode under test again.
+  const orderStarted = script === 'services.sh' && args[0] === 'up' && (args.length === 1 || args.includes('order'));
+  if (process.env.SHOPLAB_CHECKOUT_MODE && orderStarted) await setCheckoutMode(CHECKOUT_MODE);
   return stdout;
 }
 
