@@ -216,12 +216,13 @@ export async function cancelOverdueChoreographies(
         `SELECT id::text AS id, status::text AS status, checkout_mode, user_id, currency, total_amount, cart_version
            FROM orders
           WHERE status = 'PENDING' AND checkout_mode = 'choreographed' AND created_at < $1
-            AND NOT EXISTS (SELECT 1 FROM saga_steps s WHERE s.order_id = orders.id AND s.step = $2)
+            AND NOT EXISTS (SELECT 1 FROM saga_steps s WHERE s.order_id = orders.id AND s.step IN ($2, $4))
             AND NOT EXISTS (SELECT 1 FROM payment_events p WHERE p.order_id = orders.id AND p.type = $3)
           ORDER BY created_at LIMIT 1 FOR UPDATE SKIP LOCKED`,
         before,
         STOCK_COMMITTED,
         PAYMENT_CAPTURED,
+        CAPTURE_HEARD,
       );
       const row = rows[0];
       if (!row) return undefined;

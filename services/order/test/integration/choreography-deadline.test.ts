@@ -23,7 +23,7 @@ import {
   ShopError,
 } from '@shoplab/chassis';
 import { eventually } from '@shoplab/chassis/testing';
-import { StockReservedV1 } from '@shoplab/contracts';
+import { StockCommittedV1, StockReservedV1 } from '@shoplab/contracts';
 import { Kafka, logLevel } from 'kafkajs';
 import type { Payments } from '../../src/application/ports';
 import { AesGcmCardVault } from '../../src/infrastructure/card-vault';
@@ -210,10 +210,21 @@ test('a choreographed order whose stock_reserved was dead-lettered is cancelled 
   assert.deepEqual(await cancelOverdueChoreographies(h.prisma, { deadlineMs: 60_000 }), []);
   assert.equal((await row(orderId)).order?.status, 'PENDING');
 
-  // Past it (the clock moved on): cancelled, with the compensating event.
+  // An order that has heard its stock committed is not cancelled (nothing restocks on
+  // order.cancelled): it waits for its capture, or for the dead letter to be redriven.
+  const committedId = await placeChoreographedOrder();
+  const committed = createContractEvent(StockCommittedV1, {
+    service: 'catalog',
+    subject: committedId,
+    data: { reservationId: committedId, lines },
+  });
+  assert.equal(await h.prisma.$transaction((tx) => reactToEvent(committed, tx, deps(), logger)), 'recorded');
+
+  // Past the deadline (the clock moved on): cancelled, with the compensating event.
   const later = () => new Date(Date.now() + 120_000);
   const cancelled = await cancelOverdueChoreographies(h.prisma, { deadlineMs: 60_000, clock: later });
-  assert.ok(cancelled.includes(orderId), `cancelled: ${cancelled.join(', ')}`);
+  assert.deepEqual(cancelled, [orderId]);
+  assert.equal((await row(committedId)).order?.status, 'PENDING', 'the committed order is left to its capture');
   r = await row(orderId);
   assert.equal(r.order?.status, 'CANCELLED');
   assert.equal(r.order?.cancel_reason, DEADLINE_REASON);
