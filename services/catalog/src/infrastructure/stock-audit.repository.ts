@@ -1,4 +1,5 @@
 // Stock counters and reservation counts for the audit (docs/reference.md#audit, invariant 4).
+import { pgPoolOf } from '@shoplab/chassis';
 import type { StockAuditReader, StockReport } from '../application/ports';
 import { RESERVATION_STATUSES, type ReservationStatus } from '../domain/stock';
 import type { CatalogPrisma } from './database';
@@ -54,7 +55,9 @@ export class PrismaStockAuditReader implements StockAuditReader {
   }
 
   async reservationStatuses() {
-    const rows = await this.prisma.$queryRawUnsafe<{ id: string; status: ReservationStatus }[]>(
+    // Every reservation the shop ever made, at each audit (the bench audits after its checkouts):
+    // straight from pg, without Prisma's conversion of each row.
+    const { rows } = await pgPoolOf(this.prisma).query<{ id: string; status: ReservationStatus }>(
       'SELECT id, status::text AS status FROM reservations',
     );
     return Object.fromEntries(rows.map((r) => [r.id, r.status]));

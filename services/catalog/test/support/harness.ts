@@ -47,6 +47,10 @@ export async function startTestCatalog(prefix: string): Promise<TestCatalog> {
     LOG_LEVEL: process.env.CATALOG_TEST_LOG_LEVEL ?? 'silent',
     OTEL_SDK_DISABLED: 'true',
     DB_POOL_MAX: '10',
+    // The concurrency tests queue 1 000 stock commands on these 10 connections: on a loaded
+    // machine the last ones wait longer than the default 10 s. The tests check what the commands
+    // do (never oversell, once per key), not how soon they get a connection.
+    STOCK_TX_MAX_WAIT_MS: '120000',
   });
   const kit = createServiceKit(config, { registry: new StaticRegistry() });
   const prisma = createCatalogPrisma({ ...db.settings, maxConnections: config.DB_POOL_MAX });
