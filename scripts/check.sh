@@ -95,6 +95,11 @@ SHOPLAB_STARTED_FILE="$services_started" bash infra/local/services.sh up
 # shop now, and prove at the end that it is as it was.
 node test/e2e/dist/shop-guard.js record "$shop_before"
 bash scripts/test.sh e2e
+# The files about checkout outcomes once more with the order service's switch at `choreographed`:
+# the same assertions (test/e2e/src/support.ts, CHECKOUT_MODE; docs/patterns/choreography.md,
+# "Tested in both modes"; the files left out and why). Adds these six files' time once more (about 5 min).
+SHOPLAB_CHECKOUT_MODE=choreographed bash scripts/test.sh e2e/dist/checkout-idempotency. e2e/dist/checkout-burst. \
+  e2e/dist/scarce-stock. e2e/dist/shopper. e2e/dist/order-events-stream. e2e/dist/order-history.
 
 step "the gateway's OpenAPI, fuzzed (Schemathesis: every check and phase, scripts/fuzz-api.sh)"
 bash scripts/fuzz-api.sh
