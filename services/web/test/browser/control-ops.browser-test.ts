@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { after, test } from 'node:test';
 import { sendRaw } from '@shoplab/shopctl';
 import { Kafka, logLevel } from 'kafkajs';
-import { ADMIN_TOKEN, type Browser, GATEWAY_URL, openBrowser, send, WEB_URL } from './support';
+import { ADMIN_TOKEN, type Browser, GATEWAY_ADMIN_URL, openBrowser, send, WEB_URL } from './support';
 
 const SOURCE = `webtest-${randomUUID().slice(0, 8)}.events`;
 const DLQ = `${SOURCE}.dlq`;
@@ -20,7 +20,9 @@ after(async () => {
   await browser?.close();
   // An exercise this test left running (a failed assertion) is interrupted: its cleanups run.
   await send(`${WEB_URL}/control/exercises/running/stop`, 'POST', undefined, ADMIN_TOKEN).catch(() => {});
-  await send(`${GATEWAY_URL}/api/v1/admin/order-events`, 'PUT', { mode: 'streaming' }, ADMIN_TOKEN).catch(() => {});
+  await send(`${GATEWAY_ADMIN_URL}/api/v1/admin/order-events`, 'PUT', { mode: 'streaming' }, ADMIN_TOKEN).catch(
+    () => {},
+  );
   const admin = kafka.admin();
   await admin.connect();
   await admin.deleteTopics({ topics: [SOURCE, DLQ] }).catch(() => {});
@@ -81,14 +83,14 @@ test('the control room’s operations on a phone-sized screen', async (t) => {
       await events.getByRole('button', { name: 'polling' }).click();
       await events.and(page.locator('[data-value="polling"]')).waitFor();
       assert.equal(
-        (await send(`${GATEWAY_URL}/api/v1/admin/order-events`, 'GET', undefined, ADMIN_TOKEN)).mode,
+        (await send(`${GATEWAY_ADMIN_URL}/api/v1/admin/order-events`, 'GET', undefined, ADMIN_TOKEN)).mode,
         'polling',
       );
       assert.equal(await events.getByRole('button', { name: 'polling' }).getAttribute('aria-pressed'), 'true');
       await events.getByRole('button', { name: 'streaming' }).click();
       await events.and(page.locator('[data-value="streaming"]')).waitFor();
       assert.equal(
-        (await send(`${GATEWAY_URL}/api/v1/admin/order-events`, 'GET', undefined, ADMIN_TOKEN)).mode,
+        (await send(`${GATEWAY_ADMIN_URL}/api/v1/admin/order-events`, 'GET', undefined, ADMIN_TOKEN)).mode,
         'streaming',
       );
     },

@@ -13,6 +13,7 @@ import {
   ADMIN_TOKEN,
   type Browser,
   createProduct,
+  GATEWAY_ADMIN_URL,
   GATEWAY_URL,
   openBrowser,
   registerShopper,
@@ -26,7 +27,7 @@ let browser: Browser | undefined;
 after(async () => {
   await browser?.close();
   // Whatever happened above, payment is left without faults.
-  await send(`${GATEWAY_URL}/api/v1/admin/chaos/payment`, 'DELETE', undefined, ADMIN_TOKEN).catch(() => {});
+  await send(`${GATEWAY_ADMIN_URL}/api/v1/admin/chaos/payment`, 'DELETE', undefined, ADMIN_TOKEN).catch(() => {});
 });
 
 /** A CONFIRMED order of a new shopper, made through the public API. */

@@ -7,11 +7,13 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { resolveAdminToken } from '@shoplab/shopctl';
+import { adminBaseUrl, resolveAdminToken } from '@shoplab/shopctl';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
 
 export const WEB_URL = process.env.WEB_URL ?? 'http://127.0.0.1:8088';
 export const GATEWAY_URL = process.env.GATEWAY_URL ?? 'http://127.0.0.1:8080';
+/** The gateway's admin listener: its /api/v1/admin/* answer there only (404 on GATEWAY_URL). */
+export const GATEWAY_ADMIN_URL = process.env.GATEWAY_ADMIN_URL ?? adminBaseUrl('gateway');
 const CATALOG_URL = process.env.CATALOG_URL ?? 'http://127.0.0.1:8082';
 const USER_URL = process.env.USER_URL ?? 'http://127.0.0.1:8081';
 
