@@ -19,7 +19,6 @@ import {
   ensureTopics,
   FaultInjector,
   type Intake,
-  pgPoolOf,
   ShopError,
 } from '@shoplab/chassis';
 import { eventually } from '@shoplab/chassis/testing';
@@ -34,7 +33,8 @@ import {
   DEADLINE_REASON,
   reactToEvent,
 } from '../../src/infrastructure/choreography.consumer';
-import { ADMIN_TOKEN, type Harness, newUserId, startHarness, VISA } from '../support/harness';
+import { orderRow, placeOrder } from '../support/choreography';
+import { type Harness, startHarness } from '../support/harness';
 
 const suffix = randomUUID().slice(0, 8);
 const topic = `catalog.events.test-${suffix}`;
@@ -101,51 +101,8 @@ after(async () => {
   await h?.close();
 });
 
-async function placeChoreographedOrder(): Promise<string> {
-  const setMode = (mode: string) =>
-    h.app.http.inject({
-      method: 'PUT',
-      url: '/v1/admin/checkout-mode',
-      headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
-      payload: { mode },
-    });
-  assert.equal((await setMode('choreographed')).statusCode, 200);
-  const userId = newUserId();
-  h.cart.set(userId, lines);
-  const res = await h.app.http.inject({
-    method: 'POST',
-    url: '/v1/checkout',
-    headers: { authorization: `Bearer ${h.tokenFor(userId)}`, 'idempotency-key': `late-${userId}` },
-    payload: { card: VISA },
-  });
-  assert.equal((await setMode('orchestrated')).statusCode, 200);
-  assert.equal(res.statusCode, 202, res.body);
-  return res.json().orderId;
-}
-
-async function row(orderId: string) {
-  const pool = pgPoolOf(h.prisma);
-  const order = (
-    await pool.query<{ status: string; cancel_reason: string | null }>(
-      'SELECT status::text, cancel_reason FROM orders WHERE id = $1',
-      [orderId],
-    )
-  ).rows[0];
-  const cards = (await pool.query('SELECT 1 FROM saga_payment_instructions WHERE order_id = $1', [orderId])).rowCount;
-  const steps = (
-    await pool.query<{ step: string; outcome: string }>(
-      'SELECT step, outcome FROM saga_steps WHERE order_id = $1 ORDER BY id',
-      [orderId],
-    )
-  ).rows.map((s) => `${s.step}:${s.outcome}`);
-  const events = (
-    await pool.query<{ event_type: string; payload: unknown }>(
-      'SELECT event_type, payload FROM outbox WHERE aggregate_id = $1 ORDER BY id',
-      [orderId],
-    )
-  ).rows;
-  return { order, cards, steps, events };
-}
+const placeChoreographedOrder = () => placeOrder(h, 'choreographed', lines);
+const row = (orderId: string) => orderRow(h, orderId);
 
 /** Waits for the dead letter of `eventId` on `<topic>.dlq`; its reason header. */
 async function deadLetterOf(eventId: string): Promise<string> {

@@ -3,7 +3,7 @@
 // catalog and payment would send, applied as the consumer applies them (in a transaction).
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { createContractEvent, createLogger, type DomainEvent, pgPoolOf, ShopError } from '@shoplab/chassis';
+import { createContractEvent, createLogger, type DomainEvent, ShopError } from '@shoplab/chassis';
 import {
   PaymentCapturedV1,
   StockCommittedV1,
@@ -15,7 +15,8 @@ import type { Payments } from '../../src/application/ports';
 import type { Card } from '../../src/domain/checkout-request';
 import { AesGcmCardVault } from '../../src/infrastructure/card-vault';
 import { type ChoreographyDeps, reactToEvent } from '../../src/infrastructure/choreography.consumer';
-import { ADMIN_TOKEN, type Harness, newUserId, startHarness, VISA } from '../support/harness';
+import { orderRow, placeOrder as placeSharedOrder } from '../support/choreography';
+import { type Harness, startHarness, VISA } from '../support/harness';
 
 let h: Harness;
 const log = createLogger({ service: 'order', level: 'silent' });
@@ -30,30 +31,7 @@ after(async () => {
   await h.close();
 });
 
-async function setMode(mode: string) {
-  const res = await h.app.http.inject({
-    method: 'PUT',
-    url: '/v1/admin/checkout-mode',
-    headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
-    payload: { mode },
-  });
-  assert.equal(res.statusCode, 200, res.body);
-}
-
-async function placeOrder(mode: string): Promise<string> {
-  await setMode(mode);
-  const userId = newUserId();
-  h.cart.set(userId, lines);
-  const res = await h.app.http.inject({
-    method: 'POST',
-    url: '/v1/checkout',
-    headers: { authorization: `Bearer ${h.tokenFor(userId)}`, 'idempotency-key': `choreo-${userId}` },
-    payload: { card: VISA },
-  });
-  assert.equal(res.statusCode, 202, res.body);
-  await setMode('orchestrated');
-  return res.json().orderId;
-}
+const placeOrder = (mode: string) => placeSharedOrder(h, mode, lines);
 
 /** A payment service that records what it was asked and answers as `answer` says. */
 function payments(answer: () => { id: string } | Error) {
@@ -87,32 +65,7 @@ const stockEvent = (
   orderId: string,
 ) => createContractEvent(contract, { service: 'catalog', subject: orderId, data: { reservationId: orderId, lines } });
 
-async function row(orderId: string) {
-  const pool = pgPoolOf(h.prisma);
-  const order = (
-    await pool.query<{
-      status: string;
-      cancel_reason: string | null;
-      payment_id: string | null;
-      checkout_mode: string;
-    }>('SELECT status::text, cancel_reason, payment_id, checkout_mode FROM orders WHERE id = $1', [orderId])
-  ).rows[0];
-  const cards = (await pool.query('SELECT 1 FROM saga_payment_instructions WHERE order_id = $1', [orderId])).rowCount;
-  const sagas = (await pool.query('SELECT 1 FROM saga_instances WHERE order_id = $1', [orderId])).rowCount;
-  const steps = (
-    await pool.query<{ step: string; outcome: string }>(
-      'SELECT step, outcome FROM saga_steps WHERE order_id = $1 ORDER BY id',
-      [orderId],
-    )
-  ).rows.map((s) => `${s.step}:${s.outcome}`);
-  const events = (
-    await pool.query<{ event_type: string; payload: { data?: { checkoutMode?: string } } }>(
-      'SELECT event_type, payload FROM outbox WHERE aggregate_id = $1 ORDER BY id',
-      [orderId],
-    )
-  ).rows;
-  return { order, cards, sagas, steps, events };
-}
+const row = (orderId: string) => orderRow(h, orderId);
 
 test('a choreographed checkout writes no saga, and order.created says how it is checked out', async () => {
   const orderId = await placeOrder('choreographed');
