@@ -32,7 +32,7 @@ const SHOPPERS = 3;
 const LOCK_TIMEOUT_MS = 1_000;
 /** How long the coordinator stays dead while the participants are in doubt. */
 const DEAD_FOR_MS = 3_000;
-/** Other shoppers of the same products, per mode: the small load that runs through the incident. */
+/** Other shoppers of the same products: the small load that runs through the incident (the same in both modes). */
 const LOAD_SHOPPERS = 6;
 /** The load sends one checkout this often (open loop: it does not wait for the previous answer). */
 const LOAD_INTERVAL_MS = 600;
@@ -326,15 +326,12 @@ export const exercise18 = registerExercise({
   doc: 'docs/exercises/18-two-phase-coordinator-crash.md',
   async run(ctx) {
     const products: string[] = [];
-    for (let i = 0; i < SHOPPERS; i++) products.push((await productInStock(ctx, 5)).id);
-    const shoppers = await Promise.all(products.map(async (id) => (await shoppersWithCart(ctx, 1, id))[0] as Shopper));
-    // The newcomer wants the product the first held transaction locks.
-    const [newcomer] = await shoppersWithCart(ctx, 1, products[0] as string);
-    if (!newcomer) throw new Error('no shopper');
-    // The load of each mode: other shoppers of the same three products, registered two at a time
-    // (the user service hashes a few passwords at once; on a busy machine more wait past the
-    // gateway's deadline, and a service being restarted answers 503: either is tried again with a new shopper).
-    const loadShopper = async (productId: string): Promise<Shopper> => {
+    // Each product sells at most 8 units: 4 to its held shopper (two batches, two crashes), 4 to the load's two shoppers of it.
+    for (let i = 0; i < SHOPPERS; i++) products.push((await productInStock(ctx, 8)).id);
+    // Every shopper of the run, registered two at a time: the user service hashes a few passwords
+    // at once, and on a busy machine more wait past the gateway's deadline (504); a service being
+    // restarted answers 503. Either is tried again with a new shopper.
+    const shopperWithCart = async (productId: string): Promise<Shopper> => {
       for (let attempt = 1; ; attempt++) {
         try {
           const [shopper] = await shoppersWithCart(ctx, 1, productId);
@@ -346,16 +343,20 @@ export const exercise18 = registerExercise({
         }
       }
     };
-    const loadShoppers = async () => {
+    const inPairs = async (productIds: string[]): Promise<Shopper[]> => {
       const out: Shopper[] = [];
-      for (let i = 0; i < LOAD_SHOPPERS; i += 2) {
-        out.push(...(await Promise.all([i, i + 1].map((j) => loadShopper(products[j % SHOPPERS] as string)))));
+      for (let i = 0; i < productIds.length; i += 2) {
+        out.push(...(await Promise.all(productIds.slice(i, i + 2).map(shopperWithCart))));
       }
       return out;
     };
+    // The held orders' shoppers (one product each), the newcomer (who wants the product the first
+    // held transaction locks), and the load: the same shoppers in both modes, shopper i buying product i mod 3.
+    const shoppers = await inPairs(products);
+    const [newcomer] = await inPairs([products[0] as string]);
+    if (!newcomer) throw new Error('no shopper');
+    const load = await inPairs(Array.from({ length: LOAD_SHOPPERS }, (_, i) => products[i % SHOPPERS] as string));
     const emptyCart = await ctx.shop.newShopper({ emailPrefix: ctx.runId, name: `exercise ${ctx.exercise.number}` });
-    const sagaLoad = await loadShoppers();
-    const twoPhaseLoad = await loadShoppers();
     ctx.defer('checkout mode back to orchestrated', () => setMode(ctx, 'orchestrated'));
     ctx.defer('start the order service (if it is not running)', () => control(ctx, 'start', 'order'));
 
@@ -379,7 +380,7 @@ export const exercise18 = registerExercise({
     const midSaga = await waitMidSaga(ctx, sagaHeld);
     ctx.log(`${midSaga} of ${sagaHeld.length} sagas mid-saga: stock reserved, Authorize failing and retried`);
     const sagaStuckFrom = Date.now();
-    const sagaLoadRun = startLoad(ctx, sagaLoad);
+    const sagaLoadRun = startLoad(ctx, load);
     await ctx.sleep(STUCK_MS - LOAD_QUIET_MS);
     sagaLoadRun.pause();
     await ctx.sleep(LOAD_QUIET_MS);
@@ -423,6 +424,17 @@ export const exercise18 = registerExercise({
 
     ctx.step('two-phase checkouts held by the chaos hook after COMMIT is logged, before anyone hears it');
     await refill(shoppers, products);
+    // A confirmed order cleared its shopper's cart; a refused or cancelled checkout left it as it was.
+    const confirmedLoad = new Set(
+      sagaIncident.others.filter((e) => e.order.status === 'CONFIRMED').map((e) => e.orderId),
+    );
+    await Promise.all(
+      sagaLoadDone.map((c, i) =>
+        c.placed && confirmedLoad.has(c.placed.orderId)
+          ? c.shopper.addToCart(products[i % SHOPPERS] as string, 1)
+          : undefined,
+      ),
+    );
     ctx.defer('chaos hook off', () => setPause(ctx, 'none', 0).catch(() => undefined));
     await setPause(ctx, 'decided', 120_000);
     await setMode(ctx, 'two-phase');
@@ -443,7 +455,7 @@ export const exercise18 = registerExercise({
     ctx.step('another shopper checks out the first held product meanwhile, and the load of the same products starts');
     await setMode(ctx, 'two-phase');
     const twoPhaseStuckFrom = Date.now();
-    const twoPhaseLoadRun = startLoad(ctx, twoPhaseLoad);
+    const twoPhaseLoadRun = startLoad(ctx, load);
     const [blocked] = await checkoutAll(ctx, [newcomer]);
     if (!blocked) throw new Error('no checkout');
     const [blockedEnd] = await waitAllEnded(ctx, [blocked], 20_000, 100);
