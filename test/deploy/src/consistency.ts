@@ -584,33 +584,20 @@ export function checkConsistency(input: Inputs): { problems: string[]; notes: st
     if (!service) fail(where, `no Service named ${name}`);
     else {
       const sp = arr(obj(service.spec).ports).map(obj);
-      const http = sp.find((p) => p.name === 'http');
-      if (
-        !http ||
-        Number(http.port) !== expected.http ||
-        (str(http.targetPort) !== 'http' && Number(http.targetPort) !== expected.http)
-      ) {
-        fail(`k8s Service ${name}`, `port "http" must be ${expected.http} → http`);
-      }
-      if (expected.grpc !== undefined) {
-        const grpc = sp.find((p) => p.name === 'grpc');
+      // Each named port of the table: the Service's port of that name, to the container port of that name.
+      for (const [portName, want] of [
+        ['http', expected.http],
+        ['grpc', expected.grpc],
+        ['admin', expected.admin],
+      ] as const) {
+        if (want === undefined) continue;
+        const port = sp.find((p) => p.name === portName);
         if (
-          !grpc ||
-          Number(grpc.port) !== expected.grpc ||
-          (str(grpc.targetPort) !== 'grpc' && Number(grpc.targetPort) !== expected.grpc)
-        ) {
-          fail(`k8s Service ${name}`, `port "grpc" must be ${expected.grpc} → grpc`);
-        }
-      }
-      if (expected.admin !== undefined) {
-        const admin = sp.find((p) => p.name === 'admin');
-        if (
-          !admin ||
-          Number(admin.port) !== expected.admin ||
-          (str(admin.targetPort) !== 'admin' && Number(admin.targetPort) !== expected.admin)
-        ) {
-          fail(`k8s Service ${name}`, `port "admin" must be ${expected.admin} → admin`);
-        }
+          !port ||
+          Number(port.port) !== want ||
+          (str(port.targetPort) !== portName && Number(port.targetPort) !== want)
+        )
+          fail(`k8s Service ${name}`, `port "${portName}" must be ${want} → ${portName}`);
       }
       const sel = obj(obj(service.spec).selector);
       const labels = obj(obj(obj(obj(d.spec).template).metadata).labels);
