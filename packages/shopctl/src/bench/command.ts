@@ -26,6 +26,7 @@ import {
   registerShoppers,
   serviceMemory,
 } from './figures';
+import { proportionalMb } from './measure';
 
 export const BENCH_USAGE = `usage: shopctl bench [--smoke] [--write docs/benchmarks.md] [--gateway URL] [--gateway-pid PID]
                      [--rates 10,25,50,75,100,125,150] [--step 10s] [--samples 200] [--connections 20]
@@ -107,6 +108,8 @@ export interface BenchReport {
   p3: { steps: CheckoutStep[]; best: CheckoutStep | null };
   p5: { breakersOn: string; breakersOff: string; ratio: number | null } | { skipped: string };
   idleMb: Record<string, number | null>;
+  /** The same, proportional (Pss): pages the services share counted once; absent from older records. */
+  idlePssMb?: Record<string, number | null>;
 }
 
 const GRPC_PORTS = { user: 9081, cart: 9083, order: 9085 } as const;
@@ -144,7 +147,8 @@ export async function runBench(args: BenchArgs, io: CliIo): Promise<BenchReport>
   };
   const runId = `${Date.now().toString(36)}${randomBytes(2).toString('hex')}`;
   const idleMb = await serviceMemory(target);
-  log(`idle memory: ${formatMemory(idleMb)}`);
+  const idlePssMb = await serviceMemory(target, undefined, proportionalMb);
+  log(`idle memory: ${formatMemory(idleMb)}; proportional (Pss): ${formatMemory(idlePssMb)}`);
 
   const steps = args.rates;
   const productId = await benchProduct(
@@ -224,6 +228,7 @@ export async function runBench(args: BenchArgs, io: CliIo): Promise<BenchReport>
     p3: { steps: results, best },
     p5,
     idleMb,
+    idlePssMb,
   };
 }
 
@@ -235,6 +240,11 @@ function formatMemory(mb: Record<string, number | null>): string {
 
 const SIX = ['gateway', 'user', 'catalog', 'cart', 'payment', 'order'];
 const total = (mb: Record<string, number | null>) => SIX.reduce((n, s) => n + (mb[s] ?? 0), 0);
+/** The proportional figure beside the resident one, when the record has it. */
+const sharedOnce = (pss: Record<string, number | null> | undefined) =>
+  pss && Object.values(pss).some((v) => v !== null)
+    ? `; with the pages they share (the node binary, libraries) counted once (Pss): **${total(pss).toFixed(0)} MB**`
+    : '';
 
 /** The run as the markdown of docs/benchmarks.md's last-run section. */
 export function formatReport(r: BenchReport): string {
@@ -254,8 +264,8 @@ export function formatReport(r: BenchReport): string {
     `| P3 highest sustained checkout rate | **${best ? `${best.rate}/s` : `none of ${r.p3.steps.map((s) => s.rate).join(', ')}/s`}**${best ? ` (POST p99 ${ms(best.checkoutMs.p99)}, →CONFIRMED p99 ${ms(best.toConfirmedMs.p99)})` : ''}${accounted?.cpu ? `; CPU ceiling **${cpuCeiling(accounted.cpu)}** at ${accounted.rate}/s (below)` : ''} | ≥ 100/s |`,
     `| P4 outbox → Kafka publish p99 at P3's rate | ${underLoad?.publishLagP99Ms == null ? 'n/a' : `≤ ${underLoad.publishLagP99Ms} ms (bucket bound)`}${best ? '' : ' (at the lowest rate tried)'} | ≤ 50 ms |`,
     `| P5 exercise 1, time to end, breakers on ÷ off | ${'skipped' in r.p5 ? `skipped (${r.p5.skipped})` : `${r.p5.ratio === null ? 'n/a' : `**${r.p5.ratio.toFixed(2)}**`}: ${r.p5.breakersOn}; ${r.p5.breakersOff}`} | reported (the breaker's price: its reset timeout) |`,
-    `| P6 memory of the six services, idle | **${total(r.idleMb).toFixed(0)} MB** (${formatMemory(r.idleMb)}) | ≤ 600 MB |`,
-    `| P6 … under P3's load (peak) | ${underLoad ? `**${total(underLoad.residentMb).toFixed(0)} MB** (${formatMemory(underLoad.residentMb)})` : 'n/a'} | ≤ 1 GB |`,
+    `| P6 memory of the six services, idle | **${total(r.idleMb).toFixed(0)} MB** resident (${formatMemory(r.idleMb)})${sharedOnce(r.idlePssMb)} | ≤ 600 MB |`,
+    `| P6 … under P3's load (peak) | ${underLoad ? `**${total(underLoad.residentMb).toFixed(0)} MB** resident (${formatMemory(underLoad.residentMb)})${sharedOnce(underLoad.proportionalMb)}` : 'n/a'} | ≤ 1 GB |`,
     '',
     'P3 steps:',
     '',

@@ -11,7 +11,15 @@ import { ApiError, type Order, requestJson, shoplabStateDir, TEST_CARDS } from '
 import { callMetadata, unary } from '../grpc-call';
 import { errorKind } from '../load';
 import { type CpuAccount, clockTicksPerSecond, cpuAccount, shopProcessRoots, takeCpuSnapshot } from './cpu';
-import { closedLoopThroughput, histogramBuckets, Latencies, quantileBetween, residentMb, timed } from './measure';
+import {
+  closedLoopThroughput,
+  histogramBuckets,
+  Latencies,
+  proportionalMb,
+  quantileBetween,
+  residentMb,
+  timed,
+} from './measure';
 
 /** Where the bench sends its requests. */
 export interface BenchTarget {
@@ -228,6 +236,8 @@ export interface CheckoutStep {
   publishLagP99Ms: number | null;
   /** Highest resident memory of each service seen during the step, MB. */
   residentMb: Record<string, number | null>;
+  /** Highest proportional resident memory (Pss: shared pages counted once across processes) of each service during the step, MB. */
+  proportionalMb?: Record<string, number | null>;
   /**
    * CPU of every process of the shop and of the bench from the first checkout sent until every
    * order ended, per accepted checkout, and the rate it allows on this machine (cpu.ts); null
@@ -240,10 +250,14 @@ export interface CheckoutStep {
 
 const SERVICES = ['user', 'catalog', 'cart', 'payment', 'order'] as const;
 
-/** Resident memory of each service of the local stack now, from its pid file (`gateway`: the bench's own when given). */
+/**
+ * Memory of each service of the local stack now, from its pid file (`gateway`: the bench's own
+ * when given): resident (VmRSS) by default, or what `read` reads (proportionalMb).
+ */
 export async function serviceMemory(
   target: BenchTarget,
   benchGatewayPid?: number,
+  read: (pid: number) => Promise<number | null> = residentMb,
 ): Promise<Record<string, number | null>> {
   const memory: Record<string, number | null> = {};
   for (const service of ['gateway', ...SERVICES]) {
@@ -252,7 +266,7 @@ export async function serviceMemory(
       const text = await readFile(join(shoplabStateDir(target.env), 'run', `${service}.pid`), 'utf8').catch(() => '');
       pid = Number.parseInt(text.trim(), 10);
     }
-    memory[service] = Number.isFinite(pid) ? await residentMb(pid) : null;
+    memory[service] = Number.isFinite(pid) ? await read(pid) : null;
   }
   return memory;
 }
@@ -287,9 +301,15 @@ export async function checkoutStep(
   await fillCarts(target, buyers, productId);
   const lagBefore = await publishLagBuckets(target);
   const memory: Record<string, number | null> = {};
+  const shared: Record<string, number | null> = {};
   const sampleMemory = async () => {
-    for (const [service, mb] of Object.entries(await serviceMemory(target, benchGatewayPid))) {
-      memory[service] = Math.max(memory[service] ?? 0, mb ?? 0) || null;
+    for (const [into, read] of [
+      [memory, residentMb],
+      [shared, proportionalMb],
+    ] as const) {
+      for (const [service, mb] of Object.entries(await serviceMemory(target, benchGatewayPid, read))) {
+        into[service] = Math.max(into[service] ?? 0, mb ?? 0) || null;
+      }
     }
   };
   const memoryTimer = setInterval(() => void sampleMemory(), 1000);
@@ -365,6 +385,7 @@ export async function checkoutStep(
     notConfirmed,
     publishLagP99Ms: lag ? lag.upperBound * 1000 : null,
     residentMb: memory,
+    proportionalMb: shared,
     cpu:
       cpuBefore && cpuAfter
         ? cpuAccount(cpuBefore, cpuAfter, {

@@ -118,14 +118,32 @@ export function quantileBetween(
   return { upperBound: Number.POSITIVE_INFINITY, observed: total };
 }
 
-/** Resident memory (VmRSS) of a process in MB, from /proc; null where /proc cannot tell (not Linux, gone). */
-export async function residentMb(pid: number): Promise<number | null> {
+/** A `Name:   1234 kB` line of a /proc file (status, smaps_rollup) in MB; null when it is not there. */
+export function procKbFieldMb(text: string, field: string): number | null {
+  const kb = new RegExp(`^${field}:\\s+(\\d+)\\s+kB`, 'm').exec(text)?.[1];
+  return kb === undefined ? null : Number(kb) / 1024;
+}
+
+async function procField(path: string, field: string): Promise<number | null> {
   try {
     const { readFile } = await import('node:fs/promises');
-    const status = await readFile(`/proc/${pid}/status`, 'utf8');
-    const kb = /^VmRSS:\s+(\d+)\s+kB/m.exec(status)?.[1];
-    return kb === undefined ? null : Number(kb) / 1024;
+    return procKbFieldMb(await readFile(path, 'utf8'), field);
   } catch {
     return null;
   }
+}
+
+/** Resident memory (VmRSS) of a process in MB, from /proc; null where /proc cannot tell (not Linux, gone). */
+export async function residentMb(pid: number): Promise<number | null> {
+  return procField(`/proc/${pid}/status`, 'VmRSS');
+}
+
+/**
+ * Proportional resident memory (Pss, /proc/<pid>/smaps_rollup) in MB: each page shared with other
+ * processes — the node binary's code, the shared libraries — counted as its share, so that the
+ * sum over the services is what they take from the machine together (a sum of VmRSS counts the
+ * ~45 MB node binary once per process). Null where /proc cannot tell.
+ */
+export async function proportionalMb(pid: number): Promise<number | null> {
+  return procField(`/proc/${pid}/smaps_rollup`, 'Pss');
 }

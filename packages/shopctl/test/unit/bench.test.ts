@@ -4,7 +4,13 @@ import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
 import { type BenchReport, formatReport, recordRun } from '../../src/bench/command';
 import type { CheckoutStep } from '../../src/bench/figures';
-import { closedLoopThroughput, histogramBuckets, Latencies, quantileBetween } from '../../src/bench/measure';
+import {
+  closedLoopThroughput,
+  histogramBuckets,
+  Latencies,
+  procKbFieldMb,
+  quantileBetween,
+} from '../../src/bench/measure';
 
 const PAGE_BEFORE = `# HELP shop_outbox_publish_lag_seconds Time from writing an outbox row to publishing it
 # TYPE shop_outbox_publish_lag_seconds histogram
@@ -119,6 +125,7 @@ const REPORT: BenchReport = {
   p3: { steps: [step(10, true), step(25, true), step(50, false)], best: step(25, true) },
   p5: { skipped: '--no-exercise' },
   idleMb: { gateway: 90, user: 90, catalog: 90, cart: 90, payment: 90, order: 90 },
+  idlePssMb: { gateway: 60, user: 60, catalog: 60, cart: 60, payment: 60, order: 70 },
 };
 
 test('the report names each figure with its measurement, and P3 as the last sustained rate', () => {
@@ -128,8 +135,30 @@ test('the report names each figure with its measurement, and P3 as the last sust
   assert.match(text, /P3 highest sustained checkout rate \| \*\*25\/s\*\*/);
   assert.match(text, /P4 .* ≤ 25 ms/);
   assert.match(text, /P5 .* skipped \(--no-exercise\)/);
-  assert.match(text, /P6 memory of the six services, idle \| \*\*540 MB\*\*/);
+  assert.match(
+    text,
+    /P6 memory of the six services, idle \| \*\*540 MB\*\* resident .* counted once \(Pss\): \*\*370 MB\*\*/,
+  );
+  assert.match(text, /P6 … under P3's load \(peak\) \| \*\*650 MB\*\* resident \(gateway 100,[^|]*MB\) \| ≤ 1 GB/);
+  assert.doesNotMatch(
+    text.split('\n').find((l) => l.includes('under P3')) ?? '',
+    /Pss/,
+    'a step without Pss says nothing of it',
+  );
   assert.match(text, /\| 50\/s × 10 s \| 497\/500 .* 503 SHOP_BULKHEAD_FULL: 3 .* \| no \|/);
+});
+
+test('procKbFieldMb reads a kB field of /proc/<pid>/status or smaps_rollup as MB', () => {
+  const rollup = [
+    '55d0c0a00000-7ffd1a5f3000 ---p 00000000 00:00 0                          [rollup]',
+    'Rss:              123904 kB',
+    'Pss:               71680 kB',
+    'Pss_Anon:          61440 kB',
+  ].join('\n');
+  assert.equal(procKbFieldMb(rollup, 'Pss'), 70);
+  assert.equal(procKbFieldMb(rollup, 'Rss'), 121);
+  assert.equal(procKbFieldMb('Name:\tnode\nVmRSS:\t  204800 kB\n', 'VmRSS'), 200);
+  assert.equal(procKbFieldMb(rollup, 'Swap'), null);
 });
 
 test('recording a run replaces the last run and adds one history line, keeping the rest of the page', () => {
