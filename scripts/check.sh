@@ -95,6 +95,7 @@ SHOPLAB_STARTED_FILE="$services_started" bash infra/local/services.sh up
 # shop now, and prove at the end that it is as it was.
 node test/e2e/dist/shop-guard.js record "$shop_before"
 bash scripts/test.sh e2e
+step "the system tests about checkout outcomes again, the checkout choreographed (docs/patterns/choreography.md)"
 # The files about checkout outcomes once more with the order service's switch at `choreographed`:
 # the same assertions (test/e2e/src/support.ts, CHECKOUT_MODE; docs/patterns/choreography.md,
 # "Tested in both modes"; the files left out and why). Adds these six files' time once more (about 5 min).
