@@ -100,11 +100,13 @@ say "registered $email"
 # one product it makes (once; later runs reuse it), so a checkout it gets through buys nothing
 # the shop had before. Checked after the run.
 CATALOG_URL=${SHOPLAB_CATALOG_URL:-http://127.0.0.1:8082}
+# Its admin routes answer on its admin listener only (docs/architecture.md#trust-boundaries).
+CATALOG_ADMIN_URL=${SHOPLAB_CATALOG_ADMIN_URL:-${SHOPLAB_CATALOG_URL:-http://127.0.0.1:7082}}
 FUZZ_PRODUCT=$(curl -fsS -m 10 "$CATALOG_URL/v1/products?category=fuzz&limit=1" |
   "$VENV/bin/python" -c 'import json, sys; items = json.load(sys.stdin)["items"]; print(items[0]["id"] if items else "")') ||
   die "could not list the catalog at $CATALOG_URL"
 if [[ -z $FUZZ_PRODUCT ]]; then
-  FUZZ_PRODUCT=$(curl -fsS -m 10 -X POST "$CATALOG_URL/v1/admin/products" -H "authorization: Bearer $ADMIN_TOKEN" \
+  FUZZ_PRODUCT=$(curl -fsS -m 10 -X POST "$CATALOG_ADMIN_URL/v1/admin/products" -H "authorization: Bearer $ADMIN_TOKEN" \
     -H 'content-type: application/json' \
     -d '{"name":"Fuzz product","category":"fuzz","price":{"amount":100,"currency":"USD"},"stock":1000000}' |
     "$VENV/bin/python" -c 'import json, sys; print(json.load(sys.stdin)["id"])') ||

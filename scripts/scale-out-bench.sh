@@ -81,6 +81,7 @@ run_one() {
     gw_env=(
       STATIC_SERVICES=user=127.0.0.1:9081,catalog=127.0.0.1:9082,catalog=127.0.0.1:19382,cart=127.0.0.1:9083,payment=127.0.0.1:9084,order=127.0.0.1:9085,order=127.0.0.1:19185,shipping=127.0.0.1:9087
       HTTP_SERVICES=user=127.0.0.1:8081,catalog=127.0.0.1:8082,catalog=127.0.0.1:18382,cart=127.0.0.1:8083,payment=127.0.0.1:8084,order=127.0.0.1:8085,order=127.0.0.1:18185,history=127.0.0.1:8086
+      ADMIN_SERVICES=user=127.0.0.1:7081,catalog=127.0.0.1:7082,catalog=127.0.0.1:17382,cart=127.0.0.1:7083,payment=127.0.0.1:7084,order=127.0.0.1:7085,order=127.0.0.1:17185
     )
   else
     stop_extra

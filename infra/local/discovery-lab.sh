@@ -21,9 +21,9 @@
 #   kill    crash it: SIGKILL at once (the pid file's process only)
 #   status  one line per member: name, state, address
 #   env     the environment a member is started with (secrets masked)
-# Ports: consul-double 18500; catalog-a 18182/19182, catalog-b 18282/19282, cart-x 18183/19183
-# (HTTP/gRPC); catalog-2 18382/19382, order-2 18185/19185. Pid files and logs are those of
-# infra.sh, named lab-<member>.
+# Ports: consul-double 18500; catalog-a 18182/19182/17182, catalog-b 18282/19282/17282, cart-x
+# 18183/19183/17183 (HTTP/gRPC/admin); catalog-2 18382/19382/17382, order-2 18185/19185/17185.
+# Pid files and logs are those of infra.sh, named lab-<member>.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -40,6 +40,9 @@ declare -A SERVICE=([catalog-a]=catalog [catalog-b]=catalog [cart-x]=cart [catal
 declare -A HTTP_PORT=([consul-double]=$CONSUL_PORT [catalog-a]=18182 [catalog-b]=18282 [cart-x]=18183
   [catalog-2]=18382 [order-2]=18185)
 declare -A GRPC_PORT=([catalog-a]=19182 [catalog-b]=19282 [cart-x]=19183 [catalog-2]=19382 [order-2]=19185)
+# Each member's admin listener (ADMIN_PORT, as the shop's own services have: its admin routes
+# there, 404 on its HTTP port; under the double it is registered as the instance's admin_port).
+declare -A ADMIN_PORT=([catalog-a]=17182 [catalog-b]=17282 [cart-x]=17183 [catalog-2]=17382 [order-2]=17185)
 SECRETS=$SHOPLAB_STATE/secrets.env
 
 # The environment of one service member. Its order-events consumer reads a topic of its own
@@ -54,6 +57,7 @@ member_env() {
   echo "INSTANCE_ID=$s-lab-${m#*-}"
   echo "HTTP_PORT=${HTTP_PORT[$m]}"
   echo "GRPC_PORT=${GRPC_PORT[$m]}"
+  echo "ADMIN_PORT=${ADMIN_PORT[$m]}"
   if [[ $m == *-2 ]]; then
     scale_member_env "$m"
     return
@@ -100,7 +104,7 @@ member_ready() {
 }
 member_address() {
   local m=$1
-  echo "http://127.0.0.1:${HTTP_PORT[$m]}${GRPC_PORT[$m]:+ (gRPC 127.0.0.1:${GRPC_PORT[$m]})}"
+  echo "http://127.0.0.1:${HTTP_PORT[$m]}${GRPC_PORT[$m]:+ (gRPC 127.0.0.1:${GRPC_PORT[$m]})}${ADMIN_PORT[$m]:+ (admin 127.0.0.1:${ADMIN_PORT[$m]})}"
 }
 
 # lib.sh identifies a process by fragments of its command line.
@@ -123,7 +127,7 @@ start_member() {
       ;;
     stale) rm -f "$(pid_file "$c")" ;;
   esac
-  require_ports_free "$c" "${HTTP_PORT[$m]}" ${GRPC_PORT[$m]:+"${GRPC_PORT[$m]}"}
+  require_ports_free "$c" "${HTTP_PORT[$m]}" ${GRPC_PORT[$m]:+"${GRPC_PORT[$m]}"} ${ADMIN_PORT[$m]:+"${ADMIN_PORT[$m]}"}
   if [[ $m == consul-double ]]; then
     main=$ROOT/packages/chassis/dist/src/testing/consul-double-main.js
     [[ -f $main ]] || die "$c" "not built: run 'make build' first ($main missing)"

@@ -29,12 +29,15 @@ source "$HERE/lib.sh"
 source "$ROOT/scripts/lib/secrets.sh"
 # shellcheck source=../../scripts/lib/node-memory.sh
 source "$ROOT/scripts/lib/node-memory.sh"
+# shellcheck source=../../scripts/lib/admin-ports.sh
+source "$ROOT/scripts/lib/admin-ports.sh"
 
 ALL_SERVICES=(user catalog card-network card-network-ambassador payment cart order history legacy-shipping shipping gateway web)
 declare -A HTTP_PORT=([gateway]=8080 [user]=8081 [catalog]=8082 [cart]=8083 [payment]=8084 [order]=8085 [history]=8086 [shipping]=8087 [web]=8088 [legacy-shipping]=8089 [card-network]=8090 [card-network-ambassador]=18091)
-# The admin listener (ADMIN_PORT: the /admin/… and /api/v1/admin/… routes, 404 on the public
-# port; docs/architecture.md#trust-boundaries): the gateway's, the shop's public edge, on 127.0.0.1.
-declare -A ADMIN_PORT=([gateway]=7080)
+# The admin listeners (ADMIN_PORT: the /admin/…, /v1/admin/… and /api/v1/admin/… routes, 404 on
+# the HTTP port; docs/architecture.md#trust-boundaries): every service but the web, on 127.0.0.1
+# (scripts/lib/admin-ports.sh: 7080 gateway, 7081 user … 7090 card-network).
+declare -n ADMIN_PORT=SHOPLAB_ADMIN_PORT
 declare -A GRPC_PORT=([user]=9081 [catalog]=9082 [cart]=9083 [payment]=9084 [order]=9085 [shipping]=9087)
 SECRETS=$SHOPLAB_STATE/secrets.env
 KEYS=$SHOPLAB_STATE/keys
@@ -82,6 +85,8 @@ service_env() {
   # budgets would make them one client. The allowance is configured here, not in the gateway;
   # each user's own budget still applies (docs/architecture.md#trust-boundaries).
   if [[ $s == gateway ]]; then echo "RATE_LIMIT_EXEMPT_ADDRESSES=127.0.0.1,::1,::ffff:127.0.0.1"; fi
+  # The gateway forwards chaos and reads the audit on its downstreams' admin listeners.
+  if [[ $s == gateway ]]; then echo "ADMIN_SERVICES=$(shoplab_admin_services)"; fi
   # The control room calls the gateway's admin API (and proxies the browser's) on its admin listener.
   if [[ $s == web ]]; then echo "GATEWAY_ADMIN_URL=http://127.0.0.1:${ADMIN_PORT[gateway]}"; fi
   sidecar_env "$s"

@@ -31,12 +31,18 @@ own_gateway_start() {
   source "$ROOT/scripts/lib/secrets.sh"
   # shellcheck source=node-memory.sh
   source "$ROOT/scripts/lib/node-memory.sh"
+  # shellcheck source=admin-ports.sh
+  source "$ROOT/scripts/lib/admin-ports.sh"
   local keys=()
   mapfile -t keys < <(shoplab_key_env "$SHOPLAB_STATE/keys" gateway)
   # The heap and malloc settings of the shop's own gateway (ADR 49): P6 counts this one under load.
   local memory=()
   mapfile -t memory < <(shoplab_node_memory_env)
+  # Its own admin routes stay on its one port (no ADMIN_PORT: the tool's); the services' admin
+  # listeners are where it forwards chaos and reads the audit (ADMIN_SERVICES, unless the caller
+  # names them: scripts/scale-out-bench.sh's second instances).
   env SERVICE_NAME=gateway HTTP_PORT="$port" ADMIN_TOKEN="$ADMIN_TOKEN" "${keys[@]}" "${memory[@]}" \
+    ADMIN_SERVICES="${ADMIN_SERVICES:-$(shoplab_admin_services)}" \
     NODE_ENV=development OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318 \
     RATE_LIMIT_PER_MINUTE=1000000 RATE_LIMIT_EXEMPT_ADDRESSES=127.0.0.1,::1,::ffff:127.0.0.1 \
     node --enable-source-maps --require "$ROOT/packages/chassis/dist/src/telemetry.js" \

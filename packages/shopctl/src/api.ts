@@ -2,7 +2,7 @@
 //  - `ShopApi`: the shopper's path through the gateway's public API (/api/v1), one `Shopper`
 //    (a registered, logged-in user) at a time;
 //  - `AdminApi`: each service's own admin endpoints (/admin/chaos, /admin/breakers,
-//    /admin/outbox, /admin/consumers) on its local port, behind the admin token.
+//    /admin/outbox, /admin/consumers) on its admin listener, behind the admin token.
 // Every call has a deadline (AbortSignal.timeout); a non-2xx answer is an ApiError carrying the
 // status and the problem+json document, no answer at all is an ApiUnreachableError.
 import { randomUUID } from 'node:crypto';
@@ -26,10 +26,25 @@ export type ServiceName = (typeof TARGET_SERVICES)[number];
 export const GATEWAY_PORT = 8080;
 
 /**
- * The gateway's local admin listener (ADMIN_PORT in infra/local/services.sh): its
- * `/api/v1/admin/…` routes answer there only, 404 on :8080 (docs/architecture.md#trust-boundaries).
+ * Every process's local admin listener (ADMIN_PORT in infra/local/services.sh): its `/admin/…`,
+ * `/v1/admin/…` and `/api/v1/admin/…` routes answer there only, 404 on its HTTP port
+ * (docs/architecture.md#trust-boundaries). 7080 and the HTTP port's last digits.
  */
-export const GATEWAY_ADMIN_PORT = 7080;
+export const LOCAL_ADMIN_PORTS = {
+  gateway: 7080,
+  user: 7081,
+  catalog: 7082,
+  cart: 7083,
+  payment: 7084,
+  order: 7085,
+  history: 7086,
+  shipping: 7087,
+  'legacy-shipping': 7089,
+  'card-network': 7090,
+} as const;
+
+/** A process with an admin listener: the services of TARGET_SERVICES and the others. */
+export type AdminTarget = keyof typeof LOCAL_ADMIN_PORTS;
 
 /** The services' local HTTP ports (infra/local/services.sh). */
 export const LOCAL_PORTS: Record<Service, number> = {
@@ -62,16 +77,17 @@ export function serviceBaseUrl(service: ServiceName, env: NodeJS.ProcessEnv = pr
 }
 
 /**
- * Where a service's admin routes are: `SHOPLAB_<SERVICE>_ADMIN_URL`; else the address
- * `SHOPLAB_<SERVICE>_URL` names (a deployment that sets it without an admin URL serves its admin
- * routes on that one port, as the compose demo does); else the local admin listener — the
- * gateway's :7080 — or, for a service without one, its local port.
+ * Where a process's admin routes are: `SHOPLAB_<SERVICE>_ADMIN_URL` (`-` written `_`:
+ * SHOPLAB_CARD_NETWORK_ADMIN_URL); else the address `SHOPLAB_<SERVICE>_URL` names (a deployment
+ * that sets it without an admin URL runs the service without ADMIN_PORT: its admin routes on that
+ * one port); else its local admin listener (LOCAL_ADMIN_PORTS: 127.0.0.1:7080 for the gateway,
+ * :7081 for user, …).
  */
-export function adminBaseUrl(service: ServiceName, env: NodeJS.ProcessEnv = process.env): string {
-  const key = `SHOPLAB_${service.toUpperCase()}`;
+export function adminBaseUrl(service: AdminTarget, env: NodeJS.ProcessEnv = process.env): string {
+  const key = `SHOPLAB_${service.toUpperCase().replace(/-/g, '_')}`;
   const explicit = env[`${key}_ADMIN_URL`] ?? env[`${key}_URL`];
   if (explicit) return explicit.replace(/\/+$/, '');
-  return service === 'gateway' ? `http://127.0.0.1:${GATEWAY_ADMIN_PORT}` : serviceBaseUrl(service, env);
+  return `http://127.0.0.1:${LOCAL_ADMIN_PORTS[service]}`;
 }
 
 /** `KEY=value` lines (optionally `export KEY="value"`) of a secrets file. */
@@ -485,8 +501,8 @@ export interface RelayStatus {
 }
 
 /**
- * The admin endpoints of every service, called on each service's own address (the gateway
- * included: it has the chassis' /admin routes too), with the admin token.
+ * The admin endpoints of every service, called on each service's admin listener (adminBaseUrl;
+ * the gateway included: it has the chassis' /admin routes too), with the admin token.
  */
 export class AdminApi {
   readonly env: NodeJS.ProcessEnv;

@@ -36,7 +36,8 @@ export const CHAOS_USAGE = `usage: shopctl chaos set <service> <kind> <target> <
   --for D  how long the rule lives (30s, 2m, 1h; default: the service's 300s)
   --id ID  clear only that rule
 Options of every subcommand: --token T (the admin token; default $ADMIN_TOKEN or the local
-stack's secrets file). Addresses: SHOPLAB_<SERVICE>_URL, else the local ports.
+stack's secrets file). Addresses: each service's admin listener, SHOPLAB_<SERVICE>_ADMIN_URL,
+else SHOPLAB_<SERVICE>_URL, else 127.0.0.1:7080 (gateway), 7081 (user) … 7085 (order).
 Exit status: 0 done, 1 a service refused or did not answer, 2 bad input.`;
 
 /** The longest latency a rule may inject (the chassis' limit). */

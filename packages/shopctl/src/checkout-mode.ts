@@ -10,8 +10,9 @@ export const CHECKOUT_MODE_USAGE = `usage: shopctl checkout-mode [orchestrated|c
   without a mode: the mode new checkouts get, and the modes the order service runs
   with a mode: switch to it (409 for a mode the service does not run); a restart of order
   returns to its CHECKOUT_MODE setting
-  The order service is called on $SHOPLAB_ORDER_URL, else http://127.0.0.1:8085, with the admin
-  token ($ADMIN_TOKEN, else ADMIN_TOKEN in $SHOPLAB_STATE/secrets.env).`;
+  The order service's admin listener is called on $SHOPLAB_ORDER_ADMIN_URL, else $SHOPLAB_ORDER_URL,
+  else http://127.0.0.1:7085, with the admin token ($ADMIN_TOKEN, else ADMIN_TOKEN in
+  $SHOPLAB_STATE/secrets.env).`;
 
 const MODES = ['orchestrated', 'choreographed', 'two-phase'];
 

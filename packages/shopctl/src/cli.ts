@@ -60,9 +60,9 @@ audit: checks the invariants through the services' admin APIs.
   --json          print the report as JSON
   --wait D        while invariant 1 (orders PENDING) or 6 (outbox backlog, consumers behind)
                   FAILs, or a service does not answer, retry for up to D (30s, 2m), then report
-  Services are called directly on their local ports (user 8081, catalog 8082, cart 8083,
-  payment 8084, order 8085); override one with SHOPLAB_<SERVICE>_URL, or its admin
-  listener's address with SHOPLAB_<SERVICE>_ADMIN_URL (the gateway's: 127.0.0.1:7080).
+  Services are called directly on their local admin listeners (user 7081, catalog 7082,
+  cart 7083, payment 7084, order 7085; their HTTP ports answer admin routes 404); override one
+  with SHOPLAB_<SERVICE>_ADMIN_URL (else SHOPLAB_<SERVICE>_URL, a service without ADMIN_PORT).
   Exit status: 0 all hold, 1 an invariant fails, 2 the audit could not run.
 
 trace: finds the checkout's trace in Jaeger (by the saga spans' order.id), prints its link

@@ -2,7 +2,7 @@
 // docs/patterns/cqrs.md). `lag` prints how far the read side is behind per source topic;
 // `rebuild` drops the read model and replays the topics (POST /admin/history/rebuild), then
 // follows its progress (GET) until it is done and prints the time it took.
-import { requestJson, resolveAdminToken } from './api';
+import { adminBaseUrl, requestJson, resolveAdminToken } from './api';
 import { type CliIo, formatDuration, formatTable, parseDuration, parseOptions, UsageError } from './command';
 import { messageOf } from './error-text';
 
@@ -12,8 +12,9 @@ const USAGE = `usage: shopctl history lag [--json]
   rebuild   drop the read model and replay order.events and payment.events from the start;
             prints progress (events applied of the target, documents, elapsed) until done
   --wait D  give up following the rebuild after D (default 10m; the rebuild itself goes on)
-  The history service is called on $SHOPLAB_HISTORY_URL, else http://127.0.0.1:8086, with the
-  admin token ($ADMIN_TOKEN, else ADMIN_TOKEN in $SHOPLAB_STATE/secrets.env).`;
+  The history service's admin listener is called on $SHOPLAB_HISTORY_ADMIN_URL, else
+  $SHOPLAB_HISTORY_URL, else http://127.0.0.1:7086, with the admin token ($ADMIN_TOKEN, else
+  ADMIN_TOKEN in $SHOPLAB_STATE/secrets.env).`;
 
 /** The history service's local port (infra/local/services.sh). */
 export const HISTORY_PORT = 8086;
@@ -48,13 +49,16 @@ export interface HistoryDocument {
   [field: string]: unknown;
 }
 
-/** The history service's admin API and reads (its own port, the admin token). */
+/** The history service's admin API (its admin listener) and reads (its HTTP port), with the admin token. */
 export class HistoryApi {
   readonly baseUrl: string;
+  /** Its admin listener (`/admin/…`: 404 on baseUrl). */
+  readonly adminUrl: string;
   private readonly token: string;
 
   constructor(env: NodeJS.ProcessEnv = process.env, token?: string) {
     this.baseUrl = env.SHOPLAB_HISTORY_URL?.replace(/\/+$/, '') ?? `http://127.0.0.1:${HISTORY_PORT}`;
+    this.adminUrl = adminBaseUrl('history', env);
     const resolved = token ?? resolveAdminToken(undefined, env);
     if (!resolved) throw new UsageError('no admin token (set ADMIN_TOKEN, or start the local stack)');
     this.token = resolved;
@@ -62,18 +66,18 @@ export class HistoryApi {
 
   async lag(): Promise<HistoryLagTopic[]> {
     return (
-      await requestJson<{ topics: HistoryLagTopic[] }>('GET', `${this.baseUrl}/admin/history/lag`, {
+      await requestJson<{ topics: HistoryLagTopic[] }>('GET', `${this.adminUrl}/admin/history/lag`, {
         token: this.token,
       })
     ).topics;
   }
 
   startRebuild(): Promise<RebuildStatus> {
-    return requestJson<RebuildStatus>('POST', `${this.baseUrl}/admin/history/rebuild`, { token: this.token });
+    return requestJson<RebuildStatus>('POST', `${this.adminUrl}/admin/history/rebuild`, { token: this.token });
   }
 
   rebuildStatus(): Promise<RebuildStatus> {
-    return requestJson<RebuildStatus>('GET', `${this.baseUrl}/admin/history/rebuild`, { token: this.token });
+    return requestJson<RebuildStatus>('GET', `${this.adminUrl}/admin/history/rebuild`, { token: this.token });
   }
 
   /** One order's document; null while the read side has not seen the order. */

@@ -16,8 +16,9 @@ const USAGE = `usage: shopctl payment rebuild [--json]
   events    a payment's events up to the instant, and its state then
   --at T    an ISO 8601 instant (2026-12-05T17:00:00Z), or a duration meaning that long ago
             (90s, 10m, 2h); default now
-  The payment service is called on $SHOPLAB_PAYMENT_URL, else http://127.0.0.1:8084, with the
-  admin token ($ADMIN_TOKEN, else ADMIN_TOKEN in $SHOPLAB_STATE/secrets.env).`;
+  The payment service's admin listener is called on $SHOPLAB_PAYMENT_ADMIN_URL, else
+  $SHOPLAB_PAYMENT_URL, else http://127.0.0.1:7084, with the admin token ($ADMIN_TOKEN, else
+  ADMIN_TOKEN in $SHOPLAB_STATE/secrets.env).`;
 
 export interface PaymentRebuildReport {
   streams: number;

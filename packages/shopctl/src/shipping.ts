@@ -2,7 +2,7 @@
 // facade (services/shipping, docs/patterns/strangler-fig.md). `route` sets the share of an
 // operation's calls the native implementation answers, `shadow` compares quotes with the other
 // implementation, `rollback` sends everything back to the legacy system at once.
-import { requestJson, resolveAdminToken } from './api';
+import { adminBaseUrl, requestJson, resolveAdminToken } from './api';
 import { type CliIo, formatTable, parseOptions, UsageError } from './command';
 import { messageOf } from './error-text';
 
@@ -19,8 +19,10 @@ const USAGE = `usage: shopctl shipping status [--json]
   seed       cents added to every native quote: a difference for shadow mode to catch (0: none)
   rollback   every call to the legacy system at once, shadow off
   quote      one quote, and which implementation answered it
-  The shipping service is called on $SHOPLAB_SHIPPING_URL, else http://127.0.0.1:8087, with the
-  admin token ($ADMIN_TOKEN, else ADMIN_TOKEN in $SHOPLAB_STATE/secrets.env).`;
+  The shipping service is called on $SHOPLAB_SHIPPING_URL, else http://127.0.0.1:8087, its switches
+  on its admin listener: $SHOPLAB_SHIPPING_ADMIN_URL, else $SHOPLAB_SHIPPING_URL, else
+  http://127.0.0.1:7087, with the admin token ($ADMIN_TOKEN, else ADMIN_TOKEN in
+  $SHOPLAB_STATE/secrets.env).`;
 
 /** The shipping service's local port (infra/local/services.sh). */
 export const SHIPPING_PORT = 8087;
@@ -42,20 +44,23 @@ export interface ShippingQuote {
 
 export type ShadowComparisons = Record<'same' | 'different' | 'shadow_failed', number>;
 
-/** The shipping service's quotes and strangler switches (its own port, the admin token). */
+/** The shipping service's quotes (its HTTP port) and strangler switches (its admin listener, the admin token). */
 export class ShippingApi {
   readonly baseUrl: string;
+  /** Its admin listener (`/v1/admin/…`: 404 on baseUrl). */
+  readonly adminUrl: string;
   private readonly token: string;
 
   constructor(env: NodeJS.ProcessEnv = process.env, token?: string) {
     this.baseUrl = env.SHOPLAB_SHIPPING_URL?.replace(/\/+$/, '') ?? `http://127.0.0.1:${SHIPPING_PORT}`;
+    this.adminUrl = adminBaseUrl('shipping', env);
     const resolved = token ?? resolveAdminToken(undefined, env);
     if (!resolved) throw new UsageError('no admin token (set ADMIN_TOKEN, or start the local stack)');
     this.token = resolved;
   }
 
   status(): Promise<StranglerStatus> {
-    return requestJson('GET', `${this.baseUrl}/v1/admin/shipping/strangler`, { token: this.token });
+    return requestJson('GET', `${this.adminUrl}/v1/admin/shipping/strangler`, { token: this.token });
   }
 
   update(change: {
@@ -63,11 +68,11 @@ export class ShippingApi {
     shadow?: boolean;
     nativeQuoteSkewCents?: number;
   }): Promise<StranglerStatus> {
-    return requestJson('PUT', `${this.baseUrl}/v1/admin/shipping/strangler`, { token: this.token, body: change });
+    return requestJson('PUT', `${this.adminUrl}/v1/admin/shipping/strangler`, { token: this.token, body: change });
   }
 
   rollback(): Promise<StranglerStatus> {
-    return requestJson('POST', `${this.baseUrl}/v1/admin/shipping/strangler/rollback`, { token: this.token });
+    return requestJson('POST', `${this.adminUrl}/v1/admin/shipping/strangler/rollback`, { token: this.token });
   }
 
   quote(destinationCountry: string, weightGrams: number): Promise<ShippingQuote> {

@@ -186,9 +186,9 @@ export function registerControlRoutes(app: HttpApp, deps: ControlDeps): void {
     ADMIN_TOKEN: deps.adminToken,
   };
   const admin = new AdminApi({ env, token: deps.adminToken, timeoutMs: 5_000 });
-  // The strangler's switches live on shipping: the address the map knows it by (compose), else shopctl's default.
-  const shippingUrl = deps.mapServices.find((s) => s.name === 'shipping')?.url;
-  const shipping = new ShippingApi(shippingUrl ? { ...env, SHOPLAB_SHIPPING_URL: shippingUrl } : env, deps.adminToken);
+  // The strangler's switches live on shipping's admin listener: SHOPLAB_SHIPPING_ADMIN_URL (compose,
+  // kind), else shopctl's default (the native stack's); the map's address is its public port.
+  const shipping = new ShippingApi(env, deps.adminToken);
   const localStack = deps.localStack ?? (() => localStackRunning(env));
   const common = { preHandler: requireAdminToken(deps.adminToken) };
   const schema = { tags: ['control room'], security: [{ adminToken: [] }] };

@@ -4,6 +4,7 @@
 // cleared the history catches up and shows the order with its status, items and payment.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { adminBaseUrl } from '@shoplab/shopctl';
 import {
   ADMIN_TOKEN,
   addToCart,
@@ -18,10 +19,11 @@ import {
   settledOrder,
 } from './support';
 
-const HISTORY = process.env.SHOPLAB_HISTORY_URL ?? 'http://127.0.0.1:8086';
+/** The history's admin listener (its /admin/chaos; 404 on its HTTP port). */
+const HISTORY_ADMIN = adminBaseUrl('history');
 
 async function history(method: string, path: string, body?: unknown): Promise<Json> {
-  const res = await fetch(`${HISTORY}${path}`, {
+  const res = await fetch(`${HISTORY_ADMIN}${path}`, {
     method,
     headers: {
       authorization: `Bearer ${ADMIN_TOKEN}`,

@@ -5,6 +5,8 @@
 // tracking number.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { isAdminPath } from '@shoplab/chassis';
+import { adminBaseUrl } from '@shoplab/shopctl';
 import {
   ADMIN_TOKEN,
   addToCart,
@@ -20,9 +22,12 @@ import {
 } from './support';
 
 const SHIPPING = process.env.SHOPLAB_SHIPPING_URL ?? 'http://127.0.0.1:8087';
+/** Its admin listener: the strangler's switches and /admin/chaos (404 on its HTTP port). */
+const SHIPPING_ADMIN = adminBaseUrl('shipping');
 
+/** A call to shipping with the admin token: admin routes on its admin listener, the rest on its HTTP port. */
 async function shipping(method: string, path: string, body?: unknown): Promise<{ status: number; body: Json }> {
-  const res = await fetch(`${SHIPPING}${path}`, {
+  const res = await fetch(`${isAdminPath(path) ? SHIPPING_ADMIN : SHIPPING}${path}`, {
     method,
     headers: {
       authorization: `Bearer ${ADMIN_TOKEN}`,

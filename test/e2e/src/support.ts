@@ -82,8 +82,16 @@ export function call(
   return send(`${path.startsWith('/admin/') ? ADMIN_API : API}${path}`, method, options);
 }
 
-/** A call to one service's own HTTP API with the admin token (`/admin/…`, `/v1/admin/…`). */
+/**
+ * A call to one service's admin API with the admin token (`/admin/…`, `/v1/admin/…`), on its
+ * admin listener (shopctl's adminBaseUrl: SHOPLAB_<SERVICE>_ADMIN_URL, else the local one).
+ */
 export function admin(service: Service, method: string, path: string, body?: unknown): Promise<Answer> {
+  return send(`${adminBaseUrl(service)}${path}`, method, { token: ADMIN_TOKEN, body });
+}
+
+/** A call to one service's own HTTP port (its API; admin routes answer 404 there), with the admin token. */
+export function direct(service: Service, method: string, path: string, body?: unknown): Promise<Answer> {
   return send(`${localBaseUrl(service)}${path}`, method, { token: ADMIN_TOKEN, body });
 }
 
@@ -529,7 +537,7 @@ export async function assertAuditPasses(timeoutMs = 120_000): Promise<AuditRepor
     return await poll(
       'the audit to pass',
       async () => {
-        last = runAudit(await collectAuditData({ adminToken: ADMIN_TOKEN, baseUrl: (s) => localBaseUrl(s) }));
+        last = runAudit(await collectAuditData({ adminToken: ADMIN_TOKEN, baseUrl: (s) => adminBaseUrl(s) }));
         return last.ok ? last : undefined;
       },
       { timeoutMs, intervalMs: 1_000 },

@@ -11,15 +11,18 @@ import { test } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import { SERVICE_TOKEN_METADATA, ServiceCredential, USER_TOKEN_METADATA } from '@shoplab/chassis';
 import { cartV1, orderV1, paymentV1, userV1 } from '@shoplab/contracts';
-import { adminBaseUrl } from '@shoplab/shopctl';
+import { adminBaseUrl, localBaseUrl, type Service } from '@shoplab/shopctl';
 import {
   ADMIN_TOKEN,
   API,
   addToCart,
+  admin,
+  adminOk,
   assertAuditPasses,
   call,
   checkout,
   createProduct,
+  direct,
   phases,
   registerShoppers,
   STATE_DIR,
@@ -168,4 +171,41 @@ test('a public-port request to /admin/... is 404; the admin listener answers it'
   // The shopper's API and the docs stay on the public port.
   assert.equal((await fetch(`${API}/products?limit=1`)).status, 200);
   assert.equal((await fetch(`${publicBase}/openapi.json`)).status, 200);
+});
+
+// Every other service's admin routes (switches, chaos, the audit's reads) are on its own admin
+// listener too: its HTTP port answers them with the 404 of an unknown route, token or not, and
+// changes nothing; the admin listener answers the same request.
+test("a service's HTTP port answers its admin routes 404; its admin listener answers them", async () => {
+  const probes: [Service, string][] = [
+    ['order', '/v1/admin/checkout-mode'],
+    ['catalog', '/admin/outbox'],
+    ['payment', '/admin/chaos'],
+    ['cart', '/admin/consumers'],
+    ['user', '/admin/breakers'],
+  ];
+  for (const [service, path] of probes) {
+    assert.notEqual(adminBaseUrl(service), localBaseUrl(service), `${service} has an admin listener of its own`);
+    const open = await direct(service, 'GET', path);
+    assert.equal(open.status, 404, `${service} ${path} on its HTTP port: ${JSON.stringify(open.body)}`);
+    assert.equal(open.body?.code, 'SHOP_ROUTE_NOT_FOUND', `${service} ${path}`);
+    const listener = await admin(service, 'GET', path);
+    assert.equal(listener.status, 200, `${service} ${path} on its admin listener: ${JSON.stringify(listener.body)}`);
+  }
+  // A switch cannot be flipped through the HTTP port: order's checkout mode stays as it was.
+  const { mode } = await adminOk('order', 'GET', '/v1/admin/checkout-mode');
+  const flip = await direct('order', 'PUT', '/v1/admin/checkout-mode', {
+    mode: mode === 'orchestrated' ? 'choreographed' : 'orchestrated',
+  });
+  assert.equal(flip.status, 404, 'no checkout mode is set through the HTTP port');
+  assert.equal((await adminOk('order', 'GET', '/v1/admin/checkout-mode')).mode, mode);
+  assert.equal((await admin('order', 'GET', '/v1/admin/checkout-mode')).status, 200);
+  assert.equal((await direct('order', 'GET', '/readyz')).status, 200, 'probes stay on the HTTP port');
+  // The history's lag: the operator's path on its admin listener only; the one the gateway reads
+  // for its pages stays on the HTTP port, behind the token.
+  const history = process.env.SHOPLAB_HISTORY_URL ?? 'http://127.0.0.1:8086';
+  const bearer = { authorization: `Bearer ${ADMIN_TOKEN}` };
+  assert.equal((await fetch(`${history}/admin/history/lag`, { headers: bearer })).status, 404);
+  assert.equal((await fetch(`${history}/v1/history/lag`, { headers: bearer })).status, 200);
+  assert.equal((await fetch(`${adminBaseUrl('history')}/admin/history/lag`, { headers: bearer })).status, 200);
 });

@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
-import { messageOf, resolveAdminToken, serviceBaseUrl } from '../api';
+import { adminBaseUrl, messageOf, resolveAdminToken, serviceBaseUrl } from '../api';
 import { type CliIo, parseDuration, parseOptions, UsageError } from '../command';
 import { shopTarget } from '../exercises/command';
 import { findExercise } from '../exercises/registry';
@@ -140,6 +140,7 @@ export async function runBench(args: BenchArgs, io: CliIo): Promise<BenchReport>
   const target: BenchTarget = {
     gatewayUrl: serviceBaseUrl('gateway', benchEnv),
     serviceUrl: (service) => serviceBaseUrl(service, env),
+    adminUrl: (service) => adminBaseUrl(service, env),
     grpcAddress: (service) => env[`SHOPLAB_${service.toUpperCase()}_GRPC`] ?? `127.0.0.1:${GRPC_PORTS[service]}`,
     adminToken,
     env,

@@ -25,8 +25,10 @@ import {
 export interface BenchTarget {
   /** A gateway of the bench's own (scripts/bench.sh starts one with the rate limit raised), no trailing slash. */
   gatewayUrl: string;
-  /** `http://127.0.0.1:8082` … of each backing service (their REST, /metrics and admin APIs). */
+  /** `http://127.0.0.1:8082` … of each backing service (their REST, /metrics). */
   serviceUrl: (service: 'user' | 'catalog' | 'cart' | 'payment' | 'order') => string;
+  /** `http://127.0.0.1:7082` … of each backing service's admin listener (its admin APIs). */
+  adminUrl: (service: 'user' | 'catalog' | 'cart' | 'payment' | 'order') => string;
   /** `127.0.0.1:9081` … of the services the gateway calls over gRPC. */
   grpcAddress: (service: 'user' | 'cart' | 'order') => string;
   adminToken: string;
@@ -43,7 +45,7 @@ const api = (target: BenchTarget, path: string) => `${target.gatewayUrl}/api/v1$
 
 /** A product of the bench's own (docs/adr/0015-tests-own-their-data.md), with `stock` units. */
 export async function benchProduct(target: BenchTarget, runId: string, stock: number): Promise<string> {
-  const product = await requestJson<{ id: string }>('POST', `${target.serviceUrl('catalog')}/v1/admin/products`, {
+  const product = await requestJson<{ id: string }>('POST', `${target.adminUrl('catalog')}/v1/admin/products`, {
     token: target.adminToken,
     body: { name: `Bench product (${runId})`, category: 'bench', price: { amount: 1500, currency: 'USD' }, stock },
   });

@@ -54,7 +54,7 @@ function sameDocuments(a: Map<string, HistoryDocument | null>, b: Map<string, Hi
 }
 
 function chaos(ctx: ExerciseContext, history: HistoryApi, method: 'PUT' | 'DELETE', body?: unknown) {
-  return requestJson<{ id?: string }>(method, `${history.baseUrl}/admin/chaos`, {
+  return requestJson<{ id?: string }>(method, `${history.adminUrl}/admin/chaos`, {
     token: ctx.adminToken,
     ...(body !== undefined ? { body } : {}),
   });
@@ -81,7 +81,7 @@ export const exercise09 = registerExercise({
       fault: { type: 'hang' },
       durationSeconds: HOLD_SECONDS,
     });
-    ctx.log(`PUT :8086/admin/chaos consumer ${TOPIC} hang → rule ${rule.id}`);
+    ctx.log(`PUT history :7086/admin/chaos consumer ${TOPIC} hang → rule ${rule.id}`);
 
     const ended = await waitAllEnded(ctx, await checkoutAll(ctx, shoppers), 60_000);
     const ids = ended.map((e) => e.orderId);

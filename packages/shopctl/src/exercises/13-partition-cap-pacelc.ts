@@ -157,7 +157,7 @@ export const exercise13 = registerExercise({
     ctx.step('partition: every catalog gRPC method held (chaos hang)');
     ctx.defer('clear the catalog partition', () => ctx.admin.chaosClear('catalog'));
     await ctx.admin.chaosSet('catalog', CATALOG_PARTITION);
-    ctx.log(`PUT :8082/admin/chaos grpc ${CATALOG_PARTITION.target} hang`);
+    ctx.log(`PUT catalog :7082/admin/chaos grpc ${CATALOG_PARTITION.target} hang`);
     const stockBefore = await stockOf(ctx, product.id);
     const pages: PageRead[] = [];
     for (let i = 0; i < PAGE_READS; i++) pages.push(await readPage(ctx, shopper, product.id));

@@ -5,7 +5,7 @@
 // ambassador's circuit and heals (docs/exercises/20-card-network-ambassador.md).
 
 import type { Shopper } from '../api';
-import { requestJson } from '../api';
+import { adminBaseUrl, requestJson } from '../api';
 import { registerExercise } from './registry';
 import {
   attemptsOf,
@@ -55,10 +55,13 @@ interface ServerRow {
   downs: number;
 }
 
-/** Where the card network and the ambassador's stats page are (the native stack's ports by default). */
+/**
+ * Where the card network's admin listener (its faults, stats and chaos) and the ambassador's stats
+ * page are (the native stack's ports by default).
+ */
 function endpoints(ctx: ExerciseContext) {
   return {
-    network: (ctx.env.SHOPLAB_CARD_NETWORK_URL ?? 'http://127.0.0.1:8090').replace(/\/+$/, ''),
+    network: adminBaseUrl('card-network', ctx.env),
     stats: (ctx.env.SHOPLAB_AMBASSADOR_STATS_URL ?? 'http://127.0.0.1:18091').replace(/\/+$/, ''),
     ambassador: (ctx.env.SHOPLAB_AMBASSADOR_URL ?? 'http://127.0.0.1:18090').replace(/\/+$/, ''),
   };

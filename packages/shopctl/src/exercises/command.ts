@@ -1,7 +1,7 @@
 // `shopctl exercise list | show N | run N… | run all` (docs/exercises/README.md).
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { AdminApi, resolveAdminToken, ShopApi, serviceBaseUrl } from '../api';
+import { AdminApi, adminBaseUrl, resolveAdminToken, ShopApi, serviceBaseUrl } from '../api';
 import { type CliIo, formatTable } from '../command';
 import { findExercise, listExercises } from './registry';
 import { type ExerciseResult, type RunOptions, runExercise } from './runner';
@@ -164,11 +164,12 @@ export async function exerciseCommand(argv: string[], io: CliIo, deps: RunDeps =
   return 2;
 }
 
-/** The shop at the addresses `env` names (SHOPLAB_*_URL, else the local ports), with its admin token. */
+/** The shop at the addresses `env` names (SHOPLAB_*_URL and SHOPLAB_*_ADMIN_URL, else the local ports), with its admin token. */
 export function shopTarget(env: NodeJS.ProcessEnv, adminToken: string): ShopTarget {
   return {
     gatewayUrl: serviceBaseUrl('gateway', env),
     serviceUrl: (service) => serviceBaseUrl(service, env),
+    adminUrl: (service) => adminBaseUrl(service, env),
     adminToken,
     env,
     shop: new ShopApi({ env }),

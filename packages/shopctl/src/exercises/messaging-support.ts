@@ -126,7 +126,7 @@ export function waitCleared(ctx: ExerciseContext, orderIds: string[], timeoutMs:
 
 /** The audit as it stands now (no waiting). */
 export async function auditNow(ctx: ExerciseContext): Promise<AuditReport> {
-  return runAudit(await collectAuditData({ adminToken: ctx.adminToken, baseUrl: (s) => ctx.serviceUrl(s) }));
+  return runAudit(await collectAuditData({ adminToken: ctx.adminToken, baseUrl: (s) => ctx.adminUrl(s) }));
 }
 
 /** The result of one invariant of a report. */

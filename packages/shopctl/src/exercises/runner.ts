@@ -77,7 +77,7 @@ export async function auditWhenSettled(target: ShopTarget, signal: AbortSignal, 
   const { report } = await auditUntilSettled(
     async () =>
       runAudit(
-        await collectAuditData({ adminToken: target.adminToken, baseUrl: (service) => target.serviceUrl(service) }),
+        await collectAuditData({ adminToken: target.adminToken, baseUrl: (service) => target.adminUrl(service) }),
       ),
     { waitMs, pollMs: 2_000, sleep: (ms) => abortableSleep(ms, signal) },
   );

@@ -47,8 +47,10 @@ export interface Exercise extends ExerciseInfo {
 export interface ShopTarget {
   /** `http://127.0.0.1:8080` (no trailing slash). */
   gatewayUrl: string;
-  /** `http://host:port` of one instance of a backing service. */
+  /** `http://host:port` of one instance of a backing service (its API, /metrics). */
   serviceUrl: (service: Service) => string;
+  /** `http://host:port` of that service's admin listener (its `/admin/…`, `/v1/admin/…`: 404 on serviceUrl). */
+  adminUrl: (service: Service) => string;
   adminToken: string;
   env: NodeJS.ProcessEnv;
   /** The public API through the gateway: `await ctx.shop.newShopper()`, then cart, checkout, orders. */

@@ -7,6 +7,7 @@ import {
   ApiError,
   ApiUnreachableError,
   adminBaseUrl,
+  LOCAL_ADMIN_PORTS,
   requestJson,
   ShopApi,
   Shopper,
@@ -76,9 +77,19 @@ test("admin addresses: SHOPLAB_<SERVICE>_ADMIN_URL, else SHOPLAB_<SERVICE>_URL's
     adminBaseUrl('gateway', { SHOPLAB_GATEWAY_URL: 'http://gw:1', SHOPLAB_GATEWAY_ADMIN_URL: 'http://gw:7' }),
     'http://gw:7',
   );
-  // A service without an admin listener: its one port.
-  assert.equal(adminBaseUrl('order', {}), 'http://127.0.0.1:8085');
+  // Every service has one natively: 7080 and its HTTP port's last digits.
+  assert.equal(adminBaseUrl('order', {}), 'http://127.0.0.1:7085');
+  assert.equal(adminBaseUrl('user', {}), 'http://127.0.0.1:7081');
+  assert.equal(adminBaseUrl('history', {}), 'http://127.0.0.1:7086');
+  assert.equal(adminBaseUrl('card-network', {}), 'http://127.0.0.1:7090');
   assert.equal(adminBaseUrl('order', { SHOPLAB_ORDER_ADMIN_URL: 'http://o:7' }), 'http://o:7');
+  // A deployment that names a service's one port (no ADMIN_PORT there): its admin routes are on it.
+  assert.equal(adminBaseUrl('order', { SHOPLAB_ORDER_URL: 'http://o:2' }), 'http://o:2');
+  assert.equal(adminBaseUrl('card-network', { SHOPLAB_CARD_NETWORK_ADMIN_URL: 'http://cn:7/' }), 'http://cn:7');
+  // No two processes share an admin port; all are in the 7080 range, apart from the HTTP ports.
+  const ports = Object.values(LOCAL_ADMIN_PORTS);
+  assert.equal(new Set(ports).size, ports.length);
+  for (const p of ports) assert.ok(p >= 7080 && p <= 7090, `${p}`);
 });
 
 test("AdminApi sends the gateway's admin calls to its admin listener, the shopper's API stays public", async () => {

@@ -19,6 +19,7 @@ import { describeMs, quantile, sumSamples } from '../../src/exercises/support';
 const target: ShopTarget = {
   gatewayUrl: 'http://127.0.0.1:1',
   serviceUrl: () => 'http://127.0.0.1:1',
+  adminUrl: () => 'http://127.0.0.1:1',
   adminToken: 'unit-test-token',
   env: {},
   shop: new ShopApi({ env: {} }),

@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, test } from 'node:test';
+import { adminBaseUrl } from '@shoplab/shopctl';
 import {
   ADMIN_TOKEN,
   availableOf,
@@ -168,7 +169,8 @@ test('on a phone-sized screen, a declined card ends CANCELLED with its compensat
 });
 
 test('while the history is held back, the orders page says the newest order is being updated, then shows it', async (t) => {
-  const historyUrl = process.env.HISTORY_URL ?? 'http://127.0.0.1:8086';
+  // The history's admin listener (its /admin/chaos; 404 on its HTTP port).
+  const historyUrl = process.env.HISTORY_ADMIN_URL ?? adminBaseUrl('history');
   const product = await createProduct(2, 1999);
   const shopper = await registerShopper('web-history');
   const { token } = await send(`${GATEWAY_URL}/api/v1/auth/login`, 'POST', {

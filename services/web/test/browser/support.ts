@@ -14,7 +14,8 @@ export const WEB_URL = process.env.WEB_URL ?? 'http://127.0.0.1:8088';
 export const GATEWAY_URL = process.env.GATEWAY_URL ?? 'http://127.0.0.1:8080';
 /** The gateway's admin listener: its /api/v1/admin/* answer there only (404 on GATEWAY_URL). */
 export const GATEWAY_ADMIN_URL = process.env.GATEWAY_ADMIN_URL ?? adminBaseUrl('gateway');
-const CATALOG_URL = process.env.CATALOG_URL ?? 'http://127.0.0.1:8082';
+/** The catalog's admin listener (its /v1/admin/products; 404 on its HTTP port). */
+const CATALOG_ADMIN_URL = process.env.CATALOG_ADMIN_URL ?? adminBaseUrl('catalog');
 const USER_URL = process.env.USER_URL ?? 'http://127.0.0.1:8081';
 
 /** The admin token: $ADMIN_TOKEN, else the local stack's secrets file (as `shopctl` finds it). */
@@ -53,7 +54,7 @@ export async function createProduct(
 ): Promise<Product> {
   assert.ok(ADMIN_TOKEN, 'no admin token: set ADMIN_TOKEN or run the local stack (make up)');
   return send(
-    `${CATALOG_URL}/v1/admin/products`,
+    `${CATALOG_ADMIN_URL}/v1/admin/products`,
     'POST',
     { name, category, price: { amount, currency: 'USD' }, stock },
     ADMIN_TOKEN,

@@ -24,7 +24,8 @@ before(async () => {
     MAP_SERVICES: `history=http://${nobody}/,shipping=http://${nobody}`,
     KAFKA_BROKERS: nobody,
     ...Object.fromEntries(
-      ['USER', 'CATALOG', 'CART', 'PAYMENT', 'ORDER'].map((s) => [`SHOPLAB_${s}_URL`, `http://${nobody}`]),
+      // Their admin routes too (no SHOPLAB_<S>_ADMIN_URL: on that address); shipping's switches included.
+      ['USER', 'CATALOG', 'CART', 'PAYMENT', 'ORDER', 'SHIPPING'].map((s) => [`SHOPLAB_${s}_URL`, `http://${nobody}`]),
     ),
   });
 });
