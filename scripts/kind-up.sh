@@ -159,7 +159,8 @@ ShopLab is running in kind cluster "$CLUSTER" (namespace $NAMESPACE, context $CO
   e.g.         curl -s 'http://127.0.0.1:8080/api/v1/products?limit=2'
   admin token  kubectl --context $CONTEXT -n $NAMESPACE get secret shoplab-secrets -o jsonpath='{.data.ADMIN_TOKEN}' | base64 -d
   admin API    kubectl --context $CONTEXT -n $NAMESPACE port-forward svc/gateway 7080:7080   (/api/v1/admin/*: 404 on :8080;
-               shopctl and the exercises find it at 127.0.0.1:7080)
+               shopctl and the exercises find it at 127.0.0.1:7080); a service's likewise,
+               e.g. svc/order 7085:7085 (user 7081 … card-network 7090)
   logs         kubectl --context $CONTEXT -n $NAMESPACE logs deploy/order [-c migrate]
   stop         bash scripts/kind-down.sh
 EOF

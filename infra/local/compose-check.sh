@@ -181,8 +181,10 @@ address() {
   fi
 }
 
-# Where the tests find each service: GATEWAY_URL (the public API) and SHOPLAB_<SERVICE>_URL (the
-# services' own admin APIs, as shopctl reads them), JAEGER_QUERY_URL and PROMETHEUS_URL.
+# Where the tests find each service: GATEWAY_URL (the public API), SHOPLAB_<SERVICE>_URL (each
+# service's HTTP port) and SHOPLAB_<SERVICE>_ADMIN_URL (its admin listener, ADMIN_PORT in
+# docker-compose.yml: the admin APIs shopctl, the exercises and the system tests call; 404 on the
+# HTTP port), JAEGER_QUERY_URL and PROMETHEUS_URL.
 registered=()
 for s in $(compose ps --services); do
   id=$(compose ps -q "$s")
@@ -193,12 +195,13 @@ for s in $(compose ps --services); do
   grep -qx REGISTRY_MODE=consul <<<"$env" && registered+=("$s")
   v=SHOPLAB_${s^^}_URL
   export "${v//-/_}=http://$(address "$s" "$port")"
+  port=$(sed -n 's/^ADMIN_PORT=//p' <<<"$env")
+  [[ -n $port ]] || continue
+  v=SHOPLAB_${s^^}_ADMIN_URL
+  export "${v//-/_}=http://$(address "$s" "$port")"
 done
-export GATEWAY_URL=$SHOPLAB_GATEWAY_URL
-# The gateway's admin listener (ADMIN_PORT in docker-compose.yml): shopctl, the exercises and the
-# system tests send its /api/v1/admin/… there.
-SHOPLAB_GATEWAY_ADMIN_URL=http://$(address gateway 7080)
-export SHOPLAB_GATEWAY_ADMIN_URL GATEWAY_ADMIN_URL=$SHOPLAB_GATEWAY_ADMIN_URL
+[[ -n ${SHOPLAB_GATEWAY_ADMIN_URL:-} && -n ${SHOPLAB_ORDER_ADMIN_URL:-} ]] || die compose "no ADMIN_PORT on the gateway or order"
+export GATEWAY_URL=$SHOPLAB_GATEWAY_URL GATEWAY_ADMIN_URL=$SHOPLAB_GATEWAY_ADMIN_URL
 JAEGER_QUERY_URL=http://$(address jaeger 16686)
 PROMETHEUS_URL=http://$(address prometheus 9090)
 export JAEGER_QUERY_URL PROMETHEUS_URL
@@ -237,8 +240,9 @@ const deadline = Date.now() + 60_000;
 JS
 say compose "Prometheus targets checked in $(_elapsed "$t0")"
 
-# An exercise through the containers: shopctl finds the services by SHOPLAB_<SERVICE>_URL and the
-# admin token in ADMIN_TOKEN (the compose secrets). It ends with the audit.
+# An exercise through the containers: shopctl finds the services by SHOPLAB_<SERVICE>_URL, their
+# admin listeners by SHOPLAB_<SERVICE>_ADMIN_URL and the admin token in ADMIN_TOKEN (the compose
+# secrets). It ends with the audit.
 t0=$(_now_us)
 say compose "exercise 2 (payment down: the saga compensates) through the containers"
 (cd "$REPO_DIR" && node packages/shopctl/dist/src/cli.js exercise run 2)

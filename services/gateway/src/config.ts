@@ -19,17 +19,18 @@ export const configSchema = baseConfigSchema.extend({
     'user=127.0.0.1:9081,catalog=127.0.0.1:9082,cart=127.0.0.1:9083,payment=127.0.0.1:9084,order=127.0.0.1:9085,shipping=127.0.0.1:9087',
   ),
   /**
-   * HTTP addresses of the downstreams in static mode: REST proxying (user, cart, order, history),
-   * `/readyz` at /admin/services and chaos forwarding (every service). Under Consul the
-   * registered instances' address and port are used instead.
+   * HTTP addresses of the downstreams in static mode: REST proxying (user, cart, order, history)
+   * and `/readyz` at /admin/services (chaos forwarding too when ADMIN_SERVICES is unset). Under
+   * Consul the registered instances' address and port are used instead.
    */
   HTTP_SERVICES: addressList(
     'user=127.0.0.1:8081,catalog=127.0.0.1:8082,cart=127.0.0.1:8083,payment=127.0.0.1:8084,order=127.0.0.1:8085,history=127.0.0.1:8086',
   ),
   /**
    * The downstreams' admin listeners in static mode (`name=host:port`): chaos forwarding and the
-   * audit. Unset: HTTP_SERVICES (a service without ADMIN_PORT serves its admin routes there).
-   * Under Consul each instance's registered `admin_port`.
+   * audit (the native stack: 127.0.0.1:7081 …, infra/local/services.sh; kind: user:7081 …).
+   * Unset: HTTP_SERVICES (a service without ADMIN_PORT serves its admin routes there). Under
+   * Consul each instance's registered `admin_port`.
    */
   ADMIN_SERVICES: baseConfigSchema.shape.STATIC_SERVICES.unwrap().optional(),
   // Time budget of one call to each downstream (gRPC retries included; REST the same budget).

@@ -13,6 +13,17 @@ export const configSchema = baseConfigSchema.extend({
    */
   GATEWAY_ADMIN_URL: z.url().optional(),
   /**
+   * The services' admin listeners the control room's switches call, by shopctl's names (outbox
+   * relay and publish mode, checkout mode, the card network's path, the shipping strangler). Unset:
+   * shopctl's defaults, the native stack's (127.0.0.1:7081 …; packages/shopctl/src/api.ts).
+   */
+  SHOPLAB_USER_ADMIN_URL: z.url().optional(),
+  SHOPLAB_CATALOG_ADMIN_URL: z.url().optional(),
+  SHOPLAB_CART_ADMIN_URL: z.url().optional(),
+  SHOPLAB_PAYMENT_ADMIN_URL: z.url().optional(),
+  SHOPLAB_ORDER_ADMIN_URL: z.url().optional(),
+  SHOPLAB_SHIPPING_ADMIN_URL: z.url().optional(),
+  /**
    * Jaeger's query API: the control room draws an order's trace from it (`/jaeger/api/*`, proxied
    * behind the admin token, reads only).
    */

@@ -16,19 +16,26 @@ export type Obj = { [key: string]: Json };
 
 /** docs/reference.md#services-and-ports. */
 export const EXPECTED_PORTS: Record<string, { http: number; grpc?: number; admin?: number }> = {
-  // `admin`: the admin listener (ADMIN_PORT; docs/adr/0044-admin-listener-and-proxy-trust.md).
+  // `admin`: the admin listener (ADMIN_PORT; docs/adr/0044-admin-listener-and-proxy-trust.md),
+  // every service's but the web's (its /api/v1/admin/* is the control room's proxy, on its one port).
   gateway: { http: 8080, admin: 7080 },
-  user: { http: 8081, grpc: 9081 },
-  catalog: { http: 8082, grpc: 9082 },
-  cart: { http: 8083, grpc: 9083 },
-  payment: { http: 8084, grpc: 9084 },
-  order: { http: 8085, grpc: 9085 },
-  history: { http: 8086 },
-  shipping: { http: 8087, grpc: 9087 },
-  'legacy-shipping': { http: 8089 },
-  'card-network': { http: 8090 },
+  user: { http: 8081, grpc: 9081, admin: 7081 },
+  catalog: { http: 8082, grpc: 9082, admin: 7082 },
+  cart: { http: 8083, grpc: 9083, admin: 7083 },
+  payment: { http: 8084, grpc: 9084, admin: 7084 },
+  order: { http: 8085, grpc: 9085, admin: 7085 },
+  history: { http: 8086, admin: 7086 },
+  shipping: { http: 8087, grpc: 9087, admin: 7087 },
+  'legacy-shipping': { http: 8089, admin: 7089 },
+  'card-network': { http: 8090, admin: 7090 },
   web: { http: 8088 },
 };
+
+/**
+ * The gateway's downstreams (DOWNSTREAMS in services/gateway/src/config.ts): where it forwards
+ * chaos and reads the audit, so its ADMIN_SERVICES (static registry) must name each one.
+ */
+const GATEWAY_ADMIN_DOWNSTREAMS = ['user', 'catalog', 'cart', 'payment', 'order'];
 
 /**
  * Services that run as one replica on purpose (k8s/base/scaling.yaml): simulated outside systems
@@ -273,6 +280,14 @@ export function checkConsistency(input: Inputs): { problems: string[]; notes: st
       if (k.endsWith('_TOPIC') && !(m && publishing.includes(m[1]!))) {
         fail(where, `${k}=${v} is not <service>.events of a service that publishes events`);
       }
+    }
+    // A caller's address of a service's admin listener (the web's SHOPLAB_ORDER_ADMIN_URL, …): its admin port.
+    for (const [k, v] of Object.entries(env)) {
+      const m = /^(?:SHOPLAB_([A-Z_]+)|(GATEWAY))_ADMIN_URL$/.exec(k);
+      if (!m) continue;
+      const target = (m[1] ?? m[2] ?? '').toLowerCase().replace(/_/g, '-');
+      const want = `http://${target}:${EXPECTED_PORTS[target]?.admin ?? '(no admin port)'}`;
+      if (v.replace(/\/+$/, '') !== want) fail(where, `${k}=${v}, expected ${want} (its admin listener)`);
     }
     const expected = EXPECTED_PORTS[service];
     if (expected) {
@@ -530,6 +545,18 @@ export function checkConsistency(input: Inputs): { problems: string[]; notes: st
       // The web front end calls the gateway, not the other way round.
       const missing = services.filter((s) => s !== 'gateway' && s !== 'web' && !http.some(([n]) => n === s));
       if (missing.length) fail(where, `HTTP_SERVICES lacks ${fmt(missing)}`);
+      // Chaos forwarding and the audit on the downstreams' admin listeners.
+      const admin = addressList(env.ADMIN_SERVICES ?? '');
+      for (const [svc, host, port] of admin) {
+        const want = EXPECTED_PORTS[svc]?.admin;
+        if (host !== svc || port !== want)
+          fail(
+            where,
+            `ADMIN_SERVICES entry ${svc}=${host}:${port}, expected ${svc}=${svc}:${want ?? '(no admin port)'}`,
+          );
+      }
+      const noAdmin = GATEWAY_ADMIN_DOWNSTREAMS.filter((s) => !admin.some(([n]) => n === s));
+      if (noAdmin.length) fail(where, `ADMIN_SERVICES lacks ${fmt(noAdmin)} (chaos forwarding and the audit)`);
     }
     const ports = arr(main.ports).map(obj);
     const portOf = (n: string) => ports.find((p) => p.name === n)?.containerPort;

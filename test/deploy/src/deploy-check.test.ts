@@ -221,6 +221,33 @@ describe('scripts/deploy-check.sh', () => {
     );
   });
 
+  test("a service's admin listener missing, or a caller's address of it wrong, fails the consistency check", () => {
+    // compose: order without ADMIN_PORT (its admin routes would be on its public port).
+    const file = composeCopy('admin-compose');
+    edit(file, '      ADMIN_PORT: "7085"\n', '');
+    edit(file, 'SHOPLAB_PAYMENT_ADMIN_URL: http://payment:7084', 'SHOPLAB_PAYMENT_ADMIN_URL: http://payment:8084');
+    assertFails(
+      deployCheck('--compose', file, '--only', 'consistency'),
+      /FAIL compose order: ADMIN_PORT=undefined, expected 7085/,
+      /FAIL compose web: SHOPLAB_PAYMENT_ADMIN_URL=http:\/\/payment:8084, expected http:\/\/payment:7084/,
+    );
+    // k8s: history's Deployment without the admin port and its env, the Service without its port
+    // `admin`, and the gateway's ADMIN_SERVICES without order.
+    const dir = k8sCopy('admin-k8s');
+    const history = join(dir, 'base', 'services', 'history.yaml');
+    edit(history, '            - name: admin\n              containerPort: 7086\n              protocol: TCP\n', '');
+    edit(history, '            - name: ADMIN_PORT\n              value: "7086"\n', '');
+    edit(history, '    - name: admin\n      port: 7086\n      targetPort: admin\n      protocol: TCP\n', '');
+    edit(join(dir, 'base', 'services', 'gateway.yaml'), ',order=order:7085\n', '\n');
+    assertFails(
+      deployCheck('--k8s', dir, '--only', 'consistency'),
+      /FAIL k8s Deployment history: containerPort "admin" is , expected 7086/,
+      /FAIL k8s Deployment history: ADMIN_PORT=undefined, expected 7086/,
+      /FAIL k8s Service history: port "admin" must be 7086 → admin/,
+      /FAIL k8s Deployment gateway: ADMIN_SERVICES lacks order/,
+    );
+  });
+
   test('the kind overlay without the catalog sidecar container fails the consistency check', () => {
     const dir = k8sCopy('no-sidecar');
     edit(join(dir, 'overlays', 'kind', 'kustomization.yaml'), '  - path: catalog-sidecar.yaml\n', '');
