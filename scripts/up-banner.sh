@@ -8,6 +8,7 @@ ShopLab is running on this machine.
   Shop (gateway)  http://127.0.0.1:8080/api/v1     Swagger UI  http://127.0.0.1:8080/docs
   Jaeger          http://127.0.0.1:16686            Prometheus  http://127.0.0.1:9090
   Services        user :8081  catalog :8082  cart :8083  payment :8084  order :8085  (gRPC on 90xx)  web :8088
+  Admin listeners gateway :7080  user :7081 … order :7085 … card-network :7090 (/admin/…: 404 on 80xx)
   Admin token     ADMIN_TOKEN in $state/secrets.env
 Logs: make logs C=<service|kafka|…>   State: make status   Stop: make down
 
