@@ -164,6 +164,33 @@ export interface CpuAccount {
   ceilingPerSecond: number;
   /** cores × 1000 ÷ the shop's ms per checkout: the same with the bench on another machine. */
   shopCeilingPerSecond: number;
+  /** What the same parts spent with no checkout running, measured just before (when it was). */
+  idle?: IdleAccount;
+}
+
+/**
+ * The shop at rest, measured just before a step: what each part spends per second with nothing
+ * to do (polling, scrapes, heartbeats), and what a checkout costs above that. The ceiling that
+ * follows: the cores left after the idle work, divided by what a checkout adds.
+ */
+export interface IdleAccount {
+  seconds: number;
+  /** Part → its CPU ms per second at rest; null when it cannot tell (not there, restarted). */
+  msPerSecond: Record<string, number | null>;
+  shopMsPerSecond: number;
+  benchMsPerSecond: number;
+  /** The shop's CPU per checkout above its idle work over the step's time. */
+  shopAbovePerCheckoutMs: number;
+  benchAbovePerCheckoutMs: number;
+  /** (cores × 1000 − the idle ms per second) ÷ (shop + bench above idle per checkout). */
+  ceilingPerSecond: number;
+}
+
+/** Two snapshots with no checkout running between them, `seconds` apart. */
+export interface IdleBaseline {
+  before: CpuSnapshot;
+  after: CpuSnapshot;
+  seconds: number;
 }
 
 /**
@@ -174,15 +201,19 @@ export interface CpuAccount {
 export function cpuAccount(
   before: CpuSnapshot,
   after: CpuSnapshot,
-  options: { checkouts: number; seconds: number; cores: number; ticksPerSecond: number },
+  options: { checkouts: number; seconds: number; cores: number; ticksPerSecond: number; idle?: IdleBaseline },
 ): CpuAccount | null {
   if (options.checkouts <= 0) return null;
   const ms = (ticks: number) => (ticks * 1000) / options.ticksPerSecond;
+  const spent = (from: CpuSnapshot, to: CpuSnapshot, name: string): number | null => {
+    const start = from.parts[name];
+    const end = to.parts[name];
+    const known = start && end && start.pid === end.pid && start.ticks !== null && end.ticks !== null;
+    return known ? ms((end.ticks as number) - (start.ticks as number)) : null;
+  };
   const parts: CpuAccount['parts'] = [];
-  for (const [name, end] of Object.entries(after.parts)) {
-    const start = before.parts[name];
-    const known = start && start.pid === end.pid && start.ticks !== null && end.ticks !== null;
-    const cpuMs = known ? ms((end.ticks as number) - (start.ticks as number)) : null;
+  for (const name of Object.keys(after.parts)) {
+    const cpuMs = spent(before, after, name);
     parts.push({ name, cpuMs, perCheckoutMs: cpuMs === null ? null : cpuMs / options.checkouts });
   }
   const sum = (keep: (name: string) => boolean) =>
@@ -203,6 +234,48 @@ export function cpuAccount(
     otherCpuMs: Math.max(0, ms(after.machineTicks - before.machineTicks) - shopMs - benchMs),
     ceilingPerSecond: perSecond(shopPerCheckoutMs + benchPerCheckoutMs),
     shopCeilingPerSecond: perSecond(shopPerCheckoutMs),
+    ...(options.idle ? { idle: idleAccount(options.idle, parts, spent, options) } : {}),
+  };
+}
+
+function idleAccount(
+  idle: IdleBaseline,
+  parts: CpuAccount['parts'],
+  spent: (from: CpuSnapshot, to: CpuSnapshot, name: string) => number | null,
+  options: { checkouts: number; seconds: number; cores: number },
+): IdleAccount {
+  const msPerSecond: Record<string, number | null> = {};
+  let shopMsPerSecond = 0;
+  let benchMsPerSecond = 0;
+  let shopAboveMs = 0;
+  let benchAboveMs = 0;
+  for (const part of parts) {
+    const rest = part.cpuMs === null ? null : spent(idle.before, idle.after, part.name);
+    const rate = rest === null || idle.seconds <= 0 ? null : rest / idle.seconds;
+    msPerSecond[part.name] = rate;
+    if (part.cpuMs === null) continue;
+    // A part whose rest could not be told (restarted between the two measures) counts whole.
+    const above = Math.max(0, part.cpuMs - (rate ?? 0) * options.seconds);
+    if (part.name === BENCH_PART) {
+      benchMsPerSecond += rate ?? 0;
+      benchAboveMs += above;
+    } else {
+      shopMsPerSecond += rate ?? 0;
+      shopAboveMs += above;
+    }
+  }
+  const shopAbovePerCheckoutMs = shopAboveMs / options.checkouts;
+  const benchAbovePerCheckoutMs = benchAboveMs / options.checkouts;
+  const left = options.cores * 1000 - shopMsPerSecond - benchMsPerSecond;
+  const perCheckout = shopAbovePerCheckoutMs + benchAbovePerCheckoutMs;
+  return {
+    seconds: idle.seconds,
+    msPerSecond,
+    shopMsPerSecond,
+    benchMsPerSecond,
+    shopAbovePerCheckoutMs,
+    benchAbovePerCheckoutMs,
+    ceilingPerSecond: perCheckout > 0 ? Math.max(0, left) / perCheckout : Number.POSITIVE_INFINITY,
   };
 }
 
@@ -244,14 +317,17 @@ export async function shopProcessRoots(runDir: string, benchGatewayPid?: number)
 const msText = (v: number | null) => (v === null ? 'n/a' : v < 10 ? v.toFixed(2) : v.toFixed(0));
 const rateText = (v: number) => (Number.isFinite(v) ? v.toFixed(0) : '∞');
 
-/** `150/s`: the checkout rate the machine has CPU for, bench included. */
+/** `150/s`: the checkout rate the machine has CPU for, bench included (above the shop's idle work when measured). */
 export function cpuCeiling(a: CpuAccount): string {
-  return `${rateText(a.ceilingPerSecond)}/s`;
+  return `${rateText(a.idle?.ceilingPerSecond ?? a.ceilingPerSecond)}/s`;
 }
 
 /** `12.3 + 1.20 ms → 150/s`: the shop's and the bench's CPU per checkout, and the ceiling they imply. */
 export function cpuSummary(a: CpuAccount): string {
-  return `${msText(a.shopPerCheckoutMs)} + ${msText(a.benchPerCheckoutMs)} ms → ${rateText(a.ceilingPerSecond)}/s`;
+  const all = `${msText(a.shopPerCheckoutMs)} + ${msText(a.benchPerCheckoutMs)} ms → ${rateText(a.ceilingPerSecond)}/s`;
+  return a.idle
+    ? `${all}; above idle ${msText(a.idle.shopAbovePerCheckoutMs)} + ${msText(a.idle.benchAbovePerCheckoutMs)} ms → ${rateText(a.idle.ceilingPerSecond)}/s`
+    : all;
 }
 
 /** The markdown lines of one step's accounting: a table by process, largest first, and the ceiling. */
@@ -259,18 +335,29 @@ export function cpuTable(a: CpuAccount, rate: number): string[] {
   const shop = a.parts.filter((p) => p.name !== BENCH_PART).sort((x, y) => (y.cpuMs ?? -1) - (x.cpuMs ?? -1));
   const bench = a.parts.find((p) => p.name === BENCH_PART);
   const unknown = shop.filter((p) => p.cpuMs === null).map((p) => p.name);
-  const row = (name: string, cpuMs: number | null) =>
-    `| ${name} | ${msText(cpuMs)} | ${msText(cpuMs === null ? null : cpuMs / a.checkouts)} |`;
+  const idle = a.idle;
+  const idleCells = (name: string, cpuMs: number | null) => {
+    if (!idle) return '';
+    const rest = name in idle.msPerSecond ? idle.msPerSecond[name] : null;
+    const above = cpuMs === null ? null : Math.max(0, cpuMs - (rest ?? 0) * a.seconds) / a.checkouts;
+    return ` ${msText(rest)} | ${msText(above)} |`;
+  };
+  const row = (name: string, cpuMs: number | null, idleText = idleCells(name, cpuMs)) =>
+    `| ${name} | ${msText(cpuMs)} | ${msText(cpuMs === null ? null : cpuMs / a.checkouts)} |${idleText}`;
+  const totals = (shopOrBench: 'shop' | 'bench') =>
+    idle
+      ? ` ${msText(shopOrBench === 'shop' ? idle.shopMsPerSecond : idle.benchMsPerSecond)} | ${msText(shopOrBench === 'shop' ? idle.shopAbovePerCheckoutMs : idle.benchAbovePerCheckoutMs)} |`
+      : '';
   return [
-    `CPU at ${rate}/s (utime + stime from \`/proc\`, from the first checkout sent until every order ended: ${a.seconds.toFixed(1)} s, ${a.checkouts} accepted checkouts):`,
+    `CPU at ${rate}/s (utime + stime from \`/proc\`, from the first checkout sent until every order ended: ${a.seconds.toFixed(1)} s, ${a.checkouts} accepted checkouts${idle ? `; at rest: the same processes over ${idle.seconds.toFixed(1)} s with no checkout, just before` : ''}):`,
     '',
-    '| process | CPU ms | CPU ms per checkout |',
-    '|---|---|---|',
+    `| process | CPU ms | CPU ms per checkout |${idle ? ' at rest, ms per second | per checkout above rest |' : ''}`,
+    `|---|---|---|${idle ? '---|---|' : ''}`,
     ...shop.filter((p) => p.cpuMs !== null).map((p) => row(p.name, p.cpuMs)),
-    row('**the shop**', a.shopPerCheckoutMs * a.checkouts),
-    row(`${BENCH_PART}, apart`, bench?.cpuMs ?? null),
-    row('rest of the machine (not the shop)', a.otherCpuMs),
+    row('**the shop**', a.shopPerCheckoutMs * a.checkouts, totals('shop')),
+    row(`${BENCH_PART}, apart`, bench?.cpuMs ?? null, totals('bench')),
+    row('rest of the machine (not the shop)', a.otherCpuMs, idle ? ' | |' : ''),
     '',
-    `Ceiling on this machine: ${a.cores} cores × 1000 ms ÷ ${msText(a.shopPerCheckoutMs + a.benchPerCheckoutMs)} ms per checkout (shop ${msText(a.shopPerCheckoutMs)} + bench ${msText(a.benchPerCheckoutMs)}) = **${rateText(a.ceilingPerSecond)} checkouts/s**; ${rateText(a.shopCeilingPerSecond)}/s with the bench on another machine.${unknown.length > 0 ? ` Not counted (not running, or restarted during the step): ${unknown.join(', ')}.` : ''}`,
+    `Ceiling on this machine: ${a.cores} cores × 1000 ms ÷ ${msText(a.shopPerCheckoutMs + a.benchPerCheckoutMs)} ms per checkout (shop ${msText(a.shopPerCheckoutMs)} + bench ${msText(a.benchPerCheckoutMs)}) = **${rateText(a.ceilingPerSecond)} checkouts/s**; ${rateText(a.shopCeilingPerSecond)}/s with the bench on another machine.${idle ? ` Counting only what a checkout adds to the shop at rest: (${a.cores} × 1000 − ${msText(idle.shopMsPerSecond + idle.benchMsPerSecond)} ms of idle work a second) ÷ ${msText(idle.shopAbovePerCheckoutMs + idle.benchAbovePerCheckoutMs)} ms = **${rateText(idle.ceilingPerSecond)} checkouts/s**.` : ''}${unknown.length > 0 ? ` Not counted (not running, or restarted during the step): ${unknown.join(', ')}.` : ''}`,
   ];
 }

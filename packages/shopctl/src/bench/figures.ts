@@ -251,6 +251,8 @@ export interface CheckoutStep {
 }
 
 const SERVICES = ['user', 'catalog', 'cart', 'payment', 'order'] as const;
+/** How long each P3 step first measures the shop at rest (cpu.ts, IdleAccount). */
+const IDLE_MEASURE_MS = 3000;
 
 /**
  * Memory of each service of the local stack now, from its pid file (`gateway`: the bench's own
@@ -316,7 +318,17 @@ export async function checkoutStep(
   };
   const memoryTimer = setInterval(() => void sampleMemory(), 1000);
   const cpuRoots = await shopProcessRoots(join(shoplabStateDir(target.env), 'run'), benchGatewayPid);
+  // The shop at rest just before the step (after a second for the carts' own events to settle):
+  // what its processes spend with no checkout, so that the accounting can tell what one adds.
+  await new Promise((r) => setTimeout(r, 1000));
+  const idleBefore = await takeCpuSnapshot(cpuRoots);
+  const idleStarted = performance.now();
+  await new Promise((r) => setTimeout(r, IDLE_MEASURE_MS));
   const cpuBefore = await takeCpuSnapshot(cpuRoots);
+  const idle =
+    idleBefore && cpuBefore
+      ? { before: idleBefore, after: cpuBefore, seconds: (performance.now() - idleStarted) / 1000 }
+      : undefined;
 
   const checkoutMs = new Latencies();
   const errors: Record<string, number> = {};
@@ -395,6 +407,7 @@ export async function checkoutStep(
             seconds: measuredSeconds,
             cores: availableParallelism(),
             ticksPerSecond: clockTicksPerSecond(),
+            idle,
           })
         : null,
     sustained: errorCount === 0 && notConfirmed === 0 && checkout.p99 <= 300 && confirmed.p99 <= 2_000,

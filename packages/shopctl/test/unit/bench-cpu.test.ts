@@ -105,6 +105,49 @@ test('cpuAccount divides each part’s CPU by the accepted checkouts and derives
   assert.match(table, /Not counted .*: order, gone\./);
 });
 
+test('cpuAccount with the shop at rest: what a checkout adds above the idle work, and the ceiling left after it', () => {
+  const roots = { order: 20, kafka: 30, [BENCH_PART]: 40 };
+  const snap = (order: number, kafka: number, bench: number, machine: number) =>
+    snapshotOf(
+      roots,
+      [
+        statLine(20, 'node', 1, [order, 0, 0, 0]),
+        statLine(30, 'java', 1, [kafka, 0, 0, 0]),
+        statLine(40, 'node', 1, [bench, 0, 0, 0]),
+      ],
+      MACHINE([machine, 0, 0], 0),
+    );
+  // At rest for 2 s: order 20 ticks (100 ms/s), Kafka 40 ticks (200 ms/s), the bench nothing.
+  const restStart = snap(0, 0, 0, 0);
+  const restEnd = snap(20, 40, 0, 60);
+  // The step, 10 s, 50 checkouts: order 600 ticks (6 000 ms: 1 000 at rest, 5 000 above), Kafka
+  // 200 ticks (2 000 ms: all of it its idle work), the bench 50 ticks (500 ms, nothing at rest).
+  const stepEnd = snap(620, 240, 50, 910);
+  const account = cpuAccount(restEnd, stepEnd, {
+    checkouts: 50,
+    seconds: 10,
+    cores: 2,
+    ticksPerSecond: 100,
+    idle: { before: restStart, after: restEnd, seconds: 2 },
+  });
+  assert.ok(account?.idle);
+  assert.equal(account.shopPerCheckoutMs, 160, 'everything: (6 000 + 2 000) ÷ 50');
+  assert.deepEqual(account.idle.msPerSecond, { order: 100, kafka: 200, [BENCH_PART]: 0 });
+  assert.equal(account.idle.shopMsPerSecond, 300);
+  assert.equal(account.idle.shopAbovePerCheckoutMs, 100, '5 000 ms above rest ÷ 50');
+  assert.equal(account.idle.benchAbovePerCheckoutMs, 10);
+  // (2 000 − 300) ms a second left ÷ 110 ms a checkout.
+  assert.equal(account.idle.ceilingPerSecond, 1700 / 110);
+  const table = cpuTable(account, 5).join('\n');
+  assert.match(table, /\| order \| 6000 \| 120 \| 100 \| 100 \|/);
+  assert.match(table, /\| kafka \| 2000 \| 40 \| 200 \| 0\.00 \|/);
+  assert.match(table, /Counting only what a checkout adds .*= \*\*15 checkouts\/s\*\*/);
+  assert.equal(
+    cpuAccount(restEnd, stepEnd, { checkouts: 50, seconds: 10, cores: 2, ticksPerSecond: 100 })?.idle,
+    undefined,
+  );
+});
+
 test('the report shows each step’s CPU per checkout and the accounting of the highest step', () => {
   const account = cpuAccount(
     snapshotOf(
