@@ -53,6 +53,16 @@ function relabelResult(result: unknown): unknown {
  * introspection works through adapter-pg. Application tables never use these types.
  */
 export class CatalogTypesAsTextClient extends pg.Client {
+  constructor(config?: string | pg.ClientConfig) {
+    super(config);
+    // The server ending a connection (PostgreSQL crashed) that a caller holds between two
+    // queries — inside a transaction, say — makes pg emit 'error' on the client, and then no pool
+    // listens: an 'error' nobody hears is an uncaught exception that ends the service. The query
+    // in flight, or the next one, still fails with the error, and the pool destroys the client
+    // when it is released (exercise 11 kills PostgreSQL under checkouts).
+    this.on('error', () => {});
+  }
+
   // biome-ignore lint/suspicious/noExplicitAny: pg's query() has a dozen overloads; this wraps them all.
   override query(...args: any[]): any {
     const last = args[args.length - 1];
@@ -105,7 +115,13 @@ export class OfflinePrismaPg implements SqlMigrationAwareDriverAdapterFactory {
   connect(): Promise<SqlDriverAdapter> {
     // Every later connection (the CLI's admin and shadow connections, a client connecting
     // again) has a pool of its own, as upstream does: disposing of one must not end another's.
-    if (this.poolTaken) return new PrismaPg(poolConfig(this.settings)).connect();
+    // Each with a pool that listens for its idle connections' errors, as createPgPool's does: a
+    // pool's 'error' that nobody hears (PostgreSQL killed) is an uncaught exception.
+    if (this.poolTaken) {
+      const pool = new pg.Pool(poolConfig(this.settings));
+      pool.on('error', () => {});
+      return new PrismaPg(pool, { disposeExternalPool: true }).connect();
+    }
     this.poolTaken = true;
     return this.inner.connect();
   }

@@ -147,3 +147,29 @@ test('a connection the server ends while a transaction holds it fails that trans
     await admin.end();
   }
 });
+
+test('a pooled connection held outside the chassis’ runner and ended by the server is an error of its next query, not of the process', async () => {
+  // Any caller of a chassis pool (Prisma's adapter inside its transactions, a store on pgPoolOf)
+  // may hold a client between two queries when PostgreSQL dies: the client itself listens, so
+  // pg's 'error' on it is not an uncaught exception (exercise 11 kills PostgreSQL under load).
+  const pool = createPgPool(testDatabase, 1);
+  const admin = new pg.Client(testDatabase);
+  await admin.connect();
+  try {
+    const client = await pool.connect();
+    const pid = (await client.query<{ pid: number }>('select pg_backend_pid() as pid')).rows[0]?.pid;
+    await admin.query('select pg_terminate_backend($1)', [pid]);
+    await new Promise((r) => setTimeout(r, 300));
+    const failure = await client.query('select 1').then(
+      () => undefined,
+      (err: Error) => err,
+    );
+    assert.match(String(failure?.message), /terminat|not queryable/i);
+    client.release(failure);
+    const again = (await pool.query<{ pid: number }>('select pg_backend_pid() as pid')).rows[0]?.pid;
+    assert.ok(pid && again && again !== pid, 'the next query has a new connection');
+  } finally {
+    await pool.end();
+    await admin.end();
+  }
+});
