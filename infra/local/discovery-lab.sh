@@ -65,15 +65,20 @@ member_env() {
   echo "REGISTRY_MODE=consul"
   echo "CONSUL_URL=http://127.0.0.1:$CONSUL_PORT"
   echo "ADMIN_TOKEN=$ADMIN_TOKEN"
-  shoplab_key_env "$SHOPLAB_STATE/keys" "$s"
+  stack_env "$s"
+  echo "ORDER_EVENTS_TOPIC=lab.discovery.unused"
+  echo "ORDER_EVENTS_GROUP=$s-lab-discovery"
+  if [[ $s == catalog ]]; then echo "SEED_CATALOG=false"; fi
+}
+
+# What every member takes from the local stack: its service's keys, and where the stack is.
+stack_env() {
+  shoplab_key_env "$SHOPLAB_STATE/keys" "$1"
   echo "NODE_ENV=development"
   echo "OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318"
   echo "KAFKA_BROKERS=127.0.0.1:9092"
   echo "DB_HOST=127.0.0.1"
   echo "DB_PORT=5432"
-  echo "ORDER_EVENTS_TOPIC=lab.discovery.unused"
-  echo "ORDER_EVENTS_GROUP=$s-lab-discovery"
-  if [[ $s == catalog ]]; then echo "SEED_CATALOG=false"; fi
 }
 
 # A second instance of the shop's own service (catalog-2, order-2): what infra/local/services.sh
@@ -82,12 +87,7 @@ scale_member_env() {
   local m=$1 s=${SERVICE[$1]} catalogs=127.0.0.1:9082
   echo "ADMIN_TOKEN=$ADMIN_TOKEN"
   echo "CARD_ENCRYPTION_KEY=$CARD_ENCRYPTION_KEY"
-  shoplab_key_env "$SHOPLAB_STATE/keys" "$s"
-  echo "NODE_ENV=development"
-  echo "OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318"
-  echo "KAFKA_BROKERS=127.0.0.1:9092"
-  echo "DB_HOST=127.0.0.1"
-  echo "DB_PORT=5432"
+  stack_env "$s"
   if [[ $s == catalog ]]; then printf '%s\n' SEED_CATALOG=false ACCESS_LOG=all; fi
   if [[ $s == order ]]; then
     [[ $(proc_state lab-catalog-2) == running ]] && catalogs+=",catalog=127.0.0.1:${GRPC_PORT[catalog-2]}"
