@@ -35,8 +35,6 @@ const prismaPools = new WeakMap<object, pg.Pool>();
 /** A Prisma client through the chassis' driver adapter: the one way services and their tests make one. */
 export function createPrismaClient<P>(PrismaClient: PrismaClientClass<P>, settings: DatabaseSettings): P {
   const adapter = createPrismaAdapter(settings);
-  // Until Prisma connects, nobody else hears an idle connection's error (see createPgPool).
-  adapter.pool.on('error', () => {});
   const prisma = new PrismaClient({ adapter });
   prismaPools.set(prisma as object, adapter.pool);
   return prisma;

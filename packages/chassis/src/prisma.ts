@@ -91,6 +91,17 @@ export function poolConfig(db: DatabaseSettings): pg.PoolConfig {
 }
 
 /**
+ * A pool of the adapter's. Its idle connections' errors (PostgreSQL killed or restarted) are
+ * heard here — an 'error' nobody hears is an uncaught exception that ends the service — and the
+ * pool drops the connection; the next query connects anew, or fails to its caller.
+ */
+function listeningPool(settings: DatabaseSettings): pg.Pool {
+  const pool = new pg.Pool(poolConfig(settings));
+  pool.on('error', () => {});
+  return pool;
+}
+
+/**
  * adapter-pg with a shadow database that is dropped only after its pool is closed, and
  * `WITH (FORCE)`: upstream drops it while its own pool still holds connections.
  */
@@ -107,7 +118,7 @@ export class OfflinePrismaPg implements SqlMigrationAwareDriverAdapterFactory {
   private poolTaken = false;
 
   constructor(private readonly settings: DatabaseSettings) {
-    this.pool = new pg.Pool(poolConfig(settings));
+    this.pool = listeningPool(settings);
     this.inner = new PrismaPg(this.pool, { disposeExternalPool: true });
     this.adapterName = this.inner.adapterName;
   }
@@ -115,13 +126,7 @@ export class OfflinePrismaPg implements SqlMigrationAwareDriverAdapterFactory {
   connect(): Promise<SqlDriverAdapter> {
     // Every later connection (the CLI's admin and shadow connections, a client connecting
     // again) has a pool of its own, as upstream does: disposing of one must not end another's.
-    // Each with a pool that listens for its idle connections' errors, as createPgPool's does: a
-    // pool's 'error' that nobody hears (PostgreSQL killed) is an uncaught exception.
-    if (this.poolTaken) {
-      const pool = new pg.Pool(poolConfig(this.settings));
-      pool.on('error', () => {});
-      return new PrismaPg(pool, { disposeExternalPool: true }).connect();
-    }
+    if (this.poolTaken) return new PrismaPg(listeningPool(this.settings), { disposeExternalPool: true }).connect();
     this.poolTaken = true;
     return this.inner.connect();
   }
