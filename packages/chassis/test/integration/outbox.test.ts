@@ -11,6 +11,7 @@ import { Registry } from 'prom-client';
 import { replayOutbox } from '../../src/admin-audit';
 import { FaultInjector } from '../../src/chaos';
 import {
+  consumerIntake,
   createConsumer,
   createEvent,
   createProducer,
@@ -152,32 +153,44 @@ async function dropSlot(): Promise<void> {
 }
 
 /** A consumer that applies each event to `applied` and records the trace id it ran in. */
+/**
+ * Applies the topic's events as a service does: through consumerIntake, which replaces a
+ * consumer kafkajs gives up on — after an outage a restarted broker may not name the group
+ * coordinator yet, and kafkajs then crashes the consumer without restarting it.
+ */
 async function startApplyingConsumer(topic: string) {
   const traceIds = new Map<string, string | undefined>();
   const groupId = randomName('chassis-outbox-');
-  const consumer = createConsumer({
+  const intake = consumerIntake('test-applying-consumer', {
     kafka,
-    groupId,
     topics: [topic],
-    db: db.pool,
     logger,
-    maxAttempts: 5,
-    backoff: { initialMs: 50, maxMs: 500 },
-    // After an outage the broker waits out the old member's session before the group rebalances.
-    consumerConfig: { sessionTimeout: 6000, heartbeatInterval: 1000 },
-    handler: async (event, tx) => {
-      const data = event.data as { n: number };
-      await tx.query('INSERT INTO applied (event_id, subject, n) VALUES ($1, $2, $3)', [
-        event.id,
-        event.subject,
-        data.n,
-      ]);
-      traceIds.set(event.id, trace.getActiveSpan()?.spanContext().traceId);
-    },
+    backoff: { initialMs: 200, maxMs: 1_000 },
+    create: () =>
+      createConsumer({
+        kafka,
+        groupId,
+        topics: [topic],
+        db: db.pool,
+        logger,
+        maxAttempts: 5,
+        backoff: { initialMs: 50, maxMs: 500 },
+        // After an outage the broker waits out the old member's session before the group rebalances.
+        consumerConfig: { sessionTimeout: 6000, heartbeatInterval: 1000 },
+        handler: async (event, tx) => {
+          const data = event.data as { n: number };
+          await tx.query('INSERT INTO applied (event_id, subject, n) VALUES ($1, $2, $3)', [
+            event.id,
+            event.subject,
+            data.n,
+          ]);
+          traceIds.set(event.id, trace.getActiveSpan()?.spanContext().traceId);
+        },
+      }),
   });
-  cleanups.push(() => consumer.stop());
-  await consumer.start();
-  return { consumer, groupId, traceIds };
+  cleanups.push(async () => intake.stop());
+  await intake.start?.();
+  return { groupId, traceIds };
 }
 
 async function metricValue(registry: Registry, name: string): Promise<number> {
