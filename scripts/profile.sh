@@ -66,10 +66,14 @@ log=$dir/instance.log
 # shellcheck source=lib/secrets.sh
 source "$ROOT/scripts/lib/secrets.sh"
 mapfile -t keys < <(shoplab_key_env "$SHOPLAB_STATE/keys" "$service")
+# The heap and malloc settings every service process runs with: the profile's GC share is theirs.
+# shellcheck source=lib/node-memory.sh
+source "$ROOT/scripts/lib/node-memory.sh"
+mapfile -t memory < <(shoplab_node_memory_env)
 
 say "starting a second $service on :$http_port with --cpu-prof (log: $log)"
 env SERVICE_NAME="$service" INSTANCE_ID="$service-profiled" HTTP_PORT="$http_port" "${grpc_env[@]}" \
-  ADMIN_TOKEN="$ADMIN_TOKEN" "${keys[@]}" CARD_ENCRYPTION_KEY="$CARD_ENCRYPTION_KEY" \
+  ADMIN_TOKEN="$ADMIN_TOKEN" "${keys[@]}" "${memory[@]}" CARD_ENCRYPTION_KEY="$CARD_ENCRYPTION_KEY" \
   NODE_ENV=development OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318 KAFKA_BROKERS=127.0.0.1:9092 \
   DB_HOST=127.0.0.1 DB_PORT=5432 \
   node --cpu-prof --cpu-prof-dir="$dir" --enable-source-maps \
