@@ -195,6 +195,10 @@ export const exercise01 = registerExercise({
   title: 'Payment is slow: the breakers open, reads degrade, calls fail fast',
   pattern: 'circuit breaker',
   doc: 'docs/exercises/01-payment-slow-breaker.md',
+  checkout: {
+    modes: 'orchestrated',
+    why: "its checks measure order's breaker on the saga's Authorize calls (SHOP_CIRCUIT_OPEN against 5 s timeouts on the saga's timeline); a choreographed hand-over of the card is retried by a consumer, one event per partition, its failed attempts rolled back, not recorded",
+  },
   async run(ctx) {
     const product = await productInStock(ctx, 2 * SHOPPERS);
     ctx.log(`product ${product.id} (${product.available} available); ${SHOPPERS} fresh shoppers per phase`);

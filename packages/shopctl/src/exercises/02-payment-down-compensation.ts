@@ -42,6 +42,7 @@ export const exercise02 = registerExercise({
   title: 'Payment is down: the saga compensates, no money is lost',
   pattern: 'saga with compensations',
   doc: 'docs/exercises/02-payment-down-compensation.md',
+  checkout: { modes: 'both' },
   async run(ctx) {
     const product = await productInStock(ctx, OUTAGE_ORDERS + DECLINED_ORDERS);
     const before = await stockOf(ctx, product.id);

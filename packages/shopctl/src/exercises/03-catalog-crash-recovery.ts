@@ -45,6 +45,10 @@ export const exercise03 = registerExercise({
   title: 'The catalog crashes mid-checkout: back within the step deadline, every saga confirms',
   pattern: 'retries with backoff to a deadline, idempotent commands',
   doc: 'docs/exercises/03-catalog-crash-recovery.md',
+  checkout: {
+    modes: 'orchestrated',
+    why: "its point is the saga retrying reserve_stock to its step deadline behind order's breaker to the catalog; a choreographed order never calls the catalog to reserve (the catalog's consumer reacts to order.created, and a crash only delays it)",
+  },
   async run(ctx) {
     const product = await productInStock(ctx, SHOPPERS + 1);
     const before = await stockOf(ctx, product.id);

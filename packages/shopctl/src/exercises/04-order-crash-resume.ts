@@ -104,6 +104,10 @@ export const exercise04 = registerExercise({
   title: 'The order service crashes: its sagas resume and confirm',
   pattern: 'persisted saga state, resumable orchestrator, idempotent commands',
   doc: 'docs/exercises/04-order-crash-resume.md',
+  checkout: {
+    modes: 'orchestrated',
+    why: "its point is the orchestrator's own machinery: sagas persisted, taken over after a SIGKILL when the dead runner's lease ends; a choreography has no saga to resume",
+  },
   async run(ctx) {
     const product = await productInStock(ctx, 2 * SHOPPERS);
 

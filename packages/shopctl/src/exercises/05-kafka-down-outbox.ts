@@ -199,6 +199,10 @@ export const exercise05 = registerExercise({
   title: 'Kafka is down: the outbox keeps every event, the dual write loses them',
   pattern: 'transactional outbox',
   doc: 'docs/exercises/05-kafka-down-outbox.md',
+  checkout: {
+    modes: 'orchestrated',
+    why: 'its first check is that orders confirm with Kafka down because the saga calls gRPC; a choreographed checkout is its events, so it waits for Kafka (as the system test kafka-outage, run once for that reason)',
+  },
   async run(ctx) {
     const product = await productInStock(ctx, 2 * SHOPPERS + 1);
     ctx.log(`product ${product.id} (${product.available} available); ${SHOPPERS} fresh shoppers per phase`);

@@ -78,6 +78,7 @@ export const exercise06 = registerExercise({
   title: 'Events are delivered twice: the idempotent consumers skip them',
   pattern: 'idempotent consumer',
   doc: 'docs/exercises/06-duplicate-delivery.md',
+  checkout: { modes: 'both' },
   async run(ctx) {
     const product = await productInStock(ctx, SHOPPERS);
     await requireQuietMessaging(ctx);

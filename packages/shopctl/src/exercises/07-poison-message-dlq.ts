@@ -60,6 +60,7 @@ export const exercise07 = registerExercise({
   title: 'The cart cannot handle an event: retries, the dead-letter topic, redrive',
   pattern: 'dead-letter queue',
   doc: 'docs/exercises/07-poison-message-dlq.md',
+  checkout: { modes: 'both' },
   async run(ctx) {
     const product = await productInStock(ctx, 2);
     await requireQuietMessaging(ctx);

@@ -155,6 +155,10 @@ export const exercise08 = registerExercise({
   title: 'An instance dies: discovery stops sending it traffic',
   pattern: 'service discovery with health checks, client-side load balancing',
   doc: 'docs/exercises/08-instance-dies-discovery.md',
+  checkout: {
+    modes: 'orchestrated',
+    why: 'not about checkout outcomes: which catalog instance discovery sends traffic to',
+  },
   async run(ctx) {
     ctx.step('bring up the lab: the Consul double, catalog-a, catalog-b, cart-x (consul mode)');
     ctx.defer('tear the discovery lab down', () => lab(ctx, 'down'));

@@ -66,6 +66,10 @@ export const exercise09 = registerExercise({
   title: 'CQRS: the history lags behind the order pages, catches up, and is rebuilt from the events',
   pattern: 'CQRS (read model, eventual consistency, rebuild)',
   doc: 'docs/exercises/09-cqrs-lag-rebuild.md',
+  checkout: {
+    modes: 'orchestrated',
+    why: "not about checkout outcomes: the history read model's lag and rebuild",
+  },
   async run(ctx) {
     const history = new HistoryApi(ctx.env, ctx.adminToken);
     const product = await productInStock(ctx, ORDERS);

@@ -87,6 +87,10 @@ export const exercise10 = registerExercise({
   title: 'Payment’s clock runs 30 s behind: wall time lies about the order of events, the HLC does not',
   pattern: 'logical clocks (Lamport, hybrid logical clock)',
   doc: 'docs/exercises/10-clock-skew.md',
+  checkout: {
+    modes: 'orchestrated',
+    why: "its timelines are the saga's steps ordered by wall clock and HLC; not about checkout outcomes",
+  },
   async run(ctx) {
     const product = await productInStock(ctx, SKEWED_ORDERS + 1);
     const shoppers = await shoppersWithCart(ctx, SKEWED_ORDERS + 1, product.id);

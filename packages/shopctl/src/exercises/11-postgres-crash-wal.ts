@@ -332,6 +332,10 @@ export const exercise11 = registerExercise({
   title: 'PostgreSQL crashes under load: the write-ahead log replays every committed order',
   pattern: 'write-ahead log (crash recovery)',
   doc: 'docs/exercises/11-postgres-crash-wal.md',
+  checkout: {
+    modes: 'orchestrated',
+    why: "not about checkout outcomes: PostgreSQL's crash recovery of what was committed",
+  },
   async run(ctx) {
     const mode = await detectMode(ctx.env);
     if (mode !== 'local') {

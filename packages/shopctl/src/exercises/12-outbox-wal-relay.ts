@@ -145,6 +145,10 @@ export const exercise12 = registerExercise({
   title: 'The outbox relay polls the table, then tails the write-ahead log',
   pattern: 'transaction log tailing (logical replication) vs a polling outbox relay',
   doc: 'docs/exercises/12-outbox-wal-relay.md',
+  checkout: {
+    modes: 'orchestrated',
+    why: "not about checkout outcomes: order's outbox relay, polling then tailing the WAL",
+  },
   async run(ctx) {
     const product = await productInStock(ctx, 2 * SHOPPERS + KILL_SHOPPERS);
     ctx.defer("order's relay back to polling (its slot dropped)", () => ctx.admin.setRelayMode('order', 'poll'));
@@ -185,6 +189,7 @@ export const exercise12 = registerExercise({
     });
     for (const line of lines) ctx.log(line);
     if (code !== 0) throw new Error(`shopctl start order failed (exit status ${code})`);
+    await ctx.orderStarted();
     const restartedAt = Date.now();
     const drained = await orderDrained(ctx, 30_000).then(
       () => (Date.now() - restartedAt) / 1000,

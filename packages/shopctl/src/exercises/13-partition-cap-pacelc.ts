@@ -138,6 +138,10 @@ export const exercise13 = registerExercise({
     'CAP and PACELC: the catalog cut off — pages stay available, checkout stays consistent; then latency or consistency',
   pattern: 'CAP, PACELC (availability vs consistency under partition, latency vs consistency else), HTTP caching',
   doc: 'docs/exercises/13-partition-cap-pacelc.md',
+  checkout: {
+    modes: 'orchestrated',
+    why: "its checkout checks are the saga's calls to a catalog that hangs; the rest is about reads",
+  },
   async run(ctx) {
     const product = await productInStock(ctx, 1);
     const [shopper] = await shoppersWithCart(ctx, 1, product.id);

@@ -236,6 +236,10 @@ export const exercise14 = registerExercise({
   title: 'A slow read path is flooded: the bulkheads keep checkout’s slots free',
   pattern: 'bulkhead',
   doc: 'docs/exercises/14-bulkhead-read-flood.md',
+  checkout: {
+    modes: 'orchestrated',
+    why: 'not about checkout outcomes: the bulkheads between a flood of reads and checkout',
+  },
   async run(ctx) {
     const units = FLOOD_SHOPPERS + 2 * CHECKOUTS;
     const product = await productInStock(ctx, units);

@@ -71,6 +71,10 @@ export const exercise15 = registerExercise({
   title: 'Event sourcing: the payment projections rebuilt from the event store, a past balance, a capture race',
   pattern: 'event sourcing (event store, projections, temporal query, optimistic concurrency)',
   doc: 'docs/exercises/15-event-sourced-payment.md',
+  checkout: {
+    modes: 'orchestrated',
+    why: "not about checkout outcomes: payment's event store and projections",
+  },
   async run(ctx) {
     const payments = new PaymentAdminApi(ctx.env, ctx.adminToken);
     const product = await productInStock(ctx, BEFORE_T + AFTER_T);

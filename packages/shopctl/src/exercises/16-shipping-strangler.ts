@@ -101,6 +101,10 @@ export const exercise16 = registerExercise({
   title: 'Strangler fig: quotes move from the legacy SOAP system to the native one under load, shadowed, rolled back',
   pattern: 'strangler fig, adapter / anti-corruption layer, shadow traffic',
   doc: 'docs/exercises/16-shipping-strangler.md',
+  checkout: {
+    modes: 'orchestrated',
+    why: 'not about checkout outcomes: shipping quotes moved to a new system',
+  },
   async run(ctx) {
     const api = new ShippingApi(ctx.env, ctx.adminToken);
     const start = await api.status();

@@ -160,6 +160,10 @@ export const exercise17 = registerExercise({
   title: 'Choreography beside orchestration: same outcomes, a different shape',
   pattern: 'choreography vs orchestration',
   doc: 'docs/exercises/17-choreographed-checkout.md',
+  checkout: {
+    modes: 'orchestrated',
+    why: "it sets the checkout mode itself (the same mix in both modes, then choreographed checkouts with payment killed), under order's default choreography deadline: the orchestrated pass runs it",
+  },
   async run(ctx) {
     const before = await ctx.admin.request<{ mode: string; available: string[] }>(
       'order',

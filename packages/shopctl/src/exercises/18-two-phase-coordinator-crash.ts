@@ -331,6 +331,10 @@ export const exercise18 = registerExercise({
   title: 'Two-phase commit: the coordinator dies between prepare and commit',
   pattern: 'two-phase commit (a distributed transaction), for contrast with the saga',
   doc: 'docs/exercises/18-two-phase-coordinator-crash.md',
+  checkout: {
+    modes: 'orchestrated',
+    why: 'it sets the checkout mode itself (two-phase, and orchestrated for contrast)',
+  },
   async run(ctx) {
     const products: string[] = [];
     // Each product sells at most 8 units: 4 to its held shopper (two batches, two crashes), 4 to the load's two shoppers of it.

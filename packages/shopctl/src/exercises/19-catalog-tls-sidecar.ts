@@ -203,6 +203,10 @@ registerExercise({
   title: 'A sidecar takes TLS and the access log off the catalog',
   pattern: 'sidecar',
   doc: 'docs/exercises/19-catalog-tls-sidecar.md',
+  checkout: {
+    modes: 'orchestrated',
+    why: 'not about checkout outcomes: a TLS sidecar in front of the catalog',
+  },
   async run(ctx) {
     if (!localStackRunning(ctx.env)) {
       throw new Error(

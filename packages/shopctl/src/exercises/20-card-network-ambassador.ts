@@ -194,6 +194,10 @@ export const exercise20 = registerExercise({
   title: "Ambassador: HAProxy beside payment owns the card network's retries, timeouts and circuit",
   pattern: 'ambassador',
   doc: 'docs/exercises/20-card-network-ambassador.md',
+  checkout: {
+    modes: 'orchestrated',
+    why: "not about checkout outcomes: payment's ambassador to the card network",
+  },
   async run(ctx) {
     const start = await paymentSwitch(ctx);
     ctx.log(`payment's card network switch: ${start.mode}; ambassador server ${(await serverRow(ctx)).status}`);

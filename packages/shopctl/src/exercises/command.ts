@@ -5,16 +5,20 @@ import { AdminApi, adminBaseUrl, resolveAdminToken, ShopApi, serviceBaseUrl } fr
 import { type CliIo, formatTable } from '../command';
 import { findExercise, listExercises } from './registry';
 import { type ExerciseResult, type RunOptions, runExercise } from './runner';
-import type { Exercise, ShopTarget } from './types';
+import { CHECKOUT_MODES, type CheckoutMode, concerns, type Exercise, type ShopTarget } from './types';
 
 export const EXERCISE_USAGE = `usage: shopctl exercise list
        shopctl exercise show <N>
-       shopctl exercise run <N>… | all   [--token T] [--gateway URL]
+       shopctl exercise run <N>… | all   [--checkout-mode orchestrated|choreographed] [--token T] [--gateway URL]
 
 Each exercise (docs/exercises/) breaks the running shop on purpose and measures whether the
 pattern it teaches contains the fault. run injects the fault, drives the shop, prints every
 check as PASS or FAIL with its evidence, always clears its faults and restarts what it
 stopped (also on Ctrl-C), and ends with the audit. Needs the local stack (make up).
+  --checkout-mode M  orchestrated or choreographed: the order service's checkout switch is put
+                  at M before each exercise (and after it restarts order) and back afterwards;
+                  all runs only the exercises that concern M, and says why it passes over the
+                  others (without the option the switch is left alone: its default, orchestrated)
   --token T       the admin token (default: $ADMIN_TOKEN, else the local stack's secrets.env)
   --gateway URL   the gateway (default: $SHOPLAB_GATEWAY_URL or http://127.0.0.1:8080)
 Exit status: 0 every check PASSes, 1 a check FAILs, 2 usage or setup error, 130 interrupted.`;
@@ -55,17 +59,20 @@ interface RunArgs {
   which: string[];
   token?: string;
   gateway?: string;
+  checkoutMode?: CheckoutMode;
 }
 
 function parseRunArgs(argv: string[]): RunArgs | string {
   const args: RunArgs = { which: [] };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
-    if (arg === '--token' || arg === '--gateway') {
+    if (arg === '--token' || arg === '--gateway' || arg === '--checkout-mode') {
       const v = argv[++i];
       if (v === undefined || v.startsWith('--')) return `${arg} needs a value`;
       if (arg === '--token') args.token = v;
-      else args.gateway = v.replace(/\/+$/, '');
+      else if (arg === '--gateway') args.gateway = v.replace(/\/+$/, '');
+      else if ((CHECKOUT_MODES as readonly string[]).includes(v)) args.checkoutMode = v as CheckoutMode;
+      else return `--checkout-mode is ${CHECKOUT_MODES.join(' or ')}, not '${v}'`;
     } else if (arg.startsWith('--')) return `unknown option ${arg}`;
     else args.which.push(arg);
   }
@@ -95,14 +102,26 @@ async function run(argv: string[], io: CliIo, deps: RunDeps): Promise<number> {
     io.err(`shopctl exercise run: ${args}\n${EXERCISE_USAGE}\n`);
     return 2;
   }
+  const mode = args.checkoutMode;
   let chosen: Exercise[];
-  if (args.which.length === 1 && args.which[0] === 'all') chosen = listExercises();
-  else {
+  if (args.which.length === 1 && args.which[0] === 'all') {
+    chosen = [];
+    for (const e of listExercises()) {
+      const ok = mode ? concerns(e, mode) : true;
+      if (ok === true) chosen.push(e);
+      else io.out(`exercise ${e.number} passed over in ${mode} mode: ${ok}\n`);
+    }
+  } else {
     chosen = [];
     for (const n of args.which) {
       const e = findExercise(n);
       if (!e) {
         io.err(`shopctl exercise run: no exercise ${n}; see shopctl exercise list\n`);
+        return 2;
+      }
+      const ok = mode ? concerns(e, mode) : true;
+      if (ok !== true) {
+        io.err(`shopctl exercise run: exercise ${e.number} does not concern the ${mode} mode: ${ok}\n`);
         return 2;
       }
       chosen.push(e);
@@ -136,7 +155,15 @@ async function run(argv: string[], io: CliIo, deps: RunDeps): Promise<number> {
   try {
     for (const exercise of chosen) {
       if (signal.aborted) break;
-      results.push(await runExercise(exercise, { target, out: io.out, signal, ...deps.runOptions }));
+      results.push(
+        await runExercise(exercise, {
+          target,
+          out: io.out,
+          signal,
+          ...(mode ? { checkoutMode: mode } : {}),
+          ...deps.runOptions,
+        }),
+      );
     }
   } finally {
     detach();

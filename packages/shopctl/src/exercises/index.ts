@@ -25,6 +25,8 @@ export { findExercise, listExercises, registerExercise } from './registry';
 export {
   abortableSleep,
   auditWhenSettled,
+  type CheckoutSwitch,
+  checkoutSwitch,
   type ExerciseResult,
   formatCheck,
   type RunOptions,

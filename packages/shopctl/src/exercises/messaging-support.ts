@@ -14,7 +14,10 @@ import { type ControlAction, type ControlTarget, runControl } from '../control';
 import { scrape, sumSamples } from './support';
 import type { ExerciseContext } from './types';
 
-/** `shopctl stop|start|kill <targets>`; the scripts' output is kept and shown only on failure. */
+/**
+ * `shopctl stop|start|kill <targets>`; the scripts' output is kept and shown only on failure. An
+ * order service started again is put back at the run's checkout mode (ctx.orderStarted).
+ */
 export async function control(ctx: ExerciseContext, action: ControlAction, targets: ControlTarget[]): Promise<void> {
   let output = '';
   const keep = (text: string) => {
@@ -23,6 +26,7 @@ export async function control(ctx: ExerciseContext, action: ControlAction, targe
   const code = await runControl(action, targets, { env: ctx.env, out: keep, err: keep });
   if (code !== 0) throw new Error(`shopctl ${action} ${targets.join(' ')} failed:\n${output.slice(-1500)}`);
   ctx.log(`shopctl ${action} ${targets.join(' ')}: done`);
+  if (action === 'start' && targets.includes('order')) await ctx.orderStarted();
 }
 
 /**

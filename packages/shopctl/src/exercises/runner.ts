@@ -3,7 +3,31 @@
 import { type AuditReport, collectAuditData, formatReport, runAudit } from '@shoplab/audit';
 import { auditUntilSettled } from '../audit-wait';
 import { messageOf } from '../error-text';
-import { type Check, check, type Exercise, type ExerciseContext, type ExerciseInfo, type ShopTarget } from './types';
+import {
+  type Check,
+  type CheckoutMode,
+  check,
+  type Exercise,
+  type ExerciseContext,
+  type ExerciseInfo,
+  type ShopTarget,
+} from './types';
+
+/** The order service's checkout switch (`GET`/`PUT /v1/admin/checkout-mode` on its admin listener). */
+export interface CheckoutSwitch {
+  get: () => Promise<string>;
+  set: (mode: string) => Promise<void>;
+}
+
+/** The switch of the shop at `target`. */
+export function checkoutSwitch(target: ShopTarget): CheckoutSwitch {
+  return {
+    get: async () => (await target.admin.request<{ mode: string }>('order', 'GET', '/v1/admin/checkout-mode')).mode,
+    set: async (mode) => {
+      await target.admin.request('order', 'PUT', '/v1/admin/checkout-mode', { body: { mode } });
+    },
+  };
+}
 
 export interface RunOptions {
   target: ShopTarget;
@@ -14,6 +38,15 @@ export interface RunOptions {
   audit?: ((target: ShopTarget, signal: AbortSignal) => Promise<AuditReport>) | null;
   /** Per undo (default 90 s): a hung cleanup is reported and the next one runs. */
   cleanupTimeoutMs?: number;
+  /**
+   * The checkout mode to run in: the runner puts the order service's switch there before the
+   * exercise, again whenever the exercise starts order anew, and back to what it was after
+   * (a cleanup: also after a failure or Ctrl-C). Absent: the switch is left alone and the
+   * exercise runs as `orchestrated`, its default.
+   */
+  checkoutMode?: CheckoutMode;
+  /** The switch (default: the order service's, checkoutSwitch(target)). */
+  checkoutSwitch?: CheckoutSwitch;
   /** For tests (default `Date.now`). */
   now?: () => number;
 }
@@ -102,6 +135,8 @@ export async function runExercise(exercise: Exercise, options: RunOptions): Prom
     doc: exercise.doc,
   };
   const undos: { label: string; undo: () => Promise<unknown> | unknown }[] = [];
+  const mode = options.checkoutMode;
+  const modeSwitch = mode ? (options.checkoutSwitch ?? checkoutSwitch(options.target)) : undefined;
   const ctx: ExerciseContext = {
     ...options.target,
     exercise: info,
@@ -113,6 +148,19 @@ export async function runExercise(exercise: Exercise, options: RunOptions): Prom
       undos.push({ label, undo });
     },
     sleep: (ms) => abortableSleep(ms, signal),
+    checkoutMode: mode ?? 'orchestrated',
+    orderStarted: async () => {
+      // A restarted order service is at its configured mode: the run's mode again.
+      if (mode && modeSwitch) await modeSwitch.set(mode);
+    },
+  };
+  /** The switch at the run's mode, its way back registered first (so it is the last cleanup). */
+  const setMode = async (): Promise<void> => {
+    if (!mode || !modeSwitch) return;
+    const previous = await modeSwitch.get();
+    ctx.defer(`checkout mode back to ${previous}`, () => modeSwitch.set(previous));
+    if (previous !== mode) await modeSwitch.set(mode);
+    ctx.log(`checkout mode: ${mode}${previous === mode ? '' : ` (the switch was at ${previous})`}`);
   };
 
   out(`━━ Exercise ${exercise.number} · ${exercise.title}\n   pattern: ${exercise.pattern} · page: ${exercise.doc}\n`);
@@ -121,7 +169,11 @@ export async function runExercise(exercise: Exercise, options: RunOptions): Prom
   if (!interrupted) {
     const abort = abortion(signal);
     try {
-      checks.push(...(await Promise.race([exercise.run(ctx), abort.promise])));
+      const run = async () => {
+        await setMode();
+        return exercise.run(ctx);
+      };
+      checks.push(...(await Promise.race([run(), abort.promise])));
     } catch (err) {
       if (err instanceof Interrupted || signal.aborted) interrupted = true;
       else

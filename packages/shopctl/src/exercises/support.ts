@@ -229,7 +229,8 @@ export async function scrape(baseUrl: string): Promise<string> {
 
 /**
  * `shopctl stop|start|kill <target>` from inside an exercise (its script's lines go to the
- * exercise log); throws when the script fails.
+ * exercise log); throws when the script fails. An order service started again is put back at
+ * the run's checkout mode (ctx.orderStarted).
  */
 export async function control(ctx: ExerciseContext, action: ControlAction, target: ControlTarget): Promise<void> {
   const lines: string[] = [];
@@ -239,6 +240,7 @@ export async function control(ctx: ExerciseContext, action: ControlAction, targe
   const code = await runControl(action, [target], { env: ctx.env, out: keep, err: keep });
   for (const line of lines) ctx.log(line);
   if (code !== 0) throw new Error(`shopctl ${action} ${target} failed (exit status ${code})`);
+  if (action === 'start' && target === 'order') await ctx.orderStarted();
 }
 
 /** One product's stock row from the catalog (`GET /v1/admin/stock`). */

@@ -21,6 +21,20 @@ export function check(name: string, pass: boolean, ...evidence: string[]): Check
   return { name, verdict: pass ? 'PASS' : 'FAIL', evidence };
 }
 
+/**
+ * The order service's checkout switch (docs/patterns/choreography.md): the saga conducts the
+ * checkout, or the services react to each other's events. `shopctl exercise run … --checkout-mode`.
+ */
+export type CheckoutMode = 'orchestrated' | 'choreographed';
+export const CHECKOUT_MODES: readonly CheckoutMode[] = ['orchestrated', 'choreographed'];
+
+/**
+ * The checkout modes an exercise concerns: both (its checkouts end the same way in either, the
+ * same outcome checks), or orchestrated only, with why — one line, printed when a run in the
+ * choreographed mode passes over it.
+ */
+export type ExerciseModes = { modes: 'both' } | { modes: 'orchestrated'; why: string };
+
 /** The fixed facts of an exercise, shown by `shopctl exercise list`. */
 export interface ExerciseInfo {
   /** 1, 2, … — the `N` of `shopctl exercise run N`. */
@@ -35,6 +49,8 @@ export interface ExerciseInfo {
 }
 
 export interface Exercise extends ExerciseInfo {
+  /** The checkout modes it concerns (ExerciseModes). */
+  checkout: ExerciseModes;
   /**
    * Injects the fault, drives the shop and measures. Register every undo with `ctx.defer`
    * BEFORE doing the thing it undoes. A thrown error becomes a FAIL check; cleanups and the
@@ -73,4 +89,22 @@ export interface ExerciseContext extends ShopTarget {
   defer: (label: string, undo: () => Promise<unknown> | unknown) => void;
   /** Waits `ms`; rejects with an AbortError on Ctrl-C. */
   sleep: (ms: number) => Promise<void>;
+  /**
+   * The checkout mode of the run: what `--checkout-mode` asked for (the runner put the order
+   * service's switch there), else `orchestrated`, the switch's default. An exercise reads the
+   * mechanism of its mode with it: a saga's steps, or a choreography's events.
+   */
+  checkoutMode: CheckoutMode;
+  /**
+   * Call after starting the order service again: it starts at its configured mode, so the
+   * runner puts the switch back at `checkoutMode` (when the run set it). support.ts' and
+   * messaging-support.ts' `control` call it.
+   */
+  orderStarted: () => Promise<void>;
+}
+
+/** True when `exercise` concerns `mode`; otherwise the one line saying why not. */
+export function concerns(exercise: Pick<Exercise, 'checkout'>, mode: CheckoutMode): true | string {
+  if (mode === 'orchestrated' || exercise.checkout.modes === 'both') return true;
+  return exercise.checkout.why;
 }

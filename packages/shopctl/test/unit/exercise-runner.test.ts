@@ -3,7 +3,9 @@ import { test } from 'node:test';
 import type { AuditReport } from '@shoplab/audit';
 import { AdminApi, ShopApi } from '../../src/api';
 import {
+  type CheckoutSwitch,
   check,
+  concerns,
   type Exercise,
   type ExerciseContext,
   exerciseCommand,
@@ -27,7 +29,15 @@ const target: ShopTarget = {
 };
 
 function fake(run: (ctx: ExerciseContext) => Promise<ReturnType<typeof check>[]>): Exercise {
-  return { number: 42, slug: 'fake', title: 'a fake exercise', pattern: 'testing', doc: 'docs/none.md', run };
+  return {
+    number: 42,
+    slug: 'fake',
+    title: 'a fake exercise',
+    pattern: 'testing',
+    doc: 'docs/none.md',
+    checkout: { modes: 'both' },
+    run,
+  };
 }
 
 function auditReport(ok: boolean): AuditReport {
@@ -273,4 +283,161 @@ test('quantile picks the nearest rank, and describeMs reports it', () => {
   assert.equal(quantile(values, 0.95), 1000);
   assert.ok(Number.isNaN(quantile([], 0.5)));
   assert.equal(describeMs(values), 'p50 30 ms, p95 1000 ms, max 1000 ms (n=5)');
+});
+
+/** A checkout switch in memory that records every change. */
+function memorySwitch(initial: string): CheckoutSwitch & { mode: () => string; sets: string[] } {
+  let mode = initial;
+  const sets: string[] = [];
+  return {
+    get: async () => mode,
+    set: async (m) => {
+      sets.push(m);
+      mode = m;
+    },
+    mode: () => mode,
+    sets,
+  };
+}
+
+test('--checkout-mode: the switch is at the mode during the run, again after order restarts, and back afterwards', async () => {
+  const modeSwitch = memorySwitch('orchestrated');
+  const seen: string[] = [];
+  const opts = options({ checkoutMode: 'choreographed', checkoutSwitch: modeSwitch });
+  const result = await runExercise(
+    fake(async (ctx) => {
+      seen.push(`${ctx.checkoutMode} ${modeSwitch.mode()}`);
+      ctx.defer('start the order service', async () => {
+        await modeSwitch.set('orchestrated'); // order restarted: back at its configured default
+        await ctx.orderStarted();
+        seen.push(`cleanup ${modeSwitch.mode()}`);
+      });
+      await modeSwitch.set('orchestrated'); // a restart of order in the middle of the run
+      await ctx.orderStarted();
+      seen.push(`restarted ${modeSwitch.mode()}`);
+      return [check('something', true)];
+    }),
+    opts,
+  );
+  assert.equal(result.ok, true);
+  assert.deepEqual(seen, ['choreographed choreographed', 'restarted choreographed', 'cleanup choreographed']);
+  assert.equal(modeSwitch.mode(), 'orchestrated', 'back at what it was');
+  assert.match(opts.text(), /checkout mode: choreographed \(the switch was at orchestrated\)/);
+  assert.match(opts.text(), /✓ checkout mode back to orchestrated/);
+});
+
+test('--checkout-mode: the switch goes back after an exercise that throws, and after Ctrl-C', async () => {
+  const thrown = memorySwitch('orchestrated');
+  await runExercise(
+    fake(async () => {
+      throw new Error('payment did not start');
+    }),
+    options({ checkoutMode: 'choreographed', checkoutSwitch: thrown }),
+  );
+  assert.deepEqual(thrown.sets, ['choreographed', 'orchestrated']);
+
+  const controller = new AbortController();
+  const interrupted = memorySwitch('orchestrated');
+  const result = await runExercise(
+    fake(async () => {
+      setTimeout(() => controller.abort(), 10);
+      await new Promise(() => {});
+      return [];
+    }),
+    options({ checkoutMode: 'choreographed', checkoutSwitch: interrupted, signal: controller.signal }),
+  );
+  assert.equal(result.interrupted, true);
+  assert.equal(interrupted.mode(), 'orchestrated');
+});
+
+test('--checkout-mode: a switch that cannot be set fails the exercise before it runs', async () => {
+  let ran = false;
+  const result = await runExercise(
+    fake(async () => {
+      ran = true;
+      return [check('something', true)];
+    }),
+    options({
+      checkoutMode: 'choreographed',
+      checkoutSwitch: {
+        get: async () => 'orchestrated',
+        set: async () => {
+          throw new Error('order answered 503');
+        },
+      },
+    }),
+  );
+  assert.equal(ran, false);
+  assert.equal(result.ok, false);
+  assert.match(result.checks[0]?.evidence[0] ?? '', /order answered 503/);
+});
+
+test('without --checkout-mode the switch is left alone and the exercise runs as orchestrated', async () => {
+  const modeSwitch = memorySwitch('choreographed');
+  let mode = '';
+  await runExercise(
+    fake(async (ctx) => {
+      mode = ctx.checkoutMode;
+      await ctx.orderStarted();
+      return [check('something', true)];
+    }),
+    options({ checkoutSwitch: modeSwitch }),
+  );
+  assert.equal(mode, 'orchestrated');
+  assert.deepEqual(modeSwitch.sets, []);
+});
+
+test('every exercise declares its checkout modes; only those of both concern choreographed, the others say why', () => {
+  const both = listExercises().filter((e) => e.checkout.modes === 'both');
+  assert.ok(both.length > 0);
+  for (const e of listExercises()) {
+    assert.equal(concerns(e, 'orchestrated'), true, `exercise ${e.number} runs orchestrated`);
+    const why = concerns(e, 'choreographed');
+    if (e.checkout.modes === 'both') assert.equal(why, true);
+    else assert.ok(typeof why === 'string' && why.length > 20, `exercise ${e.number} says why not choreographed`);
+  }
+});
+
+test('exercise run all --checkout-mode choreographed passes over the others, one line each with the reason', async () => {
+  let out = '';
+  const interrupt = new AbortController();
+  interrupt.abort(); // nothing runs: the selection is what is tested
+  const code = await exerciseCommand(
+    ['run', 'all', '--checkout-mode', 'choreographed'],
+    {
+      env: { ADMIN_TOKEN: 'x' },
+      out: (t) => {
+        out += t;
+      },
+      err: () => {},
+    },
+    { interrupt: interrupt.signal },
+  );
+  assert.equal(code, 130);
+  for (const e of listExercises()) {
+    const line = `exercise ${e.number} passed over in choreographed mode: `;
+    if (e.checkout.modes === 'both') assert.ok(!out.includes(line), `exercise ${e.number} is run`);
+    else assert.ok(out.includes(`${line}${e.checkout.why}\n`), `exercise ${e.number} passed over with its reason`);
+  }
+});
+
+test('exercise run N --checkout-mode: a mode the exercise does not concern, or an unknown mode, is a usage error', async () => {
+  const other = listExercises().find((e) => e.checkout.modes === 'orchestrated');
+  assert.ok(other);
+  for (const [argv, message] of [
+    [['run', String(other.number), '--checkout-mode', 'choreographed'], /does not concern the choreographed mode/],
+    [['run', '2', '--checkout-mode', 'two-phase'], /--checkout-mode is orchestrated or choreographed, not 'two-phase'/],
+    [['run', '2', '--checkout-mode'], /--checkout-mode needs a value/],
+  ] as const) {
+    let err = '';
+    const code = await exerciseCommand([...argv], {
+      env: { ADMIN_TOKEN: 'x' },
+      out: () => {},
+      err: (t) => {
+        err += t;
+      },
+    });
+    assert.equal(code, 2, argv.join(' '));
+    assert.match(err, message);
+  }
 });
