@@ -2,7 +2,10 @@
 // acknowledgement and its own commit does. order's relay publishes its last rows again
 // (POST /admin/outbox/replay); every consumer recognises the event ids and skips them: no
 // cart is cleared twice, no sale counted twice, no buyer e-mailed twice
-// (docs/exercises/06-duplicate-delivery.md).
+// (docs/exercises/06-duplicate-delivery.md). Choreographed, the catalog's reactions to
+// order.events (group catalog-choreography-order) are checked too: a replayed order.created must
+// not reserve the stock again.
+import type { Service } from '@shoplab/audit';
 import type { Shopper } from '../api';
 import {
   clearances,
@@ -60,9 +63,16 @@ async function effects(
   };
 }
 
+/** The order.events consumers of the run's mode: choreographed, also the catalog's reactions. */
+function groupsOf(ctx: ExerciseContext): { service: Service; group: string }[] {
+  return ctx.checkoutMode === 'choreographed'
+    ? [...ORDER_EVENT_GROUPS, { service: 'catalog', group: 'catalog-choreography-order' }]
+    : ORDER_EVENT_GROUPS;
+}
+
 async function duplicatesByGroup(ctx: ExerciseContext): Promise<Map<string, number>> {
   const counts = new Map<string, number>();
-  for (const { service, group } of ORDER_EVENT_GROUPS) {
+  for (const { service, group } of groupsOf(ctx)) {
     counts.set(group, await counter(ctx, service, DUPLICATES, { group }));
   }
   return counts;
@@ -128,7 +138,9 @@ export const exercise06 = registerExercise({
     });
     ctx.log(`duplicates skipped: ${[...skipped].map(([g, n]) => `${g} +${n}`).join(', ')}`);
     const after = await effects(ctx, product.id, orderIds, shoppers);
-    const duplicateIds = (await Promise.all(ORDER_EVENT_GROUPS.map((g) => ctx.admin.consumers(g.service)))).reduce(
+    const groups = groupsOf(ctx);
+    const services = [...new Set(groups.map((g) => g.service))];
+    const duplicateIds = (await Promise.all(services.map((service) => ctx.admin.consumers(service)))).reduce(
       (sum, c) => sum + c.duplicateIds,
       0,
     );
@@ -143,9 +155,9 @@ export const exercise06 = registerExercise({
       check(
         'every consumer group recognised each event id and skipped it',
         [...skipped.values()].every((d) => d >= replay.replayed) &&
-          ORDER_EVENT_GROUPS.every(({ group }) => after.processed.get(group) === before.processed.get(group)) &&
+          groups.every(({ group }) => after.processed.get(group) === before.processed.get(group)) &&
           duplicateIds === 0,
-        ...ORDER_EVENT_GROUPS.map(
+        ...groups.map(
           ({ service, group }) =>
             `${service} (${group}): ${skipped.get(group) ?? 0} duplicates skipped (${DUPLICATES}); applied ${before.processed.get(group)} → ${after.processed.get(group)}`,
         ),
