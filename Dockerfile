@@ -15,7 +15,8 @@
 # Everything up to the runtime's shared layers is identical for the services: build them one
 # after the other and only the last two layers differ (BuildKit reuses the rest).
 
-ARG NODE_IMAGE=node:24-bookworm-slim
+# The base by tag and digest (docs/adr/0050-images-pinned-by-digest.md); infra/local/images.sh passes its own.
+ARG NODE_IMAGE=node:24.21.0-bookworm-slim@sha256:0e0ff40c39bc087845bfb27465a0df4ea419520094bc35842ff83dd8cbe6f9b6
 
 # ---------------------------------------------------------------------------------------------
 FROM ${NODE_IMAGE} AS manifests
