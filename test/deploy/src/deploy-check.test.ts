@@ -44,6 +44,15 @@ function k8sCopy(name: string): string {
   return dir;
 }
 
+/** Drops the digest from the one `image:` (or `ARG …IMAGE=`) of `name` in a file: name:tag@sha256:… → name:tag. */
+function unpin(file: string, name: string): void {
+  const text = readFileSync(file, 'utf8');
+  const escaped = name.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+  const pinned = new RegExp(`((?:image: |IMAGE=)${escaped}:[^@\\s]+)@sha256:[0-9a-f]{64}`, 'g');
+  assert.equal(text.match(pinned)?.length, 1, `${file} should pin ${name} by digest exactly once`);
+  writeFileSync(file, text.replace(pinned, '$1'));
+}
+
 function assertFails(r: { status: number | null; output: string }, ...expected: RegExp[]): void {
   assert.equal(r.status, 1, `deploy-check should fail, exit ${r.status}:\n${r.output}`);
   for (const re of expected) assert.match(r.output, re);
@@ -63,6 +72,10 @@ describe('scripts/deploy-check.sh', () => {
     assert.equal(r.status, 0, r.output);
     for (const step of [
       /ok {4}hadolint Dockerfile/,
+      /ok {4}the Dockerfile's base image pinned by digest/,
+      /ok {4}third-party images pinned by digest in docker-compose\.yml/,
+      /ok {4}third-party images pinned by digest in k8s\/base/,
+      /ok {4}third-party images pinned by digest in k8s\/overlays\/kind/,
       /ok {4}docker-compose config -q/,
       /ok {4}check-jsonschema vendor\.compose-spec/,
       /ok {4}kubernetes-validate --strict k8s\/overlays\/kind/,
@@ -196,6 +209,41 @@ describe('scripts/deploy-check.sh', () => {
     assertFails(
       deployCheck('--k8s', dir, '--only', 'k8s'),
       /FAIL {2}kubernetes-validate --strict k8s\/base[\s\S]*selector/,
+    );
+  });
+
+  test('a third-party image without its digest fails, in the Dockerfile, compose, k8s/base and the rendered kind overlay', () => {
+    const dockerfile = join(scratch, 'unpinned-dockerfile', 'Dockerfile');
+    cpSync(join(root, 'Dockerfile'), dockerfile);
+    unpin(dockerfile, 'node');
+    const file = composeCopy('unpinned-compose');
+    unpin(file, 'postgres');
+    // A tag other than the one exempted (no digest verified yet) is not exempt.
+    edit(file, 'image: hashicorp/consul:1.21.2\n', 'image: hashicorp/consul:1.22.0\n');
+    const r = deployCheck('--dockerfile', dockerfile, '--compose', file, '--only', 'dockerfile,compose');
+    assertFails(
+      r,
+      /FAIL {2}the Dockerfile's base image pinned by digest[\s\S]*ARG NODE_IMAGE: node:24[^@\s]*-bookworm-slim is not pinned by digest/,
+      /FAIL {2}third-party images pinned by digest in docker-compose\.yml[\s\S]*service postgres: postgres:15[^@\s]* is not pinned/,
+      /service consul: hashicorp\/consul:1\.22\.0 is not pinned/,
+    );
+    // ShopLab's own images are built here and have no digest: never reported.
+    assert.doesNotMatch(r.output, /shoplab\/\S+ is not pinned/);
+
+    const dir = k8sCopy('unpinned-k8s');
+    unpin(join(dir, 'base', 'kafka', 'kafka.yaml'), 'apache/kafka');
+    // An `images:` entry with newTag drops the digest in the rendering (kustomize 5): only the
+    // rendered overlay shows it.
+    edit(
+      join(dir, 'overlays', 'kind', 'kustomization.yaml'),
+      'images:\n',
+      'images:\n  - name: haproxy\n    newTag: 2.6.34-alpine\n',
+    );
+    const k = deployCheck('--k8s', dir, '--only', 'k8s');
+    assertFails(
+      k,
+      /FAIL {2}third-party images pinned by digest in k8s\/base[\s\S]*StatefulSet kafka, container kafka: apache\/kafka:3\.9\.1 is not pinned/,
+      /FAIL {2}third-party images pinned by digest in k8s\/overlays\/kind[\s\S]*Deployment payment, container ambassador: haproxy:2\.6\.34-alpine is not pinned/,
     );
   });
 
