@@ -10,7 +10,7 @@
 #   build      prisma generate (every prisma.config.ts) + tsc -b of every service + the web bundle; /out = what runtimes need
 #   migrate    build + `scripts/prisma.sh migrate deploy` for the schemas in MIGRATE_SERVICES
 #   prod-deps  npm ci --omit=dev
-#   runtime    (default, last) node:24-bookworm-slim, prod node_modules, packages/* (chassis, contracts, audit, …) + ONE service
+#   runtime    (default, last) NODE_IMAGE (node 24, bookworm-slim), prod node_modules, packages/* (chassis, contracts, audit, …) + ONE service
 #
 # Everything up to the runtime's shared layers is identical for the services: build them one
 # after the other and only the last two layers differ (BuildKit reuses the rest).
@@ -108,7 +108,7 @@ WORKDIR /app/services/${SERVICE}
 # The image's `node` user, by number so that Kubernetes' runAsNonRoot can verify it.
 # The application files stay root-owned: the process cannot change its own code.
 USER 1000:1000
-# node:24-bookworm-slim has no curl or wget; node's fetch does the probe.
+# The bookworm-slim node image has no curl or wget; node's fetch does the probe.
 HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 \
   CMD ["node", "-e", "const p=process.env.HTTP_PORT||require('fs').readFileSync('/app/http-port','utf8');fetch('http://127.0.0.1:'+p+'/healthz',{signal:AbortSignal.timeout(2500)}).then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 # node is PID 1: the chassis handles SIGTERM (deregister → drain → close → flush telemetry).
