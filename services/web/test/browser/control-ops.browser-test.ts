@@ -2,8 +2,9 @@
 // with the gateway, the order history and shipping too; a before/after switch flipped and read back from
 // the gateway; dead letters of this test's own topic (one poison, one failed) listed, redriven
 // and discarded after a confirmation; payment killed and started again from its card; and an
-// exercise (6, duplicate delivery: harmless, ~10 s) run with its checks arriving on the page,
-// while a second run is refused with 409, then interrupted during the audit.
+// exercise (6, duplicate delivery: harmless, ~10 s) run with its checks and the audit arriving on
+// the page; then run again, held by a slow payment, a second run refused with 409 meanwhile, and
+// interrupted.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, test } from 'node:test';
@@ -135,7 +136,7 @@ test('the control room’s operations on a phone-sized screen', async (t) => {
   });
 
   await t.test(
-    'exercise 6 runs from the page: its checks arrive, one run at a time, and it can be interrupted',
+    'exercise 6 runs from the page: its checks, then the audit, each with its verdict and evidence',
     async () => {
       await page.getByLabel('Exercise', { exact: true }).selectOption('6');
       const article = page.getByRole('article', { name: "The exercise's page" });
@@ -145,8 +146,58 @@ test('the control room’s operations on a phone-sized screen', async (t) => {
         .waitFor();
       await page.getByRole('button', { name: 'Run the exercise' }).click();
       await page.getByTestId('exercise-output').getByText('Exercise 6').waitFor();
+      await page
+        .getByTestId('exercise-verdict')
+        .getByText(/^(PASS|FAIL) /)
+        .waitFor({ timeout: 240_000 });
+      const checks = page.getByRole('list', { name: 'Checks' });
+      const shown = await checks.locator(':scope > li').evaluateAll((lis) =>
+        lis.map((li) => ({
+          verdict: li.getAttribute('data-verdict') ?? '',
+          name: li.querySelector('.check-name')?.textContent ?? '',
+          evidence: li.querySelectorAll('ul li').length,
+        })),
+      );
+      // Its verdicts are the exercise's business (exercise 6 is checked by the exercise runner);
+      // here: each check is shown with its verdict and evidence, as the runner printed it, the
+      // exercise's own first and the audit over the whole shop last.
+      assert.deepEqual(
+        shown.map((c) => c.name),
+        [
+          'the relay published the replayed rows again, through Kafka, to every consumer',
+          'every consumer group recognised each event id and skipped it',
+          'nothing happened twice: stock counters, carts and notifications are unchanged',
+          'the audit: every invariant holds afterwards',
+        ],
+      );
+      const printed = (await page.getByTestId('exercise-output').textContent()) ?? '';
+      for (const c of shown) {
+        assert.match(c.verdict, /^(PASS|FAIL)$/);
+        assert.ok(c.evidence > 0, `${c.name}: its evidence`);
+        assert.ok(printed.includes(`${c.verdict.padEnd(4)}  ${c.name}`), `${c.name}: as the runner printed it`);
+      }
+    },
+  );
 
-      // While it runs, a second run is refused (409, naming the one that runs).
+  await t.test('while exercise 6 runs, a second run is refused (409); interrupted, the run ends at once', async () => {
+    // Held: payment authorizes 1.5 s late (under order's 5 s deadline for the call: no retry, no
+    // breaker), so the exercise's checkouts keep its run going well past the moment it is
+    // interrupted — a run left alone ends within seconds.
+    await send(
+      `${GATEWAY_ADMIN_URL}/api/v1/admin/chaos/payment`,
+      'PUT',
+      {
+        kind: 'grpc',
+        target: 'payment.v1.PaymentService/Authorize',
+        fault: { type: 'latency', ms: 1500 },
+        durationSeconds: 120,
+      },
+      ADMIN_TOKEN,
+    );
+    try {
+      await page.getByRole('button', { name: 'Run the exercise' }).click();
+      await page.getByTestId('exercise-output').getByText('Exercise 6').waitFor();
+
       const second = await fetch(`${WEB_URL}/control/exercises/1/run`, {
         method: 'POST',
         headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
@@ -156,33 +207,7 @@ test('the control room’s operations on a phone-sized screen', async (t) => {
       assert.equal(problem.code, 'SHOP_CONFLICT');
       assert.equal(problem.running.number, 6);
 
-      // The exercise's checks arrive when its run returns, before its cleanups and the audit.
-      const checks = page.getByRole('list', { name: 'Checks' });
-      await checks.locator('li[data-verdict]').first().waitFor({ timeout: 150_000 });
-      const shown = await checks.locator(':scope > li').evaluateAll((lis) =>
-        lis.map((li) => ({
-          verdict: li.getAttribute('data-verdict') ?? '',
-          name: li.querySelector('.check-name')?.textContent ?? '',
-          evidence: li.querySelectorAll('ul li').length,
-        })),
-      );
-      // Its verdicts are the exercise's business (exercise 6 is checked by the exercise runner);
-      // here: each check is shown with its verdict and evidence, as the runner printed it.
-      assert.deepEqual(
-        shown.map((c) => c.name),
-        [
-          'the relay published the replayed rows again, through Kafka, to every consumer',
-          'every consumer group recognised each event id and skipped it',
-          'nothing happened twice: stock counters, carts and notifications are unchanged',
-        ],
-      );
-      const printed = (await page.getByTestId('exercise-output').textContent()) ?? '';
-      for (const c of shown) {
-        assert.match(c.verdict, /^(PASS|FAIL)$/);
-        assert.ok(c.evidence > 0, `${c.name}: its evidence`);
-        assert.ok(printed.includes(`${c.verdict.padEnd(4)}  ${c.name}`), `${c.name}: as the runner printed it`);
-      }
-      // The audit over the whole shop is what remains; interrupted (as Ctrl-C would), the run ends at once.
+      // As Ctrl-C would: its cleanups run, and the run ends without its checks or the audit.
       await page.getByRole('button', { name: 'Interrupt it' }).click();
       await page
         .getByTestId('exercise-verdict')
@@ -190,6 +215,8 @@ test('the control room’s operations on a phone-sized screen', async (t) => {
         .waitFor({ timeout: 60_000 });
       const list = await send(`${WEB_URL}/control/exercises`, 'GET', undefined, ADMIN_TOKEN);
       assert.equal(list.running, null, 'another exercise may run now');
-    },
-  );
+    } finally {
+      await send(`${GATEWAY_ADMIN_URL}/api/v1/admin/chaos/payment`, 'DELETE', undefined, ADMIN_TOKEN).catch(() => {});
+    }
+  });
 });
