@@ -196,7 +196,7 @@ export const exercise02 = registerExercise({
           deadlineCancelOk,
         `${outage.length} orders: ${outageTally}`,
         `Authorize calls failed at payment during the outage: ${failedAtPayment} (its chaos counter); ` +
-          `${authorize} on the timelines: ${describeTally(tally(outageAttempts.map((a) => String(a.length))))} (entries: orders) — ` +
+          `${outageAttempts.filter((a) => a.length === 0).length} of ${outage.length} timelines have no ${authorize} entry — ` +
           "a failed hand-over is rolled back and order's consumer tries the event again",
         `the deadline (from the timelines): ${describeTally(tally(deadlines.map((d) => (d ? `${d.deadlineMs / 1000} s` : 'none'))))}; ` +
           `cancelled ${describeSeconds(deadlines.map((d) => (d ? d.cancelledAfterMs / 1000 : 0)))} after the order was placed; ` +
