@@ -138,10 +138,18 @@ step "the exercises about checkout outcomes again, the checkout choreographed (d
 # above needs the default (payment killed and started again, its orders must still confirm), so
 # order is started with its defaults again afterwards — also when a check failed — for the
 # steps after this one. The CLI gets the deadline too: an exercise that starts order keeps it.
+# Before the first exercise, the restarted order must hold its choreography's consumer groups: a
+# member of an order an exercise above killed keeps the new one out of a group until its session
+# ends (up to 30 s), longer than the scaled deadline (`shopctl groups`).
 choreo_t0=$SECONDS
 choreo_env=(CHOREOGRAPHY_DEADLINE_MS=20000 CHOREOGRAPHY_DEADLINE_SWEEP_MS=1000)
+choreo_groups=(order-choreography-catalog order-choreography-payment order-payment-events)
+choreo_members=$(mktemp)
+node packages/shopctl/dist/src/cli.js groups "${choreo_groups[@]}" --members-out "$choreo_members"
 bash infra/local/services.sh down order
 env "${choreo_env[@]}" bash infra/local/services.sh up order
+node packages/shopctl/dist/src/cli.js groups "${choreo_groups[@]}" --wait-without "$choreo_members" --timeout 90s
+rm -f "$choreo_members"
 choreo_rc=0
 env "${choreo_env[@]}" node packages/shopctl/dist/src/cli.js exercise run all --checkout-mode choreographed || choreo_rc=$?
 bash infra/local/services.sh down order

@@ -10,6 +10,7 @@ import { hammerCommand, profileCommand } from './bench/profile';
 import { chaosCommand } from './chaos';
 import { checkoutModeCommand } from './checkout-mode';
 import { type CliIo, formatDuration, parseDuration, UsageError } from './command';
+import { groupsCommand } from './consumer-groups';
 import { controlCommand } from './control';
 import { dlqCommand } from './dlq';
 import { messageOf } from './error-text';
@@ -49,6 +50,9 @@ const USAGE = `usage: shopctl <command> [arguments]
   checkout-mode [orchestrated|choreographed|two-phase]
                                                 the checkout mode new orders get; switch it
                                                 (docs/patterns/choreography.md)
+  groups <group>… [--members-out F | --wait-without F]
+                                                a consumer group's members; wait until a restarted
+                                                service holds its groups again (shopctl groups --help)
   order-events [--orders 10]                    following an order, polling vs streaming: calls to
                                                 order and delay per update (shopctl order-events --help)
 
@@ -160,6 +164,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
   if (command === 'shipping') return shippingCommand(rest, io);
   if (command === 'payment') return paymentCommand(rest, io);
   if (command === 'checkout-mode') return checkoutModeCommand(rest, io);
+  if (command === 'groups') return groupsCommand(rest, io);
   if (command === 'exercise') return exerciseCommand(rest, io);
   if (command === 'bench') return benchCommand(rest, io);
   if (command === 'order-events') return orderEventsCommand(rest, io, interruptSignal());

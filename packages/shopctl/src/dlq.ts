@@ -76,7 +76,7 @@ export interface DlqTopicListing {
   messages: DlqMessage[];
 }
 
-function kafkaOf(options: DlqOptions): Kafka {
+export function kafkaOf(options: DlqOptions): Kafka {
   const env = options.env ?? process.env;
   const brokers = options.brokers ?? (env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',').map((b) => b.trim());
   return new Kafka({
