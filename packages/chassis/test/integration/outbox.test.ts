@@ -399,6 +399,14 @@ for (const relayMode of RELAY_MODES) {
     const chaos = new FaultInjector();
     const { registry } = await startRelay({ chaos, relayMode });
     const rule = chaos.add({ kind: 'relay', target: 'outbox', fault: { type: 'fail' } });
+    if (relayMode === 'poll') {
+      // A polling cycle checks for faults as it begins, and cycles run one at a time: once one has
+      // failed, every later cycle meets the rule. One already under way when the rule was added
+      // would still claim a row written now (it did, in a clean-clone run on a loaded machine).
+      await eventually('a polling cycle failed by the fault', async () =>
+        (await metricValue(registry, 'shop_outbox_publish_failures_total')) > 0 ? true : undefined,
+      );
+    }
     await inTransaction((tx) => writeOutbox(tx, orderEvent('ord-chaos', 1), { topic }));
 
     await eventually('a failed cycle', async () =>
