@@ -5,7 +5,7 @@
 // consumer retries handing the card to payment until the order's one deadline
 // (CHOREOGRAPHY_DEADLINE_MS) cancels it, and the catalog releases the stock on order.cancelled.
 import { type FaultRuleInput, type Order, TEST_CARDS } from '../api';
-import { waitFor } from './messaging-support';
+import { counter, waitFor } from './messaging-support';
 import { registerExercise } from './registry';
 import {
   attemptsOf,
@@ -17,10 +17,8 @@ import {
   paymentsByOrder,
   productInStock,
   reservationOf,
-  scrape,
   shoppersWithCart,
   stockOf,
-  sumSamples,
   tally,
   waitAllEnded,
 } from './support';
@@ -48,11 +46,8 @@ const CANCEL = 'choreography:cancel';
 const RELEASED = 'shop.catalog.stock_released.v1';
 
 /** Authorize calls payment's fault failed (its chaos counter). */
-async function failedAuthorizes(ctx: ExerciseContext): Promise<number> {
-  return sumSamples(await scrape(ctx.serviceUrl('payment')), 'shop_chaos_injections_total', {
-    target: PAYMENT_DOWN.target,
-    fault: 'fail',
-  });
+function failedAuthorizes(ctx: ExerciseContext): Promise<number> {
+  return counter(ctx, 'payment', 'shop_chaos_injections_total', { target: PAYMENT_DOWN.target, fault: 'fail' });
 }
 
 /** The timeline as `step:outcome`, in the order the order page lists it. */
@@ -139,7 +134,8 @@ export const exercise02 = registerExercise({
       outage = outage.map((e, i) => ({ ...e, order: heard[i] ?? e.order }));
     }
     const ended = [...outage, ...declined];
-    ctx.log(`orders: ${describeTally(tally(outage.map((e) => `${e.order.status} (${e.order.cancelReason})`)))}`);
+    const outageTally = describeTally(tally(outage.map((e) => `${e.order.status} (${e.order.cancelReason})`)));
+    ctx.log(`orders: ${outageTally}`);
 
     const after = await stockOf(ctx, product.id);
     const reservations = await Promise.all(ended.map((e) => reservationOf(ctx, e.orderId)));
@@ -183,7 +179,6 @@ export const exercise02 = registerExercise({
           .filter((s) => s.startsWith('choreography:') || s.startsWith('shop.catalog.'))
           .join(' → ')
       : 'none';
-    const outageTally = describeTally(tally(outage.map((e) => `${e.order.status} (${e.order.cancelReason})`)));
 
     const choreographedChecks = [
       check(
@@ -219,7 +214,7 @@ export const exercise02 = registerExercise({
                 (e) =>
                   e.order.status === 'CANCELLED' && e.order.cancelReason === 'step_deadline_exceeded:authorize_payment',
               ) && outageAttempts.every((a) => a.length > 1),
-              `${outage.length} orders: ${describeTally(tally(outage.map((e) => `${e.order.status} (${e.order.cancelReason})`)))}`,
+              `${outage.length} orders: ${outageTally}`,
               `Authorize attempts per order: ${describeTally(tally(outageAttempts.map((a) => String(a.length))))} (count: orders), ` +
                 `all FAILED with ${describeTally(tally(outageAttempts.flat().map((a) => a.code ?? 'no code')))}`,
               `first to last attempt: ${describeSeconds(retrySpans)}; checkout to CANCELLED: ${describeSeconds(outage.map((e) => e.secondsToEnd))}`,
