@@ -6,6 +6,7 @@
 // (docs/exercises/17-choreographed-checkout.md, docs/patterns/choreography.md).
 import { ApiError, type Order, type Shopper, TEST_CARDS } from '../api';
 import { registerExercise } from './registry';
+import { checkoutSwitch } from './runner';
 import {
   checkoutAll,
   control,
@@ -45,10 +46,6 @@ interface ModeRun {
   ended: Map<Role['name'], EndedOrder>;
   /** How each order was recorded (the order service's own page). */
   recordedModes: string[];
-}
-
-async function setMode(ctx: ExerciseContext, mode: string): Promise<void> {
-  await ctx.admin.request('order', 'PUT', '/v1/admin/checkout-mode', { body: { mode } });
 }
 
 async function newProduct(ctx: ExerciseContext, mode: Mode, stock: number): Promise<string> {
@@ -111,7 +108,7 @@ async function fillCart(shopper: Shopper, productId: string, quantity: number, p
 /** The mix in one mode: every role's shopper fills the cart first (the stock covers each), then checks out. */
 async function runMix(ctx: ExerciseContext, mode: Mode, shopperList: Shopper[], previous?: string): Promise<ModeRun> {
   ctx.step(`${mode}: a good card, a declined card, a big order, then an order the stock no longer covers`);
-  await setMode(ctx, mode);
+  await checkoutSwitch(ctx).set(mode);
   const productId = await newProduct(ctx, mode, STOCK);
   const shoppers = new Map<Role['name'], Shopper>();
   for (const [i, role] of ROLES.entries()) {
@@ -170,7 +167,7 @@ export const exercise17 = registerExercise({
       'GET',
       '/v1/admin/checkout-mode',
     );
-    ctx.defer(`checkout mode back to ${before.mode}`, () => setMode(ctx, before.mode));
+    ctx.defer(`checkout mode back to ${before.mode}`, () => checkoutSwitch(ctx).set(before.mode));
     ctx.log(`checkout mode now: ${before.mode} (available: ${before.available.join(', ')})`);
 
     const shoppers: Shopper[] = [];
@@ -206,7 +203,7 @@ export const exercise17 = registerExercise({
     ctx.log(`choreographed timeline: ${chorCost.page.timeline.map((s) => `${s.step}:${s.outcome}`).join(' → ')}`);
 
     ctx.step(`payment killed in the middle of ${KILL_ORDERS} choreographed checkouts, then started again`);
-    await setMode(ctx, 'choreographed');
+    await checkoutSwitch(ctx).set('choreographed');
     const killProduct = await newProduct(ctx, 'choreographed', 2 * KILL_ORDERS + 10);
     const killShoppers = shoppers.slice(0, KILL_ORDERS);
     for (const shopper of killShoppers) await fillCart(shopper, killProduct, 1, chor.productId);

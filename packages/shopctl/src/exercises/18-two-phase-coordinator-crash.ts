@@ -8,7 +8,7 @@
 import { ApiError, type Shopper } from '../api';
 import { PAYMENT_DOWN } from './02-payment-down-compensation';
 import { registerExercise } from './registry';
-import { auditWhenSettled } from './runner';
+import { auditWhenSettled, checkoutSwitch } from './runner';
 import {
   attemptsOf,
   checkoutAll,
@@ -57,10 +57,6 @@ interface PreparedRow {
   ageMs: number;
 }
 
-async function setMode(ctx: ExerciseContext, mode: Mode): Promise<void> {
-  await ctx.admin.request('order', 'PUT', '/v1/admin/checkout-mode', { body: { mode } });
-}
-
 async function setPause(ctx: ExerciseContext, pauseAt: 'none' | 'decided', pauseMs: number): Promise<void> {
   await ctx.admin.request('order', 'PUT', '/v1/admin/two-phase/chaos', { body: { pauseAt, pauseMs } });
 }
@@ -98,7 +94,7 @@ async function refill(shoppers: Shopper[], productIds: string[]): Promise<void> 
 
 /** A batch in one mode, without faults: orders per second and checkout-to-CONFIRMED times. */
 async function batch(ctx: ExerciseContext, mode: Mode, shoppers: Shopper[]) {
-  await setMode(ctx, mode);
+  await checkoutSwitch(ctx).set(mode);
   const started = Date.now();
   const placed = await checkoutAll(ctx, shoppers);
   const ended = await waitAllEnded(ctx, placed, 30_000, 100);
@@ -368,7 +364,7 @@ export const exercise18 = registerExercise({
     if (!newcomer) throw new Error('no shopper');
     const load = await inPairs(Array.from({ length: LOAD_SHOPPERS }, (_, i) => products[i % SHOPPERS] as string));
     const emptyCart = await ctx.shop.newShopper({ emailPrefix: ctx.runId, name: `exercise ${ctx.exercise.number}` });
-    ctx.defer('checkout mode back to orchestrated', () => setMode(ctx, 'orchestrated'));
+    ctx.defer('checkout mode back to orchestrated', () => checkoutSwitch(ctx).set('orchestrated'));
     ctx.defer('start the order service (if it is not running)', () => control(ctx, 'start', 'order'));
 
     ctx.step(`the same ${SHOPPERS} checkouts, once as a saga and once as a two-phase commit (no faults)`);
@@ -386,7 +382,7 @@ export const exercise18 = registerExercise({
     await refill(shoppers, products);
     ctx.defer('clear the payment fault', () => ctx.admin.chaosClear('payment'));
     await ctx.admin.chaosSet('payment', PAYMENT_DOWN);
-    await setMode(ctx, 'orchestrated');
+    await checkoutSwitch(ctx).set('orchestrated');
     const sagaHeld = await checkoutAll(ctx, shoppers);
     const midSaga = await waitMidSaga(ctx, sagaHeld);
     ctx.log(`${midSaga} of ${sagaHeld.length} sagas mid-saga: stock reserved, Authorize failing and retried`);
@@ -448,7 +444,7 @@ export const exercise18 = registerExercise({
     );
     ctx.defer('chaos hook off', () => setPause(ctx, 'none', 0).catch(() => undefined));
     await setPause(ctx, 'decided', 120_000);
-    await setMode(ctx, 'two-phase');
+    await checkoutSwitch(ctx).set('two-phase');
     const held: PlacedOrder[] = await checkoutAll(ctx, shoppers);
     const heldIds = held.map((p) => p.orderId);
     let decided = 0;
@@ -464,7 +460,7 @@ export const exercise18 = registerExercise({
     ctx.log(`${decided} of ${heldIds.length} transactions decided COMMIT and held before the participants hear it`);
 
     ctx.step('another shopper checks out the first held product meanwhile, and the load of the same products starts');
-    await setMode(ctx, 'two-phase');
+    await checkoutSwitch(ctx).set('two-phase');
     const twoPhaseStuckFrom = Date.now();
     const twoPhaseLoadRun = startLoad(ctx, load);
     const [blocked] = await checkoutAll(ctx, [newcomer]);
