@@ -46,9 +46,10 @@ export function formatGroups(groups: readonly GroupState[]): string {
 export async function groupsCommand(
   argv: string[],
   io: CliIo,
-  describe: (groupIds: string[]) => Promise<GroupState[]> = (ids) => describeGroups(ids, io.env),
+  reader: GroupReader = kafkaGroupReader(io.env),
   sleep: (ms: number) => Promise<void> = (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
 ): Promise<number> {
+  const describe = (ids: string[]) => reader.describe(ids);
   let groupIds: string[];
   let membersOut: string | undefined;
   let waitWithout: string | undefined;
@@ -102,20 +103,32 @@ export async function groupsCommand(
   } catch (err) {
     io.err(`shopctl groups: ${messageOf(err, { cause: false })}\n`);
     return 1;
+  } finally {
+    await reader.close().catch(() => undefined);
   }
 }
 
-async function describeGroups(groupIds: string[], env: NodeJS.ProcessEnv): Promise<GroupState[]> {
+/** Reads consumer groups; a wait polls on one connection. */
+export interface GroupReader {
+  describe(groupIds: string[]): Promise<GroupState[]>;
+  close(): Promise<void>;
+}
+
+/** A GroupReader on the Kafka admin API, connected on first use and kept until close(). */
+function kafkaGroupReader(env: NodeJS.ProcessEnv): GroupReader {
   const admin = kafkaOf({ env }).admin();
-  await admin.connect();
-  try {
-    const { groups } = await admin.describeGroups(groupIds);
-    return groups.map((g) => ({
-      groupId: g.groupId,
-      state: g.state,
-      members: g.members.map((m) => ({ memberId: m.memberId, clientId: m.clientId })),
-    }));
-  } finally {
-    await admin.disconnect();
-  }
+  let connected: Promise<void> | undefined;
+  return {
+    async describe(groupIds) {
+      connected ??= admin.connect();
+      await connected;
+      const { groups } = await admin.describeGroups(groupIds);
+      return groups.map((g) => ({
+        groupId: g.groupId,
+        state: g.state,
+        members: g.members.map((m) => ({ memberId: m.memberId, clientId: m.clientId })),
+      }));
+    },
+    close: () => (connected ? admin.disconnect() : Promise.resolve()),
+  };
 }

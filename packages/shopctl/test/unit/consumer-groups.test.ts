@@ -3,7 +3,19 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { type GroupState, groupsCommand, notRejoined } from '../../src/consumer-groups';
+import { type GroupReader, type GroupState, groupsCommand, notRejoined } from '../../src/consumer-groups';
+
+/** A reader whose answers come from `describe`; counts its closes. */
+function reader(describe: GroupReader['describe']): GroupReader & { closed: number } {
+  const r = {
+    closed: 0,
+    describe,
+    close: async () => {
+      r.closed++;
+    },
+  };
+  return r;
+}
 
 const member = (memberId: string) => ({ memberId, clientId: memberId.split('-').slice(0, 2).join('-') });
 
@@ -51,7 +63,14 @@ test('shopctl groups: --members-out writes the members; --wait-without waits unt
     { groupId: 'g2', state: 'Stable', members: [member('order-a-2')] },
   ];
   const first = io();
-  assert.equal(await groupsCommand(['g1', 'g2', '--members-out', file], first.cli, async () => before), 0);
+  assert.equal(
+    await groupsCommand(
+      ['g1', 'g2', '--members-out', file],
+      first.cli,
+      reader(async () => before),
+    ),
+    0,
+  );
   assert.deepEqual(readFileSync(file, 'utf8').trim().split('\n'), ['order-a-1', 'order-dead-1', 'order-a-2']);
   assert.match(first.io.out, /g1\s+Stable\s+order-a: order-a-1, order-dead: order-dead-1/);
 
@@ -68,14 +87,11 @@ test('shopctl groups: --members-out writes the members; --wait-without waits unt
   ];
   let calls = 0;
   const waited = io();
-  const code = await groupsCommand(
-    ['g1', 'g2', '--wait-without', file],
-    waited.cli,
-    async () => answers[Math.min(calls++, answers.length - 1)] as GroupState[],
-    async () => undefined,
-  );
+  const polled = reader(async () => answers[Math.min(calls++, answers.length - 1)] as GroupState[]);
+  const code = await groupsCommand(['g1', 'g2', '--wait-without', file], waited.cli, polled, async () => undefined);
   assert.equal(code, 0, waited.io.err);
   assert.equal(calls, 2);
+  assert.equal(polled.closed, 1, 'the reader is closed once, after the wait');
   assert.match(waited.io.out, /held by new members after/);
 
   // A group that stays in the old member's hands: exit 1 at the timeout, naming it.
@@ -84,7 +100,7 @@ test('shopctl groups: --members-out writes the members; --wait-without waits unt
   const stuckCode = await groupsCommand(
     ['g1', '--wait-without', file, '--timeout', '1ms'],
     stuck.cli,
-    async () => [{ groupId: 'g1', state: 'PreparingRebalance', members: [member('order-dead-1')] }],
+    reader(async () => [{ groupId: 'g1', state: 'PreparingRebalance', members: [member('order-dead-1')] }]),
     async () => new Promise((r) => setTimeout(r, 5)),
   );
   assert.equal(stuckCode, 1);
@@ -92,7 +108,7 @@ test('shopctl groups: --members-out writes the members; --wait-without waits unt
 });
 
 test('shopctl groups: bad input is exit 2 before any call', async () => {
-  const describe = async () => assert.fail('no call expected');
+  const describe = reader(async () => assert.fail('no call expected'));
   for (const argv of [
     [],
     ['g', '--members-out', 'a', '--wait-without', 'b'],
